@@ -1,0 +1,159 @@
+//! The checked declaration as tokens. Cannot fail: everything was checked by `validate`.
+//!
+//! The output is data and impls only: the struct unchanged, an impl of `DatadogIntegration`
+//! whose `SPEC` holds the declaration, one impl of `HasScope` a declared scope, and, for each
+//! warning, an item that makes rustc report it at the user's token.
+
+use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+
+use crate::model::{Integration, Metric, ServiceCheck, Warning};
+
+pub fn expand(model: &Integration) -> TokenStream {
+    let Integration {
+        item,
+        krate,
+        name,
+        app_id,
+        description,
+        author,
+        classifier_tags,
+        scopes,
+        redirect_uris,
+        onboarding_url,
+        submits,
+        metrics,
+        service_checks,
+        warnings,
+        ..
+    } = model;
+    let ident = &item.ident;
+    let p = quote!(#krate::__private);
+    let app_uuid = option_str(model.app_uuid.as_deref());
+    let oauth_client_id = option_str(model.oauth_client_id.as_deref());
+    let metric_prefix = option_str(model.metric_prefix.as_deref());
+    let source_type_id = match model.source_type_id {
+        Some(id) => quote!(::core::option::Option::Some(#id)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (a_name, a_homepage, a_support, a_sales) = (
+        &author.name,
+        &author.homepage,
+        &author.support_email,
+        &author.sales_email,
+    );
+    let scope_consts = scopes
+        .iter()
+        .map(|s| format_ident!("{}", s.to_string().to_ascii_uppercase()));
+    let kinds = submits.iter().map(|k| format_ident!("{}", k.variant()));
+    let metrics = metrics.iter().map(|m| metric(&p, m));
+    let service_checks = service_checks.iter().map(|c| service_check(&p, c));
+    // Each impl carries the span of the scope as written: "go to definition" on a scope in the
+    // attribute lands on its marker, and when another scope is missing, rustc's "but
+    // `HasScope<monitors_read>` is implemented" points at the declared list.
+    let markers = scopes.iter().map(|scope| {
+        let span = scope.span();
+        let impl_token = quote_spanned!(span=> impl);
+        let mut body = Group::new(Delimiter::Brace, TokenStream::new());
+        body.set_span(span);
+        quote! {
+            #[automatically_derived]
+            #impl_token #p::HasScope<#p::markers::#scope> for #ident #body
+        }
+    });
+    let warnings = warnings.iter().map(warning);
+
+    quote! {
+        #item
+
+        #[automatically_derived]
+        impl #p::DatadogIntegration for #ident {
+            const SPEC: &'static #p::IntegrationSpec = &#p::IntegrationSpec {
+                name: #name,
+                app_id: #app_id,
+                app_uuid: #app_uuid,
+                description: #description,
+                version: ::core::env!("CARGO_PKG_VERSION"),
+                author: #p::Author {
+                    name: #a_name,
+                    homepage: #a_homepage,
+                    support_email: #a_support,
+                    sales_email: #a_sales,
+                },
+                classifier_tags: &[#(#classifier_tags),*],
+                scopes: &[#(#p::Scope::#scope_consts),*],
+                redirect_uris: &[#(#redirect_uris),*],
+                onboarding_url: #onboarding_url,
+                submits: &[#(#p::DataKind::#kinds),*],
+                oauth_client_id: #oauth_client_id,
+                source_type_id: #source_type_id,
+                metric_prefix: #metric_prefix,
+                metrics: &[#(#metrics),*],
+                service_checks: &[#(#service_checks),*],
+            };
+        }
+
+        #(#markers)*
+
+        #(#warnings)*
+    }
+}
+
+fn metric(p: &TokenStream, m: &Metric) -> TokenStream {
+    let Metric {
+        name, description, ..
+    } = m;
+    let metric_type = Ident::new(m.metric_type, Span::call_site());
+    let orientation = Ident::new(m.orientation, Span::call_site());
+    let unit = option_str(m.unit.as_deref());
+    let per_unit = option_str(m.per_unit.as_deref());
+    let short_name = option_str(m.short_name.as_deref());
+    quote! {
+        #p::MetricSpec {
+            name: #name,
+            metric_type: #p::MetricType::#metric_type,
+            unit: #unit,
+            per_unit: #per_unit,
+            description: #description,
+            orientation: #p::Orientation::#orientation,
+            short_name: #short_name,
+        }
+    }
+}
+
+fn service_check(p: &TokenStream, c: &ServiceCheck) -> TokenStream {
+    let ServiceCheck {
+        name,
+        title,
+        description,
+    } = c;
+    quote! {
+        #p::ServiceCheckSpec {
+            name: #name,
+            title: #title,
+            description: #description,
+        }
+    }
+}
+
+fn option_str(value: Option<&str>) -> TokenStream {
+    match value {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// Stable Rust has no way for a macro to emit a warning; using a deprecated item does it, at
+/// the user's token, and `#[deny(warnings)]` turns it into an error as for any warning.
+fn warning(warning: &Warning) -> TokenStream {
+    let Warning { span, message } = warning;
+    let name = Ident::new("__dd_warning", *span);
+    quote! {
+        const _: () = {
+            #[deprecated(note = #message)]
+            #[allow(non_camel_case_types)]
+            struct __dd_warning;
+            let _ = #name;
+        };
+    }
+}

@@ -1,0 +1,92 @@
+//! The checked declaration: what `validate` produces and `expand` reads. Every value here has
+//! passed Datadog's rules, so expansion cannot fail.
+
+use proc_macro2::Span;
+use syn::{Ident, ItemStruct, Path};
+
+/// One integration, as declared.
+pub struct Integration {
+    /// The struct, emitted unchanged.
+    pub item: ItemStruct,
+    /// Where the runtime crate is (`::dd_integration` unless `crate = ...`).
+    pub krate: Path,
+    pub name: String,
+    pub app_id: String,
+    pub app_uuid: Option<String>,
+    pub description: String,
+    pub author: Author,
+    /// `Category::<value>` tags.
+    pub classifier_tags: Vec<String>,
+    /// The scopes as written (their spans point at the user's tokens).
+    pub scopes: Vec<Ident>,
+    pub redirect_uris: Vec<String>,
+    pub onboarding_url: String,
+    pub submits: Vec<DataKind>,
+    pub oauth_client_id: Option<String>,
+    pub source_type_id: Option<u32>,
+    pub metric_prefix: Option<String>,
+    pub metrics: Vec<Metric>,
+    pub service_checks: Vec<ServiceCheck>,
+    /// Legal but suspicious declarations, reported as warnings.
+    pub warnings: Vec<Warning>,
+}
+
+pub struct Author {
+    pub name: String,
+    pub homepage: String,
+    pub support_email: String,
+    pub sales_email: String,
+}
+
+/// `DataKind` of the runtime crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataKind {
+    Metrics,
+    Logs,
+    Events,
+    ServiceChecks,
+}
+
+impl DataKind {
+    /// As written in `submits = [...]`, in the runtime's order.
+    pub const ALL: [(&'static str, DataKind); 4] = [
+        ("metrics", DataKind::Metrics),
+        ("logs", DataKind::Logs),
+        ("events", DataKind::Events),
+        ("service_checks", DataKind::ServiceChecks),
+    ];
+
+    /// The runtime variant's name.
+    pub fn variant(self) -> &'static str {
+        match self {
+            DataKind::Metrics => "Metrics",
+            DataKind::Logs => "Logs",
+            DataKind::Events => "Events",
+            DataKind::ServiceChecks => "ServiceChecks",
+        }
+    }
+}
+
+pub struct Metric {
+    pub name: String,
+    /// The runtime `MetricType` variant (`Gauge`).
+    pub metric_type: &'static str,
+    pub unit: Option<String>,
+    pub per_unit: Option<String>,
+    pub description: String,
+    /// The runtime `Orientation` variant (`HigherIsBetter`).
+    pub orientation: &'static str,
+    pub short_name: Option<String>,
+}
+
+pub struct ServiceCheck {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+}
+
+/// A warning at the user's token.
+pub struct Warning {
+    pub span: Span,
+    pub message: String,
+}

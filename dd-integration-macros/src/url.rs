@@ -1,0 +1,226 @@
+//! The redirect and onboarding URLs: what Datadog's Developer Platform accepts.
+//!
+//! Deliberately narrower than RFC 3986: a declared URL is a constant the partner controls, so
+//! anything unusual (user info, IP literals other than loopback, templates, non-ASCII hosts) is
+//! refused with a message saying what to write instead.
+
+/// A URL that passed [`check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedUrl {
+    /// The host, lowercase (`acme.example`, `localhost`, `[::1]`).
+    pub host: String,
+    /// Whether the host is loopback (plain http allowed, exempt from the one-domain rule).
+    pub loopback: bool,
+}
+
+impl CheckedUrl {
+    /// The domain the URL belongs to, for the one-domain rule: the last two labels of the host,
+    /// or three under a country code's second level (`acme.co.uk`). Without the public suffix
+    /// list this is an approximation, close enough for "no per-customer subdomains".
+    pub fn domain(&self) -> String {
+        if self.host.chars().all(|c| c.is_ascii_digit() || c == '.') {
+            return self.host.clone();
+        }
+        let labels: Vec<&str> = self.host.split('.').collect();
+        let n = labels.len();
+        let keep = if n >= 3 && labels[n - 1].len() == 2 && SECOND_LEVEL.contains(&labels[n - 2]) {
+            3
+        } else {
+            2
+        };
+        labels[n.saturating_sub(keep)..].join(".")
+    }
+}
+
+/// Second-level labels under which country codes sell domains (`co.uk`, `com.au`, `ne.jp`).
+const SECOND_LEVEL: &[&str] = &[
+    "ac", "co", "com", "edu", "go", "gov", "ne", "net", "or", "org",
+];
+
+/// Checks one URL: absolute, https (http only on loopback), a lowercase DNS host with no
+/// placeholder, no user info, no fragment, no template or unencoded special character.
+/// The error completes "`<url>` ...".
+pub fn check(url: &str) -> Result<CheckedUrl, String> {
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "contains {}: a URL has no whitespace or control characters",
+            c.escape_debug()
+        ));
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("is not an absolute URL: write `https://<host>/<path>`".into());
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if tail.contains('#') {
+        return Err("has a fragment (`#...`): Datadog refuses URLs with a fragment".into());
+    }
+    if let Some(c) = tail.chars().find(|c| "{}<>\"\\`^|".contains(*c)) {
+        return Err(if c == '{' || c == '}' {
+            "holds a template (`{...}`): declare the exact URL Datadog will call".into()
+        } else {
+            format!("contains `{c}`: percent-encode it")
+        });
+    }
+    if !url.is_ascii() {
+        return Err("holds non-ASCII characters: percent-encode them (punycode for a host)".into());
+    }
+    if authority.contains('@') {
+        return Err("carries user info (`user@`): remove it".into());
+    }
+    let (host, port) = split_port(authority)?;
+    if let Some(port) = port {
+        let digits = port.chars().all(|c| c.is_ascii_digit());
+        if !digits || !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err(format!("has an invalid port `{port}`"));
+        }
+    }
+    check_host(host)?;
+    let loopback = is_loopback(host);
+    match scheme {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(
+                "uses http: Datadog requires https (plain http only on loopback, for development)"
+                    .into(),
+            );
+        }
+        other => return Err(format!("uses `{other}`: Datadog requires https")),
+    }
+    Ok(CheckedUrl {
+        host: host.to_owned(),
+        loopback,
+    })
+}
+
+/// `host` and the port after `:`, if any; IPv6 literals in brackets.
+fn split_port(authority: &str) -> Result<(&str, Option<&str>), String> {
+    if authority.starts_with('[') {
+        let Some(close) = authority.find(']') else {
+            return Err("has an unclosed `[` in its host".into());
+        };
+        let (host, after) = authority.split_at(close + 1);
+        return match after.strip_prefix(':') {
+            Some(port) => Ok((host, Some(port))),
+            None if after.is_empty() => Ok((host, None)),
+            None => Err(format!("has `{after}` after its host")),
+        };
+    }
+    Ok(match authority.split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    })
+}
+
+fn check_host(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("has no host".into());
+    }
+    if host.contains(['*', '{', '}', '%', '$', '<']) {
+        return Err(
+            "has a placeholder in its host: Datadog does not support per-customer subdomains, \
+             so every customer must use the same host"
+                .into(),
+        );
+    }
+    if host.starts_with('[') {
+        return if host == "[::1]" {
+            Ok(())
+        } else {
+            Err("has an IPv6 host: only `[::1]` (loopback) is accepted".into())
+        };
+    }
+    if host.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "has the host `{host}`: write it in lowercase (`{}`), as Datadog compares URLs \
+             exactly",
+            host.to_ascii_lowercase()
+        ));
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        return Err(format!("has `{c}` in its host `{host}`"));
+    }
+    if host
+        .split('.')
+        .any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-'))
+    {
+        return Err(format!("has the malformed host `{host}`"));
+    }
+    if !host.contains('.') && host != "localhost" {
+        return Err(format!(
+            "has the host `{host}`, which is not a public host name"
+        ));
+    }
+    Ok(())
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host == "127.0.0.1"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(url: &str) -> CheckedUrl {
+        check(url).unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    fn err(url: &str) -> String {
+        check(url).expect_err(url)
+    }
+
+    #[test]
+    fn accepts_https_and_loopback_http() {
+        assert!(!ok("https://acme.example/datadog/callback").loopback);
+        assert!(!ok("https://acme.example").loopback);
+        assert!(!ok("https://acme.example:8443/cb?x=1").loopback);
+        assert!(ok("http://localhost:3000/cb").loopback);
+        assert!(ok("http://127.0.0.1/cb").loopback);
+        assert!(ok("http://[::1]:8080/cb").loopback);
+        assert!(ok("http://app.localhost/cb").loopback);
+        assert!(ok("https://localhost/cb").loopback);
+    }
+
+    #[test]
+    fn refuses_what_datadog_refuses() {
+        assert!(err("acme.example/cb").contains("not an absolute URL"));
+        assert!(err("/callback").contains("not an absolute URL"));
+        assert!(err("http://acme.example/cb").contains("requires https"));
+        assert!(err("ftp://acme.example/cb").contains("`ftp`"));
+        assert!(err("https://acme.example/cb#done").contains("fragment"));
+        assert!(err("https://acme.example#x").contains("fragment"));
+        assert!(err("https://{customer}.acme.example/cb").contains("per-customer subdomains"));
+        assert!(err("https://*.acme.example/cb").contains("per-customer subdomains"));
+        assert!(err("https://acme.example/{tenant}/cb").contains("template"));
+        assert!(err("https://user:pw@acme.example/cb").contains("user info"));
+        assert!(err("https://Acme.example/cb").contains("lowercase"));
+        assert!(err("https://acme.example:0/cb").contains("port"));
+        assert!(err("https://acme.example:99999/cb").contains("port"));
+        assert!(err("https://acme.example:/cb").contains("port"));
+        assert!(err("https://[2001:db8::1]/cb").contains("IPv6"));
+        assert!(err("https://intranet/cb").contains("not a public host"));
+        assert!(err("https://acme..example/cb").contains("malformed"));
+        assert!(err("https://acme.example/a b").contains("whitespace"));
+        assert!(err("https://acme.example/é").contains("non-ASCII"));
+        assert!(err("https://acme.example/a\"b").contains("percent-encode"));
+        assert!(err("https:///cb").contains("no host"));
+    }
+
+    #[test]
+    fn domain_is_the_registrable_part() {
+        assert_eq!(ok("https://acme.example/cb").domain(), "acme.example");
+        assert_eq!(
+            ok("https://app.eu.acme.example/cb").domain(),
+            "acme.example"
+        );
+        assert_eq!(ok("https://app.acme.co.uk/cb").domain(), "acme.co.uk");
+        assert_eq!(ok("https://acme.co.uk/cb").domain(), "acme.co.uk");
+        assert_eq!(ok("https://acme.io/cb").domain(), "acme.io");
+        assert_eq!(ok("https://203.0.113.9/cb").domain(), "203.0.113.9");
+    }
+}

@@ -1,0 +1,1199 @@
+//! Datadog's rules, applied to the parsed arguments: [`Args`] in, [`Integration`] out.
+//!
+//! Every rule that fails adds an error at the user's token and checking goes on, so that one
+//! compile reports every mistake of a declaration. The model is built only when nothing failed.
+
+use std::collections::HashSet;
+
+use darling::error::Accumulator;
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Ident, Item, ItemStruct, LitStr, Path};
+
+use crate::attrs::{Args, AuthorArgs, Keyed, MetricArgs, ServiceCheckArgs, error_at};
+use crate::model::{Author, DataKind, Integration, Metric, ServiceCheck, Warning};
+use crate::url::{self, CheckedUrl};
+use crate::{catalog, names, suggest};
+
+/// The private scope that creates the marketplace API key, without which no data is accepted.
+const API_KEYS_WRITE: &str = "api_keys_write";
+
+/// What Cargo tells the macro about the package being compiled (`CARGO_PKG_*`): the defaults of
+/// `description` and `author(name, homepage)`.
+#[derive(Debug, Default, Clone)]
+pub struct Package {
+    pub description: Option<String>,
+    pub authors: Option<String>,
+    pub homepage: Option<String>,
+}
+
+impl Package {
+    /// From the environment Cargo sets for the crate being compiled.
+    pub fn from_env() -> Package {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        Package {
+            description: var("CARGO_PKG_DESCRIPTION"),
+            authors: var("CARGO_PKG_AUTHORS"),
+            homepage: var("CARGO_PKG_HOMEPAGE"),
+        }
+    }
+
+    /// The first author's name, without an `<e-mail>`.
+    fn author_name(&self) -> Option<String> {
+        let first = self.authors.as_deref()?.split(':').next()?;
+        let name = first.split('<').next()?.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    }
+}
+
+/// The runtime crate's path when the declaration does not say `crate = ...`.
+pub fn default_crate() -> Path {
+    syn::parse_quote!(::dd_integration)
+}
+
+/// Checks the declaration on `item`; `None` when any rule failed (see `errors`).
+pub fn validate(
+    args: Args,
+    item: &Item,
+    package: &Package,
+    errors: &mut Accumulator,
+) -> Option<Integration> {
+    let item = target(item, errors);
+    let mut v = Validator {
+        errors,
+        failed: false,
+        typos: args.typos.clone(),
+    };
+
+    let name = v.name(args.name.as_ref());
+    let app_id = v.app_id(args.app_id.as_ref(), args.name.as_ref(), name.as_deref());
+    let app_uuid = v.optional(args.app_uuid.as_ref(), names::uuid);
+    let description = v.description(args.description.as_ref(), package);
+    let author = v.author(args.author.as_ref(), package);
+    let classifier_tags = v.categories(args.categories.as_ref());
+    let scopes = v.scopes(args.scopes.as_ref());
+    let redirect_uris = v.redirects(args.redirect.as_ref());
+    let onboarding = v.onboarding(args.onboarding.as_ref());
+    v.one_domain(args.redirect.as_ref(), args.onboarding.as_ref());
+    let submits = v.submits(args.submits.as_ref());
+    let warnings = v.api_key_rules(args.scopes.as_ref(), args.submits.as_ref(), &submits);
+    let oauth_client_id = v.optional(args.oauth_client_id.as_ref(), names::uuid);
+    let source_type_id = v.source_type_id(args.source_type_id.as_ref());
+    let metric_prefix = v.metric_prefix(
+        args.metric_prefix.as_ref(),
+        app_id.as_deref(),
+        &args.metrics,
+    );
+    let metrics = v.metrics(&args.metrics, metric_prefix.as_deref(), &submits);
+    let service_checks = v.service_checks(&args.service_checks, &submits);
+
+    if v.failed {
+        return None;
+    }
+    Some(Integration {
+        item: item?,
+        krate: args.krate.map_or_else(default_crate, |k| k.value),
+        name: name?,
+        app_id: app_id?,
+        app_uuid,
+        description,
+        author,
+        classifier_tags,
+        scopes: scopes?,
+        redirect_uris: redirect_uris?,
+        onboarding_url: onboarding?,
+        submits,
+        oauth_client_id,
+        source_type_id,
+        metric_prefix,
+        metrics,
+        service_checks,
+        warnings,
+    })
+}
+
+/// The struct the attribute is on; anything else is an error at the item's keyword.
+pub fn target(item: &Item, errors: &mut Accumulator) -> Option<ItemStruct> {
+    let (what, span) = match item {
+        Item::Struct(s) if s.generics.params.is_empty() && s.generics.where_clause.is_none() => {
+            return Some(s.clone());
+        }
+        Item::Struct(s) => {
+            errors.push(error_at(
+                s.generics.span(),
+                format!(
+                    "`{}` has generic parameters: an integration is one concrete type, so \
+                     `#[datadog_integration]` goes on a struct without them",
+                    s.ident
+                ),
+            ));
+            return None;
+        }
+        Item::Enum(e) => ("an enum", e.enum_token.span),
+        Item::Union(u) => ("a union", u.union_token.span),
+        Item::Fn(f) => ("a function", f.sig.fn_token.span),
+        Item::Trait(t) => ("a trait", t.trait_token.span),
+        Item::Impl(i) => ("an impl block", i.impl_token.span),
+        Item::Mod(m) => ("a module", m.mod_token.span),
+        Item::Type(t) => ("a type alias", t.type_token.span),
+        Item::Const(c) => ("a const", c.const_token.span),
+        Item::Static(s) => ("a static", s.static_token.span),
+        other => ("this item", first_span(other)),
+    };
+    errors.push(error_at(
+        span,
+        format!(
+            "`#[datadog_integration]` goes on a struct, such as `pub struct AcmePager;`, not on \
+             {what}"
+        ),
+    ));
+    None
+}
+
+fn first_span(item: &Item) -> Span {
+    item.to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |t| t.span())
+}
+
+struct Validator<'a> {
+    errors: &'a mut Accumulator,
+    failed: bool,
+    /// Top-level keys an unknown key was taken for: already reported.
+    typos: Vec<&'static str>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.failed = true;
+        self.errors.push(error_at(span, message));
+    }
+
+    /// A required key that is absent: reported on the whole attribute, unless an unknown key
+    /// was already reported as its misspelling.
+    fn missing(&mut self, key: &str, what: &str) {
+        if self.typos.contains(&key) {
+            self.failed = true;
+        } else {
+            self.error(Span::call_site(), format!("missing `{key}`: {what}"));
+        }
+    }
+
+    /// A required key of a nested list that is absent, reported on the list's key.
+    fn missing_in(&mut self, list: &Ident, typos: &[&str], key: &str, message: &str) {
+        if typos.contains(&key) {
+            self.failed = true;
+        } else {
+            self.error(list.span(), message);
+        }
+    }
+
+    /// An optional string checked by `check`.
+    fn optional(
+        &mut self,
+        value: Option<&Keyed<LitStr>>,
+        check: fn(&str) -> Result<(), String>,
+    ) -> Option<String> {
+        let lit = &value?.value;
+        let text = lit.value();
+        match check(&text) {
+            Ok(()) => Some(text),
+            Err(e) => {
+                let key = &value?.key;
+                let shown = if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" `{text}`")
+                };
+                self.error(lit.span(), format!("`{key}`{shown} {e}"));
+                None
+            }
+        }
+    }
+
+    fn name(&mut self, name: Option<&Keyed<LitStr>>) -> Option<String> {
+        let Some(name) = name else {
+            self.missing(
+                "name",
+                "add `name = \"...\"`, the display name (tile title and OAuth client name)",
+            );
+            return None;
+        };
+        let text = name.value.value();
+        let len = text.chars().count();
+        let problem = if text.trim().is_empty() {
+            Some("is empty".to_owned())
+        } else if text.trim() != text {
+            Some("has leading or trailing spaces".to_owned())
+        } else if text.chars().any(char::is_control) {
+            Some("holds a control character".to_owned())
+        } else if len > names::MAX_NAME {
+            Some(format!(
+                "is {len} characters long; Datadog allows {} for a tile title",
+                names::MAX_NAME
+            ))
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => {
+                self.error(name.value.span(), format!("`name` {problem}"));
+                None
+            }
+            None => Some(text),
+        }
+    }
+
+    fn app_id(
+        &mut self,
+        app_id: Option<&Keyed<LitStr>>,
+        name: Option<&Keyed<LitStr>>,
+        valid_name: Option<&str>,
+    ) -> Option<String> {
+        if app_id.is_some() {
+            return self.optional(app_id, names::app_id);
+        }
+        let (name, valid_name) = (name?, valid_name?);
+        let derived = names::kebab_case(valid_name);
+        match derived.as_deref().map(|id| (id, names::app_id(id))) {
+            Some((id, Ok(()))) => Some(id.to_owned()),
+            Some((id, Err(e))) => {
+                self.error(
+                    name.value.span(),
+                    format!(
+                        "the `app_id` derived from `name`, `{id}`, {e}: set `app_id = \"...\"`"
+                    ),
+                );
+                None
+            }
+            None => {
+                self.error(
+                    name.value.span(),
+                    "no kebab-case `app_id` can be derived from this `name`: set \
+                     `app_id = \"...\"` (lowercase ASCII letters, digits and dashes)",
+                );
+                None
+            }
+        }
+    }
+
+    /// The declared description, which must fit; else the package's, where it fits (a crate's
+    /// description is often written for crates.io, longer than a tile's); else empty, which
+    /// the submission checks report.
+    fn description(&mut self, description: Option<&Keyed<LitStr>>, package: &Package) -> String {
+        let Some(description) = description else {
+            return package
+                .description
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| d.chars().count() <= names::MAX_DESCRIPTION && !d.contains('\n'))
+                .unwrap_or_default()
+                .to_owned();
+        };
+        let text = description.value.value();
+        let len = text.chars().count();
+        if len > names::MAX_DESCRIPTION {
+            self.error(
+                description.value.span(),
+                format!(
+                    "`description` is {len} characters long; Datadog allows {} for a tile \
+                     description: shorten it",
+                    names::MAX_DESCRIPTION
+                ),
+            );
+        }
+        text
+    }
+
+    fn author(&mut self, author: Option<&Keyed<AuthorArgs>>, package: &Package) -> Author {
+        let args = author.map(|a| a.value.clone()).unwrap_or_default();
+        let name = match &args.name {
+            Some(name) if name.value.value().trim().is_empty() => {
+                self.error(name.value.span(), "`author(name)` is empty");
+                String::new()
+            }
+            Some(name) => name.value.value(),
+            None => package.author_name().unwrap_or_default(),
+        };
+        let homepage = match &args.homepage {
+            Some(_) => self
+                .optional(args.homepage.as_ref(), names::homepage)
+                .unwrap_or_default(),
+            None => package
+                .homepage
+                .clone()
+                .filter(|h| names::homepage(h).is_ok())
+                .unwrap_or_default(),
+        };
+        Author {
+            name,
+            homepage,
+            support_email: self
+                .optional(args.support_email.as_ref(), names::email)
+                .unwrap_or_default(),
+            sales_email: self
+                .optional(args.sales_email.as_ref(), names::email)
+                .unwrap_or_default(),
+        }
+    }
+
+    fn categories(&mut self, categories: Option<&Keyed<Vec<LitStr>>>) -> Vec<String> {
+        let mut tags = Vec::new();
+        let mut seen = HashSet::new();
+        for lit in categories.map_or(&[][..], |c| &c.value) {
+            let value = lit.value();
+            if let Err(e) = names::category(&value) {
+                self.error(lit.span(), format!("`{value}` {e}"));
+            } else if !seen.insert(value.clone()) {
+                self.error(
+                    lit.span(),
+                    format!("the category `{value}` is listed twice"),
+                );
+            } else {
+                tags.push(format!("Category::{value}"));
+            }
+        }
+        tags
+    }
+
+    fn scopes(&mut self, scopes: Option<&Keyed<Vec<Ident>>>) -> Option<Vec<Ident>> {
+        let Some(scopes) = scopes else {
+            self.missing(
+                "scopes",
+                "add `scopes = [...]`, the Datadog OAuth scopes the integration requests, such \
+                 as `scopes = [monitors_read]`",
+            );
+            return None;
+        };
+        if scopes.value.is_empty() {
+            self.error(
+                scopes.key.span(),
+                "`scopes` is empty: an integration requests at least one scope (`api_keys_write` \
+                 to submit data, a `_read` scope to query Datadog)",
+            );
+            return None;
+        }
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut valid = Vec::new();
+        for scope in &scopes.value {
+            let name = scope.to_string();
+            if catalog::SCOPES.binary_search(&name.as_str()).is_err() {
+                let hint = suggest::scope(&name).map_or_else(
+                    || " (see `dd_integration::Scope::catalog()`)".to_owned(),
+                    |s| format!("; did you mean `{s}`?"),
+                );
+                self.error(
+                    scope.span(),
+                    format!("unknown Datadog scope `{name}`{hint}"),
+                );
+            } else if !seen.insert(name.clone()) {
+                self.error(scope.span(), format!("the scope `{name}` is listed twice"));
+            } else {
+                valid.push(scope.clone());
+            }
+        }
+        Some(valid)
+    }
+
+    fn redirects(&mut self, redirect: Option<&Keyed<Vec<LitStr>>>) -> Option<Vec<String>> {
+        let Some(redirect) = redirect else {
+            self.missing(
+                "redirect",
+                "add `redirect = \"https://...\"`, the OAuth redirect URI (or a list: the \
+                 testing and published clients may differ)",
+            );
+            return None;
+        };
+        if redirect.value.is_empty() {
+            self.error(
+                redirect.key.span(),
+                "`redirect` is empty: give at least one URL",
+            );
+            return None;
+        }
+        let mut seen = HashSet::new();
+        let mut uris = Vec::new();
+        for lit in &redirect.value {
+            let text = lit.value();
+            if let Err(e) = url::check(&text) {
+                self.error(lit.span(), format!("`redirect` `{text}` {e}"));
+            } else if !seen.insert(text.clone()) {
+                self.error(lit.span(), format!("the redirect `{text}` is listed twice"));
+            } else {
+                uris.push(text);
+            }
+        }
+        Some(uris)
+    }
+
+    fn onboarding(&mut self, onboarding: Option<&Keyed<LitStr>>) -> Option<String> {
+        if onboarding.is_none() {
+            self.missing(
+                "onboarding",
+                "add `onboarding = \"https://...\"`, the URL the Datadog tile opens to connect \
+                 an account",
+            );
+            return None;
+        }
+        self.optional(onboarding, |text| url::check(text).map(drop))
+    }
+
+    /// Every non-loopback URL on the onboarding URL's domain (or the first redirect's).
+    fn one_domain(
+        &mut self,
+        redirect: Option<&Keyed<Vec<LitStr>>>,
+        onboarding: Option<&Keyed<LitStr>>,
+    ) {
+        let urls: Vec<(&LitStr, CheckedUrl)> = onboarding
+            .map(|o| &o.value)
+            .into_iter()
+            .chain(redirect.map_or(&[][..], |r| &r.value))
+            .filter_map(|lit| Some((lit, url::check(&lit.value()).ok()?)))
+            .filter(|(_, url)| !url.loopback)
+            .collect();
+        let Some((first, reference)) = urls.first() else {
+            return;
+        };
+        let domain = reference.domain();
+        for (lit, url) in &urls[1..] {
+            if url.domain() != domain {
+                self.error(
+                    lit.span(),
+                    format!(
+                        "`{}` is on `{}`, but `{}` is on `{domain}`: Datadog requires the \
+                         onboarding and redirect URLs on one domain (no per-customer domains \
+                         or subdomains)",
+                        lit.value(),
+                        url.domain(),
+                        first.value()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn submits(&mut self, submits: Option<&Keyed<Vec<Ident>>>) -> Vec<DataKind> {
+        let mut kinds = Vec::new();
+        let names: Vec<&str> = DataKind::ALL.iter().map(|(name, _)| *name).collect();
+        for ident in submits.map_or(&[][..], |s| &s.value) {
+            let name = ident.to_string();
+            match DataKind::ALL.iter().find(|(n, _)| *n == name) {
+                Some((_, kind)) if kinds.contains(kind) => {
+                    self.error(
+                        ident.span(),
+                        format!("`{name}` is listed twice in `submits`"),
+                    );
+                }
+                Some((_, kind)) => kinds.push(*kind),
+                None => {
+                    let hint = match suggest::closest(&name, &names) {
+                        Some(s) => format!("; did you mean `{s}`?"),
+                        None => format!(" (one of {})", names.join(", ")),
+                    };
+                    self.error(
+                        ident.span(),
+                        format!("`{name}` is not a kind of data Datadog accepts{hint}"),
+                    );
+                }
+            }
+        }
+        kinds
+    }
+
+    /// Data needs `api_keys_write` (an error); `api_keys_write` without data is a warning: the
+    /// install would create a marketplace API key that nothing uses.
+    fn api_key_rules(
+        &mut self,
+        scopes: Option<&Keyed<Vec<Ident>>>,
+        submits: Option<&Keyed<Vec<Ident>>>,
+        kinds: &[DataKind],
+    ) -> Vec<Warning> {
+        let Some(scopes) = scopes else {
+            return Vec::new();
+        };
+        let key_scope = scopes.value.iter().find(|s| *s == API_KEYS_WRITE);
+        match (key_scope, submits) {
+            (None, Some(submits)) if !submits.value.is_empty() => {
+                self.error(
+                    submits.key.span(),
+                    format!(
+                        "`submits` needs `{API_KEYS_WRITE}` in `scopes`: Datadog accepts data \
+                         only with the marketplace API key, which that scope creates"
+                    ),
+                );
+                Vec::new()
+            }
+            (Some(scope), _) if kinds.is_empty() && submits.is_none_or(|s| s.value.is_empty()) => {
+                vec![Warning {
+                    span: scope.span(),
+                    message: format!(
+                        "`{API_KEYS_WRITE}` is declared but `submits` is empty: each install \
+                         would create a marketplace API key that nothing uses; declare \
+                         `submits = [...]` or remove `{API_KEYS_WRITE}`"
+                    ),
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn source_type_id(&mut self, id: Option<&Keyed<syn::LitInt>>) -> Option<u32> {
+        let lit = &id?.value;
+        match lit.base10_parse::<u32>() {
+            Ok(n) if n > 0 && lit.suffix().is_empty() => Some(n),
+            _ => {
+                self.error(
+                    lit.span(),
+                    "`source_type_id` is a positive integer below 2^32, without suffix (the \
+                     number Datadog's scaffolding assigned)",
+                );
+                None
+            }
+        }
+    }
+
+    /// The declared prefix, or `<app_id with _>.` when metrics are declared without one.
+    fn metric_prefix(
+        &mut self,
+        prefix: Option<&Keyed<LitStr>>,
+        app_id: Option<&str>,
+        metrics: &[Keyed<MetricArgs>],
+    ) -> Option<String> {
+        if prefix.is_some() {
+            return self.optional(prefix, names::metric_prefix);
+        }
+        if metrics.is_empty() {
+            return None;
+        }
+        Some(format!("{}.", app_id?.replace('-', "_")))
+    }
+
+    fn metrics(
+        &mut self,
+        metrics: &[Keyed<MetricArgs>],
+        prefix: Option<&str>,
+        submits: &[DataKind],
+    ) -> Vec<Metric> {
+        if let Some(first) = metrics.first()
+            && !submits.contains(&DataKind::Metrics)
+        {
+            self.error(
+                first.key.span(),
+                "a `metric(...)` is declared but `submits` lacks `metrics`: add it",
+            );
+        }
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for metric in metrics {
+            if let Some(name) = &metric.value.name
+                && !seen.insert(name.value.value())
+            {
+                self.error(
+                    name.value.span(),
+                    format!("the metric `{}` is declared twice", name.value.value()),
+                );
+                continue;
+            }
+            out.extend(self.metric(metric, prefix));
+        }
+        out
+    }
+
+    fn metric(&mut self, metric: &Keyed<MetricArgs>, prefix: Option<&str>) -> Option<Metric> {
+        let args = &metric.value;
+        let before = self.failed;
+        self.failed = false;
+        let name = match &args.name {
+            None => {
+                self.missing_in(
+                    &metric.key,
+                    &args.typos,
+                    "name",
+                    "`metric(...)` needs `name = \"...\"`, the full metric name",
+                );
+                None
+            }
+            Some(name) => {
+                let text = name.value.value();
+                match (names::metric_name(&text), prefix) {
+                    (Err(e), _) => {
+                        self.error(name.value.span(), format!("the metric name `{text}` {e}"));
+                        None
+                    }
+                    (Ok(()), Some(prefix)) if !text.starts_with(prefix) => {
+                        self.error(
+                            name.value.span(),
+                            format!(
+                                "the metric name `{text}` does not start with the prefix \
+                                 `{prefix}`: Datadog lists an integration's metrics under its \
+                                 prefix"
+                            ),
+                        );
+                        None
+                    }
+                    (Ok(()), _) => Some(text),
+                }
+            }
+        };
+        let metric_type = match &args.kind {
+            None => {
+                self.missing_in(
+                    &metric.key,
+                    &args.typos,
+                    "type",
+                    "`metric(...)` needs `type = gauge`, `count` or `rate`",
+                );
+                None
+            }
+            Some(kind) => self.word(
+                &kind.value,
+                "type",
+                &[("gauge", "Gauge"), ("count", "Count"), ("rate", "Rate")],
+                Some((
+                    "distribution",
+                    "metadata.csv accepts only `gauge`, `count` and `rate`",
+                )),
+            ),
+        };
+        let unit = self.optional(args.unit.as_ref(), names::unit);
+        let per_unit = self.optional(args.per_unit.as_ref(), names::unit);
+        if let (Some(u), Some(p), Some(lit)) = (&unit, &per_unit, &args.per_unit)
+            && names::time_per_time(u, p)
+        {
+            self.error(
+                lit.value.span(),
+                format!("`{u}` per `{p}` is a time per time, which metadata.csv refuses: use `unit = \"fraction\"`"),
+            );
+        }
+        let description = self
+            .optional(args.description.as_ref(), |text| {
+                names::csv_text(text)?;
+                let len = text.chars().count();
+                if len > names::MAX_METRIC_DESCRIPTION {
+                    return Err(format!(
+                        "is {len} characters long; metadata.csv allows {}",
+                        names::MAX_METRIC_DESCRIPTION
+                    ));
+                }
+                Ok(())
+            })
+            .unwrap_or_default();
+        let orientation = match &args.orientation {
+            None => Some("Neutral"),
+            Some(o) => self.word(
+                &o.value,
+                "orientation",
+                &[
+                    ("higher_is_better", "HigherIsBetter"),
+                    ("lower_is_better", "LowerIsBetter"),
+                    ("neutral", "Neutral"),
+                ],
+                None,
+            ),
+        };
+        let short_name = self.optional(args.short_name.as_ref(), names::csv_text);
+        let ok = !self.failed;
+        self.failed |= before;
+        if !ok {
+            return None;
+        }
+        Some(Metric {
+            name: name?,
+            metric_type: metric_type?,
+            unit,
+            per_unit,
+            description,
+            orientation: orientation?,
+            short_name,
+        })
+    }
+
+    /// One of `choices` (as written, runtime variant); `refused` is a known word with the reason.
+    fn word(
+        &mut self,
+        ident: &Ident,
+        key: &str,
+        choices: &[(&'static str, &'static str)],
+        refused: Option<(&str, &str)>,
+    ) -> Option<&'static str> {
+        let text = ident.to_string();
+        if let Some((_, variant)) = choices.iter().find(|(w, _)| *w == text) {
+            return Some(variant);
+        }
+        let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+        let message = match refused {
+            Some((word, reason)) if word == text => format!("`{key} = {text}`: {reason}"),
+            _ => format!(
+                "`{text}` is not a metric {key}{}",
+                match suggest::closest(&text, &words) {
+                    Some(s) => format!("; did you mean `{s}`?"),
+                    None => format!(" (one of {})", words.join(", ")),
+                }
+            ),
+        };
+        self.error(ident.span(), message);
+        None
+    }
+
+    fn service_checks(
+        &mut self,
+        checks: &[Keyed<ServiceCheckArgs>],
+        submits: &[DataKind],
+    ) -> Vec<ServiceCheck> {
+        if let Some(first) = checks.first()
+            && !submits.contains(&DataKind::ServiceChecks)
+        {
+            self.error(
+                first.key.span(),
+                "a `service_check(...)` is declared but `submits` lacks `service_checks`: add it",
+            );
+        }
+        let mut names_seen = HashSet::new();
+        let mut titles_seen = HashSet::new();
+        let mut out = Vec::new();
+        for check in checks {
+            let args = &check.value;
+            let mut required = |field: &Option<Keyed<LitStr>>, key: &str, what: &str| {
+                if field.is_none() {
+                    self.missing_in(
+                        &check.key,
+                        &args.typos,
+                        key,
+                        &format!("`service_check(...)` needs `{key} = \"...\"`, {what}"),
+                    );
+                }
+            };
+            required(&args.name, "name", "the check name");
+            required(&args.title, "title", "the name shown in Datadog");
+            required(&args.description, "description", "what it checks");
+            let name = self.optional(args.name.as_ref(), names::service_check_name);
+            let title = self.optional(args.title.as_ref(), non_empty);
+            let description = self.optional(args.description.as_ref(), non_empty);
+            if let (Some(n), Some(lit)) = (&name, &args.name)
+                && !names_seen.insert(n.clone())
+            {
+                self.error(
+                    lit.value.span(),
+                    format!("the service check `{n}` is declared twice"),
+                );
+                continue;
+            }
+            if let (Some(t), Some(lit)) = (&title, &args.title)
+                && !titles_seen.insert(t.clone())
+            {
+                self.error(lit.value.span(), format!("the title `{t}` is used twice"));
+                continue;
+            }
+            if let (Some(name), Some(title), Some(description)) = (name, title, description) {
+                out.push(ServiceCheck {
+                    name,
+                    title,
+                    description,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn non_empty(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        Err("is empty".into())
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    use super::*;
+
+    fn run(args: TokenStream, package: &Package) -> (Option<Integration>, Vec<String>) {
+        let mut errors = darling::Error::accumulator();
+        let parsed = Args::parse(args, &mut errors);
+        let item: Item = syn::parse_quote!(
+            pub struct Acme;
+        );
+        let model = validate(parsed, &item, package, &mut errors);
+        let messages = errors
+            .into_inner()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        (model, messages)
+    }
+
+    fn check(args: TokenStream) -> (Option<Integration>, Vec<String>) {
+        run(args, &Package::default())
+    }
+
+    fn errors_of(args: TokenStream) -> Vec<String> {
+        let (model, errors) = check(args);
+        assert!(model.is_none() || errors.is_empty());
+        errors
+    }
+
+    fn minimal() -> TokenStream {
+        quote! {
+            name = "Acme Pager",
+            scopes = [monitors_read],
+            redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/connect",
+        }
+    }
+
+    #[test]
+    fn minimal_declaration_derives_the_rest() {
+        let (model, errors) = check(minimal());
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = model.unwrap();
+        assert_eq!(m.app_id, "acme-pager");
+        assert_eq!(m.description, "");
+        assert!(m.submits.is_empty() && m.metrics.is_empty() && m.warnings.is_empty());
+        assert_eq!(m.metric_prefix, None);
+        assert_eq!(m.krate.to_token_stream().to_string(), ":: dd_integration");
+    }
+
+    #[test]
+    fn cargo_package_fills_description_and_author() {
+        let package = Package {
+            description: Some("Pages the on-call engineer.".into()),
+            authors: Some("Acme Inc. <dev@acme.example>:Someone Else".into()),
+            homepage: Some("https://acme.example".into()),
+        };
+        let (model, errors) = run(minimal(), &package);
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = model.unwrap();
+        assert_eq!(m.description, "Pages the on-call engineer.");
+        assert_eq!(m.author.name, "Acme Inc.");
+        assert_eq!(m.author.homepage, "https://acme.example");
+        assert_eq!(m.author.support_email, "");
+
+        // A crate description too long for a tile is not used.
+        let long = Package {
+            description: Some("x".repeat(81)),
+            ..Package::default()
+        };
+        let (model, errors) = run(minimal(), &long);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(model.unwrap().description, "");
+    }
+
+    #[test]
+    fn missing_keys_are_named_with_what_they_are() {
+        let errors = errors_of(quote!());
+        assert_eq!(errors.len(), 4);
+        assert!(errors[0].starts_with("missing `name`: add `name = \"...\"`"));
+        assert!(errors[1].starts_with("missing `scopes`"));
+        assert!(errors[2].starts_with("missing `redirect`"));
+        assert!(errors[3].starts_with("missing `onboarding`"));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_not_also_missing() {
+        let errors = errors_of(quote! {
+            name = "Acme", scope = [api_keys_write], submits = [metrics],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            metric(nme = "acme.x", type = gauge),
+        });
+        assert_eq!(
+            errors,
+            [
+                "unknown key `scope` in `#[datadog_integration]`; did you mean `scopes`?",
+                "unknown key `nme` in `metric(...)`; did you mean `name`?",
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_and_duplicate_scopes() {
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [monitor_read, monitors_read, monitors_read, metrics_write],
+        });
+        assert_eq!(
+            errors,
+            [
+                "unknown Datadog scope `monitor_read`; did you mean `monitors_read`?",
+                "the scope `monitors_read` is listed twice",
+                "unknown Datadog scope `metrics_write` (see `dd_integration::Scope::catalog()`)",
+            ]
+        );
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c", scopes = [],
+        });
+        assert!(errors[0].starts_with("`scopes` is empty"));
+    }
+
+    #[test]
+    fn submitting_needs_api_keys_write_and_the_reverse_warns() {
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [monitors_read], submits = [metrics, events],
+        });
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("`submits` needs `api_keys_write` in `scopes`"));
+
+        let (model, errors) = check(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c", scopes = [api_keys_write],
+        });
+        assert!(errors.is_empty());
+        let warnings = model.unwrap().warnings;
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].message.contains("nothing uses"));
+
+        let (model, errors) = check(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c", scopes = [api_keys_write], submits = [events],
+        });
+        assert!(errors.is_empty());
+        assert!(model.unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn submits_names_kinds_of_data() {
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [api_keys_write], submits = [metric, traces, logs, logs],
+        });
+        assert_eq!(
+            errors,
+            [
+                "`metric` is not a kind of data Datadog accepts; did you mean `metrics`?",
+                "`traces` is not a kind of data Datadog accepts (one of metrics, logs, events, \
+                 service_checks)",
+                "`logs` is listed twice in `submits`",
+            ]
+        );
+    }
+
+    #[test]
+    fn urls_follow_datadogs_rules_and_share_one_domain() {
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = [
+                "https://acme.example/cb",
+                "https://staging.acme.example/cb",
+                "http://localhost:3000/cb",
+                "https://acme.example/cb",
+                "https://other.example/cb",
+                "http://acme.example/cb",
+                "https://acme.example/cb#x",
+            ],
+            onboarding = "https://app.acme.example/connect",
+        });
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert_eq!(
+            errors[0],
+            "the redirect `https://acme.example/cb` is listed twice"
+        );
+        assert!(errors[1].starts_with("`redirect` `http://acme.example/cb` uses http"));
+        assert!(errors[2].starts_with("`redirect` `https://acme.example/cb#x` has a fragment"));
+        assert!(errors[3].starts_with(
+            "`https://other.example/cb` is on `other.example`, but \
+             `https://app.acme.example/connect` is on `acme.example`"
+        ));
+    }
+
+    #[test]
+    fn submission_fields_are_checked() {
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            app_id = "Acme_Pager",
+            app_uuid = "not-a-uuid",
+            description = "Pages the on-call engineer whenever a Datadog monitor fires, then keeps on paging.",
+            oauth_client_id = "9A5B1C4E-2F3D-4E6A-8B7C-0D1E2F3A4B5C",
+            source_type_id = 0,
+            categories = ["Alerting", "Notification", "Alerting"],
+            author(name = "Acme", homepage = "acme.example", support_email = "support"),
+        });
+        assert_eq!(
+            errors,
+            [
+                "`app_id` `Acme_Pager` is not kebab-case: use lowercase letters, digits and \
+                 single dashes, such as `acme-pager`",
+                "`app_uuid` `not-a-uuid` is not a UUID: write it as 8-4-4-4-12 hex digits",
+                "`description` is 82 characters long; Datadog allows 80 for a tile description: \
+                 shorten it",
+                "`homepage` `acme.example` is not an absolute URL: write `https://<host>`",
+                "`support_email` `support` is not an e-mail address (ASCII, such as \
+                 `support@acme.example`)",
+                "`Notification` is not a Datadog category; did you mean `\"Notifications\"`?",
+                "the category `Alerting` is listed twice",
+                "`oauth_client_id` `9A5B1C4E-2F3D-4E6A-8B7C-0D1E2F3A4B5C` is in uppercase: \
+                 Datadog uses the lowercase form `9a5b1c4e-2f3d-4e6a-8b7c-0d1e2f3a4b5c`",
+                "`source_type_id` is a positive integer below 2^32, without suffix (the number \
+                 Datadog's scaffolding assigned)",
+            ]
+        );
+    }
+
+    #[test]
+    fn name_rules_and_derived_app_id() {
+        let errors = errors_of(quote! {
+            name = "An integration whose name is far too long for a tile",
+            scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+        });
+        assert!(errors[0].starts_with("`name` is 52 characters long; Datadog allows 50"));
+        let errors = errors_of(quote! {
+            name = "Datadog Helper", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+        });
+        assert!(errors[0].starts_with(
+            "the `app_id` derived from `name`, `datadog-helper`, starts with `datadog`"
+        ));
+        let errors = errors_of(quote! {
+            name = "Ünïcode", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+        });
+        assert!(errors[0].starts_with("no kebab-case `app_id` can be derived"));
+    }
+
+    #[test]
+    fn metrics_follow_metadata_csv() {
+        let (model, errors) = check(quote! {
+            name = "Acme Pager", scopes = [api_keys_write],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            submits = [metrics],
+            metric(name = "acme_pager.pages.sent", type = count, unit = "page",
+                   description = "Pages sent.", orientation = higher_is_better),
+            metric(name = "acme_pager.latency", type = gauge, unit = "millisecond"),
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = model.unwrap();
+        assert_eq!(m.metric_prefix.as_deref(), Some("acme_pager."));
+        assert_eq!(m.metrics.len(), 2);
+        assert_eq!(m.metrics[0].metric_type, "Count");
+        assert_eq!(m.metrics[0].orientation, "HigherIsBetter");
+        assert_eq!(m.metrics[1].orientation, "Neutral");
+
+        let errors = errors_of(quote! {
+            name = "Acme Pager", scopes = [api_keys_write],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            submits = [events],
+            metric_prefix = "acme.",
+            metric(name = "acme.pages-sent", type = count),
+            metric(name = "other.pages", type = gauge),
+            metric(name = "acme.a", type = distribution),
+            metric(name = "acme.b", type = gauge, unit = "seconds"),
+            metric(name = "acme.c", type = gauge, unit = "millisecond", per_unit = "second"),
+            metric(name = "acme.d", type = guage, orientation = up),
+            metric(type = gauge),
+            metric(name = "acme.e"),
+            metric(name = "acme.f", type = gauge, description = "a|b"),
+            metric(name = "acme.f", type = gauge),
+        });
+        assert_eq!(
+            errors,
+            [
+                "a `metric(...)` is declared but `submits` lacks `metrics`: add it",
+                "the metric name `acme.pages-sent` contains '-': metric names use only ASCII \
+                 letters, digits, `_` and `.`",
+                "the metric name `other.pages` does not start with the prefix `acme.`: Datadog \
+                 lists an integration's metrics under its prefix",
+                "`type = distribution`: metadata.csv accepts only `gauge`, `count` and `rate`",
+                "`unit` `seconds` is not a Datadog unit name; did you mean `second`?",
+                "`millisecond` per `second` is a time per time, which metadata.csv refuses: use \
+                 `unit = \"fraction\"`",
+                "`guage` is not a metric type; did you mean `gauge`?",
+                "`up` is not a metric orientation (one of higher_is_better, lower_is_better, \
+                 neutral)",
+                "`metric(...)` needs `name = \"...\"`, the full metric name",
+                "`metric(...)` needs `type = gauge`, `count` or `rate`",
+                "`description` `a|b` contains '|': metadata.csv takes ASCII text without `|` or \
+                 control characters",
+                "the metric `acme.f` is declared twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn service_checks_are_checked() {
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [api_keys_write],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            submits = [service_checks],
+            service_check(name = "acme.up", title = "Up", description = "Is it up."),
+            service_check(name = "acme.up", title = "Up again", description = "Again."),
+            service_check(name = "acme..x", title = "X", description = ""),
+            service_check(name = "acme.y"),
+        });
+        assert_eq!(
+            errors,
+            [
+                "the service check `acme.up` is declared twice",
+                "`name` `acme..x` has `__`, `..`, `_.`, `._` or a leading or trailing `_` or `.`",
+                "`description` is empty",
+                "`service_check(...)` needs `title = \"...\"`, the name shown in Datadog",
+                "`service_check(...)` needs `description = \"...\"`, what it checks",
+            ]
+        );
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [api_keys_write],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            submits = [metrics],
+            service_check(name = "acme.up", title = "Up", description = "Is it up."),
+        });
+        assert!(errors[0].contains("`submits` lacks `service_checks`"));
+    }
+
+    #[test]
+    fn only_structs_without_generics() {
+        for (item, what) in [
+            (
+                quote!(
+                    enum Acme {}
+                ),
+                "an enum",
+            ),
+            (
+                quote!(
+                    fn acme() {}
+                ),
+                "a function",
+            ),
+            (
+                quote!(
+                    trait Acme {}
+                ),
+                "a trait",
+            ),
+        ] {
+            let mut errors = darling::Error::accumulator();
+            let item: Item = syn::parse2(item).unwrap();
+            assert!(target(&item, &mut errors).is_none());
+            let errors = errors.into_inner();
+            assert!(
+                errors[0].to_string().ends_with(&format!("not on {what}")),
+                "{}",
+                errors[0]
+            );
+        }
+        let mut errors = darling::Error::accumulator();
+        let item: Item = syn::parse_quote!(
+            struct Acme<T>(T);
+        );
+        assert!(target(&item, &mut errors).is_none());
+        assert!(
+            errors.into_inner()[0]
+                .to_string()
+                .contains("has generic parameters")
+        );
+    }
+}

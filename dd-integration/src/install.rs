@@ -1,0 +1,1095 @@
+//! The install flow, from the tile's onboarding URL to a stored installation, independent of any
+//! web framework: requests come in as `http` types and answers go out as `http::Response`.
+//! [`crate::web`] mounts it in axum.
+//!
+//! Onboarding: the site is checked against Datadog's regions, the partner's hook says which of
+//! its accounts is connecting (or sends the user to log in and back), a PKCE verifier and a state
+//! are sealed with the site into a short-lived cookie, and the browser goes to the site's
+//! authorize page.
+//!
+//! Callback: the cookie is opened and its state compared in constant time; the returned `domain`
+//! must be the region the flow began on; the flow is claimed once (a replayed or double-clicked
+//! callback waits for the first and shows its outcome); the code is exchanged; the installation is
+//! stored before anything else; the marketplace API key is created (once) and stored before the
+//! user is told anything; the partner's hook runs; the user sees a page they may close.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, Response, StatusCode, Uri};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
+use url::Url;
+
+use crate::api_key::MarketplaceApiKey;
+use crate::endpoint::Endpoints;
+use crate::error::Error;
+use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::integration::IntegrationSpec;
+use crate::oauth::{ConfigError, OAuthClient};
+use crate::page::{self, escape};
+use crate::pkce::PkceVerifier;
+use crate::scope::{Scope, ScopeSet};
+use crate::seal::Sealer;
+use crate::secret::ClientSecret;
+use crate::site::{Domain, Site};
+use crate::store::{FlowClaim, InstallationStore, MemoryStore};
+use crate::tokens::{TokenSettings, Tokens};
+use crate::transport::HttpConfig;
+
+/// How long a flow may take from onboarding to callback.
+const FLOW_LIFETIME: Duration = Duration::from_secs(600);
+/// How long a replayed callback waits for the first one to finish.
+const REPLAY_WAIT: Duration = Duration::from_secs(15);
+
+/// Who is connecting, as the partner's [`InstallHooks::identify`] says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Identify {
+    /// This partner account (kept with the installation).
+    Account(String),
+    /// Nobody in particular (the partner links the installation later, in its hook).
+    Anonymous,
+    /// Not logged in: send the browser here (a path on the partner's own origin, or a URL of
+    /// it); the login must come back to the `return_to` it was given.
+    Redirect(String),
+}
+
+/// The partner's side of the flow. Every method has a default.
+#[async_trait]
+pub trait InstallHooks: Send + Sync + 'static {
+    /// Which of the partner's accounts is connecting. `headers` are the onboarding request's
+    /// (for the partner's session cookie); `return_to` is the onboarding URL to come back to
+    /// after a login, site included.
+    async fn identify(&self, headers: &HeaderMap, return_to: &str) -> Identify {
+        let _ = (headers, return_to);
+        Identify::Anonymous
+    }
+
+    /// An installation was stored (its API key too, when one was created).
+    async fn installed(&self, report: &InstallReport) {
+        let _ = report;
+    }
+
+    /// A flow ended without an installation.
+    async fn failed(&self, failure: &InstallFailure) {
+        let _ = failure;
+    }
+
+    /// Datadog will no longer refresh an installation's tokens: the customer uninstalled, its
+    /// access was revoked, or a rotated refresh token was lost (`reason` says which). It is
+    /// stored as [`InstallationStatus::Revoked`] and never retried; the customer must connect
+    /// again ([`Installer::reauthorize_url`]). Called once, by the replica that detected it.
+    async fn revoked(&self, installation: &Installation, reason: &str) {
+        let _ = (installation, reason);
+    }
+}
+
+/// Hooks that do nothing: anonymous installs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl InstallHooks for NoHooks {}
+
+/// What an install produced.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct InstallReport {
+    /// The stored installation (with its API key, if any).
+    pub installation: Installation,
+    /// Declared scopes the customer's grant lacks (an admin can narrow a grant). Empty when
+    /// everything was granted.
+    pub missing_scopes: ScopeSet,
+    /// What happened to the marketplace API key.
+    pub api_key: ApiKeyOutcome,
+}
+
+/// What happened to the marketplace API key during an install.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ApiKeyOutcome {
+    /// The integration does not declare `api_keys_write`.
+    NotRequested,
+    /// Created and stored.
+    Created,
+    /// The org's key from an earlier installation still works and was kept.
+    Reused,
+    /// The grant lacks `api_keys_write` (an admin narrowed it).
+    ScopeNotGranted,
+    /// Datadog answered 409: the org has a key this SDK no longer holds. The customer must
+    /// revoke it in Organization Settings > API Keys and connect again.
+    AlreadyExists,
+    /// Creation failed; the message says why.
+    Failed(String),
+}
+
+/// Why a flow ended without an installation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstallFailure {
+    /// The onboarding `site` is not a Datadog site.
+    #[error("the onboarding request's site is not a Datadog site: {0}")]
+    BadSite(#[source] crate::site::SiteError),
+    /// `site` and `domain` on the onboarding request disagree.
+    #[error("the onboarding request's domain {domain} is not the region of site {site}")]
+    SiteDomainMismatch {
+        /// The site.
+        site: String,
+        /// The domain.
+        domain: String,
+    },
+    /// The partner's hook returned a login URL on another origin.
+    #[error(
+        "the identify hook returned a redirect outside the partner's origin; refused (open redirect)"
+    )]
+    ForeignRedirect,
+    /// The user (or an org policy) denied the authorization.
+    #[error("the authorization was denied in Datadog{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Denied {
+        /// Datadog's `error_description`, escaped.
+        description: Option<String>,
+    },
+    /// Datadog redirected back with another OAuth error.
+    #[error("Datadog returned `{error}` to the callback")]
+    Datadog {
+        /// The `error` code, escaped.
+        error: String,
+        /// The `error_description`, escaped.
+        description: Option<String>,
+    },
+    /// The callback lacks `code` or `state`, or repeats one.
+    #[error("the callback is malformed: {0}")]
+    BadCallback(&'static str),
+    /// No flow cookie: another browser, an expired cookie, or a link preview.
+    #[error(
+        "no flow cookie for this callback: it was opened in another browser, after the flow expired, or by a link preview"
+    )]
+    NoFlowCookie,
+    /// The cookie does not open or does not match the state.
+    #[error("the flow cookie is forged, altered or belongs to another flow")]
+    ForgedFlow,
+    /// The flow is older than its lifetime.
+    #[error("the flow expired (it must finish within 10 minutes)")]
+    Expired,
+    /// The callback's `domain` is not the region the flow began on.
+    #[error(
+        "the callback's domain `{got}` is not {expected}, the region the flow began on (possible mix-up attack)"
+    )]
+    DomainMismatch {
+        /// The region of the flow.
+        expected: Domain,
+        /// What the callback said, escaped.
+        got: String,
+    },
+    /// The code exchange failed.
+    #[error("the code exchange failed: {0}")]
+    Exchange(#[source] Error),
+    /// The store failed.
+    #[error("the installation could not be stored: {0}")]
+    Store(#[source] crate::store::StoreError),
+}
+
+/// The flow's state, sealed into the cookie.
+#[derive(Serialize, Deserialize)]
+struct FlowState {
+    state: String,
+    verifier: String,
+    site: String,
+    account: Option<String>,
+    expires: u64,
+}
+
+/// Builds an [`Installer`].
+#[must_use]
+pub struct InstallerBuilder {
+    spec: &'static IntegrationSpec,
+    client_id: Option<String>,
+    client_secret: Option<ClientSecret>,
+    sealer: Option<Sealer>,
+    redirect_uri: Option<String>,
+    onboarding_url: Option<String>,
+    endpoints: Endpoints,
+    http: HttpConfig,
+    store: Option<Arc<dyn InstallationStore>>,
+    hooks: Arc<dyn InstallHooks>,
+    flow_lifetime: Duration,
+    token_settings: TokenSettings,
+}
+
+impl std::fmt::Debug for InstallerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstallerBuilder")
+            .field("integration", &self.spec.name)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl InstallerBuilder {
+    /// The OAuth client's id and secret (test and published clients differ).
+    pub fn client(mut self, client_id: impl Into<String>, secret: ClientSecret) -> Self {
+        self.client_id = Some(client_id.into());
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// The key that seals the flow cookie. Every replica must have the same one.
+    pub fn sealer(mut self, sealer: Sealer) -> Self {
+        self.sealer = Some(sealer);
+        self
+    }
+
+    /// Which declared redirect URI this deployment uses (default: the first declared). A plain
+    /// http loopback URI is accepted even if undeclared, for local development.
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The onboarding URL this deployment serves (default: the declared one). A plain http
+    /// loopback URL is accepted for local development.
+    pub fn onboarding_url(mut self, url: impl Into<String>) -> Self {
+        self.onboarding_url = Some(url.into());
+        self
+    }
+
+    /// Sends every Datadog host elsewhere (the sandbox). See [`Endpoints`].
+    pub fn endpoints(mut self, endpoints: Endpoints) -> Self {
+        self.endpoints = endpoints;
+        self
+    }
+
+    /// Time-outs and the response cap for calls to Datadog.
+    pub fn http_config(mut self, config: HttpConfig) -> Self {
+        self.http = config;
+        self
+    }
+
+    /// Where installations are stored (default: [`MemoryStore`], which forgets on restart).
+    pub fn store(mut self, store: Arc<dyn InstallationStore>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The partner's hooks.
+    pub fn hooks(mut self, hooks: impl InstallHooks) -> Self {
+        self.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// How long a person may take from the tile to the callback (default 10 minutes).
+    pub fn flow_lifetime(mut self, lifetime: Duration) -> Self {
+        self.flow_lifetime = lifetime;
+        self
+    }
+
+    /// How access tokens are refreshed ([`Installer::tokens`]).
+    pub fn token_settings(mut self, settings: TokenSettings) -> Self {
+        self.token_settings = settings;
+        self
+    }
+
+    /// Checks everything and builds the installer.
+    pub fn build(self) -> Result<Installer, InstallConfigError> {
+        let spec = self.spec;
+        let client_id = self.client_id.ok_or(InstallConfigError::Missing(
+            "client id and secret (InstallerBuilder::client)",
+        ))?;
+        let secret = self
+            .client_secret
+            .ok_or(InstallConfigError::Missing("client secret"))?;
+        let sealer = self.sealer.ok_or(InstallConfigError::Missing(
+            "sealing key (InstallerBuilder::sealer; generate one with SealingKey::generate)",
+        ))?;
+        let redirect = pick_url(self.redirect_uri, spec.redirect_uris, "redirect URI")?;
+        let onboarding = pick_url(
+            self.onboarding_url,
+            &[spec.onboarding_url],
+            "onboarding URL",
+        )?;
+        if redirect.origin() != onboarding.origin() {
+            return Err(InstallConfigError::Origins {
+                onboarding: onboarding.origin().ascii_serialization(),
+                redirect: redirect.origin().ascii_serialization(),
+            });
+        }
+        let oauth = OAuthClient::builder(client_id, secret, redirect.as_str())
+            .endpoints(self.endpoints)
+            .http_config(self.http)
+            .build()?;
+        let secure_cookie = redirect.scheme() == "https";
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let tokens = Tokens::builder(oauth.clone(), Arc::clone(&store))
+            .hooks(Arc::clone(&self.hooks))
+            .settings(self.token_settings)
+            .build();
+        Ok(Installer {
+            inner: Arc::new(Inner {
+                spec,
+                oauth,
+                sealer,
+                store,
+                tokens,
+                hooks: self.hooks,
+                onboarding,
+                redirect,
+                secure_cookie,
+                flow_lifetime: self.flow_lifetime,
+            }),
+        })
+    }
+}
+
+fn pick_url(
+    chosen: Option<String>,
+    declared: &[&str],
+    what: &'static str,
+) -> Result<Url, InstallConfigError> {
+    let text = match chosen {
+        Some(text) => text,
+        None => declared
+            .first()
+            .map(|s| (*s).to_owned())
+            .ok_or(InstallConfigError::Missing(what))?,
+    };
+    let url = Url::parse(&text).map_err(|e| InstallConfigError::Url {
+        what,
+        reason: e.to_string(),
+    })?;
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    let loopback_http = url.scheme() == "http" && loopback;
+    if !declared.contains(&text.as_str()) && !loopback_http {
+        return Err(InstallConfigError::Undeclared {
+            what,
+            url: text,
+            declared: declared.join(", "),
+        });
+    }
+    if url.scheme() != "https" && !loopback_http {
+        return Err(InstallConfigError::Url {
+            what,
+            reason: "it must be https (plain http only on loopback)".into(),
+        });
+    }
+    Ok(url)
+}
+
+/// A configuration the install flow cannot run with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InstallConfigError {
+    /// Something required was not given.
+    #[error("the installer needs a {0}")]
+    Missing(&'static str),
+    /// A URL is malformed or not https.
+    #[error("the {what} is not usable: {reason}")]
+    Url {
+        /// Which URL.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A URL that the declaration does not list.
+    #[error(
+        "the {what} `{url}` is not declared in #[datadog_integration] (declared: {declared}); Datadog accepts only URIs registered on the client"
+    )]
+    Undeclared {
+        /// Which URL.
+        what: &'static str,
+        /// The URL given.
+        url: String,
+        /// The declared ones.
+        declared: String,
+    },
+    /// Onboarding and callback on different origins: the flow cookie would not reach the
+    /// callback.
+    #[error(
+        "the onboarding URL ({onboarding}) and the redirect URI ({redirect}) must share one origin, so the flow cookie reaches the callback"
+    )]
+    Origins {
+        /// The onboarding origin.
+        onboarding: String,
+        /// The redirect origin.
+        redirect: String,
+    },
+    /// The OAuth client configuration.
+    #[error(transparent)]
+    OAuth(#[from] ConfigError),
+}
+
+/// The install flow of one integration. Cheap to clone; share one between all requests.
+#[derive(Clone)]
+pub struct Installer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    spec: &'static IntegrationSpec,
+    oauth: OAuthClient,
+    sealer: Sealer,
+    store: Arc<dyn InstallationStore>,
+    tokens: Tokens,
+    hooks: Arc<dyn InstallHooks>,
+    onboarding: Url,
+    redirect: Url,
+    secure_cookie: bool,
+    flow_lifetime: Duration,
+}
+
+impl std::fmt::Debug for Installer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Installer")
+            .field("integration", &self.inner.spec.name)
+            .field("oauth", &self.inner.oauth)
+            .field("onboarding", &self.inner.onboarding.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Installer {
+    /// Starts an installer for a declared integration.
+    pub fn builder(spec: &'static IntegrationSpec) -> InstallerBuilder {
+        InstallerBuilder {
+            spec,
+            client_id: None,
+            client_secret: None,
+            sealer: None,
+            redirect_uri: None,
+            onboarding_url: None,
+            endpoints: Endpoints::datadog(),
+            http: HttpConfig::default(),
+            store: None,
+            hooks: Arc::new(NoHooks),
+            flow_lifetime: FLOW_LIFETIME,
+            token_settings: TokenSettings::default(),
+        }
+    }
+
+    /// The declaration.
+    pub fn spec(&self) -> &'static IntegrationSpec {
+        self.inner.spec
+    }
+
+    /// The OAuth client.
+    pub fn oauth(&self) -> &OAuthClient {
+        &self.inner.oauth
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn InstallationStore> {
+        &self.inner.store
+    }
+
+    /// Access tokens of the installations, kept fresh; also where a partner disconnects one.
+    pub fn tokens(&self) -> &Tokens {
+        &self.inner.tokens
+    }
+
+    /// The URL that starts a fresh authorization for an installation's org, as the tile would:
+    /// the onboarding URL with the installation's `site` (its vanity subdomain kept) and
+    /// `domain`. Send the customer there when [`Installation::missing_scopes`] is not empty or
+    /// the installation needs re-authorization; the new installation is linked to the old one.
+    pub fn reauthorize_url(&self, installation: &Installation) -> Url {
+        let mut url = self.inner.onboarding.clone();
+        url.query_pairs_mut()
+            .append_pair("site", &installation.site.origin())
+            .append_pair("domain", installation.domain.as_str());
+        url
+    }
+
+    /// The path the onboarding handler serves.
+    pub fn onboarding_path(&self) -> &str {
+        self.inner.onboarding.path()
+    }
+
+    /// The path the callback handler serves.
+    pub fn callback_path(&self) -> &str {
+        self.inner.redirect.path()
+    }
+
+    /// The onboarding URL.
+    pub fn onboarding_url(&self) -> &Url {
+        &self.inner.onboarding
+    }
+
+    /// `GET <onboarding>?site=..&domain=..`: the tile's entry into the flow.
+    pub async fn onboarding(&self, uri: &Uri, headers: &HeaderMap) -> Response<String> {
+        let params = Params::parse(uri.query());
+        let spec = self.inner.spec;
+        let site = match (params.one("site"), params.one("domain")) {
+            (None, None) => return page::site_picker(spec.name, self.onboarding_path()),
+            (Some(site), domain) => match Site::parse(site) {
+                Err(e) => return self.failure_page(InstallFailure::BadSite(e)).await,
+                Ok(parsed) => {
+                    if let Some(domain) = domain
+                        && Domain::parse(domain).ok() != Some(parsed.domain())
+                    {
+                        return self
+                            .failure_page(InstallFailure::SiteDomainMismatch {
+                                site: crate::error::quoted(site),
+                                domain: crate::error::quoted(domain),
+                            })
+                            .await;
+                    }
+                    parsed
+                }
+            },
+            (None, Some(domain)) => match Domain::parse(domain) {
+                Ok(domain) => Site::of(domain),
+                Err(e) => return self.failure_page(InstallFailure::BadSite(e)).await,
+            },
+        };
+        let return_to = match uri.query() {
+            Some(q) => format!("{}?{q}", self.onboarding_path()),
+            None => self.onboarding_path().to_owned(),
+        };
+        let account = match self.inner.hooks.identify(headers, &return_to).await {
+            Identify::Account(account) => Some(account),
+            Identify::Anonymous => None,
+            Identify::Redirect(location) => {
+                return match self.same_origin(&location) {
+                    Some(location) => page::redirect(&location),
+                    None => self.failure_page(InstallFailure::ForeignRedirect).await,
+                };
+            }
+        };
+        let verifier = PkceVerifier::generate();
+        let state = random_token();
+        let expires = SystemTime::now() + self.inner.flow_lifetime;
+        let flow = FlowState {
+            state: state.clone(),
+            verifier: verifier.secret().to_owned(),
+            site: site.authorize_host(),
+            account,
+            expires: unix(expires),
+        };
+        let name = self.cookie_name(&state);
+        let sealed = self.inner.sealer.seal(
+            &name,
+            &serde_json::to_vec(&flow).expect("the flow state serializes"),
+        );
+        let authorize = self
+            .inner
+            .oauth
+            .authorize_url(&site, &verifier.challenge(), &state);
+        tracing::info!(site = %site, domain = %site.domain(), "install flow started");
+        let mut response = page::redirect(authorize.as_str());
+        self.set_cookie(&mut response, &name, &sealed, self.inner.flow_lifetime);
+        response
+    }
+
+    /// `GET <redirect_uri>?code=..&state=..&domain=..`: Datadog's redirect back.
+    pub async fn callback(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Response<String> {
+        if method == Method::HEAD {
+            // Link checkers and previews: answer without touching the flow.
+            return page::with_flow_headers(Response::new(String::new()));
+        }
+        let params = Params::parse(uri.query());
+        let state = params.one("state");
+        let cookie_name = state.map(|s| self.cookie_name(s));
+        let result = self.finish(&params, headers, cookie_name.as_deref()).await;
+        // The cookie is cleared only when the flow ended. A callback that never opened it (a
+        // crafted link, a wrong domain) must not cancel the person's flow.
+        let ended = match &result {
+            Ok(_) | Err(Outcome::Replayed(_)) => true,
+            Err(Outcome::Failed(failure)) => matches!(
+                failure,
+                InstallFailure::Denied { .. }
+                    | InstallFailure::Datadog { .. }
+                    | InstallFailure::Exchange(_)
+                    | InstallFailure::Store(_)
+                    | InstallFailure::Expired
+            ),
+            Err(Outcome::FailedQuietly(_)) => false,
+        };
+        let mut response = match result {
+            Ok(report) => self.success_page(&report),
+            Err(Outcome::Replayed(report)) => self.success_page(&report),
+            Err(Outcome::Failed(failure)) => self.failure_page(failure).await,
+            Err(Outcome::FailedQuietly(failure)) => self.failure_body(&failure),
+        };
+        if let Some(name) = cookie_name.filter(|_| ended) {
+            self.set_cookie(&mut response, &name, "", Duration::ZERO);
+        }
+        response
+    }
+
+    async fn finish(
+        &self,
+        params: &Params,
+        headers: &HeaderMap,
+        cookie_name: Option<&str>,
+    ) -> Result<InstallReport, Outcome> {
+        if !params.duplicated.is_empty() {
+            return Err(Outcome::Failed(InstallFailure::BadCallback(
+                "a parameter is repeated",
+            )));
+        }
+        if let Some(error) = params.one("error") {
+            let description = params.one("error_description").map(crate::error::quoted);
+            return Err(Outcome::Failed(if error == "access_denied" {
+                InstallFailure::Denied { description }
+            } else {
+                InstallFailure::Datadog {
+                    error: crate::error::quoted(error),
+                    description,
+                }
+            }));
+        }
+        let (Some(state), Some(code), Some(cookie_name)) =
+            (params.one("state"), params.one("code"), cookie_name)
+        else {
+            return Err(Outcome::Failed(InstallFailure::BadCallback(
+                "`code` or `state` is missing",
+            )));
+        };
+        // Without the cookie nothing is consumed: a preview bot or another browser leaves the
+        // flow intact for the real one.
+        let sealed = cookie(headers, cookie_name)
+            .ok_or(Outcome::FailedQuietly(InstallFailure::NoFlowCookie))?;
+        let flow: FlowState = self
+            .inner
+            .sealer
+            .open(cookie_name, &sealed)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(Outcome::Failed(InstallFailure::ForgedFlow))?;
+        if !bool::from(flow.state.as_bytes().ct_eq(state.as_bytes())) {
+            return Err(Outcome::Failed(InstallFailure::ForgedFlow));
+        }
+        if unix(SystemTime::now()) > flow.expires {
+            return Err(Outcome::Failed(InstallFailure::Expired));
+        }
+        let site =
+            Site::parse(&flow.site).map_err(|_| Outcome::Failed(InstallFailure::ForgedFlow))?;
+        let domain = match params.one("domain") {
+            None => site.domain(),
+            Some(text) => match Domain::parse(text) {
+                Ok(d) if d == site.domain() => d,
+                _ => {
+                    return Err(Outcome::Failed(InstallFailure::DomainMismatch {
+                        expected: site.domain(),
+                        got: crate::error::quoted(text),
+                    }));
+                }
+            },
+        };
+        let verifier = PkceVerifier::from_string(flow.verifier)
+            .map_err(|_| Outcome::Failed(InstallFailure::ForgedFlow))?;
+        let flow_id = flow_id(state);
+        let expires_at = UNIX_EPOCH + Duration::from_secs(flow.expires);
+        let store = &self.inner.store;
+        match store
+            .claim_flow(&flow_id, expires_at)
+            .await
+            .map_err(store_failed)?
+        {
+            FlowClaim::Claimed => {}
+            _ => return self.replay(&flow_id).await,
+        }
+        let result = self
+            .install(&site, domain, code, &verifier, params, flow.account)
+            .await;
+        let installed = result.as_ref().ok().map(|r| &r.installation.id);
+        if let Err(e) = store.finish_flow(&flow_id, installed).await {
+            tracing::warn!(error = %e, "could not record the end of a flow");
+        }
+        match result {
+            Ok(report) => {
+                self.inner.hooks.installed(&report).await;
+                Ok(report)
+            }
+            Err(failure) => Err(Outcome::Failed(failure)),
+        }
+    }
+
+    async fn install(
+        &self,
+        site: &Site,
+        domain: Domain,
+        code: &str,
+        verifier: &PkceVerifier,
+        params: &Params,
+        account: Option<String>,
+    ) -> Result<InstallReport, InstallFailure> {
+        let spec = self.inner.spec;
+        let oauth = &self.inner.oauth;
+        let store = &self.inner.store;
+        let grant = oauth
+            .exchange_code(domain, code, verifier)
+            .await
+            .map_err(InstallFailure::Exchange)?;
+        let declared = spec.scope_set();
+        // No `scope` in the response: Datadog applied the scopes configured on the client.
+        let granted = grant.scopes.clone().unwrap_or_else(|| declared.clone());
+        let missing_scopes = declared.missing_from(&granted);
+        let Some(refresh_token) = grant.refresh_token.clone() else {
+            return Err(InstallFailure::Exchange(Error::UnexpectedResponse {
+                operation: crate::error::Operation::ExchangeCode,
+                status: 200,
+                detail: "the token response has no refresh_token".into(),
+            }));
+        };
+        let org_id = params.one("dd_oid").map(bounded);
+        let previous = match &org_id {
+            Some(org) => store
+                .find_by_org(org)
+                .await
+                .map_err(InstallFailure::Store)?,
+            None => None,
+        };
+        let now = SystemTime::now();
+        let mut installation = Installation {
+            id: InstallationId::generate(),
+            org_id,
+            org_name: params.one("dd_org_name").map(bounded),
+            site: site.clone(),
+            domain,
+            granted_scopes: granted.clone(),
+            access_token: grant.access_token.clone(),
+            access_token_expires_at: grant.expires_at,
+            refresh_token,
+            api_key: None,
+            partner_account: account,
+            status: InstallationStatus::Active,
+            previous: previous.as_ref().map(|p| p.id.clone()),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        // The tokens are durable before anything else can fail.
+        store
+            .insert(&installation)
+            .await
+            .map_err(InstallFailure::Store)?;
+        let api_key = self
+            .api_key(&mut installation, previous.as_ref(), &granted)
+            .await;
+        tracing::info!(
+            installation = %installation.id,
+            %domain,
+            missing_scopes = %missing_scopes,
+            "installation stored"
+        );
+        Ok(InstallReport {
+            installation,
+            missing_scopes,
+            api_key,
+        })
+    }
+
+    async fn api_key(
+        &self,
+        installation: &mut Installation,
+        previous: Option<&Installation>,
+        granted: &ScopeSet,
+    ) -> ApiKeyOutcome {
+        if !self.inner.spec.creates_api_key() {
+            return ApiKeyOutcome::NotRequested;
+        }
+        if !granted.contains(&Scope::API_KEYS_WRITE) {
+            return ApiKeyOutcome::ScopeNotGranted;
+        }
+        let oauth = &self.inner.oauth;
+        let domain = installation.domain;
+        // A reinstall: the org's key from before is the one Datadog will not create again.
+        if let Some(old) = previous.and_then(|p| p.api_key.clone())
+            && matches!(oauth.validate_api_key(domain, &old.key).await, Ok(true))
+        {
+            return self
+                .keep_key(installation, old, ApiKeyOutcome::Reused)
+                .await;
+        }
+        match oauth
+            .create_marketplace_api_key(domain, &installation.access_token)
+            .await
+        {
+            Ok(key) => {
+                self.keep_key(installation, key, ApiKeyOutcome::Created)
+                    .await
+            }
+            Err(Error::ApiKeyAlreadyExists) => ApiKeyOutcome::AlreadyExists,
+            Err(e) => ApiKeyOutcome::Failed(e.to_string()),
+        }
+    }
+
+    /// Stores the key, retrying: Datadog will not show it again.
+    async fn keep_key(
+        &self,
+        installation: &mut Installation,
+        key: MarketplaceApiKey,
+        outcome: ApiKeyOutcome,
+    ) -> ApiKeyOutcome {
+        let mut delay = Duration::from_millis(50);
+        for attempt in 1..=5 {
+            match self.inner.store.set_api_key(&installation.id, &key).await {
+                Ok(()) => {
+                    installation.api_key = Some(key);
+                    installation.version += 1;
+                    return outcome;
+                }
+                Err(e) => {
+                    tracing::error!(installation = %installation.id, attempt, error = %e, "storing the marketplace API key failed");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+            }
+        }
+        ApiKeyOutcome::Failed(
+            "the key was created but could not be stored; the customer must revoke it in Organization Settings > API Keys and connect again".into(),
+        )
+    }
+
+    async fn replay(&self, flow_id: &str) -> Result<InstallReport, Outcome> {
+        let store = &self.inner.store;
+        let deadline = tokio::time::Instant::now() + REPLAY_WAIT;
+        loop {
+            match store
+                .claim_flow(flow_id, SystemTime::now())
+                .await
+                .map_err(store_failed)?
+            {
+                FlowClaim::Installed(id) => {
+                    let installation =
+                        store
+                            .get(&id)
+                            .await
+                            .map_err(store_failed)?
+                            .ok_or(Outcome::Failed(InstallFailure::BadCallback(
+                                "the flow's installation is gone",
+                            )))?;
+                    return Err(Outcome::Replayed(Box::new(InstallReport {
+                        missing_scopes: self
+                            .inner
+                            .spec
+                            .scope_set()
+                            .missing_from(&installation.granted_scopes),
+                        api_key: if installation.api_key.is_some() {
+                            ApiKeyOutcome::Created
+                        } else {
+                            ApiKeyOutcome::NotRequested
+                        },
+                        installation,
+                    })));
+                }
+                FlowClaim::Failed => {
+                    return Err(Outcome::Failed(InstallFailure::BadCallback(
+                        "this authorization already failed; start again from the tile",
+                    )));
+                }
+                FlowClaim::InProgress | FlowClaim::Claimed
+                    if tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                _ => {
+                    return Err(Outcome::Failed(InstallFailure::BadCallback(
+                        "this authorization is still being completed in another tab",
+                    )));
+                }
+            }
+        }
+    }
+
+    fn success_page(&self, report: &InstallReport) -> Response<String> {
+        let spec = self.inner.spec;
+        let installation = &report.installation;
+        let org = installation
+            .org_name
+            .as_deref()
+            .map(|n| format!(" <strong>{}</strong>", escape(n)))
+            .unwrap_or_default();
+        let mut body = format!(
+            "<p>{} is connected to your Datadog organization{org} on {}.</p>",
+            escape(spec.name),
+            escape(installation.domain.name())
+        );
+        if !report.missing_scopes.is_empty() {
+            body.push_str(&format!(
+                "<p>Your Datadog administrator did not grant every permission {} asks for (missing: {}). Some features will not work until an administrator allows them and you connect again.</p>",
+                escape(spec.name),
+                escape(&report.missing_scopes.to_string())
+            ));
+        }
+        match &report.api_key {
+            ApiKeyOutcome::AlreadyExists => body.push_str(&format!(
+                "<p><strong>Data cannot be sent yet.</strong> Your organization already has an API key for {name} that this connection cannot read. In Datadog, open Organization Settings &gt; API Keys, find the key named after {name} (\"OAuth Client API Key\"), revoke it, then connect again from the integration tile.</p>",
+                name = escape(spec.name)
+            )),
+            ApiKeyOutcome::Failed(reason) => body.push_str(&format!(
+                "<p><strong>Data cannot be sent yet:</strong> the API key was not created ({}). Connect again from the integration tile in a few minutes.</p>",
+                escape(reason)
+            )),
+            ApiKeyOutcome::ScopeNotGranted => body.push_str(
+                "<p><strong>Data cannot be sent:</strong> the permission to create an API key was not granted.</p>",
+            ),
+            _ => {}
+        }
+        body.push_str("<p>You may now close this tab.</p>");
+        page::html(
+            StatusCode::OK,
+            &format!("{} is connected", spec.name),
+            &body,
+        )
+    }
+
+    async fn failure_page(&self, failure: InstallFailure) -> Response<String> {
+        tracing::warn!(error = %failure, "install flow failed");
+        self.inner.hooks.failed(&failure).await;
+        self.failure_body(&failure)
+    }
+
+    fn failure_body(&self, failure: &InstallFailure) -> Response<String> {
+        let spec = self.inner.spec;
+        let (status, advice) = match failure {
+            InstallFailure::Denied { .. } => (
+                StatusCode::OK,
+                "The authorization was declined in Datadog, so nothing was connected. To connect, start again from the integration tile and choose Authorize.".to_owned(),
+            ),
+            InstallFailure::Exchange(e) if e.is_transient() => (
+                StatusCode::BAD_GATEWAY,
+                "Datadog did not answer in time. Start again from the integration tile in a few minutes.".to_owned(),
+            ),
+            InstallFailure::Exchange(_) | InstallFailure::Store(_) => (
+                StatusCode::BAD_GATEWAY,
+                "The connection could not be completed. Start again from the integration tile; if it keeps failing, contact support.".to_owned(),
+            ),
+            InstallFailure::NoFlowCookie | InstallFailure::Expired => (
+                StatusCode::BAD_REQUEST,
+                "This page was opened outside the browser tab that started the connection, or too late. Start again from the integration tile in Datadog.".to_owned(),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                format!("The connection was refused: {other}. Start again from the integration tile in Datadog."),
+            ),
+        };
+        page::html(
+            status,
+            &format!("{} was not connected", spec.name),
+            &format!("<p>{}</p>", escape(&advice)),
+        )
+    }
+
+    fn cookie_name(&self, state: &str) -> String {
+        // One cookie per flow, named by the state's start, so that two flows in two tabs do not
+        // overwrite each other and one flow's cookie cannot stand in for another's.
+        let tag: String = state
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(16)
+            .collect();
+        if self.inner.secure_cookie {
+            format!("__Host-ddflow-{tag}")
+        } else {
+            format!("ddflow-{tag}")
+        }
+    }
+
+    fn set_cookie(&self, response: &mut Response<String>, name: &str, value: &str, life: Duration) {
+        let max_age = cookie::time::Duration::seconds(i64::try_from(life.as_secs()).unwrap_or(600));
+        // `__Host-` requires Secure, Path=/ and no Domain; on plain-http loopback (development)
+        // browsers drop Secure cookies, so the cookie is host-only without the prefix there.
+        let cookie = cookie::Cookie::build((name.to_owned(), value.to_owned()))
+            .http_only(true)
+            .secure(self.inner.secure_cookie)
+            .same_site(cookie::SameSite::Lax)
+            .path("/")
+            .max_age(max_age)
+            .build();
+        if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+
+    /// `location` if it stays on the onboarding URL's origin, as an absolute URL.
+    fn same_origin(&self, location: &str) -> Option<String> {
+        let joined = self.inner.onboarding.join(location).ok()?;
+        (joined.origin() == self.inner.onboarding.origin() && !location.starts_with("//"))
+            .then(|| joined.to_string())
+    }
+}
+
+enum Outcome {
+    Replayed(Box<InstallReport>),
+    Failed(InstallFailure),
+    /// Shown, but not reported to the partner's hook: nothing of the flow was touched.
+    FailedQuietly(InstallFailure),
+}
+
+fn store_failed(e: crate::store::StoreError) -> Outcome {
+    Outcome::Failed(InstallFailure::Store(e))
+}
+
+/// Query parameters, with repeated names noted (a repeated `code` or `state` is refused).
+struct Params {
+    pairs: Vec<(String, String)>,
+    duplicated: Vec<String>,
+}
+
+impl Params {
+    fn parse(query: Option<&str>) -> Params {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut duplicated = Vec::new();
+        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).take(64) {
+            if pairs.iter().any(|(key, _)| *key == k) {
+                duplicated.push(k.into_owned());
+            } else {
+                pairs.push((k.into_owned(), v.into_owned()));
+            }
+        }
+        Params { pairs, duplicated }
+    }
+
+    fn one(&self, key: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_owned())
+}
+
+fn random_token() -> String {
+    use base64::Engine as _;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The store's key for a flow: a hash of the state, so the store holds nothing a callback
+/// could be forged from.
+fn flow_id(state: &str) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(state.as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// Untrusted text kept in a record: no control characters, at most 256 characters.
+fn bounded(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(256).collect()
+}

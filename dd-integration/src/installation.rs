@@ -1,0 +1,134 @@
+//! One customer org's installation of the integration: what the install flow stores.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use crate::api_key::MarketplaceApiKey;
+use crate::integration::IntegrationSpec;
+use crate::scope::ScopeSet;
+use crate::secret::{AccessToken, RefreshToken};
+use crate::site::{Domain, Site};
+
+/// An installation's id (random, URL-safe, not secret).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstallationId(String);
+
+impl InstallationId {
+    /// A fresh random id.
+    ///
+    /// # Panics
+    /// If the OS random source fails.
+    pub fn generate() -> InstallationId {
+        use base64::Engine as _;
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).expect("the OS random source failed");
+        InstallationId(format!(
+            "inst_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+        ))
+    }
+
+    /// An id read back from storage.
+    pub fn from_stored(id: impl Into<String>) -> InstallationId {
+        InstallationId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for InstallationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether an installation can be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InstallationStatus {
+    /// Working.
+    Active,
+    /// Datadog refused its refresh token: the customer must authorize again.
+    Revoked {
+        /// Why, as detected.
+        reason: String,
+    },
+    /// The partner disconnected it (tokens revoked at Datadog).
+    Removed,
+    /// A newer installation of the same org took its place.
+    Replaced {
+        /// The newer installation.
+        by: InstallationId,
+    },
+}
+
+/// An installation: the tokens and key of one Datadog org, and who it belongs to on the
+/// partner's side. `Debug` shows no secret.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Installation {
+    /// The installation's id.
+    pub id: InstallationId,
+    /// The Datadog org's id (`dd_oid` on the callback), when Datadog sent it.
+    pub org_id: Option<String>,
+    /// The Datadog org's name (`dd_org_name`), when Datadog sent it.
+    pub org_name: Option<String>,
+    /// The UI origin the customer came from (their vanity subdomain kept).
+    pub site: Site,
+    /// The region: every API and intake call goes to its hosts.
+    pub domain: Domain,
+    /// The scopes Datadog granted (possibly fewer than declared).
+    pub granted_scopes: ScopeSet,
+    /// The current access token.
+    pub access_token: AccessToken,
+    /// When the access token expires; `UNIX_EPOCH` while a refresh is under way, or after one
+    /// that stopped before storing its outcome (see [`Installation::refresh_interrupted`]).
+    pub access_token_expires_at: SystemTime,
+    /// The newest refresh token.
+    pub refresh_token: RefreshToken,
+    /// The marketplace API key, once created.
+    pub api_key: Option<MarketplaceApiKey>,
+    /// The partner's own account this installation belongs to, as the partner's hook named it.
+    pub partner_account: Option<String>,
+    /// Whether it can be used.
+    pub status: InstallationStatus,
+    /// The installation of the same org this one replaced, if any.
+    pub previous: Option<InstallationId>,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// When it last changed.
+    pub updated_at: SystemTime,
+    /// Bumped on every change; updates compare and swap on it.
+    pub version: u64,
+}
+
+impl Installation {
+    /// Whether it can be used.
+    pub fn is_active(&self) -> bool {
+        self.status == InstallationStatus::Active
+    }
+
+    /// The scopes `spec` declares that Datadog did not grant (an admin can narrow a grant, and
+    /// a refresh can report a narrower one). Empty when everything declared was granted; else
+    /// the customer can grant them by connecting again from
+    /// [`Installer::reauthorize_url`](crate::Installer::reauthorize_url).
+    pub fn missing_scopes(&self, spec: &IntegrationSpec) -> ScopeSet {
+        spec.scope_set().missing_from(&self.granted_scopes)
+    }
+
+    /// Whether a refresh of its tokens began (its refresh token may have been sent to Datadog)
+    /// and has not stored an outcome: under way now, or stopped by a crash or a lost response.
+    /// See the [`tokens`](crate::tokens) module for what follows from it.
+    pub fn refresh_interrupted(&self) -> bool {
+        self.access_token_expires_at == crate::tokens::REFRESH_STARTED
+    }
+}

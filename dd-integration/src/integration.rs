@@ -1,0 +1,192 @@
+//! The declaration of an integration, as static data.
+//!
+//! `#[datadog_integration(...)]` checks the declaration at compile time and emits it as an
+//! [`IntegrationSpec`] through an impl of [`DatadogIntegration`]. The install flow, the clients and
+//! `cargo xtask manifest` all read that one value: there is no second source of truth.
+
+use crate::scope::{Scope, ScopeSet};
+
+/// An integration declared with `#[datadog_integration(...)]`.
+pub trait DatadogIntegration: Send + Sync + 'static {
+    /// The declaration.
+    const SPEC: &'static IntegrationSpec;
+}
+
+/// Everything an integration declares. Built by the attribute macro; read by the runtime and by
+/// the submission-file generator.
+///
+/// The fields are public so that tools can read them; construct it only through the macro (the
+/// struct gains fields between minor versions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegrationSpec {
+    /// The display name: tile title, OAuth client name, and `source_type_name` (50 characters
+    /// at most).
+    pub name: &'static str,
+    /// The kebab-case identifier (`acme-pager`); immutable once published.
+    pub app_id: &'static str,
+    /// The listing's UUID (lowercase 8-4-4-4-12 hex), once it has one; immutable.
+    pub app_uuid: Option<&'static str>,
+    /// The tile description (80 characters at most).
+    pub description: &'static str,
+    /// The integration's version (`CARGO_PKG_VERSION` by default).
+    pub version: &'static str,
+    /// Who makes and supports it.
+    pub author: Author,
+    /// Classifier tags, in Datadog's `<Facet>::<Value>` form (`Category::Alerting`).
+    pub classifier_tags: &'static [&'static str],
+    /// The OAuth scopes the integration requests.
+    pub scopes: &'static [Scope],
+    /// The redirect URIs registered on the OAuth client(s); the first is the default.
+    pub redirect_uris: &'static [&'static str],
+    /// The onboarding URL the tile opens.
+    pub onboarding_url: &'static str,
+    /// The kinds of data the integration submits through the marketplace API key.
+    pub submits: &'static [DataKind],
+    /// The published OAuth client's id, once Datadog issued it.
+    pub oauth_client_id: Option<&'static str>,
+    /// The manifest's `assets.integration.source_type_id`, once assigned; immutable.
+    pub source_type_id: Option<u32>,
+    /// The prefix every declared metric starts with (`acme.`).
+    pub metric_prefix: Option<&'static str>,
+    /// The metrics it submits (metadata.csv).
+    pub metrics: &'static [MetricSpec],
+    /// The service checks it submits (service_checks.json).
+    pub service_checks: &'static [ServiceCheckSpec],
+}
+
+impl IntegrationSpec {
+    /// The declared scopes as a set.
+    pub fn scope_set(&self) -> ScopeSet {
+        self.scopes.iter().cloned().collect()
+    }
+
+    /// Whether the integration sends data (and so needs the marketplace API key).
+    pub fn submits_data(&self) -> bool {
+        !self.submits.is_empty()
+    }
+
+    /// Whether the declaration asks for the marketplace API key (`api_keys_write`).
+    pub fn creates_api_key(&self) -> bool {
+        self.scopes.contains(&Scope::API_KEYS_WRITE)
+    }
+
+    /// The declared metric called `name`, if any.
+    pub fn metric(&self, name: &str) -> Option<&'static MetricSpec> {
+        self.metrics.iter().find(|m| m.name == name)
+    }
+}
+
+/// The integration's maker, as the manifest's `author` object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Author {
+    /// The company name.
+    pub name: &'static str,
+    /// The company's homepage (`https://...`).
+    pub homepage: &'static str,
+    /// Where customers get support.
+    pub support_email: &'static str,
+    /// Where customers reach sales.
+    pub sales_email: &'static str,
+}
+
+/// A kind of data sent to Datadog's intake with the marketplace API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataKind {
+    /// Metrics (`/api/v2/series`).
+    Metrics,
+    /// Logs (`http-intake.logs.<domain>/api/v2/logs`).
+    Logs,
+    /// Events (`/api/v1/events`).
+    Events,
+    /// Service checks (`/api/v1/check_run`).
+    ServiceChecks,
+}
+
+impl DataKind {
+    /// The name as written in the declaration (`service_checks`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DataKind::Metrics => "metrics",
+            DataKind::Logs => "logs",
+            DataKind::Events => "events",
+            DataKind::ServiceChecks => "service_checks",
+        }
+    }
+}
+
+/// A metric's type, as metadata.csv names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MetricType {
+    /// A value at a point in time.
+    Gauge,
+    /// A number of events in an interval.
+    Count,
+    /// A number of events per second.
+    Rate,
+    /// A distribution of values.
+    Distribution,
+}
+
+impl MetricType {
+    /// The name metadata.csv uses.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Gauge => "gauge",
+            MetricType::Count => "count",
+            MetricType::Rate => "rate",
+            MetricType::Distribution => "distribution",
+        }
+    }
+}
+
+/// Whether more of a metric is better, worse or neither (metadata.csv's `orientation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Orientation {
+    /// Lower is better (-1).
+    LowerIsBetter,
+    /// Neither (0).
+    Neutral,
+    /// Higher is better (1).
+    HigherIsBetter,
+}
+
+impl Orientation {
+    /// The number metadata.csv uses.
+    pub const fn as_i8(self) -> i8 {
+        match self {
+            Orientation::LowerIsBetter => -1,
+            Orientation::Neutral => 0,
+            Orientation::HigherIsBetter => 1,
+        }
+    }
+}
+
+/// A declared metric: one row of metadata.csv.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricSpec {
+    /// The full metric name (`acme.pages.sent`).
+    pub name: &'static str,
+    /// Its type.
+    pub metric_type: MetricType,
+    /// Its unit, from Datadog's unit names (`page`, `second`).
+    pub unit: Option<&'static str>,
+    /// The unit it is per (`second` for pages per second).
+    pub per_unit: Option<&'static str>,
+    /// What it measures.
+    pub description: &'static str,
+    /// Whether more is better.
+    pub orientation: Orientation,
+    /// A short name for the UI.
+    pub short_name: Option<&'static str>,
+}
+
+/// A declared service check: one entry of service_checks.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceCheckSpec {
+    /// The check name (`acme.can_connect`).
+    pub name: &'static str,
+    /// The human name shown in Datadog.
+    pub title: &'static str,
+    /// What it checks.
+    pub description: &'static str,
+}

@@ -1,0 +1,293 @@
+//! Where installations and flow claims live.
+//!
+//! [`InstallationStore`] is the interface every backend implements:
+//! - [`SqliteStore`] (feature `sqlite`, on by default): one file, for one host. Several processes
+//!   may share the file.
+//! - [`PostgresStore`] (feature `postgres`): for several replicas behind a load balancer.
+//! - [`MemoryStore`]: everything in the process, for tests and single-process development.
+//!
+//! The SQL backends share one schema and one SQL text, keep every secret (access token, refresh
+//! token, API key) sealed with a [`Sealer`](crate::seal::Sealer) under the partner's key, and
+//! migrate their schema when they open. A partner's own backend can run the same battery of
+//! tests the built-in ones pass: `conformance` (feature `testkit`).
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+
+use crate::api_key::MarketplaceApiKey;
+use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::scope::ScopeSet;
+use crate::seal::SealError;
+use crate::secret::{AccessToken, RefreshToken};
+
+mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "testkit")]
+pub mod conformance;
+
+pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
+
+/// What happened to a claim on a flow (one authorization, identified by its state).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FlowClaim {
+    /// This caller claimed the flow and must finish it.
+    Claimed,
+    /// Another request claimed it first and is still working on it.
+    InProgress,
+    /// The flow already ended with this installation.
+    Installed(InstallationId),
+    /// The flow already ended without an installation.
+    Failed,
+}
+
+/// A store of installations. Every method is atomic on its own.
+#[async_trait]
+pub trait InstallationStore: Send + Sync + 'static {
+    /// Stores a new installation. If it names a `previous` one, that one is marked replaced in
+    /// the same step.
+    async fn insert(&self, installation: &Installation) -> Result<(), StoreError>;
+
+    /// The installation with this id.
+    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError>;
+
+    /// The active installation of a Datadog org, if any.
+    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError>;
+
+    /// Every installation, in creation order.
+    async fn list(&self) -> Result<Vec<Installation>, StoreError>;
+
+    /// Records the marketplace API key of an installation.
+    async fn set_api_key(
+        &self,
+        id: &InstallationId,
+        key: &MarketplaceApiKey,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the tokens of an installation if its version is still `expected_version`
+    /// (compare and swap), bumping the version. Returns the new version, or
+    /// [`StoreError::Conflict`] with the current one when another writer got there first.
+    async fn update_tokens(
+        &self,
+        id: &InstallationId,
+        expected_version: u64,
+        tokens: &TokenUpdate,
+    ) -> Result<u64, StoreError>;
+
+    /// Takes the refresh lease of an installation for `holder` until `until`: true when the
+    /// lease was free, expired, or already `holder`'s. While one holder has it, no other
+    /// process refreshes that installation.
+    async fn acquire_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+        until: SystemTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the lease back, if `holder` still has it.
+    async fn release_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Sets an installation's status (revoked, removed), bumping its version.
+    async fn set_status(
+        &self,
+        id: &InstallationId,
+        status: &InstallationStatus,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes an installation; false if there was none.
+    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError>;
+
+    /// Claims the flow `flow_id` for this caller, unless someone did already. Claims are kept
+    /// until `expires_at` (after that the flow's cookie has expired too).
+    async fn claim_flow(
+        &self,
+        flow_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<FlowClaim, StoreError>;
+
+    /// Records how a claimed flow ended: `Some(id)` installed, `None` failed.
+    async fn finish_flow(
+        &self,
+        flow_id: &str,
+        installed: Option<&InstallationId>,
+    ) -> Result<(), StoreError>;
+}
+
+/// New tokens from a refresh, written together.
+#[derive(Clone, Debug)]
+pub struct TokenUpdate {
+    /// The new access token.
+    pub access_token: AccessToken,
+    /// When it expires.
+    pub access_token_expires_at: SystemTime,
+    /// The newest refresh token (the rotated one, or the old one if Datadog sent none).
+    pub refresh_token: RefreshToken,
+    /// The scopes granted, when the response said.
+    pub granted_scopes: Option<ScopeSet>,
+}
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The installation does not exist.
+    #[error("no installation with id {0}")]
+    NotFound(InstallationId),
+    /// An installation with this id exists already.
+    #[error("an installation with id {0} exists already")]
+    Duplicate(InstallationId),
+    /// A compare-and-swap lost: the installation changed since it was read.
+    #[error("installation {id} changed since it was read (now version {current})")]
+    Conflict {
+        /// The installation.
+        id: InstallationId,
+        /// Its current version.
+        current: u64,
+    },
+    /// The backend failed (for backends outside this crate, which have no better variant).
+    #[error("the installation store failed: {0}")]
+    Backend(String),
+    /// The database failed, or could not be reached. The message says what was being done and
+    /// what to check; the source is the database driver's error.
+    #[error("{context}: {source}")]
+    Database {
+        /// What the store was doing, and what to check.
+        context: String,
+        /// The driver's error (it never holds a secret: the database sees only sealed values).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// A stored secret did not open: it was sealed under a key that is not configured (add it
+    /// as an older key while rotating), or it was altered or moved from another row.
+    #[error("the stored {secret} of installation {id} does not open: {source}")]
+    Sealed {
+        /// The installation.
+        id: InstallationId,
+        /// Which secret (`access_token`, `refresh_token`, `api_key`).
+        secret: &'static str,
+        /// Why.
+        #[source]
+        source: SealError,
+    },
+    /// A stored record holds a value this version of the SDK does not understand.
+    #[error(
+        "installation {id} has an unreadable {column} ({detail}); if a newer dd-integration wrote it, upgrade this one"
+    )]
+    Corrupt {
+        /// The installation.
+        id: InstallationId,
+        /// The column.
+        column: &'static str,
+        /// What is wrong with it (never a secret).
+        detail: String,
+    },
+    /// The database was migrated by a newer version of the SDK.
+    #[error(
+        "the database's schema is at version {found}, newer than this dd-integration understands (up to {supported}); upgrade dd-integration on every process that shares the database"
+    )]
+    SchemaTooNew {
+        /// The schema version found.
+        found: i64,
+        /// The newest version this SDK knows.
+        supported: i64,
+    },
+}
+
+/// A shared store is a store: `Arc<SqliteStore>` or `Arc<dyn InstallationStore>` can be passed
+/// wherever a store is expected.
+#[async_trait]
+impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
+    async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
+        (**self).insert(installation).await
+    }
+
+    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
+        (**self).get(id).await
+    }
+
+    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
+        (**self).find_by_org(org_id).await
+    }
+
+    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
+        (**self).list().await
+    }
+
+    async fn set_api_key(
+        &self,
+        id: &InstallationId,
+        key: &MarketplaceApiKey,
+    ) -> Result<(), StoreError> {
+        (**self).set_api_key(id, key).await
+    }
+
+    async fn update_tokens(
+        &self,
+        id: &InstallationId,
+        expected_version: u64,
+        tokens: &TokenUpdate,
+    ) -> Result<u64, StoreError> {
+        (**self).update_tokens(id, expected_version, tokens).await
+    }
+
+    async fn acquire_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        (**self).acquire_refresh_lease(id, holder, until).await
+    }
+
+    async fn release_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        (**self).release_refresh_lease(id, holder).await
+    }
+
+    async fn set_status(
+        &self,
+        id: &InstallationId,
+        status: &InstallationStatus,
+    ) -> Result<(), StoreError> {
+        (**self).set_status(id, status).await
+    }
+
+    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        (**self).delete(id).await
+    }
+
+    async fn claim_flow(
+        &self,
+        flow_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<FlowClaim, StoreError> {
+        (**self).claim_flow(flow_id, expires_at).await
+    }
+
+    async fn finish_flow(
+        &self,
+        flow_id: &str,
+        installed: Option<&InstallationId>,
+    ) -> Result<(), StoreError> {
+        (**self).finish_flow(flow_id, installed).await
+    }
+}

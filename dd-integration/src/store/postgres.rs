@@ -1,0 +1,140 @@
+//! [`PostgresStore`]: installations in PostgreSQL, for several replicas.
+
+use std::fmt;
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use super::StoreError;
+use super::sql::{Dialect, SqlStore, database_error, forward_to_sql_store};
+use crate::seal::Sealer;
+
+/// Connections each process keeps at most.
+const MAX_CONNECTIONS: u32 = 10;
+
+/// How long a call waits for a free connection (or for the server to answer a new one).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Installations in a PostgreSQL database: for several replicas behind a load balancer.
+///
+/// Every replica connects to the same database. Refresh leases, compare-and-swap on the
+/// version and flow claims are single conditional statements, so they hold across any number
+/// of processes. The tables (`dd_installations`, `dd_flows`, `dd_schema_version`) are created in
+/// the connection's current schema when the store first connects; to keep them apart from the
+/// partner's own tables, give the user a schema of its own (`search_path`).
+///
+/// Secrets are sealed with the [`Sealer`] before they reach the database, so neither the
+/// database nor its backups hold a usable token or key.
+pub struct PostgresStore {
+    inner: SqlStore<sqlx::Postgres>,
+    shown: String,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:5432/database`; a
+    /// Unix socket as `postgres://user@localhost/database?host=/run/postgresql`) and brings
+    /// its schema up to date. The password is never logged nor shown in errors.
+    pub async fn connect(url: &str, sealer: Sealer) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_with_pool(url, sealer, MAX_CONNECTIONS).await
+    }
+
+    /// As [`PostgresStore::connect`], with at most `max_connections` connections from this
+    /// process (10 by default). Mind the server's `max_connections` across all replicas.
+    pub async fn connect_with_pool(
+        url: &str,
+        sealer: Sealer,
+        max_connections: u32,
+    ) -> Result<PostgresStore, StoreError> {
+        let shown = shown_url(url);
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                database_error(
+                    Dialect::Postgres,
+                    &format!(
+                        "read the URL {shown} (expected postgres://user:password@host:port/database)"
+                    ),
+                    e,
+                )
+            })?
+            .application_name("dd-integration");
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| database_error(Dialect::Postgres, &format!("connect to {shown}"), e))?;
+        let inner = SqlStore::new(pool, sealer, Dialect::Postgres).await?;
+        tracing::info!(database = %shown, "PostgreSQL installation store connected");
+        Ok(PostgresStore { inner, shown })
+    }
+
+    /// Closes the store's connections, waiting for those in use. Later calls fail.
+    pub async fn close(&self) {
+        self.inner.close().await;
+    }
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("database", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+forward_to_sql_store!(PostgresStore);
+
+/// The URL without its password or any query parameter but `host` (a socket directory): what
+/// is safe to log and show.
+fn shown_url(url: &str) -> String {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return "(a URL that does not parse)".to_owned();
+    };
+    let mut shown = format!("{}://", parsed.scheme());
+    if !parsed.username().is_empty() {
+        shown.push_str(parsed.username());
+        shown.push('@');
+    }
+    shown.push_str(parsed.host_str().unwrap_or(""));
+    if let Some(port) = parsed.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(parsed.path());
+    if let Some((_, host)) = parsed.query_pairs().find(|(k, _)| k == "host") {
+        shown.push_str(&format!("?host={host}"));
+    }
+    shown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_urls_carry_no_password() {
+        assert_eq!(
+            shown_url("postgres://app:hunter2@db.internal:5433/installs?sslmode=require"),
+            "postgres://app@db.internal:5433/installs"
+        );
+        assert_eq!(
+            shown_url("postgres://app@localhost/db?password=hunter2&host=/run/postgresql"),
+            "postgres://app@localhost/db?host=/run/postgresql"
+        );
+        assert!(!shown_url("postgres://a:hunter2@[::1/x").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_without_showing_the_password() {
+        let sealer = Sealer::new(crate::seal::SealingKey::from_bytes("k", &[1; 32]).unwrap());
+        let error = PostgresStore::connect(
+            "postgres://app:hunter2@127.0.0.1:1/db?sslmode=bogus",
+            sealer,
+        )
+        .await
+        .unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("postgres://app@127.0.0.1:1/db"), "{shown}");
+    }
+}

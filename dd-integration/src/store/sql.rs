@@ -1,0 +1,1080 @@
+//! What the SQL backends share: the schema and its migrations, one SQL text for every
+//! operation, and the sealing of secrets at rest.
+//!
+//! The statements use `$n` parameters, which PostgreSQL and SQLite (through sqlx) both read, and
+//! only SQL both accept (`ON CONFLICT`, `RETURNING`), so SQLite and PostgreSQL run the same
+//! text. The one difference is in the schema: how the creation-order column is generated.
+//!
+//! Concurrency rests on single statements the database makes atomic, never on a read followed
+//! by a write: compare-and-swap is `UPDATE .. WHERE id = $1 AND version = $2`, the refresh lease
+//! is one conditional `UPDATE` of the `lease_holder` and `lease_until` columns, and a flow claim
+//! is one `INSERT .. ON CONFLICT`. So the same code is safe for several processes on one SQLite
+//! file and for many replicas on one PostgreSQL database.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
+
+use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
+use crate::api_key::MarketplaceApiKey;
+use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::scope::ScopeSet;
+use crate::seal::Sealer;
+use crate::secret::{AccessToken, ApiKey, RefreshToken};
+use crate::site::{Domain, Site};
+
+/// The newest schema version this code knows.
+pub(super) const SCHEMA_VERSION: i64 = 1;
+
+/// How long a finished or abandoned flow claim is kept after its cookie expired, as the memory
+/// store does: a late replay of the callback still finds how the flow ended.
+const FLOW_GRACE: Duration = Duration::from_secs(60);
+
+/// Expired flow claims are swept on one claim in this many.
+const FLOW_SWEEP_EVERY: u32 = 128;
+
+/// Which database: the few places where SQLite and PostgreSQL differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub(super) const fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Starts a transaction that writes. SQLite's `IMMEDIATE` takes the file's write lock at
+    /// once (waiting up to the busy timeout), so two processes never deadlock upgrading a read.
+    const fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
+    /// Serializes migrations across processes (SQLite's `BEGIN IMMEDIATE` already does).
+    const fn migration_lock(self) -> Option<&'static str> {
+        match self {
+            Dialect::Sqlite => None,
+            // An arbitrary constant: "dd-int" in ASCII.
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(110386437008500)"),
+        }
+    }
+
+    /// The creation-order column.
+    const fn seq_column(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "seq INTEGER PRIMARY KEY",
+            Dialect::Postgres => "seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+        }
+    }
+
+    /// Migration `version`'s statements.
+    fn migration(self, version: i64) -> Vec<String> {
+        match version {
+            1 => vec![
+                format!(
+                    "CREATE TABLE dd_installations (
+                        {seq},
+                        id TEXT NOT NULL UNIQUE,
+                        org_id TEXT,
+                        org_name TEXT,
+                        site TEXT NOT NULL,
+                        domain TEXT NOT NULL,
+                        granted_scopes TEXT NOT NULL,
+                        access_token TEXT NOT NULL,
+                        access_token_expires_at BIGINT NOT NULL,
+                        refresh_token TEXT NOT NULL,
+                        api_key_id TEXT,
+                        api_key TEXT,
+                        api_key_name TEXT,
+                        api_key_created_at TEXT,
+                        partner_account TEXT,
+                        status TEXT NOT NULL,
+                        status_reason TEXT,
+                        replaced_by TEXT,
+                        previous_id TEXT,
+                        created_at BIGINT NOT NULL,
+                        updated_at BIGINT NOT NULL,
+                        version BIGINT NOT NULL,
+                        lease_holder TEXT,
+                        lease_until BIGINT
+                    )",
+                    seq = self.seq_column()
+                ),
+                "CREATE INDEX dd_installations_org ON dd_installations (org_id, status)".into(),
+                "CREATE TABLE dd_flows (
+                    flow_id TEXT NOT NULL PRIMARY KEY,
+                    outcome TEXT NOT NULL,
+                    installation_id TEXT,
+                    keep_until BIGINT NOT NULL
+                )"
+                .into(),
+                "CREATE INDEX dd_flows_keep_until ON dd_flows (keep_until)".into(),
+            ],
+            _ => Vec::new(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
+    access_token, access_token_expires_at, refresh_token, \
+    api_key_id, api_key, api_key_name, api_key_created_at, \
+    partner_account, status, status_reason, replaced_by, previous_id, \
+    created_at, updated_at, version";
+
+const INSERT: &str = "INSERT INTO dd_installations (id, org_id, org_name, site, domain, \
+    granted_scopes, access_token, access_token_expires_at, refresh_token, \
+    api_key_id, api_key, api_key_name, api_key_created_at, \
+    partner_account, status, status_reason, replaced_by, previous_id, \
+    created_at, updated_at, version) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+    $19, $20, $21) \
+    ON CONFLICT (id) DO NOTHING RETURNING id";
+
+const MARK_REPLACED: &str = "UPDATE dd_installations \
+    SET status = 'replaced', status_reason = NULL, replaced_by = $2, updated_at = $3, \
+    version = version + 1 WHERE id = $1";
+
+const SET_API_KEY: &str = "UPDATE dd_installations \
+    SET api_key_id = $2, api_key = $3, api_key_name = $4, api_key_created_at = $5, \
+    updated_at = $6, version = version + 1 WHERE id = $1 RETURNING id";
+
+const UPDATE_TOKENS: &str = "UPDATE dd_installations \
+    SET access_token = $3, access_token_expires_at = $4, refresh_token = $5, \
+    granted_scopes = COALESCE($6, granted_scopes), updated_at = $7, version = version + 1 \
+    WHERE id = $1 AND version = $2 RETURNING version";
+
+const VERSION_OF: &str = "SELECT version FROM dd_installations WHERE id = $1";
+
+const ACQUIRE_LEASE: &str = "UPDATE dd_installations SET lease_holder = $2, lease_until = $3 \
+    WHERE id = $1 AND (lease_holder IS NULL OR lease_holder = $2 OR lease_until <= $4) \
+    RETURNING id";
+
+const RELEASE_LEASE: &str = "UPDATE dd_installations SET lease_holder = NULL, lease_until = NULL \
+    WHERE id = $1 AND lease_holder = $2";
+
+const SET_STATUS: &str = "UPDATE dd_installations \
+    SET status = $2, status_reason = $3, replaced_by = $4, updated_at = $5, \
+    version = version + 1 WHERE id = $1 RETURNING id";
+
+const DELETE: &str = "DELETE FROM dd_installations WHERE id = $1 RETURNING id";
+
+/// A claim is taken when the flow has none, or only one whose time is over.
+const CLAIM_FLOW: &str = "INSERT INTO dd_flows (flow_id, outcome, installation_id, keep_until) \
+    VALUES ($1, 'claimed', NULL, $2) \
+    ON CONFLICT (flow_id) DO UPDATE SET outcome = 'claimed', installation_id = NULL, \
+    keep_until = $2 WHERE dd_flows.keep_until <= $3 \
+    RETURNING flow_id";
+
+const FLOW_OUTCOME: &str = "SELECT outcome, installation_id FROM dd_flows WHERE flow_id = $1";
+
+const FINISH_FLOW: &str =
+    "UPDATE dd_flows SET outcome = $2, installation_id = $3 WHERE flow_id = $1";
+
+const SWEEP_FLOWS: &str = "DELETE FROM dd_flows WHERE keep_until <= $1";
+
+/// An installation store on any database sqlx drives with the SQL above.
+pub(super) struct SqlStore<DB: Database> {
+    pool: Pool<DB>,
+    sealer: Sealer,
+    dialect: Dialect,
+    claims: AtomicU32,
+}
+
+impl<DB: Database> SqlStore<DB> {
+    /// Closes the pool's connections (waiting for the ones in use to come back).
+    pub(super) async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(super) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+}
+
+/// The secrets of a record, sealed for its row.
+struct SealedSecrets {
+    access_token: String,
+    refresh_token: String,
+    api_key: Option<String>,
+}
+
+/// Why a secret is sealed with the installation's id in its purpose: a sealed value copied into
+/// another row does not open there.
+fn purpose(id: &InstallationId, column: &str) -> String {
+    format!("installation/{id}/{column}")
+}
+
+fn seal_str(sealer: &Sealer, id: &InstallationId, column: &str, value: &str) -> String {
+    sealer.seal(&purpose(id, column), value.as_bytes())
+}
+
+fn open_str(
+    sealer: &Sealer,
+    id: &InstallationId,
+    column: &'static str,
+    sealed: &str,
+) -> Result<String, StoreError> {
+    let bytes = sealer
+        .open(&purpose(id, column), sealed)
+        .map_err(|source| StoreError::Sealed {
+            id: id.clone(),
+            secret: column,
+            source,
+        })?;
+    String::from_utf8(bytes).map_err(|_| StoreError::Corrupt {
+        id: id.clone(),
+        column,
+        detail: "the opened value is not UTF-8".into(),
+    })
+}
+
+/// Unix milliseconds (negative before 1970).
+pub(super) fn millis(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+fn from_millis(ms: i64) -> SystemTime {
+    let d = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    }
+}
+
+/// A version as the database holds it. Versions start at 1 and grow by one a change, so none is
+/// ever near `i64::MAX`; one that does not fit matches no row (-1 is never stored).
+fn version_param(version: u64) -> i64 {
+    i64::try_from(version).unwrap_or(-1)
+}
+
+fn stored_version(id: &InstallationId, version: i64) -> Result<u64, StoreError> {
+    u64::try_from(version).map_err(|_| StoreError::Corrupt {
+        id: id.clone(),
+        column: "version",
+        detail: format!("negative version {version}"),
+    })
+}
+
+/// Status as text, plus its reason and, when replaced, by what.
+fn status_columns(status: &InstallationStatus) -> (&'static str, Option<String>, Option<String>) {
+    match status {
+        InstallationStatus::Active => ("active", None, None),
+        InstallationStatus::Revoked { reason } => ("revoked", Some(reason.clone()), None),
+        InstallationStatus::Removed => ("removed", None, None),
+        InstallationStatus::Replaced { by } => ("replaced", None, Some(by.as_str().to_owned())),
+    }
+}
+
+fn status_from_columns(
+    text: &str,
+    reason: Option<String>,
+    replaced_by: Option<String>,
+) -> Result<InstallationStatus, String> {
+    Ok(match (text, reason, replaced_by) {
+        ("active", _, _) => InstallationStatus::Active,
+        ("revoked", reason, _) => InstallationStatus::Revoked {
+            reason: reason.unwrap_or_default(),
+        },
+        ("removed", _, _) => InstallationStatus::Removed,
+        ("replaced", _, Some(by)) => InstallationStatus::Replaced {
+            by: InstallationId::from_stored(by),
+        },
+        ("replaced", _, None) => return Err("replaced, but by no installation".into()),
+        (other, _, _) => {
+            let shown: String = other
+                .chars()
+                .take(32)
+                .flat_map(char::escape_default)
+                .collect();
+            return Err(format!("unknown status \"{shown}\""));
+        }
+    })
+}
+
+/// A row of `dd_installations` as read (`COLUMNS` order), secrets still sealed.
+struct StoredRow {
+    id: String,
+    org_id: Option<String>,
+    org_name: Option<String>,
+    site: String,
+    domain: String,
+    granted_scopes: String,
+    access_token: String,
+    access_token_expires_at: i64,
+    refresh_token: String,
+    api_key_id: Option<String>,
+    api_key: Option<String>,
+    api_key_name: Option<String>,
+    api_key_created_at: Option<String>,
+    partner_account: Option<String>,
+    status: String,
+    status_reason: Option<String>,
+    replaced_by: Option<String>,
+    previous_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+}
+
+impl StoredRow {
+    fn open(self, sealer: &Sealer) -> Result<Installation, StoreError> {
+        let id = InstallationId::from_stored(self.id);
+        let corrupt = |column: &'static str, detail: String| StoreError::Corrupt {
+            id: id.clone(),
+            column,
+            detail,
+        };
+        let site = Site::parse(&self.site).map_err(|e| corrupt("site", e.to_string()))?;
+        let domain = Domain::parse(&self.domain).map_err(|e| corrupt("domain", e.to_string()))?;
+        let granted_scopes = ScopeSet::parse(&self.granted_scopes)
+            .map_err(|e| corrupt("granted_scopes", e.to_string()))?;
+        let status = status_from_columns(&self.status, self.status_reason, self.replaced_by)
+            .map_err(|detail| corrupt("status", detail))?;
+        let api_key = match (self.api_key_id, self.api_key) {
+            (Some(key_id), Some(sealed)) => Some(MarketplaceApiKey {
+                id: key_id,
+                key: ApiKey::new(open_str(sealer, &id, "api_key", &sealed)?),
+                name: self.api_key_name,
+                created_at: self.api_key_created_at,
+            }),
+            _ => None,
+        };
+        Ok(Installation {
+            access_token: AccessToken::new(open_str(
+                sealer,
+                &id,
+                "access_token",
+                &self.access_token,
+            )?),
+            refresh_token: RefreshToken::new(open_str(
+                sealer,
+                &id,
+                "refresh_token",
+                &self.refresh_token,
+            )?),
+            version: stored_version(&id, self.version)?,
+            id,
+            org_id: self.org_id,
+            org_name: self.org_name,
+            site,
+            domain,
+            granted_scopes,
+            access_token_expires_at: from_millis(self.access_token_expires_at),
+            api_key,
+            partner_account: self.partner_account,
+            status,
+            previous: self.previous_id.map(InstallationId::from_stored),
+            created_at: from_millis(self.created_at),
+            updated_at: from_millis(self.updated_at),
+        })
+    }
+}
+
+/// What a failed statement means, for the person reading the error.
+pub(super) fn database_error(dialect: Dialect, doing: &str, error: sqlx::Error) -> StoreError {
+    let name = dialect.name();
+    let hint = match &error {
+        sqlx::Error::PoolTimedOut => {
+            "no database connection came free in time: the database is slow or unreachable, or the pool is too small for the load"
+        }
+        sqlx::Error::PoolClosed => "the store was closed; open a new one",
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+            "check that the database is running and reachable from this process"
+        }
+        sqlx::Error::Database(db) if dialect == Dialect::Sqlite => match db.code().as_deref() {
+            Some("5" | "6" | "261" | "517") => {
+                "another process held the SQLite file locked for longer than the busy timeout; retry, and if it persists look for a long-running transaction on the file"
+            }
+            Some("8" | "1032") => {
+                "the SQLite file or its directory is read-only for this process; fix the permissions"
+            }
+            Some("13") => "the disk is full",
+            Some("14") => {
+                "check that the directory exists and that this process may create and write files in it"
+            }
+            Some("11" | "26") => {
+                "the SQLite file is damaged or is not a database; restore it from a backup"
+            }
+            _ => "the database refused the statement",
+        },
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some(code) if code.starts_with("28") => {
+                "the database refused the credentials; check the user and password"
+            }
+            Some("3D000") => "the database does not exist; create it first",
+            Some("42501") => {
+                "the database user lacks a privilege it needs (CREATE on the schema for the migrations; SELECT, INSERT, UPDATE, DELETE on the dd_ tables)"
+            }
+            Some(code) if code.starts_with("53") || code.starts_with("57") => {
+                "the database is out of resources or shutting down; retry later"
+            }
+            _ => "the database refused the statement",
+        },
+        _ => "the database driver failed",
+    };
+    StoreError::Database {
+        context: format!("the {name} installation store could not {doing} ({hint})"),
+        source: Box::new(error),
+    }
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    /// A store on `pool`, with the schema brought up to date.
+    pub(super) async fn new(
+        pool: Pool<DB>,
+        sealer: Sealer,
+        dialect: Dialect,
+    ) -> Result<SqlStore<DB>, StoreError> {
+        let store = SqlStore {
+            pool,
+            sealer,
+            dialect,
+            claims: AtomicU32::new(0),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    fn error(&self, doing: &str) -> impl FnOnce(sqlx::Error) -> StoreError + use<'_, DB> {
+        let doing = doing.to_owned();
+        move |e| database_error(self.dialect, &doing, e)
+    }
+
+    /// Applies the migrations this database lacks, in one transaction that other processes wait
+    /// for, so that several processes opening one new database at once do it exactly once.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let failed = self.error("migrate its schema");
+        let result: Result<Result<(), StoreError>, sqlx::Error> = async {
+            let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
+            if let Some(lock) = self.dialect.migration_lock() {
+                sqlx::query::<DB>(lock).execute(&mut *tx).await?;
+            }
+            sqlx::query::<DB>(
+                "CREATE TABLE IF NOT EXISTS dd_schema_version \
+                 (version BIGINT NOT NULL PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .execute(&mut *tx)
+            .await?;
+            let current: i64 = sqlx::query_scalar::<DB, i64>(
+                "SELECT COALESCE(MAX(version), 0) FROM dd_schema_version",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if current > SCHEMA_VERSION {
+                return Ok(Err(StoreError::SchemaTooNew {
+                    found: current,
+                    supported: SCHEMA_VERSION,
+                }));
+            }
+            for version in current + 1..=SCHEMA_VERSION {
+                for statement in self.dialect.migration(version) {
+                    sqlx::query::<DB>(&statement).execute(&mut *tx).await?;
+                }
+                sqlx::query::<DB>(
+                    "INSERT INTO dd_schema_version (version, applied_at) VALUES ($1, $2)",
+                )
+                .bind(version)
+                .bind(millis(SystemTime::now()))
+                .execute(&mut *tx)
+                .await?;
+                tracing::info!(
+                    backend = self.dialect.name(),
+                    version,
+                    "installation store schema migrated"
+                );
+            }
+            tx.commit().await?;
+            Ok(Ok(()))
+        }
+        .await;
+        result.map_err(failed)?
+    }
+
+    fn seal(&self, installation: &Installation) -> SealedSecrets {
+        let id = &installation.id;
+        SealedSecrets {
+            access_token: seal_str(
+                &self.sealer,
+                id,
+                "access_token",
+                installation.access_token.expose_secret(),
+            ),
+            refresh_token: seal_str(
+                &self.sealer,
+                id,
+                "refresh_token",
+                installation.refresh_token.expose_secret(),
+            ),
+            api_key: installation
+                .api_key
+                .as_ref()
+                .map(|k| seal_str(&self.sealer, id, "api_key", k.key.expose_secret())),
+        }
+    }
+
+    fn read_row(&self, row: &DB::Row) -> Result<Installation, StoreError> {
+        let stored = (|| -> Result<StoredRow, sqlx::Error> {
+            Ok(StoredRow {
+                id: row.try_get(0)?,
+                org_id: row.try_get(1)?,
+                org_name: row.try_get(2)?,
+                site: row.try_get(3)?,
+                domain: row.try_get(4)?,
+                granted_scopes: row.try_get(5)?,
+                access_token: row.try_get(6)?,
+                access_token_expires_at: row.try_get(7)?,
+                refresh_token: row.try_get(8)?,
+                api_key_id: row.try_get(9)?,
+                api_key: row.try_get(10)?,
+                api_key_name: row.try_get(11)?,
+                api_key_created_at: row.try_get(12)?,
+                partner_account: row.try_get(13)?,
+                status: row.try_get(14)?,
+                status_reason: row.try_get(15)?,
+                replaced_by: row.try_get(16)?,
+                previous_id: row.try_get(17)?,
+                created_at: row.try_get(18)?,
+                updated_at: row.try_get(19)?,
+                version: row.try_get(20)?,
+            })
+        })()
+        .map_err(self.error("read an installation"))?;
+        stored.open(&self.sealer)
+    }
+
+    async fn select_one(
+        &self,
+        sql: &str,
+        param: &str,
+        doing: &str,
+    ) -> Result<Option<Installation>, StoreError> {
+        let row = sqlx::query::<DB>(sql)
+            .bind(param.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error(doing))?;
+        row.map(|r| self.read_row(&r)).transpose()
+    }
+
+    async fn exists(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        let found =
+            sqlx::query_scalar::<DB, String>("SELECT id FROM dd_installations WHERE id = $1")
+                .bind(id.as_str().to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.error("look up an installation"))?;
+        Ok(found.is_some())
+    }
+
+    async fn insert_row(&self, installation: &Installation) -> Result<(), StoreError> {
+        let sealed = self.seal(installation);
+        let (status, reason, replaced_by) = status_columns(&installation.status);
+        let api_key = installation.api_key.as_ref();
+        let version = i64::try_from(installation.version).map_err(|_| StoreError::Corrupt {
+            id: installation.id.clone(),
+            column: "version",
+            detail: "a version above 2^63".into(),
+        })?;
+        let failed = self.error("store an installation");
+        let result: Result<bool, sqlx::Error> = async {
+            let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
+            let inserted = sqlx::query_scalar::<DB, String>(INSERT)
+                .bind(installation.id.as_str().to_owned())
+                .bind(installation.org_id.clone())
+                .bind(installation.org_name.clone())
+                .bind(installation.site.to_string())
+                .bind(installation.domain.as_str().to_owned())
+                .bind(installation.granted_scopes.to_string())
+                .bind(sealed.access_token)
+                .bind(millis(installation.access_token_expires_at))
+                .bind(sealed.refresh_token)
+                .bind(api_key.map(|k| k.id.clone()))
+                .bind(sealed.api_key)
+                .bind(api_key.and_then(|k| k.name.clone()))
+                .bind(api_key.and_then(|k| k.created_at.clone()))
+                .bind(installation.partner_account.clone())
+                .bind(status.to_owned())
+                .bind(reason)
+                .bind(replaced_by)
+                .bind(
+                    installation
+                        .previous
+                        .as_ref()
+                        .map(|p| p.as_str().to_owned()),
+                )
+                .bind(millis(installation.created_at))
+                .bind(millis(installation.updated_at))
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if inserted.is_none() {
+                // Dropping the transaction rolls it back.
+                return Ok(false);
+            }
+            if let Some(previous) = &installation.previous {
+                sqlx::query::<DB>(MARK_REPLACED)
+                    .bind(previous.as_str().to_owned())
+                    .bind(installation.id.as_str().to_owned())
+                    .bind(millis(installation.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        }
+        .await;
+        if result.map_err(failed)? {
+            Ok(())
+        } else {
+            Err(StoreError::Duplicate(installation.id.clone()))
+        }
+    }
+
+    async fn claim(&self, flow_id: &str, expires_at: SystemTime) -> Result<FlowClaim, StoreError> {
+        if self.claims.fetch_add(1, Ordering::Relaxed) % FLOW_SWEEP_EVERY == FLOW_SWEEP_EVERY - 1 {
+            let swept = sqlx::query::<DB>(SWEEP_FLOWS)
+                .bind(millis(SystemTime::now()))
+                .execute(&self.pool)
+                .await;
+            if let Err(e) = swept {
+                tracing::warn!(error = %database_error(self.dialect, "sweep expired flow claims", e), "sweeping flow claims failed");
+            }
+        }
+        // A row swept between the two statements is claimed on the next turn.
+        for _ in 0..3 {
+            let now = SystemTime::now();
+            let keep_until = expires_at.max(now) + FLOW_GRACE;
+            let claimed = sqlx::query_scalar::<DB, String>(CLAIM_FLOW)
+                .bind(flow_id.to_owned())
+                .bind(millis(keep_until))
+                .bind(millis(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.error("claim a flow"))?;
+            if claimed.is_some() {
+                return Ok(FlowClaim::Claimed);
+            }
+            let row = sqlx::query::<DB>(FLOW_OUTCOME)
+                .bind(flow_id.to_owned())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(self.error("read a flow claim"))?;
+            let Some(row) = row else { continue };
+            let (outcome, installed): (String, Option<String>) =
+                (|| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?)))()
+                    .map_err(self.error("read a flow claim"))?;
+            return Ok(match (outcome.as_str(), installed) {
+                ("installed", Some(id)) => FlowClaim::Installed(InstallationId::from_stored(id)),
+                ("failed", _) => FlowClaim::Failed,
+                _ => FlowClaim::InProgress,
+            });
+        }
+        Ok(FlowClaim::InProgress)
+    }
+}
+
+#[async_trait]
+impl<DB> InstallationStore for SqlStore<DB>
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    usize: ColumnIndex<DB::Row>,
+{
+    #[tracing::instrument(name = "store.insert", skip_all, fields(installation = %installation.id, backend = self.dialect.name()))]
+    async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
+        self.insert_row(installation).await?;
+        tracing::debug!(previous = ?installation.previous, "installation inserted");
+        Ok(())
+    }
+
+    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM dd_installations WHERE id = $1");
+        self.select_one(&sql, id.as_str(), "read an installation")
+            .await
+    }
+
+    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status = 'active' \
+             ORDER BY seq DESC LIMIT 1"
+        );
+        self.select_one(&sql, org_id, "find an org's installation")
+            .await
+    }
+
+    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM dd_installations ORDER BY seq");
+        let rows = sqlx::query::<DB>(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.error("list installations"))?;
+        rows.iter().map(|r| self.read_row(r)).collect()
+    }
+
+    #[tracing::instrument(name = "store.set_api_key", skip_all, fields(installation = %id, backend = self.dialect.name()))]
+    async fn set_api_key(
+        &self,
+        id: &InstallationId,
+        key: &MarketplaceApiKey,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query_scalar::<DB, String>(SET_API_KEY)
+            .bind(id.as_str().to_owned())
+            .bind(key.id.clone())
+            .bind(seal_str(
+                &self.sealer,
+                id,
+                "api_key",
+                key.key.expose_secret(),
+            ))
+            .bind(key.name.clone())
+            .bind(key.created_at.clone())
+            .bind(millis(SystemTime::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("store a marketplace API key"))?;
+        match updated {
+            Some(_) => {
+                tracing::debug!(key_id = %key.id, "marketplace API key stored");
+                Ok(())
+            }
+            None => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    #[tracing::instrument(name = "store.update_tokens", skip_all, fields(installation = %id, expected_version, backend = self.dialect.name()))]
+    async fn update_tokens(
+        &self,
+        id: &InstallationId,
+        expected_version: u64,
+        tokens: &TokenUpdate,
+    ) -> Result<u64, StoreError> {
+        let new_version = sqlx::query_scalar::<DB, i64>(UPDATE_TOKENS)
+            .bind(id.as_str().to_owned())
+            .bind(version_param(expected_version))
+            .bind(seal_str(
+                &self.sealer,
+                id,
+                "access_token",
+                tokens.access_token.expose_secret(),
+            ))
+            .bind(millis(tokens.access_token_expires_at))
+            .bind(seal_str(
+                &self.sealer,
+                id,
+                "refresh_token",
+                tokens.refresh_token.expose_secret(),
+            ))
+            .bind(tokens.granted_scopes.as_ref().map(ScopeSet::to_string))
+            .bind(millis(SystemTime::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("update an installation's tokens"))?;
+        if let Some(version) = new_version {
+            tracing::debug!(version, "tokens updated");
+            return stored_version(id, version);
+        }
+        let current = sqlx::query_scalar::<DB, i64>(VERSION_OF)
+            .bind(id.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("read an installation's version"))?;
+        match current {
+            Some(current) => {
+                tracing::debug!(current, "token update lost a compare-and-swap");
+                Err(StoreError::Conflict {
+                    id: id.clone(),
+                    current: stored_version(id, current)?,
+                })
+            }
+            None => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    #[tracing::instrument(name = "store.acquire_refresh_lease", skip_all, fields(installation = %id, holder, backend = self.dialect.name()))]
+    async fn acquire_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let taken = sqlx::query_scalar::<DB, String>(ACQUIRE_LEASE)
+            .bind(id.as_str().to_owned())
+            .bind(holder.to_owned())
+            .bind(millis(until))
+            .bind(millis(SystemTime::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("take a refresh lease"))?;
+        if taken.is_some() {
+            return Ok(true);
+        }
+        if self.exists(id).await? {
+            Ok(false)
+        } else {
+            Err(StoreError::NotFound(id.clone()))
+        }
+    }
+
+    #[tracing::instrument(name = "store.release_refresh_lease", skip_all, fields(installation = %id, holder, backend = self.dialect.name()))]
+    async fn release_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query::<DB>(RELEASE_LEASE)
+            .bind(id.as_str().to_owned())
+            .bind(holder.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(self.error("release a refresh lease"))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store.set_status", skip_all, fields(installation = %id, backend = self.dialect.name()))]
+    async fn set_status(
+        &self,
+        id: &InstallationId,
+        status: &InstallationStatus,
+    ) -> Result<(), StoreError> {
+        let (text, reason, replaced_by) = status_columns(status);
+        let updated = sqlx::query_scalar::<DB, String>(SET_STATUS)
+            .bind(id.as_str().to_owned())
+            .bind(text.to_owned())
+            .bind(reason)
+            .bind(replaced_by)
+            .bind(millis(SystemTime::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("set an installation's status"))?;
+        match updated {
+            Some(_) => {
+                tracing::debug!(status = text, "status set");
+                Ok(())
+            }
+            None => Err(StoreError::NotFound(id.clone())),
+        }
+    }
+
+    #[tracing::instrument(name = "store.delete", skip_all, fields(installation = %id, backend = self.dialect.name()))]
+    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        let deleted = sqlx::query_scalar::<DB, String>(DELETE)
+            .bind(id.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("delete an installation"))?;
+        Ok(deleted.is_some())
+    }
+
+    #[tracing::instrument(name = "store.claim_flow", skip_all, fields(backend = self.dialect.name()))]
+    async fn claim_flow(
+        &self,
+        flow_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<FlowClaim, StoreError> {
+        self.claim(flow_id, expires_at).await
+    }
+
+    #[tracing::instrument(name = "store.finish_flow", skip_all, fields(installation = ?installed, backend = self.dialect.name()))]
+    async fn finish_flow(
+        &self,
+        flow_id: &str,
+        installed: Option<&InstallationId>,
+    ) -> Result<(), StoreError> {
+        let outcome = if installed.is_some() {
+            "installed"
+        } else {
+            "failed"
+        };
+        sqlx::query::<DB>(FINISH_FLOW)
+            .bind(flow_id.to_owned())
+            .bind(outcome.to_owned())
+            .bind(installed.map(|id| id.as_str().to_owned()))
+            .execute(&self.pool)
+            .await
+            .map_err(self.error("record how a flow ended"))?;
+        Ok(())
+    }
+}
+
+/// Implements [`InstallationStore`] for a backend type by handing every call to its `inner`
+/// [`SqlStore`].
+macro_rules! forward_to_sql_store {
+    ($store:ty) => {
+        #[::async_trait::async_trait]
+        impl $crate::store::InstallationStore for $store {
+            async fn insert(
+                &self,
+                installation: &$crate::installation::Installation,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.insert(installation).await
+            }
+
+            async fn get(
+                &self,
+                id: &$crate::installation::InstallationId,
+            ) -> Result<Option<$crate::installation::Installation>, $crate::store::StoreError> {
+                self.inner.get(id).await
+            }
+
+            async fn find_by_org(
+                &self,
+                org_id: &str,
+            ) -> Result<Option<$crate::installation::Installation>, $crate::store::StoreError> {
+                self.inner.find_by_org(org_id).await
+            }
+
+            async fn list(
+                &self,
+            ) -> Result<Vec<$crate::installation::Installation>, $crate::store::StoreError> {
+                self.inner.list().await
+            }
+
+            async fn set_api_key(
+                &self,
+                id: &$crate::installation::InstallationId,
+                key: &$crate::api_key::MarketplaceApiKey,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.set_api_key(id, key).await
+            }
+
+            async fn update_tokens(
+                &self,
+                id: &$crate::installation::InstallationId,
+                expected_version: u64,
+                tokens: &$crate::store::TokenUpdate,
+            ) -> Result<u64, $crate::store::StoreError> {
+                self.inner.update_tokens(id, expected_version, tokens).await
+            }
+
+            async fn acquire_refresh_lease(
+                &self,
+                id: &$crate::installation::InstallationId,
+                holder: &str,
+                until: ::std::time::SystemTime,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.inner.acquire_refresh_lease(id, holder, until).await
+            }
+
+            async fn release_refresh_lease(
+                &self,
+                id: &$crate::installation::InstallationId,
+                holder: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.release_refresh_lease(id, holder).await
+            }
+
+            async fn set_status(
+                &self,
+                id: &$crate::installation::InstallationId,
+                status: &$crate::installation::InstallationStatus,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.set_status(id, status).await
+            }
+
+            async fn delete(
+                &self,
+                id: &$crate::installation::InstallationId,
+            ) -> Result<bool, $crate::store::StoreError> {
+                self.inner.delete(id).await
+            }
+
+            async fn claim_flow(
+                &self,
+                flow_id: &str,
+                expires_at: ::std::time::SystemTime,
+            ) -> Result<$crate::store::FlowClaim, $crate::store::StoreError> {
+                self.inner.claim_flow(flow_id, expires_at).await
+            }
+
+            async fn finish_flow(
+                &self,
+                flow_id: &str,
+                installed: Option<&$crate::installation::InstallationId>,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.finish_flow(flow_id, installed).await
+            }
+        }
+    };
+}
+
+pub(super) use forward_to_sql_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn millis_round_trip_at_millisecond_precision() {
+        for ms in [0, 1, 1_700_000_000_123, -1, -86_400_000] {
+            assert_eq!(millis(from_millis(ms)), ms);
+        }
+        let now = SystemTime::now();
+        let back = from_millis(millis(now));
+        assert!(now.duration_since(back).unwrap() < Duration::from_millis(1));
+    }
+
+    #[test]
+    fn a_sealed_secret_opens_only_in_its_own_row_and_column() {
+        let sealer = Sealer::new(crate::seal::SealingKey::from_bytes("k", &[7; 32]).unwrap());
+        let a = InstallationId::from_stored("inst_a");
+        let b = InstallationId::from_stored("inst_b");
+        let sealed = seal_str(&sealer, &a, "refresh_token", "rt-secret");
+        assert!(!sealed.contains("rt-secret"));
+        assert_eq!(
+            open_str(&sealer, &a, "refresh_token", &sealed).unwrap(),
+            "rt-secret"
+        );
+        assert!(matches!(
+            open_str(&sealer, &b, "refresh_token", &sealed),
+            Err(StoreError::Sealed { .. })
+        ));
+        assert!(matches!(
+            open_str(&sealer, &a, "access_token", &sealed),
+            Err(StoreError::Sealed { .. })
+        ));
+    }
+
+    #[test]
+    fn every_status_survives_its_columns() {
+        for status in [
+            InstallationStatus::Active,
+            InstallationStatus::Revoked {
+                reason: "invalid_grant".into(),
+            },
+            InstallationStatus::Removed,
+            InstallationStatus::Replaced {
+                by: InstallationId::from_stored("inst_new"),
+            },
+        ] {
+            let (text, reason, by) = status_columns(&status);
+            let row_status = status_from_columns(text, reason, by).unwrap();
+            assert_eq!(row_status, status);
+        }
+        assert!(status_from_columns("paused", None, None).is_err());
+        assert!(status_from_columns("replaced", None, None).is_err());
+    }
+}

@@ -1,0 +1,81 @@
+//! [`SqliteStore`]: installations in one SQLite file, the embedded default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::StoreError;
+use super::sql::{Dialect, SqlStore, database_error, forward_to_sql_store};
+use crate::seal::Sealer;
+
+/// How long a statement waits for another process's write lock on the file before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Connections to the file; SQLite writes one at a time, so more would only wait.
+const MAX_CONNECTIONS: u32 = 4;
+
+/// Installations in one SQLite file: the embedded default, for one host.
+///
+/// The file is in WAL mode with `synchronous = FULL`, so a write that returned survives a crash
+/// or a power cut, and readers never wait for the writer. Several processes on the host may
+/// open the same file: writes wait their turn (up to a 15 s busy timeout), and leases,
+/// compare-and-swap and flow claims hold across processes. The file must be on a local disk
+/// (SQLite's locks do not hold on network file systems); for several hosts, use
+/// `PostgresStore`.
+///
+/// Secrets are sealed with the [`Sealer`] before they reach the file.
+pub struct SqliteStore {
+    inner: SqlStore<sqlx::Sqlite>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Opens the SQLite file at `path`, creating it if it does not exist, and brings its schema
+    /// up to date.
+    pub async fn open(path: impl AsRef<Path>, sealer: Sealer) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(BUSY_TIMEOUT * 2)
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                database_error(
+                    Dialect::Sqlite,
+                    &format!("open the file {}", path.display()),
+                    e,
+                )
+            })?;
+        let inner = SqlStore::new(pool, sealer, Dialect::Sqlite).await?;
+        tracing::info!(path = %path.display(), "SQLite installation store opened");
+        Ok(SqliteStore { inner, path })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Closes the store's connections, waiting for those in use. Later calls fail.
+    pub async fn close(&self) {
+        self.inner.close().await;
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+forward_to_sql_store!(SqliteStore);

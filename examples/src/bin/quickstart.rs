@@ -1,0 +1,275 @@
+//! The quickstart: the example exporter integration (`examples/src/exporter.rs`) served by the
+//! SDK's real handlers on `localhost`, installed end to end against the Datadog sandbox on
+//! `127.0.0.1`, with every step printed and every secret masked.
+//!
+//! ```text
+//! cargo run -p dd-integration-examples --bin quickstart [-- --site <site>] [--serve]
+//! ```
+//!
+//! `--serve` keeps both servers running and prints the URL to open in a browser, where a person
+//! clicks through the consent page.
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use dd_integration::install::{ApiKeyOutcome, InstallFailure};
+use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Sandbox};
+use dd_integration::{
+    ClientSecret, DatadogIntegration, InstallHooks, InstallReport, Installation, Installer, Sealer,
+    SealingKey, Site,
+};
+use dd_integration_examples::exporter::AcmeExporter;
+
+struct Options {
+    site: Site,
+    serve: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match options() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("quickstart failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn options() -> Result<Options, String> {
+    let mut site = Site::parse("acme.datadoghq.eu").map_err(|e| e.to_string())?;
+    let mut serve = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--serve" => serve = true,
+            "--site" => {
+                let value = args.next().ok_or("--site needs a value")?;
+                site = Site::parse(&value).map_err(|e| format!("--site: {e}"))?;
+            }
+            _ => {
+                return Err(
+                    "usage: quickstart [--site <datadog site, e.g. us5.datadoghq.com>] [--serve]"
+                        .into(),
+                );
+            }
+        }
+    }
+    Ok(Options { site, serve })
+}
+
+/// Prints what the install flow reports, as a partner's hooks would record it.
+struct Printer;
+
+#[async_trait]
+impl InstallHooks for Printer {
+    async fn installed(&self, report: &InstallReport) {
+        println!("\n[hook] installed: {}", report.installation.id);
+        print_installation(&report.installation);
+        let key = match &report.api_key {
+            ApiKeyOutcome::Created => "created and stored before the success page",
+            ApiKeyOutcome::Reused => "the org's earlier key, still valid, kept",
+            ApiKeyOutcome::AlreadyExists => "409: the org has a key this app no longer holds",
+            _ => "not created",
+        };
+        println!("  marketplace API key: {key}");
+        if !report.missing_scopes.is_empty() {
+            println!(
+                "  scopes the admin did not grant: {}",
+                report.missing_scopes
+            );
+        }
+    }
+
+    async fn failed(&self, failure: &InstallFailure) {
+        println!("\n[hook] install failed: {failure}");
+    }
+}
+
+async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let spec = AcmeExporter::SPEC;
+    let site = options.site;
+
+    // Datadog, faked faithfully on 127.0.0.1: one customer org, and the integration's OAuth
+    // client as the Developer Platform would register it.
+    let sandbox = Sandbox::start().await;
+    if options.serve {
+        sandbox.set_consent(Consent::Page);
+    }
+    let mut org = OrgSpec::new("Acme Corp (customer)", site.domain());
+    if let Some(label) = site.vanity() {
+        org = org.vanity(label);
+    }
+    let org = sandbox.add_org(org);
+
+    // The partner's app on localhost, serving the SDK's onboarding and callback handlers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let app = format!("http://localhost:{}", listener.local_addr()?.port());
+    let onboarding = format!("{app}/datadog/connect");
+    let callback = format!("{app}/datadog/callback");
+    let client = sandbox.add_client(
+        ClientSpec::new(spec.name)
+            .redirect_uri(&callback)
+            .scopes(spec.scopes.iter().map(|s| s.as_str())),
+    );
+    let (sealing_key, _) = SealingKey::generate("quickstart")?;
+    let installer = Installer::builder(spec)
+        .client(
+            client.client_id.clone(),
+            ClientSecret::new(client.client_secret.clone()),
+        )
+        .sealer(Sealer::new(sealing_key))
+        .onboarding_url(&onboarding)
+        .redirect_uri(&callback)
+        .endpoints(sandbox.endpoints())
+        .hooks(Printer)
+        .build()?;
+    let router = dd_integration::web::router(installer.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    println!("{} (declared in examples/src/exporter.rs)", spec.name);
+    println!("  scopes: {}", spec.scope_set());
+    println!("  partner app:     {app} (onboarding {onboarding})");
+    println!("  Datadog sandbox: {}", sandbox.base_url());
+    println!(
+        "  customer org:    {} ({}) on {} at {}",
+        org.name,
+        org.id,
+        org.domain.name(),
+        org.site
+    );
+
+    if options.serve {
+        let mut url = url::Url::parse(&onboarding)?;
+        url.query_pairs_mut()
+            .append_pair("site", &org.site.origin())
+            .append_pair("domain", org.domain.as_str());
+        println!(
+            "\nOpen this URL in a browser to click through the install (Ctrl-C to stop):\n\n  {url}\n"
+        );
+        tokio::signal::ctrl_c().await?;
+        return Ok(());
+    }
+
+    println!("\nTest Authorization: the browser opens the onboarding URL with site and domain");
+    let done = sandbox
+        .test_authorization(&url::Url::parse(&onboarding)?, &org)
+        .await?;
+    for url in &done.visited {
+        println!("  GET {}", redact_query(url));
+    }
+    println!("  final page ({}): {}", done.status, text_of(&done.body));
+
+    let installation = installer
+        .store()
+        .find_by_org(&org.id)
+        .await?
+        .ok_or("no installation was stored")?;
+    let key = installation
+        .api_key
+        .as_ref()
+        .ok_or("the installation has no API key")?;
+    let oauth = installer.oauth();
+    println!(
+        "\nThe stored key works at {}: {}",
+        installation.domain.api_host(),
+        oauth
+            .validate_api_key(installation.domain, &key.key)
+            .await?
+    );
+    let refreshed = oauth
+        .refresh(installation.domain, &installation.refresh_token)
+        .await?;
+    println!(
+        "A refresh rotates the refresh token: {}",
+        refreshed
+            .refresh_token
+            .as_ref()
+            .is_some_and(|t| *t != installation.refresh_token)
+    );
+    let newest = refreshed
+        .refresh_token
+        .unwrap_or_else(|| installation.refresh_token.clone());
+    oauth
+        .revoke_refresh_token(installation.domain, &newest)
+        .await?;
+    println!(
+        "Disconnect revokes the grant; the customer then revokes the key in Organization Settings > API Keys (still valid: {})",
+        oauth
+            .validate_api_key(installation.domain, &key.key)
+            .await?
+    );
+    println!("\nDone. Run with --serve to click through it in a browser.");
+    Ok(())
+}
+
+fn print_installation(installation: &Installation) {
+    let left = installation
+        .access_token_expires_at
+        .duration_since(SystemTime::now())
+        .map_or(0, |d| d.as_secs());
+    println!(
+        "  org {} ({}) on {}, site {}",
+        installation.org_name.as_deref().unwrap_or("?"),
+        installation.org_id.as_deref().unwrap_or("?"),
+        installation.domain.name(),
+        installation.site
+    );
+    println!("  granted scopes: {}", installation.granted_scopes);
+    println!(
+        "  access token {:?} (expires in {left}s), refresh token {:?}",
+        installation.access_token, installation.refresh_token
+    );
+    if let Some(key) = &installation.api_key {
+        println!("  API key {} (id {})", key.key.masked(), key.id);
+    }
+}
+
+/// A URL with its query values shown only where they are not secrets or one-time codes.
+fn redact_query(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if matches!(k.as_ref(), "code" | "state" | "code_challenge") {
+                "<redacted>".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if pairs.is_empty() {
+        shown.set_query(None);
+    } else {
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    shown.to_string()
+}
+
+/// The visible text of a small HTML page.
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    let body = html.split("<body>").nth(1).unwrap_or(html);
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}

@@ -1,0 +1,3 @@
+//! Workspace tests of dd-integration; the tests live in `tests/`.
+
+pub mod lifecycle;

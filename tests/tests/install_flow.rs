@@ -1,0 +1,918 @@
+//! The install flow over real HTTP: the partner's app (the SDK's handlers in axum) on
+//! `localhost`, the Datadog sandbox on `127.0.0.1`, and a browser whose cookies the tests
+//! control, so that every hostile case can be played.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dd_integration::install::{ApiKeyOutcome, Identify, InstallFailure};
+use dd_integration::testkit::{Consent, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
+use dd_integration::{
+    Author, ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, Installer,
+    IntegrationSpec, Scope, Sealer, SealingKey, Site,
+};
+use http::HeaderMap;
+use url::Url;
+
+static SPEC: IntegrationSpec = IntegrationSpec {
+    name: "Acme Pager",
+    app_id: "acme-pager",
+    app_uuid: None,
+    description: "Pages the on-call engineer when a Datadog monitor alerts.",
+    version: "1.0.0",
+    author: Author {
+        name: "Acme",
+        homepage: "https://acme.example",
+        support_email: "support@acme.example",
+        sales_email: "sales@acme.example",
+    },
+    classifier_tags: &[],
+    scopes: &[Scope::MONITORS_READ, Scope::API_KEYS_WRITE],
+    redirect_uris: &["https://acme.example/datadog/oauth/callback"],
+    onboarding_url: "https://acme.example/datadog/connect",
+    submits: &[dd_integration::DataKind::Events],
+    oauth_client_id: None,
+    source_type_id: None,
+    metric_prefix: None,
+    metrics: &[],
+    service_checks: &[],
+};
+
+/// What the partner's hooks saw.
+#[derive(Default)]
+struct Seen {
+    installed: Vec<InstallReport>,
+    failed: Vec<String>,
+    login_required: bool,
+}
+
+#[derive(Clone, Default)]
+struct Hooks(Arc<Mutex<Seen>>);
+
+#[async_trait]
+impl InstallHooks for Hooks {
+    async fn identify(&self, headers: &HeaderMap, return_to: &str) -> Identify {
+        if !self.0.lock().unwrap().login_required {
+            return Identify::Account("acct-42".into());
+        }
+        let session = headers
+            .get("cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| {
+                c.split("; ")
+                    .find_map(|kv| kv.strip_prefix("acme_session="))
+            });
+        match session {
+            Some(user) => Identify::Account(user.to_owned()),
+            None => Identify::Redirect(format!(
+                "/login?return_to={}",
+                url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+            )),
+        }
+    }
+    async fn installed(&self, report: &InstallReport) {
+        self.0.lock().unwrap().installed.push(report.clone());
+    }
+    async fn failed(&self, failure: &InstallFailure) {
+        self.0.lock().unwrap().failed.push(format!("{failure:?}"));
+    }
+}
+
+struct App {
+    sandbox: Sandbox,
+    installer: Installer,
+    hooks: Hooks,
+    base: Url,
+}
+
+impl App {
+    async fn start() -> App {
+        App::start_with(|b| b).await
+    }
+
+    async fn start_with(
+        configure: impl FnOnce(
+            dd_integration::install::InstallerBuilder,
+        ) -> dd_integration::install::InstallerBuilder,
+    ) -> App {
+        let sandbox = Sandbox::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let base = Url::parse(&format!("http://localhost:{port}")).unwrap();
+        let callback = base.join("/datadog/oauth/callback").unwrap();
+        let client = sandbox.add_client(
+            dd_integration::testkit::ClientSpec::new("Acme Pager")
+                .redirect_uri(callback.as_str())
+                .scopes(["monitors_read", "api_keys_write"]),
+        );
+        let hooks = Hooks::default();
+        let builder = Installer::builder(&SPEC)
+            .client(
+                client.client_id.clone(),
+                ClientSecret::new(client.client_secret.clone()),
+            )
+            .sealer(Sealer::new(SealingKey::generate("test").unwrap().0))
+            .redirect_uri(callback.as_str())
+            .onboarding_url(base.join("/datadog/connect").unwrap().as_str())
+            .endpoints(sandbox.endpoints())
+            .hooks(hooks.clone());
+        let installer = configure(builder).build().unwrap();
+        let router = dd_integration::web::router(installer.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        App {
+            sandbox,
+            installer,
+            hooks,
+            base,
+        }
+    }
+
+    fn onboarding(&self, org: &SandboxOrg) -> Url {
+        let mut url = self.base.join("/datadog/connect").unwrap();
+        url.query_pairs_mut()
+            .append_pair("site", &org.site.origin())
+            .append_pair("domain", org.domain.as_str());
+        url
+    }
+
+    async fn installations(&self) -> usize {
+        self.installer.store().list().await.unwrap().len()
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.hooks.0.lock().unwrap().failed.clone()
+    }
+}
+
+/// A browser for one origin whose cookie jar the test can read and change.
+#[derive(Default)]
+struct Browser {
+    http: reqwest::Client,
+    jar: HashMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> Url {
+        Url::parse(self.headers["location"].to_str().unwrap()).unwrap()
+    }
+}
+
+impl Browser {
+    fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            jar: HashMap::new(),
+        }
+    }
+
+    async fn get(&mut self, url: &Url) -> Page {
+        let mut request = self.http.get(url.clone());
+        if !self.jar.is_empty() {
+            let header: Vec<String> = self.jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("cookie", header.join("; "));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        for set in headers.get_all("set-cookie") {
+            let cookie = cookie::Cookie::parse(set.to_str().unwrap().to_owned()).unwrap();
+            if cookie.max_age() == Some(cookie::time::Duration::ZERO) {
+                self.jar.remove(cookie.name());
+            } else {
+                self.jar
+                    .insert(cookie.name().to_owned(), cookie.value().to_owned());
+            }
+        }
+        let body = response.text().await.unwrap();
+        Page {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Onboarding, then Datadog's authorize page: returns the callback URL Datadog sends the
+    /// browser to (not yet visited).
+    async fn start(&mut self, app: &App, org: &SandboxOrg) -> Url {
+        let page = self.get(&app.onboarding(org)).await;
+        assert_eq!(page.status, 302, "{}", page.body);
+        app.sandbox.authorize(&page.location()).await.unwrap()
+    }
+}
+
+fn param(url: &Url, key: &str) -> String {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn with_param(url: &Url, key: &str, value: &str) -> Url {
+    let mut out = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .into_owned()
+        .map(|(k, v)| {
+            if k == key {
+                (k, value.to_owned())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    out.query_pairs_mut().clear().extend_pairs(pairs);
+    out
+}
+
+#[tokio::test]
+async fn installs_on_every_site_and_a_vanity_subdomain_with_the_test_authorization_button() {
+    let app = App::start().await;
+    let mut orgs: Vec<SandboxOrg> = Domain::ALL
+        .into_iter()
+        .map(|d| {
+            app.sandbox
+                .add_org(OrgSpec::new(format!("Org {}", d.name()), d))
+        })
+        .collect();
+    orgs.push(
+        app.sandbox
+            .add_org(OrgSpec::new("Big Corp", Domain::Eu1).vanity("bigcorp")),
+    );
+    let onboarding = app.base.join("/datadog/connect").unwrap();
+    for org in &orgs {
+        let done = app
+            .sandbox
+            .test_authorization(&onboarding, org)
+            .await
+            .unwrap();
+        assert_eq!(done.status, 200, "{}: {}", org.name, done.body);
+        assert!(
+            done.body.contains("You may now close this tab"),
+            "{}",
+            done.body
+        );
+        assert!(done.visited.iter().any(|u| u.path().starts_with(&format!(
+            "/{}/oauth2/v1/authorize",
+            org.site.authorize_host()
+        ))));
+        let installation = app
+            .installer
+            .store()
+            .find_by_org(&org.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(installation.domain, org.domain);
+        assert_eq!(installation.site, org.site);
+        assert_eq!(installation.org_name.as_deref(), Some(org.name.as_str()));
+        assert_eq!(installation.partner_account.as_deref(), Some("acct-42"));
+        let key = installation.api_key.as_ref().expect("the key is stored");
+        assert_eq!(
+            app.sandbox
+                .api_key(&org.id, app.installer.oauth().client_id())
+                .as_deref(),
+            Some(key.key.expose_secret())
+        );
+        // Nothing secret or spent on the page or in any URL after the callback.
+        assert!(!done.body.contains(key.key.expose_secret()));
+        assert!(
+            !done
+                .body
+                .contains(installation.access_token.expose_secret())
+        );
+    }
+    assert_eq!(app.installations().await, orgs.len());
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), orgs.len());
+}
+
+#[tokio::test]
+async fn a_person_clicks_through_the_consent_page() {
+    let app = App::start().await;
+    app.sandbox.set_consent(Consent::Page);
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us5));
+    let done = app
+        .sandbox
+        .test_authorization(&app.base.join("/datadog/connect").unwrap(), &org)
+        .await
+        .unwrap();
+    assert!(done.body.contains("is connected"), "{}", done.body);
+    assert!(
+        done.visited
+            .iter()
+            .any(|u| u.path().ends_with("/authorize/decision"))
+    );
+}
+
+#[tokio::test]
+async fn flow_pages_are_not_cached_and_leak_no_referrer() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let onboarding = browser.get(&app.onboarding(&org)).await;
+    let callback = app.sandbox.authorize(&onboarding.location()).await.unwrap();
+    let done = browser.get(&callback).await;
+    let picker = browser
+        .get(&app.base.join("/datadog/connect").unwrap())
+        .await;
+    for page in [&onboarding, &done, &picker] {
+        assert_eq!(page.headers["cache-control"], "no-store");
+        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    }
+    let set_cookie = onboarding.headers["set-cookie"].to_str().unwrap();
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie}");
+    }
+    // The code is spent and appears nowhere the SDK produced after the callback.
+    assert!(!done.body.contains(&param(&callback, "code")));
+    assert!(done.headers.get("location").is_none());
+    assert!(
+        browser.jar.is_empty(),
+        "the flow cookie is cleared: {:?}",
+        browser.jar
+    );
+}
+
+#[tokio::test]
+async fn no_site_shows_the_site_picker_with_all_nine_regions() {
+    let app = App::start().await;
+    let page = Browser::new()
+        .get(&app.base.join("/datadog/connect").unwrap())
+        .await;
+    assert_eq!(page.status, 200);
+    for d in Domain::ALL {
+        assert!(page.body.contains(d.ui_host()), "{}", d.name());
+    }
+    assert!(page.headers.get("set-cookie").is_none());
+}
+
+#[tokio::test]
+async fn hostile_onboarding_requests_are_refused_without_a_flow() {
+    let app = App::start().await;
+    for query in [
+        "site=datadoghq.com.evil.example&domain=datadoghq.com",
+        "site=https://datadoghq.com@evil.example",
+        "site=http://app.datadoghq.com",
+        "site=127.0.0.1:8080",
+        "site=app.datadoghq.com&domain=datadoghq.eu",
+        "domain=evil.example",
+    ] {
+        let url = Url::parse(&format!("{}datadog/connect?{query}", app.base)).unwrap();
+        let page = Browser::new().get(&url).await;
+        assert_eq!(page.status, 400, "{query}: {}", page.body);
+        assert!(page.headers.get("set-cookie").is_none(), "{query}");
+        assert!(page.headers.get("location").is_none(), "{query}");
+    }
+    assert_eq!(app.sandbox.calls(Route::Authorize), 0);
+}
+
+#[tokio::test]
+async fn the_partner_login_comes_back_to_the_same_onboarding_url() {
+    let app = App::start().await;
+    app.hooks.0.lock().unwrap().login_required = true;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Ap1));
+    let mut browser = Browser::new();
+    let page = browser.get(&app.onboarding(&org)).await;
+    assert_eq!(page.status, 302);
+    let login = page.location();
+    assert_eq!(login.path(), "/login");
+    let return_to = app.base.join(&param(&login, "return_to")).unwrap();
+    assert_eq!(
+        return_to,
+        app.onboarding(&org),
+        "the site survives the login"
+    );
+    // The partner's login sets its session, then sends the browser back.
+    browser.jar.insert("acme_session".into(), "user-7".into());
+    let page = browser.get(&return_to).await;
+    let callback = app.sandbox.authorize(&page.location()).await.unwrap();
+    assert_eq!(browser.get(&callback).await.status, 200);
+    let installation = app
+        .installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(installation.partner_account.as_deref(), Some("user-7"));
+}
+
+#[tokio::test]
+async fn a_hook_redirect_off_the_partner_origin_is_refused() {
+    struct Evil;
+    #[async_trait]
+    impl InstallHooks for Evil {
+        async fn identify(&self, _: &HeaderMap, _: &str) -> Identify {
+            Identify::Redirect("https://evil.example/phish".into())
+        }
+    }
+    let app = App::start_with(|b| b.hooks(Evil)).await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let page = Browser::new().get(&app.onboarding(&org)).await;
+    assert_eq!(page.status, 400);
+    assert!(page.headers.get("location").is_none());
+    struct SchemeRelative;
+    #[async_trait]
+    impl InstallHooks for SchemeRelative {
+        async fn identify(&self, _: &HeaderMap, _: &str) -> Identify {
+            Identify::Redirect("//evil.example/phish".into())
+        }
+    }
+    let app = App::start_with(|b| b.hooks(SchemeRelative)).await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    assert_eq!(Browser::new().get(&app.onboarding(&org)).await.status, 400);
+}
+
+#[tokio::test]
+async fn a_callback_without_the_flow_cookie_consumes_nothing() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    // A link-preview bot, or the link opened in another browser.
+    let bot = Browser::new().get(&callback).await;
+    assert_eq!(bot.status, 400);
+    assert!(bot.body.contains("Start again"), "{}", bot.body);
+    // A HEAD from a link checker, even with the cookie.
+    let head = browser
+        .http
+        .head(callback.clone())
+        .header(
+            "cookie",
+            browser
+                .jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(app.sandbox.calls(Route::Token), 0);
+    // The real browser still completes the flow.
+    assert_eq!(browser.get(&callback).await.status, 200);
+    assert_eq!(app.installations().await, 1);
+    assert!(
+        app.failures().is_empty(),
+        "a missing cookie is not reported: {:?}",
+        app.failures()
+    );
+}
+
+#[tokio::test]
+async fn forged_altered_renamed_and_foreign_cookies_are_refused() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+
+    // Forged: a made-up value under the right name.
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let name = browser.jar.keys().next().unwrap().clone();
+    browser.jar.insert(
+        name.clone(),
+        "v1.test.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+    );
+    assert_eq!(browser.get(&callback).await.status, 400);
+
+    // Altered: one character of the real cookie changed (the verifier inside is tampered).
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let (name, value) = browser
+        .jar
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    let mut bytes = value.into_bytes();
+    let i = bytes.len() - 5;
+    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+    browser.jar.insert(name, String::from_utf8(bytes).unwrap());
+    assert_eq!(browser.get(&callback).await.status, 400);
+
+    // Foreign: flow A's cookie renamed to flow B's name (another installation's flow).
+    let mut a = Browser::new();
+    a.start(&app, &org).await;
+    let mut b = Browser::new();
+    let callback_b = b.start(&app, &org).await;
+    let a_value = a.jar.values().next().unwrap().clone();
+    let b_name = b.jar.keys().next().unwrap().clone();
+    b.jar.insert(b_name, a_value);
+    assert_eq!(b.get(&callback_b).await.status, 400);
+
+    // Mismatched: flow B's callback in the browser that holds only flow A's cookie.
+    let mut a = Browser::new();
+    a.start(&app, &org).await;
+    let mut b = Browser::new();
+    let callback_b = b.start(&app, &org).await;
+    assert_eq!(a.get(&callback_b).await.status, 400);
+
+    assert_eq!(app.sandbox.calls(Route::Token), 0, "no code was exchanged");
+    assert_eq!(app.installations().await, 0);
+    assert!(
+        app.failures()
+            .iter()
+            .filter(|f| f.contains("ForgedFlow"))
+            .count()
+            >= 3,
+        "{:?}",
+        app.failures()
+    );
+}
+
+#[tokio::test]
+async fn a_state_that_does_not_match_the_cookie_is_refused() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let state = param(&callback, "state");
+    // The last character changed: the cookie (named for the state's start) is found, but the
+    // state it holds differs.
+    let last = if state.ends_with('A') { "B" } else { "A" };
+    let forged = format!("{}{last}", &state[..state.len() - 1]);
+    let page = browser.get(&with_param(&callback, "state", &forged)).await;
+    assert_eq!(page.status, 400);
+    assert!(app.failures().iter().any(|f| f.contains("ForgedFlow")));
+    assert_eq!(app.sandbox.calls(Route::Token), 0);
+}
+
+#[tokio::test]
+async fn an_expired_flow_is_refused() {
+    let app = App::start_with(|b| b.flow_lifetime(Duration::from_secs(1))).await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(
+        app.failures().iter().any(|f| f.contains("Expired")),
+        "{:?}",
+        app.failures()
+    );
+    assert_eq!(app.sandbox.calls(Route::Token), 0);
+}
+
+#[tokio::test]
+async fn a_callback_domain_of_another_region_or_outside_datadog_is_refused() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
+    for domain in [
+        "datadoghq.com",
+        "us3.datadoghq.com",
+        "evil.example",
+        "datadoghq.eu.evil.example",
+    ] {
+        let mut browser = Browser::new();
+        let callback = browser.start(&app, &org).await;
+        let page = browser.get(&with_param(&callback, "domain", domain)).await;
+        assert_eq!(page.status, 400, "{domain}");
+    }
+    assert_eq!(app.sandbox.calls(Route::Token), 0);
+    assert_eq!(
+        app.failures()
+            .iter()
+            .filter(|f| f.contains("DomainMismatch"))
+            .count(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn malformed_callbacks_are_refused() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let mut repeated = callback.clone();
+    repeated.query_pairs_mut().append_pair("state", "other");
+    assert_eq!(browser.get(&repeated).await.status, 400);
+    let mut no_code = callback.clone();
+    let pairs: Vec<(String, String)> = callback
+        .query_pairs()
+        .into_owned()
+        .filter(|(k, _)| k != "code")
+        .collect();
+    no_code.query_pairs_mut().clear().extend_pairs(pairs);
+    assert_eq!(browser.get(&no_code).await.status, 400);
+    assert_eq!(app.sandbox.calls(Route::Token), 0);
+    // The real callback still works after both.
+    assert_eq!(browser.get(&callback).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_replayed_callback_creates_no_second_installation_or_key() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let cookies = browser.jar.clone();
+    assert_eq!(browser.get(&callback).await.status, 200);
+    // Browser back, or a reload with the cookie still there.
+    browser.jar = cookies;
+    let again = browser.get(&callback).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("is connected"));
+    assert_eq!(app.installations().await, 1);
+    assert_eq!(app.sandbox.calls(Route::Token), 1);
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+}
+
+#[tokio::test]
+async fn a_double_click_races_to_one_installation_and_one_key_request() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.sandbox
+        .inject(Route::Token, Fault::latency(Duration::from_millis(200)));
+    let mut first = Browser::new();
+    let callback = first.start(&app, &org).await;
+    let mut second = Browser::new();
+    second.jar = first.jar.clone();
+    let (a, b) = tokio::join!(first.get(&callback), second.get(&callback));
+    assert_eq!((a.status, b.status), (200, 200), "{} / {}", a.body, b.body);
+    assert_eq!(app.installations().await, 1);
+    assert_eq!(app.sandbox.calls(Route::Token), 1);
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+}
+
+#[tokio::test]
+async fn a_denied_authorization_is_a_clear_page_and_a_typed_event() {
+    let app = App::start().await;
+    app.sandbox.set_consent(Consent::Deny);
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    assert_eq!(param(&callback, "error"), "access_denied");
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("declined"), "{}", page.body);
+    assert!(
+        app.failures().iter().any(|f| f.starts_with("Denied")),
+        "{:?}",
+        app.failures()
+    );
+    assert_eq!(app.installations().await, 0);
+    assert!(browser.jar.is_empty(), "the flow cookie is cleared");
+}
+
+#[tokio::test]
+async fn a_narrowed_grant_is_installed_and_reported() {
+    let app = App::start().await;
+    let org = app
+        .sandbox
+        .add_org(OrgSpec::new("Narrow", Domain::Us3).grantable_scopes(["api_keys_write"]));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("monitors_read"), "{}", page.body);
+    let seen = app.hooks.0.lock().unwrap();
+    let report = &seen.installed[0];
+    assert!(report.missing_scopes.contains(&Scope::MONITORS_READ));
+    assert!(matches!(report.api_key, ApiKeyOutcome::Created));
+}
+
+#[tokio::test]
+async fn a_grant_without_api_keys_write_makes_no_key_request() {
+    let app = App::start().await;
+    let org = app
+        .sandbox
+        .add_org(OrgSpec::new("Narrow", Domain::Us3).grantable_scopes(["monitors_read"]));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("Data cannot be sent"), "{}", page.body);
+    assert!(matches!(
+        app.hooks.0.lock().unwrap().installed[0].api_key,
+        ApiKeyOutcome::ScopeNotGranted
+    ));
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 0);
+}
+
+#[tokio::test]
+async fn token_endpoint_failures_store_nothing() {
+    let http = HttpConfig::default().timeout(Duration::from_millis(500));
+    let app = App::start_with(|b| b.http_config(http)).await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    for fault in [
+        Fault::status(500),
+        Fault::status(503),
+        Fault::latency(Duration::from_secs(2)),
+        Fault::drop_response(),
+    ] {
+        let mut browser = Browser::new();
+        let callback = browser.start(&app, &org).await;
+        app.sandbox.inject(Route::Token, fault);
+        let page = browser.get(&callback).await;
+        assert_eq!(page.status, 502, "{}", page.body);
+        assert!(page.body.contains("Start again"), "{}", page.body);
+    }
+    assert_eq!(app.installations().await, 0);
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 0);
+    assert_eq!(
+        app.failures()
+            .iter()
+            .filter(|f| f.starts_with("Exchange"))
+            .count(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn key_409_keeps_the_installation_and_shows_the_recovery() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.sandbox
+        .inject(Route::MarketplaceKey, Fault::status(409));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(
+        page.body.contains("API Keys") && page.body.contains("revoke"),
+        "{}",
+        page.body
+    );
+    let installation = app
+        .installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(installation.api_key.is_none());
+    assert!(matches!(
+        app.hooks.0.lock().unwrap().installed[0].api_key,
+        ApiKeyOutcome::AlreadyExists
+    ));
+}
+
+#[tokio::test]
+async fn key_5xx_keeps_the_installation_and_says_to_retry() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.sandbox
+        .inject(Route::MarketplaceKey, Fault::status(503));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(
+        page.body.contains("Data cannot be sent yet"),
+        "{}",
+        page.body
+    );
+    let installation = app
+        .installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(installation.api_key.is_none());
+    assert!(matches!(
+        app.hooks.0.lock().unwrap().installed[0].api_key,
+        ApiKeyOutcome::Failed(_)
+    ));
+}
+
+#[tokio::test]
+async fn reinstalling_an_org_reuses_its_key_and_links_the_old_record() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let onboarding = app.base.join("/datadog/connect").unwrap();
+    app.sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    let first = app
+        .installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let done = app
+        .sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let second = app
+        .installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(first.id, second.id);
+    assert_eq!(second.previous.as_ref(), Some(&first.id));
+    assert_eq!(
+        second.api_key.as_ref().unwrap().key,
+        first.api_key.as_ref().unwrap().key,
+        "the key Datadog will not show again is carried over"
+    );
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+    let old = app.installer.store().get(&first.id).await.unwrap().unwrap();
+    assert!(!old.is_active());
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_installs_each_make_one_key_request() {
+    let app = Arc::new(App::start().await);
+    let orgs: Vec<SandboxOrg> = (0..200)
+        .map(|i| {
+            let domain = Domain::ALL[i % Domain::ALL.len()];
+            app.sandbox
+                .add_org(OrgSpec::new(format!("Org {i}"), domain))
+        })
+        .collect();
+    let onboarding = app.base.join("/datadog/connect").unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for org in orgs.clone() {
+        let app = app.clone();
+        let onboarding = onboarding.clone();
+        tasks.spawn(async move {
+            app.sandbox
+                .test_authorization(&onboarding, &org)
+                .await
+                .unwrap()
+                .status
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    assert_eq!(app.installations().await, 200);
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 200);
+    let outcomes: Vec<String> = app
+        .hooks
+        .0
+        .lock()
+        .unwrap()
+        .installed
+        .iter()
+        .filter(|r| !matches!(r.api_key, ApiKeyOutcome::Created))
+        .map(|r| format!("{:?}", r.api_key))
+        .collect();
+    assert!(outcomes.is_empty(), "{outcomes:?}");
+    for org in &orgs {
+        let installation = app
+            .installer
+            .store()
+            .find_by_org(&org.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(installation.api_key.is_some());
+        assert_eq!(installation.site, Site::of(org.domain));
+    }
+}
+
+#[test]
+fn undeclared_or_insecure_urls_are_refused_at_build() {
+    let key = || Sealer::new(SealingKey::generate("k").unwrap().0);
+    let build = |redirect: &str, onboarding: &str| {
+        Installer::builder(&SPEC)
+            .client("cid", ClientSecret::new("secret"))
+            .sealer(key())
+            .redirect_uri(redirect)
+            .onboarding_url(onboarding)
+            .build()
+    };
+    assert!(
+        build(
+            "https://acme.example/datadog/oauth/callback",
+            "https://acme.example/datadog/connect"
+        )
+        .is_ok()
+    );
+    assert!(build("http://localhost:1/cb", "http://localhost:1/connect").is_ok());
+    assert!(
+        build(
+            "https://evil.example/cb",
+            "https://acme.example/datadog/connect"
+        )
+        .is_err()
+    );
+    assert!(build("http://acme.example/cb", "http://acme.example/connect").is_err());
+    assert!(
+        build("http://localhost:1/cb", "http://localhost:2/connect").is_err(),
+        "origins differ"
+    );
+    assert!(
+        Installer::builder(&SPEC)
+            .client("cid", ClientSecret::new("s"))
+            .build()
+            .is_err(),
+        "no sealing key"
+    );
+}

@@ -1,0 +1,318 @@
+//! A real PostgreSQL server for tests, one empty database per test.
+//!
+//! Where the server comes from, in order:
+//! 1. `DD_TEST_POSTGRES_URL`: a server someone started (its URL names any database the user may
+//!    connect to; the tests create their own databases beside it).
+//! 2. Debian's binaries (`/usr/lib/postgresql/<version>/bin/initdb`, package `postgresql`): a
+//!    throwaway cluster in a temporary directory, listening only on a Unix socket in that
+//!    directory, run as the `postgres` user when the tests run as root. It stops, and its
+//!    directory goes, shortly after the test process exits.
+//! 3. Neither: the test is skipped with a loud message, except on CI (`CI` set), where it fails.
+//!
+//! Use from a test file:
+//!
+//! ```ignore
+//! #[path = "support/postgres.rs"]
+//! mod postgres_support;
+//!
+//! let Some(server) = postgres_support::server() else { return }; // skipped, loudly
+//! let url = server.database().await; // a new empty database of this test's own
+//! let store = PostgresStore::connect(&url, sealer).await?;
+//! ```
+//!
+//! Several OS processes on one database: the parent creates it with `server.database()` and
+//! hands the URL to the children (an environment variable of your choosing); a child that needs
+//! databases of its own gets the server with `command.env(ENV, server.url())`, so that its own
+//! `server()` connects to the parent's cluster instead of starting one.
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::Connection as _;
+
+/// The variable naming a running server to use instead of starting one.
+pub const ENV: &str = "DD_TEST_POSTGRES_URL";
+
+/// A PostgreSQL server the tests may create databases on.
+#[derive(Debug)]
+pub struct PostgresServer {
+    url: String,
+    cluster: Option<Cluster>,
+}
+
+/// The server shared by every test of this process: the one `DD_TEST_POSTGRES_URL` names, or a
+/// throwaway cluster started on first use. `None` (after a loud message on stderr) when there
+/// is none and this is not CI.
+///
+/// # Panics
+/// On CI (`CI` set) when no server can be had.
+pub fn server() -> Option<&'static PostgresServer> {
+    static SERVER: OnceLock<Result<PostgresServer, String>> = OnceLock::new();
+    match SERVER.get_or_init(|| PostgresServer::find(Durability::Off)) {
+        Ok(server) => Some(server),
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs a real PostgreSQL for the store tests, and there is none: {why}"
+            );
+            eprintln!(
+                "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                 !!! SKIPPED: PostgreSQL tests. {why}\n\
+                 !!! Install Debian's `postgresql` (apt-get install postgresql), or set\n\
+                 !!! {ENV}=postgres://user:password@host:port/postgres\n\
+                 !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+            );
+            None
+        }
+    }
+}
+
+/// Whether the throwaway cluster syncs to disk: off for tests (faster; nothing outlives them),
+/// on for benchmarks (figures as in production).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    Off,
+    Full,
+}
+
+impl PostgresServer {
+    /// The server `DD_TEST_POSTGRES_URL` names, or a new throwaway cluster. Owned: the cluster
+    /// stops when this is dropped.
+    pub fn find(durability: Durability) -> Result<PostgresServer, String> {
+        if let Some(url) = std::env::var(ENV).ok().filter(|u| !u.is_empty()) {
+            return Ok(PostgresServer { url, cluster: None });
+        }
+        let cluster = Cluster::start(durability)?;
+        Ok(PostgresServer {
+            url: cluster.url(),
+            cluster: Some(cluster),
+        })
+    }
+
+    /// The server's URL (with the database it was given; tests should use [`Self::database`]).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The socket directory of a throwaway cluster, if this is one.
+    pub fn socket_dir(&self) -> Option<&Path> {
+        self.cluster.as_ref().map(|c| c.dir.as_path())
+    }
+
+    /// Creates a new, empty database and returns its URL.
+    ///
+    /// # Panics
+    /// If the server refuses.
+    pub async fn database(&self) -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let name = format!(
+            "dd_test_{}_{}_{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = sqlx::PgConnection::connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL failed: {e}"));
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name} failed: {e}"));
+        admin.close().await.ok();
+        let mut url = url::Url::parse(&self.url).expect("the server URL parses");
+        url.set_path(&format!("/{name}"));
+        url.to_string()
+    }
+}
+
+/// A cluster in a temporary directory, its data in `dir/data`, its socket in `dir`.
+#[derive(Debug)]
+struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    as_postgres: bool,
+}
+
+impl Cluster {
+    fn start(durability: Durability) -> Result<Cluster, String> {
+        let bin = debian_bin_dir().ok_or("no /usr/lib/postgresql/*/bin/initdb here")?;
+        let as_postgres = is_root();
+        // Short: a socket's path must fit in 107 bytes.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let dir = PathBuf::from(format!("/tmp/ddpg-{}-{}", std::process::id(), nanos % 1_000_000_000));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+        let cluster = Cluster {
+            dir,
+            bin,
+            as_postgres,
+        };
+        if as_postgres {
+            // initdb and postgres refuse to run as root.
+            let (uid, gid) = postgres_user()?;
+            std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid))
+                .map_err(|e| format!("giving {} to the postgres user: {e}", cluster.dir.display()))?;
+        }
+        cluster.run(
+            "initdb",
+            &[
+                "-D",
+                &cluster.data().to_string_lossy(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+        )?;
+        let mut settings = format!(
+            "-k {dir} -c listen_addresses= -c max_connections=300 -c shared_buffers=64MB",
+            dir = cluster.dir.display()
+        );
+        if durability == Durability::Off {
+            settings.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        cluster.watch_parent();
+        cluster.run(
+            "pg_ctl",
+            &[
+                "-D",
+                &cluster.data().to_string_lossy(),
+                "-l",
+                &cluster.dir.join("server.log").to_string_lossy(),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                &settings,
+                "start",
+            ],
+        )?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@localhost/postgres?host={}", self.dir.display())
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin.join(program);
+        if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            Command::new(path)
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let output = self
+            .command(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("running {program}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            Err(format!(
+                "{program} failed ({}): {}{}\n{log}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    /// A watchdog that stops the cluster and removes its directory once this process is gone
+    /// (tests have no global teardown; statics are never dropped).
+    fn watch_parent(&self) {
+        let stop = format!(
+            "{runuser}{pg_ctl} -D {data} -m immediate stop",
+            runuser = if self.as_postgres { "runuser -u postgres -- " } else { "" },
+            pg_ctl = self.bin.join("pg_ctl").display(),
+            data = self.data().display(),
+        );
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            dir = self.dir.display(),
+        );
+        let spawned = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Err(e) = spawned {
+            eprintln!("the PostgreSQL watchdog did not start ({e}); stop the cluster in {} by hand", self.dir.display());
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &self.data().to_string_lossy(), "-m", "fast", "-w", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The newest `/usr/lib/postgresql/<version>/bin` with an `initdb`.
+fn debian_bin_dir() -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = entry.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, bin)| bin)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+fn postgres_user() -> Result<(u32, u32), String> {
+    let id = |flag: &str| -> Result<u32, String> {
+        let output = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .map_err(|e| format!("running id: {e}"))?;
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .map_err(|_| "running as root, and there is no `postgres` user to run the cluster as".to_owned())
+    };
+    Ok((id("-u")?, id("-g")?))
+}

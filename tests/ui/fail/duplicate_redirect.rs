@@ -1,0 +1,11 @@
+use dd_integration::datadog_integration;
+
+#[datadog_integration(
+    name = "Acme Pager",
+    scopes = [monitors_read],
+    redirect = ["https://acme.example/callback", "https://acme.example/callback"],
+    onboarding = "https://acme.example/connect",
+)]
+struct AcmePager;
+
+fn main() {}
