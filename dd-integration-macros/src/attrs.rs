@@ -140,7 +140,7 @@ impl Args {
                 "description" => args.description = string(k, meta, "\"...\"", errors),
                 "author" => args.author = nested(k, meta, AuthorArgs::parse, errors),
                 "categories" => {
-                    args.categories = strings(k, meta, false, "[\"Alerting\"]", errors);
+                    args.categories = strings(k, meta, false, "\"Alerting\"", errors);
                 }
                 "oauth_client_id" => args.oauth_client_id = string(k, meta, UUID_EXAMPLE, errors),
                 "source_type_id" => args.source_type_id = int(k, meta, errors),
@@ -370,20 +370,16 @@ fn string(
     }
 }
 
-/// A string, or a list of strings when `one_or_many`; else a list of strings only.
+/// A list of strings, `key = [item, ...]`, or also a single string when `one_or_many`; `item`
+/// is an example item for the messages.
 fn strings(
     key: Ident,
     meta: &Meta,
     one_or_many: bool,
-    example: &str,
+    item: &str,
     errors: &mut Accumulator,
 ) -> Option<Keyed<Vec<LitStr>>> {
-    let shown = if one_or_many {
-        example.to_owned()
-    } else {
-        example.trim_matches(['[', ']']).to_owned()
-    };
-    let expr = name_value(&key, meta, &format!("[{shown}]"), errors)?;
+    let expr = name_value(&key, meta, &format!("[{item}]"), errors)?;
     if one_or_many && let Some(lit) = as_str(expr) {
         return Some(Keyed {
             key,
@@ -392,11 +388,9 @@ fn strings(
     }
     let Expr::Array(array) = expr else {
         let form = if one_or_many {
-            format!(
-                "a string or a list of strings: `{key} = {example}` or `{key} = [{example}, ...]`"
-            )
+            format!("a string or a list of strings: `{key} = {item}` or `{key} = [{item}, ...]`")
         } else {
-            format!("a list of strings: `{key} = [{shown}]`")
+            format!("a list of strings: `{key} = [{item}]`")
         };
         errors.push(error_at(expr.span(), format!("`{key}` takes {form}")));
         return None;
@@ -407,10 +401,7 @@ fn strings(
             Some(lit) => items.push(lit),
             None => errors.push(error_at(
                 element.span(),
-                format!(
-                    "`{key}` lists strings, such as {}",
-                    shown.trim_start_matches('[')
-                ),
+                format!("`{key}` lists strings, such as {item}"),
             )),
         }
     }

@@ -19,7 +19,8 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Declares a Datadog integration; documented in `dd_integration` where it is re-exported.
+// Documented where `dd_integration` re-exports it (`dd-integration/src/attribute.md`): rustdoc
+// would append any text here to that reference.
 #[proc_macro_attribute]
 pub fn datadog_integration(args: TokenStream, item: TokenStream) -> TokenStream {
     datadog_integration_impl(args.into(), item.into()).into()

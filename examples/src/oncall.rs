@@ -29,9 +29,10 @@ use dd_integration::datadog_integration;
 )]
 pub struct AcmeOnCall;
 
-/// Every Datadog operation the on-call tool calls. Each line compiles only because
-/// [`AcmeOnCall`] declares the operation's scopes: drop `incident_write` from the declaration
-/// and `CreateIncident` fails to compile, naming the scope.
+/// Every Datadog operation the on-call tool calls.
+///
+/// Each line compiles only because [`AcmeOnCall`] declares the operation's scopes: drop
+/// `incident_write` from the declaration and `CreateIncident` fails to compile, naming the scope.
 pub const OPERATIONS: [OperationSpec; 6] = [
     api::require::<AcmeOnCall, v1::ListMonitors>(),
     api::require::<AcmeOnCall, v1::GetMonitor>(),
