@@ -13,36 +13,27 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dd_integration::testkit::{ClientSpec, OrgSpec, SESSION_COOKIE, Sandbox, SandboxOrg};
-use dd_integration::{
-    Author, ClientSecret, DataKind, Domain, Installer, IntegrationSpec, Scope, Sealer, SealingKey,
-};
+use dd_integration::{ClientSecret, DatadogIntegration, Domain, Installer, Sealer, SealingKey};
 use tracing::span;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-static SPEC: IntegrationSpec = IntegrationSpec {
-    name: "Bench",
-    app_id: "bench",
-    app_uuid: None,
-    description: "Benchmark integration.",
-    version: "1.0.0",
-    author: Author {
-        name: "Acme",
-        homepage: "https://acme.example",
-        support_email: "support@acme.example",
-        sales_email: "sales@acme.example",
-    },
-    classifier_tags: &[],
-    scopes: &[Scope::MONITORS_READ, Scope::API_KEYS_WRITE],
-    redirect_uris: &["https://acme.example/cb"],
-    onboarding_url: "https://acme.example/connect",
-    submits: &[DataKind::Events],
-    oauth_client_id: None,
-    source_type_id: None,
-    metric_prefix: None,
-    metrics: &[],
-    service_checks: &[],
-};
+/// The integration being installed.
+#[dd_integration::datadog_integration(
+    name = "Bench",
+    scopes = [monitors_read, api_keys_write],
+    redirect = "https://acme.example/cb",
+    onboarding = "https://acme.example/connect",
+    submits = [events],
+    description = "Benchmark integration.",
+    author(
+        name = "Acme",
+        homepage = "https://acme.example",
+        support_email = "support@acme.example",
+        sales_email = "sales@acme.example",
+    ),
+)]
+struct Bench;
 
 /// Time spent inside the spans of calls to Datadog, summed.
 #[derive(Clone, Default)]
@@ -69,13 +60,13 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
     }
 }
 
-struct Bench {
+struct Browser {
     sandbox: Sandbox,
     app: String,
     http: reqwest::Client,
 }
 
-impl Bench {
+impl Browser {
     /// One install; returns the callback's wall time.
     async fn install(&self, org: &SandboxOrg) -> Duration {
         let onboarding = format!(
@@ -132,7 +123,7 @@ fn main() {
                 .redirect_uri(format!("{app}/cb"))
                 .scopes(["monitors_read", "api_keys_write"]),
         );
-        let installer = Installer::builder(&SPEC)
+        let installer = Installer::builder(Bench::SPEC)
             .client(client.client_id.clone(), ClientSecret::new(client.client_secret.clone()))
             .sealer(Sealer::new(SealingKey::generate("bench").unwrap().0))
             .redirect_uri(format!("{app}/cb"))
@@ -145,7 +136,7 @@ fn main() {
         let orgs: Vec<SandboxOrg> = (0..installs)
             .map(|i| sandbox.add_org(OrgSpec::new(format!("Org {i}"), Domain::ALL[i % 9])))
             .collect();
-        let bench = Arc::new(Bench {
+        let bench = Arc::new(Browser {
             sandbox,
             app,
             http: reqwest::Client::builder()

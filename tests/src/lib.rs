@@ -1,3 +1,4 @@
 //! Workspace tests of dd-integration; the tests live in `tests/`.
 
+pub mod integration;
 pub mod lifecycle;

@@ -10,39 +10,15 @@ use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use dd_integration::DatadogIntegration;
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Route, Sandbox};
-use dd_integration::{
-    Author, ClientSecret, DataKind, Domain, Installer, IntegrationSpec, Scope, Sealer, SealingKey,
-};
+use dd_integration::{ClientSecret, Domain, Installer, Sealer, SealingKey};
+use dd_integration_tests::integration::AcmePager;
 use serde_json::{Value, json};
 use url::Url;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-static SPEC: IntegrationSpec = IntegrationSpec {
-    name: "Acme Pager",
-    app_id: "acme-pager",
-    app_uuid: None,
-    description: "Pages the on-call engineer when a Datadog monitor alerts.",
-    version: "1.0.0",
-    author: Author {
-        name: "Acme",
-        homepage: "https://acme.example",
-        support_email: "support@acme.example",
-        sales_email: "sales@acme.example",
-    },
-    classifier_tags: &[],
-    scopes: &[Scope::MONITORS_READ, Scope::API_KEYS_WRITE],
-    redirect_uris: &["https://acme.example/datadog/oauth/callback"],
-    onboarding_url: "https://acme.example/datadog/connect",
-    submits: &[DataKind::Events],
-    oauth_client_id: None,
-    source_type_id: None,
-    metric_prefix: None,
-    metrics: &[],
-    service_checks: &[],
-};
 
 /// chromedriver as a child process, killed on drop.
 struct Driver {
@@ -216,7 +192,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
             .redirect_uri(callback.as_str())
             .scopes(["monitors_read", "api_keys_write"]),
     );
-    let installer = Installer::builder(&SPEC)
+    let installer = Installer::builder(AcmePager::SPEC)
         .client(
             client.client_id.clone(),
             ClientSecret::new(client.client_secret.clone()),

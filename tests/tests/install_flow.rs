@@ -7,38 +7,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use dd_integration::DatadogIntegration;
 use dd_integration::install::{ApiKeyOutcome, Identify, InstallFailure};
 use dd_integration::testkit::{Consent, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
 use dd_integration::{
-    Author, ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, Installer,
-    IntegrationSpec, Scope, Sealer, SealingKey, Site,
+    ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, Installer, Scope, Sealer,
+    SealingKey, Site,
 };
+use dd_integration_tests::integration::AcmePager;
 use http::HeaderMap;
 use url::Url;
-
-static SPEC: IntegrationSpec = IntegrationSpec {
-    name: "Acme Pager",
-    app_id: "acme-pager",
-    app_uuid: None,
-    description: "Pages the on-call engineer when a Datadog monitor alerts.",
-    version: "1.0.0",
-    author: Author {
-        name: "Acme",
-        homepage: "https://acme.example",
-        support_email: "support@acme.example",
-        sales_email: "sales@acme.example",
-    },
-    classifier_tags: &[],
-    scopes: &[Scope::MONITORS_READ, Scope::API_KEYS_WRITE],
-    redirect_uris: &["https://acme.example/datadog/oauth/callback"],
-    onboarding_url: "https://acme.example/datadog/connect",
-    submits: &[dd_integration::DataKind::Events],
-    oauth_client_id: None,
-    source_type_id: None,
-    metric_prefix: None,
-    metrics: &[],
-    service_checks: &[],
-};
 
 /// What the partner's hooks saw.
 #[derive(Default)]
@@ -108,7 +86,7 @@ impl App {
                 .scopes(["monitors_read", "api_keys_write"]),
         );
         let hooks = Hooks::default();
-        let builder = Installer::builder(&SPEC)
+        let builder = Installer::builder(AcmePager::SPEC)
             .client(
                 client.client_id.clone(),
                 ClientSecret::new(client.client_secret.clone()),
@@ -881,7 +859,7 @@ async fn two_hundred_concurrent_installs_each_make_one_key_request() {
 fn undeclared_or_insecure_urls_are_refused_at_build() {
     let key = || Sealer::new(SealingKey::generate("k").unwrap().0);
     let build = |redirect: &str, onboarding: &str| {
-        Installer::builder(&SPEC)
+        Installer::builder(AcmePager::SPEC)
             .client("cid", ClientSecret::new("secret"))
             .sealer(key())
             .redirect_uri(redirect)
@@ -909,7 +887,7 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
         "origins differ"
     );
     assert!(
-        Installer::builder(&SPEC)
+        Installer::builder(AcmePager::SPEC)
             .client("cid", ClientSecret::new("s"))
             .build()
             .is_err(),
