@@ -21,7 +21,7 @@ pub struct MarketplaceApiKey {
     pub id: String,
     /// The key.
     pub key: ApiKey,
-    /// The key's name in Datadog ("<client name> OAuth Client API Key <id>").
+    /// The key's name in Datadog (`"<client name> OAuth Client API Key <id>"`).
     pub name: Option<String>,
     /// When Datadog created it (RFC 3339).
     pub created_at: Option<String>,

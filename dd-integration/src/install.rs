@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use cookie::time::Duration as CookieDuration;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode, Uri};
 use serde::{Deserialize, Serialize};
@@ -996,7 +997,7 @@ impl Installer {
     }
 
     fn set_cookie(&self, response: &mut Response<String>, name: &str, value: &str, life: Duration) {
-        let max_age = cookie::time::Duration::seconds(i64::try_from(life.as_secs()).unwrap_or(600));
+        let max_age = CookieDuration::seconds(i64::try_from(life.as_secs()).unwrap_or(600));
         // `__Host-` requires Secure, Path=/ and no Domain; on plain-http loopback (development)
         // browsers drop Secure cookies, so the cookie is host-only without the prefix there.
         let cookie = cookie::Cookie::build((name.to_owned(), value.to_owned()))

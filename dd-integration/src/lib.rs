@@ -42,6 +42,10 @@ pub use scope::{Scope, ScopeError, ScopeSet};
 pub use seal::{Sealer, SealingKey};
 pub use secret::{AccessToken, ApiKey, ClientSecret, RefreshToken};
 pub use site::{Domain, Site, SiteError};
+#[cfg(feature = "postgres")]
+pub use store::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use store::SqliteStore;
 pub use store::{InstallationStore, MemoryStore, StoreError, TokenUpdate};
 pub use tokens::{InstallationHandle, TokenError, TokenSettings, Tokens};
 pub use transport::HttpConfig;

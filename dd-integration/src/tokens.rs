@@ -32,6 +32,27 @@
 //!   taken for a revocation. If every attempt fails and the current access token is still valid,
 //!   it is returned (with a warning) rather than failing the caller.
 //!
+//! ```no_run
+//! # use dd_integration::{Installer, InstallationId, TokenError};
+//! # async fn call_datadog(installer: &Installer, id: &InstallationId) -> Result<(), TokenError> {
+//! let handle = installer.tokens().installation(id);
+//! match handle.access_token().await {
+//!     Ok(token) => {
+//!         // `Authorization: Bearer <token>` to https://api.<domain>/...; if Datadog answers
+//!         // 401 all the same, say so: the next call refreshes, and detects a revoked grant.
+//!         handle.invalidate(&token);
+//!     }
+//!     Err(e) if e.needs_reauthorization() => {
+//!         // Tell the customer to connect again: `installer.reauthorize_url(&installation)`.
+//!     }
+//!     Err(e) => return Err(e), // transient: retry later
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! A partner-side uninstall is [`Tokens::disconnect`]: it revokes the tokens at Datadog, marks
+//! the installation removed, and lists what the customer must still do ([`CustomerStep`]).
+//!
 //! # The window in which a rotated refresh token can be lost
 //!
 //! Datadog rotates the refresh token on every refresh; under strict rotation the old one dies at
@@ -157,6 +178,21 @@ impl TokenSettings {
     pub fn poll(mut self, value: Duration) -> TokenSettings {
         self.poll = value;
         self
+    }
+
+    /// The wait before attempt `attempt + 1`: exponential, jittered, at least a rate limit's
+    /// reset; `None` when the reset is longer than [`TokenSettings::max_backoff`].
+    fn wait_before(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        let exponential = self
+            .backoff
+            .saturating_mul(1 << (attempt.max(1) - 1).min(16))
+            .min(self.max_backoff);
+        let wait = jittered(exponential);
+        match retry_after {
+            Some(reset) if reset > self.max_backoff => None,
+            Some(reset) => Some(reset.max(wait) + jittered(self.backoff) / 2),
+            None => Some(wait),
+        }
     }
 }
 
@@ -477,7 +513,9 @@ struct Entry {
     /// Bumped when a refresh ends; a caller that waited across a bump takes that refresh's
     /// outcome instead of starting another.
     refreshes_done: AtomicU64,
-    flight: Arc<tokio::sync::Mutex<Option<Result<AccessToken, TokenError>>>>,
+    /// The single-flight lock, holding the last refresh's error (`None` after a success, whose
+    /// token is in the view).
+    flight: Arc<tokio::sync::Mutex<Option<TokenError>>>,
 }
 
 struct View {
@@ -515,6 +553,16 @@ impl Entry {
             Some(token) if now < view.fresh_until => Some(Ok(token.clone())),
             _ => None,
         }
+    }
+
+    /// The token the last refresh produced or kept, fresh or not: what callers that waited for
+    /// that refresh get.
+    fn latest(&self) -> Option<Result<AccessToken, TokenError>> {
+        let view = read(&self.view);
+        if let Some(dead) = &view.dead {
+            return Some(Err(TokenError::clone(dead)));
+        }
+        view.token.clone().map(Ok)
     }
 
     fn keep(&self, token: &AccessToken, fresh_until: SystemTime) {
@@ -561,10 +609,9 @@ impl InstallationHandle {
         self.tokens.refresh(&self.entry).await
     }
 
-    /// Tells the SDK that Datadog answered 401 to `token`: it is not handed out again, and the
-    /// next [`access_token`](Self::access_token) refreshes (which detects a revoked grant at
-    /// once). A token other than the current one is ignored, so late 401s from an older token
-    /// cause no second refresh.
+    /// Tells the SDK that Datadog answered 401 to `token`: it is not handed out again, and if it
+    /// is the current one, the next [`access_token`](Self::access_token) refreshes (which detects
+    /// a revoked grant at once). A late 401 for an older token forces no second refresh.
     pub fn invalidate(&self, token: &AccessToken) {
         let mut view = write(&self.entry.view);
         if view.token.as_ref() == Some(token) {
@@ -648,10 +695,14 @@ impl Tokens {
         if let Some(answer) = entry.cached(SystemTime::now()) {
             return answer;
         }
-        if entry.refreshes_done.load(Ordering::Acquire) != seen
-            && let Some(outcome) = flight.as_ref()
-        {
-            return outcome.clone();
+        if entry.refreshes_done.load(Ordering::Acquire) != seen {
+            // A refresh ended while this caller waited: its outcome is this caller's too.
+            if let Some(error) = flight.as_ref() {
+                return Err(error.clone());
+            }
+            if let Some(answer) = entry.latest() {
+                return answer;
+            }
         }
         let span = tracing::info_span!(
             "datadog.tokens.refresh",
@@ -668,7 +719,7 @@ impl Tokens {
         let task = tokio::spawn(
             async move {
                 let outcome = tokens.obtain(&entry).await;
-                *flight = Some(outcome.clone());
+                *flight = outcome.as_ref().err().cloned();
                 entry.refreshes_done.fetch_add(1, Ordering::Release);
                 drop(flight);
                 outcome
@@ -769,7 +820,10 @@ impl Tokens {
             if may_have_rotated(&error) {
                 doubt = Some(LOST_CONNECTION);
             }
-            let wait = self.backoff(attempt, error.retry_after());
+            let wait = self
+                .inner
+                .settings
+                .wait_before(attempt, error.retry_after());
             match wait {
                 Some(wait) if error.is_transient() && attempt < settings.attempts => {
                     tracing::warn!(attempt, error = %error, wait_ms = wait.as_millis() as u64, "refresh failed; retrying");
@@ -893,8 +947,7 @@ impl Tokens {
         let store = &self.inner.store;
         let mut delay = self.inner.settings.backoff;
         let mut last_error = None;
-        let mut attempt = 0;
-        while attempt < WRITE_ATTEMPTS {
+        for attempt in 1..=WRITE_ATTEMPTS {
             match store
                 .update_tokens(&entry.id, current.version, &update)
                 .await
@@ -939,7 +992,6 @@ impl Tokens {
                 }
                 Err(e) => last_error = Some(e),
             }
-            attempt += 1;
             if let Some(e) = &last_error {
                 tracing::error!(attempt, error = %e, "storing the rotated tokens failed; retrying");
             }
@@ -1004,6 +1056,8 @@ impl Tokens {
             tracing::info!("the refresh token was rotated by another replica; using its tokens");
             return Ok(None);
         }
+        // Disconnected or replaced meanwhile: that is the answer, not a revocation.
+        self.observe(entry, &now)?;
         let detail = match error {
             Error::InvalidGrant {
                 description: Some(d),
@@ -1127,22 +1181,6 @@ impl Tokens {
                 id: id.clone(),
                 source: Arc::new(other),
             },
-        }
-    }
-
-    /// The wait before attempt `attempt + 1`; `None` when a rate limit asks for longer than
-    /// [`TokenSettings::max_backoff`].
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        let settings = &self.inner.settings;
-        let exponential = settings
-            .backoff
-            .saturating_mul(1 << (attempt - 1).min(16))
-            .min(settings.max_backoff);
-        let wait = jittered(exponential);
-        match retry_after {
-            Some(reset) if reset > settings.max_backoff => None,
-            Some(reset) => Some(reset.max(wait) + jittered(settings.backoff) / 2),
-            None => Some(wait),
         }
     }
 
@@ -1271,7 +1309,7 @@ impl Tokens {
             match call().await {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_transient() && attempt < self.inner.settings.attempts => {
-                    match self.backoff(attempt, e.retry_after()) {
+                    match self.inner.settings.wait_before(attempt, e.retry_after()) {
                         Some(wait) => {
                             tracing::warn!(attempt, error = %e, "retrying");
                             tokio::time::sleep(wait).await;
@@ -1320,4 +1358,94 @@ fn jittered(base: Duration) -> Duration {
     // Without randomness the wait is still bounded and correct, only less spread.
     let r = getrandom::u64().unwrap_or(0);
     half + Duration::from_nanos(r % spread)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_stays_between_half_and_all() {
+        let base = Duration::from_millis(100);
+        for _ in 0..1000 {
+            let j = jittered(base);
+            assert!(j >= base / 2 && j <= base, "{j:?}");
+        }
+        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_honours_a_short_rate_limit_reset() {
+        let settings = TokenSettings::default()
+            .backoff(Duration::from_millis(100))
+            .max_backoff(Duration::from_secs(1));
+        let within = |attempt, low: u64, high: u64| {
+            let wait = settings.wait_before(attempt, None).unwrap();
+            assert!(
+                wait >= Duration::from_millis(low) && wait <= Duration::from_millis(high),
+                "attempt {attempt}: {wait:?}"
+            );
+        };
+        within(1, 50, 100);
+        within(2, 100, 200);
+        within(3, 200, 400);
+        within(10, 500, 1000);
+        within(u32::MAX, 500, 1000);
+        let reset = settings
+            .wait_before(1, Some(Duration::from_millis(800)))
+            .unwrap();
+        assert!(reset >= Duration::from_millis(800), "{reset:?}");
+        assert_eq!(settings.wait_before(1, Some(Duration::from_secs(30))), None);
+    }
+
+    #[test]
+    fn only_answers_that_may_hide_a_processed_refresh_count_as_possible_rotations() {
+        let op = crate::error::Operation::Refresh;
+        let domain = crate::site::Domain::Us1;
+        assert!(may_have_rotated(&Error::Timeout {
+            operation: op,
+            domain
+        }));
+        assert!(may_have_rotated(&Error::Server {
+            operation: op,
+            status: 504
+        }));
+        assert!(may_have_rotated(&Error::UnexpectedResponse {
+            operation: op,
+            status: 200,
+            detail: String::new()
+        }));
+        assert!(!may_have_rotated(&Error::Server {
+            operation: op,
+            status: 503
+        }));
+        assert!(!may_have_rotated(&Error::RateLimited {
+            operation: op,
+            rate_limit: Default::default()
+        }));
+        assert!(!may_have_rotated(&Error::InvalidGrant {
+            operation: op,
+            description: None
+        }));
+    }
+
+    #[test]
+    fn the_customer_step_says_where_and_what() {
+        let step = CustomerStep::RevokeApiKey {
+            masked_key: Some("…abcd".into()),
+            name: Some("Acme OAuth Client API Key 1".into()),
+        };
+        let text = step.to_string();
+        assert!(text.contains("Organization Settings > API Keys"), "{text}");
+        assert!(
+            text.contains("…abcd") && text.contains("Acme OAuth Client API Key 1"),
+            "{text}"
+        );
+        let unknown = CustomerStep::RevokeApiKey {
+            masked_key: None,
+            name: None,
+        }
+        .to_string();
+        assert!(unknown.contains("OAuth Client API Key"), "{unknown}");
+    }
 }

@@ -195,16 +195,55 @@ impl Lab {
     /// # Panics
     /// If the install does not succeed.
     pub async fn install(&self, installer: &Installer, org: &SandboxOrg) -> Installation {
-        let flow = start_flow(installer, &self.sandbox, &onboarding_url(org)).await;
-        let page = flow.finish(installer).await;
-        assert_eq!(page.status(), 200, "{}", page.body());
-        installer
-            .store()
-            .find_by_org(&org.id)
-            .await
-            .expect("the store answers")
-            .expect("the installation is stored")
+        install(installer, &self.sandbox, org).await
     }
+
+    /// `n` orgs on every region in turn, installed `installer`, 10 at a time.
+    ///
+    /// # Panics
+    /// If an install does not succeed.
+    pub async fn install_many(&self, installer: &Installer, n: usize) -> Vec<Installation> {
+        let mut installed = Vec::with_capacity(n);
+        let orgs: Vec<SandboxOrg> = (0..n)
+            .map(|i| self.org(&format!("Org {i}"), Domain::ALL[i % Domain::ALL.len()]))
+            .collect();
+        for batch in orgs.chunks(10) {
+            let mut tasks = tokio::task::JoinSet::new();
+            for org in batch {
+                let (installer, sandbox, org) =
+                    (installer.clone(), self.sandbox.clone(), org.clone());
+                tasks.spawn(async move { install(&installer, &sandbox, &org).await });
+            }
+            while let Some(done) = tasks.join_next().await {
+                installed.push(done.expect("an install panicked"));
+            }
+        }
+        installed
+    }
+
+    /// A sealer with the key every process of the test shares.
+    pub fn sealer(&self) -> Sealer {
+        Sealer::new(
+            SealingKey::from_base64("test", &self.config.sealing_key).expect("a sealing key"),
+        )
+    }
+}
+
+/// Installs the integration in `org` through `installer`'s handlers, as the tile and a browser
+/// would. Returns the stored installation.
+///
+/// # Panics
+/// If the install does not succeed.
+pub async fn install(installer: &Installer, sandbox: &Sandbox, org: &SandboxOrg) -> Installation {
+    let flow = start_flow(installer, sandbox, &onboarding_url(org)).await;
+    let page = flow.finish(installer).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    installer
+        .store()
+        .find_by_org(&org.id)
+        .await
+        .expect("the store answers")
+        .expect("the installation is stored")
 }
 
 /// The onboarding URL the tile opens for `org`.
@@ -311,4 +350,222 @@ impl InstallHooks for Recorder {
 /// The HTTP limits of tests that provoke time-outs.
 pub fn short_timeouts() -> HttpConfig {
     HttpConfig::default().timeout(Duration::from_millis(400))
+}
+
+/// A short, stable fingerprint of a token, to compare tokens across processes without printing
+/// them. (`DefaultHasher::new` has fixed keys, so every process computes the same.)
+pub fn fingerprint(token: &dd_integration::AccessToken) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::hash::DefaultHasher::new();
+    token.expose_secret().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// A worker process (`src/bin/lifecycle_worker.rs`) and its stdout, line by line. Killed if
+/// dropped, so a failing test leaves no process behind.
+pub struct Worker {
+    child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Worker {
+    /// Starts `exe` (the test's `env!("CARGO_BIN_EXE_lifecycle_worker")`) with `config` and
+    /// `vars` in its environment.
+    ///
+    /// # Panics
+    /// If it cannot be started.
+    pub fn spawn(exe: &str, config: &Config, vars: &[(&str, String)]) -> Worker {
+        use std::process::Stdio;
+        let mut child = tokio::process::Command::new(exe)
+            .envs(config.env())
+            .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the worker starts");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().expect("piped stdout");
+        Worker {
+            child,
+            stdin,
+            lines: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout)),
+        }
+    }
+
+    /// The next line the worker prints.
+    ///
+    /// # Panics
+    /// After 60 s, or if the worker exits first.
+    pub async fn line(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(60), self.lines.next_line())
+            .await
+            .expect("the worker answers within 60 s")
+            .expect("the worker's stdout reads")
+            .expect("the worker printed a line before exiting")
+    }
+
+    /// Writes a line to the worker's stdin.
+    ///
+    /// # Panics
+    /// If the worker's stdin is closed.
+    pub async fn send(&mut self, line: &str) {
+        use tokio::io::AsyncWriteExt as _;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .expect("the worker reads stdin");
+        stdin.flush().await.expect("the worker reads stdin");
+    }
+
+    /// SIGKILL, then reap.
+    ///
+    /// # Panics
+    /// If the process cannot be killed.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL");
+    }
+
+    /// Waits for the worker to exit on its own.
+    ///
+    /// # Panics
+    /// If it fails.
+    pub async fn finish(mut self) {
+        drop(self.stdin.take());
+        let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .expect("the worker exits")
+            .expect("the worker is reaped");
+        assert!(status.success(), "the worker failed: {status}");
+    }
+}
+
+/// Runs one worker to its first line and its exit: what it printed.
+///
+/// # Panics
+/// If it fails.
+pub async fn run_worker(exe: &str, config: &Config, vars: &[(&str, String)]) -> String {
+    let mut worker = Worker::spawn(exe, config, vars);
+    let line = worker.line().await;
+    worker.finish().await;
+    line
+}
+
+/// Installations in a refresh storm.
+pub const STORM_INSTALLATIONS: usize = 100;
+/// Concurrent callers in each process of a refresh storm.
+pub const STORM_CALLERS: usize = 250;
+
+/// The refresh storm: installs [`STORM_INSTALLATIONS`] installations whose tokens are inside the
+/// leeway, starts `processes` workers (`exe`) on the store `spec` (the same store as `store`),
+/// lets [`STORM_CALLERS`] callers per process ask for every installation's token at once, and
+/// checks that exactly one refresh per installation reached Datadog, that no caller saw an
+/// error, and that no installation was lost. Returns the storm's wall time, from the go signal
+/// to the last report.
+///
+/// # Panics
+/// When any of that does not hold.
+pub async fn refresh_storm(
+    exe: &str,
+    lab: &Lab,
+    store: Arc<dyn InstallationStore>,
+    spec: &str,
+    processes: usize,
+) -> Duration {
+    use std::collections::{BTreeSet, HashMap};
+
+    use dd_integration::install::NoHooks;
+    use dd_integration::testkit::{Route, TokenState};
+
+    let installer = lab.installer(store.clone(), NoHooks, test_settings());
+    // Installed with one-minute tokens: inside the five-minute leeway, so every one of them needs
+    // a refresh now. The refreshes then get Datadog's hour.
+    lab.sandbox.set_access_token_ttl(Duration::from_secs(60));
+    let installations = lab.install_many(&installer, STORM_INSTALLATIONS).await;
+    lab.sandbox.set_access_token_ttl(Duration::from_secs(3600));
+    let ids: Vec<String> = installations.iter().map(|i| i.id.to_string()).collect();
+    let before = lab.sandbox.calls(Route::Token);
+
+    let vars = [
+        ("DD_TEST_STORE", spec.to_owned()),
+        ("DD_TEST_MODE", "storm".to_owned()),
+        ("DD_TEST_IDS", ids.join(",")),
+        ("DD_TEST_CALLERS", STORM_CALLERS.to_string()),
+    ];
+    let mut workers: Vec<Worker> = (0..processes)
+        .map(|_| Worker::spawn(exe, &lab.config, &vars))
+        .collect();
+    for worker in &mut workers {
+        assert_eq!(worker.line().await, "READY");
+    }
+    let started = std::time::Instant::now();
+    for worker in &mut workers {
+        worker.send("go").await;
+    }
+    let mut reports = Vec::new();
+    for worker in &mut workers {
+        let line = worker.line().await;
+        reports.push(serde_json::from_str::<serde_json::Value>(&line).expect("a JSON report"));
+    }
+    let wall = started.elapsed();
+    for worker in workers {
+        worker.finish().await;
+    }
+
+    assert_eq!(
+        lab.sandbox.calls(Route::Token) - before,
+        STORM_INSTALLATIONS,
+        "exactly one refresh per installation reached Datadog"
+    );
+    let mut seen: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for report in &reports {
+        assert_eq!(
+            report["errors"],
+            serde_json::json!([]),
+            "no caller saw an error"
+        );
+        assert_eq!(report["calls"], STORM_CALLERS * STORM_INSTALLATIONS);
+        for (id, prints) in report["seen"].as_object().expect("seen") {
+            let prints = prints.as_array().expect("fingerprints");
+            seen.entry(id.clone())
+                .or_default()
+                .extend(prints.iter().filter_map(|p| p.as_str().map(str::to_owned)));
+        }
+    }
+    for installation in &installations {
+        let now = store
+            .get(&installation.id)
+            .await
+            .expect("the store answers")
+            .expect("no installation is lost");
+        assert!(now.is_active(), "{:?}", now.status);
+        assert!(!now.refresh_interrupted());
+        assert_ne!(
+            now.refresh_token, installation.refresh_token,
+            "rotated once"
+        );
+        assert_eq!(
+            lab.sandbox
+                .refresh_token_state(now.refresh_token.expose_secret()),
+            Some(TokenState::Active)
+        );
+        assert_eq!(
+            seen[installation.id.as_str()],
+            BTreeSet::from([fingerprint(&now.access_token)]),
+            "every caller in every process got the one stored token"
+        );
+        assert_eq!(
+            call_api(&lab.sandbox, now.domain, &now.access_token).await,
+            200
+        );
+    }
+    eprintln!(
+        "refresh storm ({kind}): {processes} processes x {STORM_CALLERS} callers x \
+         {STORM_INSTALLATIONS} installations, wall time {wall:?}",
+        kind = spec.split(':').next().unwrap_or(spec)
+    );
+    wall
 }

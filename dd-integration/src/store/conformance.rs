@@ -2,19 +2,53 @@
 //! run, races and faults included. The memory, SQLite and PostgreSQL stores pass it; a
 //! partner's own backend runs it the same way.
 //!
-//! Implement [`StoreFactory`] for the backend (how to make empty storage and how to open a store
-//! on it), then either generate one test per case:
+//! Implement [`StoreFactory`] for the backend (how to make empty storage, and how to open a
+//! store on it), then generate one test per case with
+//! [`installation_store_conformance!`](crate::installation_store_conformance), or run the whole
+//! battery from one async test with [`run`]. A failing case panics with what the store did
+//! wrong.
 //!
-//! ```ignore
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use dd_integration::Sealer;
+//! use dd_integration::store::MemoryStore;
+//! use dd_integration::store::conformance::{self, StoreFactory};
+//!
+//! /// A partner's backend opens its own store here (a table in its database, a fresh schema).
 //! struct MyFactory;
+//!
 //! #[async_trait::async_trait]
-//! impl dd_integration::store::conformance::StoreFactory for MyFactory { /* ... */ }
+//! impl StoreFactory for MyFactory {
+//!     type Store = Arc<MemoryStore>;
+//!     type Storage = Arc<MemoryStore>;
 //!
+//!     async fn storage(&self) -> Option<Self::Storage> {
+//!         Some(Arc::new(MemoryStore::new()))
+//!     }
+//!
+//!     async fn open(&self, storage: &Self::Storage, _sealer: Sealer) -> Self::Store {
+//!         Arc::clone(storage)
+//!     }
+//!
+//!     fn durable(&self) -> bool {
+//!         false
+//!     }
+//!
+//!     fn seals(&self) -> bool {
+//!         false
+//!     }
+//! }
+//!
+//! // In a test file: one #[test] per case.
 //! dd_integration::installation_store_conformance!(MyFactory);
-//! ```
 //!
-//! or run the whole battery from one async test with [`run`]. A failing case panics with what
-//! the store did wrong.
+//! // Or every case from one async test.
+//! async fn whole_battery() {
+//!     conformance::run(&MyFactory).await;
+//! }
+//! # fn main() {}
+//! ```
 //!
 //! What the battery holds a store to, beyond each method's documentation:
 //! - times are kept to the millisecond at least;
@@ -101,7 +135,7 @@ pub const CASES: &[&str] = &[
     "get_of_an_unknown_id_is_none",
     "insert_of_an_existing_id_is_refused",
     "insert_marks_the_previous_installation_replaced",
-    "find_by_org_returns_only_the_active_installation",
+    "find_by_org_returns_the_current_installation_whatever_its_status",
     "list_is_in_creation_order",
     "set_api_key_then_get",
     "update_tokens_compares_and_swaps",
@@ -162,7 +196,7 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
         "get_of_an_unknown_id_is_none" => get_unknown(&t).await,
         "insert_of_an_existing_id_is_refused" => insert_duplicate(&t).await,
         "insert_marks_the_previous_installation_replaced" => insert_replaces(&t).await,
-        "find_by_org_returns_only_the_active_installation" => find_by_org(&t).await,
+        "find_by_org_returns_the_current_installation_whatever_its_status" => find_by_org(&t).await,
         "list_is_in_creation_order" => list_order(&t).await,
         "set_api_key_then_get" => set_api_key(&t).await,
         "update_tokens_compares_and_swaps" => update_tokens(&t).await,
@@ -183,12 +217,16 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
 }
 
 /// Generates one `#[test]` per conformance case for a [`StoreFactory`] expression, plus a test
-/// that the list is complete. Use it in a test module of its own:
+/// that the list is complete. Use it in a test module of its own (the module's name tells the
+/// backends apart in the test output):
 ///
-/// ```ignore
-/// mod sqlite_conformance {
-///     dd_integration::installation_store_conformance!(crate::MySqliteFactory::new());
+/// ```no_run
+/// mod memory_conformance {
+///     dd_integration::installation_store_conformance!(
+///         dd_integration::store::conformance::MemoryFactory
+///     );
 /// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! installation_store_conformance {
@@ -198,7 +236,7 @@ macro_rules! installation_store_conformance {
             get_of_an_unknown_id_is_none,
             insert_of_an_existing_id_is_refused,
             insert_marks_the_previous_installation_replaced,
-            find_by_org_returns_only_the_active_installation,
+            find_by_org_returns_the_current_installation_whatever_its_status,
             list_is_in_creation_order,
             set_api_key_then_get,
             update_tokens_compares_and_swaps,
@@ -551,35 +589,45 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
         )
         .await
         .expect("set_status");
+    let found = store.find_by_org("org-a").await.expect("find_by_org");
     assert!(
-        store
-            .find_by_org("org-a")
-            .await
-            .expect("find_by_org")
-            .is_none(),
-        "find_by_org returned a revoked installation"
+        matches!(
+            found.as_ref().map(|i| (&i.id, &i.status)),
+            Some((id, InstallationStatus::Revoked { .. })) if *id == a.id
+        ),
+        "a revoked installation is still the org's current one (a reinstall links to it): {found:?}"
     );
     store
         .set_status(&b.id, &InstallationStatus::Removed)
         .await
         .expect("set_status");
-    assert!(
-        store
-            .find_by_org("org-b")
-            .await
-            .expect("find_by_org")
-            .is_none(),
-        "find_by_org returned a removed installation"
+    let found = store.find_by_org("org-b").await.expect("find_by_org");
+    assert_eq!(
+        found.map(|i| (i.id, i.status)),
+        Some((b.id.clone(), InstallationStatus::Removed)),
+        "a removed installation is still the org's current one"
     );
 
-    // A new active installation of org-a is found again, the revoked one is not.
-    let a2 = sample_installation("org-a");
+    // A reinstall replaces it: the new one is found, never the replaced one.
+    let mut a2 = sample_installation("org-a");
+    a2.previous = Some(a.id.clone());
     must_insert(&store, &a2).await;
     let found = store.find_by_org("org-a").await.expect("find_by_org");
     assert_eq!(
         found.map(|i| i.id),
+        Some(a2.id.clone()),
+        "the reinstall is org-a's current installation"
+    );
+    // Even when the newer one is revoked, the replaced one never comes back.
+    store
+        .set_status(&a2.id, &InstallationStatus::Removed)
+        .await
+        .expect("set_status");
+    let found = store.find_by_org("org-a").await.expect("find_by_org");
+    assert_eq!(
+        found.map(|i| i.id),
         Some(a2.id),
-        "the active installation of org-a"
+        "never the replaced installation"
     );
 }
 

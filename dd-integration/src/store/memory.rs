@@ -83,7 +83,10 @@ impl InstallationStore for MemoryStore {
             .installations
             .iter()
             .rev()
-            .find(|i| i.org_id.as_deref() == Some(org_id) && i.is_active())
+            .find(|i| {
+                i.org_id.as_deref() == Some(org_id)
+                    && !matches!(i.status, InstallationStatus::Replaced { .. })
+            })
             .cloned())
     }
 

@@ -1,9 +1,9 @@
 //! Where installations and flow claims live.
 //!
 //! [`InstallationStore`] is the interface every backend implements:
-//! - [`SqliteStore`] (feature `sqlite`, on by default): one file, for one host. Several processes
+//! - `SqliteStore` (feature `sqlite`, on by default): one file, for one host. Several processes
 //!   may share the file.
-//! - [`PostgresStore`] (feature `postgres`): for several replicas behind a load balancer.
+//! - `PostgresStore` (feature `postgres`): for several replicas behind a load balancer.
 //! - [`MemoryStore`]: everything in the process, for tests and single-process development.
 //!
 //! The SQL backends share one schema and one SQL text, keep every secret (access token, refresh
@@ -63,7 +63,9 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// The installation with this id.
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError>;
 
-    /// The active installation of a Datadog org, if any.
+    /// The org's current installation: its newest one that no newer installation replaced,
+    /// whatever its status (active, revoked or removed), so that a reinstall can link to it and
+    /// keep its API key. `None` if the org never installed.
     async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError>;
 
     /// Every installation, in creation order.

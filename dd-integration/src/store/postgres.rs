@@ -24,6 +24,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// the connection's current schema when the store first connects; to keep them apart from the
 /// partner's own tables, give the user a schema of its own (`search_path`).
 ///
+/// A refresh lease's expiry is judged by the clock of the process that takes it: keep the
+/// replicas' clocks in sync (NTP), well within a lease's length.
+///
 /// Secrets are sealed with the [`Sealer`] before they reach the database, so neither the
 /// database nor its backups hold a usable token or key.
 pub struct PostgresStore {

@@ -38,7 +38,9 @@ const FLOW_SWEEP_EVERY: u32 = 128;
 /// Which database: the few places where SQLite and PostgreSQL differ.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Dialect {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Sqlite,
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres,
 }
 
@@ -64,7 +66,7 @@ impl Dialect {
         match self {
             Dialect::Sqlite => None,
             // An arbitrary constant: "dd-int" in ASCII.
-            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(110386437008500)"),
+            Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(110381421391476)"),
         }
     }
 
@@ -194,10 +196,6 @@ impl<DB: Database> SqlStore<DB> {
     pub(super) async fn close(&self) {
         self.pool.close().await;
     }
-
-    pub(super) fn dialect(&self) -> Dialect {
-        self.dialect
-    }
 }
 
 /// The secrets of a record, sealed for its row.
@@ -207,8 +205,8 @@ struct SealedSecrets {
     api_key: Option<String>,
 }
 
-/// Why a secret is sealed with the installation's id in its purpose: a sealed value copied into
-/// another row does not open there.
+/// What a secret is sealed for: its row and column, so that a sealed value copied into another
+/// row or column does not open there.
 fn purpose(id: &InstallationId, column: &str) -> String {
     format!("installation/{id}/{column}")
 }
@@ -383,6 +381,23 @@ impl StoredRow {
     }
 }
 
+/// Runs a transaction on a task of its own, so that a caller who stops waiting (a dropped
+/// future, a timeout) cannot cut it short. Cut short, a transaction can leave its connection
+/// inside `BEGIN` when it goes back to the pool: on SQLite that connection keeps the file's
+/// write lock and every other writer fails; on PostgreSQL the next statements on it would never
+/// commit. On its own task it always commits or rolls back.
+async fn detached<T: Send + 'static>(
+    work: impl Future<Output = T> + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::spawn(work).await {
+        Ok(done) => Ok(done),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(StoreError::Backend(
+            "a store transaction was cancelled because the runtime is shutting down".into(),
+        )),
+    }
+}
+
 /// What a failed statement means, for the person reading the error.
 pub(super) fn database_error(dialect: Dialect, doing: &str, error: sqlx::Error) -> StoreError {
     let name = dialect.name();
@@ -438,6 +453,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     /// A store on `pool`, with the schema brought up to date.
@@ -464,10 +480,11 @@ where
     /// Applies the migrations this database lacks, in one transaction that other processes wait
     /// for, so that several processes opening one new database at once do it exactly once.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let failed = self.error("migrate its schema");
-        let result: Result<Result<(), StoreError>, sqlx::Error> = async {
-            let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
-            if let Some(lock) = self.dialect.migration_lock() {
+        let pool = self.pool.clone();
+        let dialect = self.dialect;
+        detached(async move {
+            let mut tx = pool.begin_with(dialect.begin_write()).await?;
+            if let Some(lock) = dialect.migration_lock() {
                 sqlx::query::<DB>(lock).execute(&mut *tx).await?;
             }
             sqlx::query::<DB>(
@@ -476,7 +493,7 @@ where
             )
             .execute(&mut *tx)
             .await?;
-            let current: i64 = sqlx::query_scalar::<DB, i64>(
+            let current = sqlx::query_scalar::<DB, i64>(
                 "SELECT COALESCE(MAX(version), 0) FROM dd_schema_version",
             )
             .fetch_one(&mut *tx)
@@ -488,7 +505,7 @@ where
                 }));
             }
             for version in current + 1..=SCHEMA_VERSION {
-                for statement in self.dialect.migration(version) {
+                for statement in dialect.migration(version) {
                     sqlx::query::<DB>(&statement).execute(&mut *tx).await?;
                 }
                 sqlx::query::<DB>(
@@ -499,16 +516,16 @@ where
                 .execute(&mut *tx)
                 .await?;
                 tracing::info!(
-                    backend = self.dialect.name(),
+                    backend = dialect.name(),
                     version,
                     "installation store schema migrated"
                 );
             }
             tx.commit().await?;
             Ok(Ok(()))
-        }
-        .await;
-        result.map_err(failed)?
+        })
+        .await?
+        .map_err(self.error("migrate its schema"))?
     }
 
     fn seal(&self, installation: &Installation) -> SealedSecrets {
@@ -596,55 +613,56 @@ where
             column: "version",
             detail: "a version above 2^63".into(),
         })?;
-        let failed = self.error("store an installation");
-        let result: Result<bool, sqlx::Error> = async {
-            let mut tx = self.pool.begin_with(self.dialect.begin_write()).await?;
-            let inserted = sqlx::query_scalar::<DB, String>(INSERT)
-                .bind(installation.id.as_str().to_owned())
-                .bind(installation.org_id.clone())
-                .bind(installation.org_name.clone())
-                .bind(installation.site.to_string())
-                .bind(installation.domain.as_str().to_owned())
-                .bind(installation.granted_scopes.to_string())
-                .bind(sealed.access_token)
-                .bind(millis(installation.access_token_expires_at))
-                .bind(sealed.refresh_token)
-                .bind(api_key.map(|k| k.id.clone()))
-                .bind(sealed.api_key)
-                .bind(api_key.and_then(|k| k.name.clone()))
-                .bind(api_key.and_then(|k| k.created_at.clone()))
-                .bind(installation.partner_account.clone())
-                .bind(status.to_owned())
-                .bind(reason)
-                .bind(replaced_by)
-                .bind(
-                    installation
-                        .previous
-                        .as_ref()
-                        .map(|p| p.as_str().to_owned()),
-                )
-                .bind(millis(installation.created_at))
-                .bind(millis(installation.updated_at))
-                .bind(version)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if inserted.is_none() {
-                // Dropping the transaction rolls it back.
+        let id = installation.id.as_str().to_owned();
+        let created_at = millis(installation.created_at);
+        let previous = installation
+            .previous
+            .as_ref()
+            .map(|p| p.as_str().to_owned());
+        let insert = sqlx::query_scalar::<DB, String>(INSERT)
+            .bind(id.clone())
+            .bind(installation.org_id.clone())
+            .bind(installation.org_name.clone())
+            .bind(installation.site.to_string())
+            .bind(installation.domain.as_str().to_owned())
+            .bind(installation.granted_scopes.to_string())
+            .bind(sealed.access_token)
+            .bind(millis(installation.access_token_expires_at))
+            .bind(sealed.refresh_token)
+            .bind(api_key.map(|k| k.id.clone()))
+            .bind(sealed.api_key)
+            .bind(api_key.and_then(|k| k.name.clone()))
+            .bind(api_key.and_then(|k| k.created_at.clone()))
+            .bind(installation.partner_account.clone())
+            .bind(status.to_owned())
+            .bind(reason)
+            .bind(replaced_by)
+            .bind(previous.clone())
+            .bind(created_at)
+            .bind(millis(installation.updated_at))
+            .bind(version);
+        let pool = self.pool.clone();
+        let begin = self.dialect.begin_write();
+        let inserted = detached(async move {
+            let mut tx = pool.begin_with(begin).await?;
+            if insert.fetch_optional(&mut *tx).await?.is_none() {
+                // The id exists. Dropping the transaction rolls it back.
                 return Ok(false);
             }
-            if let Some(previous) = &installation.previous {
+            if let Some(previous) = previous {
                 sqlx::query::<DB>(MARK_REPLACED)
-                    .bind(previous.as_str().to_owned())
-                    .bind(installation.id.as_str().to_owned())
-                    .bind(millis(installation.created_at))
+                    .bind(previous)
+                    .bind(id)
+                    .bind(created_at)
                     .execute(&mut *tx)
                     .await?;
             }
             tx.commit().await?;
             Ok(true)
-        }
-        .await;
-        if result.map_err(failed)? {
+        })
+        .await?
+        .map_err(self.error("store an installation"))?;
+        if inserted {
             Ok(())
         } else {
             Err(StoreError::Duplicate(installation.id.clone()))
@@ -702,6 +720,7 @@ where
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     #[tracing::instrument(name = "store.insert", skip_all, fields(installation = %installation.id, backend = self.dialect.name()))]
@@ -719,7 +738,7 @@ where
 
     async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status = 'active' \
+            "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status <> 'replaced' \
              ORDER BY seq DESC LIMIT 1"
         );
         self.select_one(&sql, org_id, "find an org's installation")
@@ -765,7 +784,7 @@ where
         }
     }
 
-    #[tracing::instrument(name = "store.update_tokens", skip_all, fields(installation = %id, expected_version, backend = self.dialect.name()))]
+    #[tracing::instrument(name = "store.update_tokens", skip_all, fields(installation = %id, expected_version = expected_version, backend = self.dialect.name()))]
     async fn update_tokens(
         &self,
         id: &InstallationId,
@@ -814,7 +833,7 @@ where
         }
     }
 
-    #[tracing::instrument(name = "store.acquire_refresh_lease", skip_all, fields(installation = %id, holder, backend = self.dialect.name()))]
+    #[tracing::instrument(name = "store.acquire_refresh_lease", skip_all, fields(installation = %id, holder = %holder, backend = self.dialect.name()))]
     async fn acquire_refresh_lease(
         &self,
         id: &InstallationId,
@@ -839,7 +858,7 @@ where
         }
     }
 
-    #[tracing::instrument(name = "store.release_refresh_lease", skip_all, fields(installation = %id, holder, backend = self.dialect.name()))]
+    #[tracing::instrument(name = "store.release_refresh_lease", skip_all, fields(installation = %id, holder = %holder, backend = self.dialect.name()))]
     async fn release_refresh_lease(
         &self,
         id: &InstallationId,

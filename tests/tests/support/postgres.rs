@@ -32,8 +32,6 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::Connection as _;
-
 /// The variable naming a running server to use instead of starting one.
 pub const ENV: &str = "DD_TEST_POSTGRES_URL";
 
@@ -118,14 +116,17 @@ impl PostgresServer {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
-        let mut admin = sqlx::PgConnection::connect(&self.url)
+        // A pool of one, not a bare connection: its futures are `Send` for any caller.
+        let admin = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL failed: {e}"));
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
             .await
             .unwrap_or_else(|e| panic!("CREATE DATABASE {name} failed: {e}"));
-        admin.close().await.ok();
+        admin.close().await;
         let mut url = url::Url::parse(&self.url).expect("the server URL parses");
         url.set_path(&format!("/{name}"));
         url.to_string()
@@ -149,7 +150,11 @@ impl Cluster {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let dir = PathBuf::from(format!("/tmp/ddpg-{}-{}", std::process::id(), nanos % 1_000_000_000));
+        let dir = PathBuf::from(format!(
+            "/tmp/ddpg-{}-{}",
+            std::process::id(),
+            nanos % 1_000_000_000
+        ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
         let cluster = Cluster {
             dir,
@@ -159,8 +164,9 @@ impl Cluster {
         if as_postgres {
             // initdb and postgres refuse to run as root.
             let (uid, gid) = postgres_user()?;
-            std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid))
-                .map_err(|e| format!("giving {} to the postgres user: {e}", cluster.dir.display()))?;
+            std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| {
+                format!("giving {} to the postgres user: {e}", cluster.dir.display())
+            })?;
         }
         cluster.run(
             "initdb",
@@ -207,7 +213,10 @@ impl Cluster {
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@localhost/postgres?host={}", self.dir.display())
+        format!(
+            "postgres://postgres@localhost/postgres?host={}",
+            self.dir.display()
+        )
     }
 
     fn command(&self, program: &str) -> Command {
@@ -247,7 +256,11 @@ impl Cluster {
     fn watch_parent(&self) {
         let stop = format!(
             "{runuser}{pg_ctl} -D {data} -m immediate stop",
-            runuser = if self.as_postgres { "runuser -u postgres -- " } else { "" },
+            runuser = if self.as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
             pg_ctl = self.bin.join("pg_ctl").display(),
             data = self.data().display(),
         );
@@ -263,7 +276,10 @@ impl Cluster {
             .stderr(Stdio::null())
             .spawn();
         if let Err(e) = spawned {
-            eprintln!("the PostgreSQL watchdog did not start ({e}); stop the cluster in {} by hand", self.dir.display());
+            eprintln!(
+                "the PostgreSQL watchdog did not start ({e}); stop the cluster in {} by hand",
+                self.dir.display()
+            );
         }
     }
 }
@@ -272,7 +288,14 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = self
             .command("pg_ctl")
-            .args(["-D", &self.data().to_string_lossy(), "-m", "fast", "-w", "stop"])
+            .args([
+                "-D",
+                &self.data().to_string_lossy(),
+                "-m",
+                "fast",
+                "-w",
+                "stop",
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -312,7 +335,9 @@ fn postgres_user() -> Result<(u32, u32), String> {
         String::from_utf8_lossy(&output.stdout)
             .trim()
             .parse()
-            .map_err(|_| "running as root, and there is no `postgres` user to run the cluster as".to_owned())
+            .map_err(|_| {
+                "running as root, and there is no `postgres` user to run the cluster as".to_owned()
+            })
     };
     Ok((id("-u")?, id("-g")?))
 }

@@ -1,0 +1,535 @@
+//! The installation stores: the conformance battery on the memory, SQLite and PostgreSQL
+//! backends (PostgreSQL is a real server: see `support/postgres.rs`), and what only a look at
+//! the raw database shows: no secret is stored in the clear, and a sealed value does not open
+//! in another row.
+
+#[path = "support/postgres.rs"]
+mod postgres_support;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+use dd_integration::store::conformance::{
+    StoreFactory, sample_api_key, sample_installation, sample_tokens,
+};
+use dd_integration::store::{InstallationStore, PostgresStore, SqliteStore, StoreError};
+use dd_integration::{Installation, Sealer, SealingKey};
+use sqlx::Connection as _;
+
+fn sealer() -> Sealer {
+    Sealer::new(SealingKey::from_bytes("test-key", &[0x5A; 32]).unwrap())
+}
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "dd-store-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn file(&self) -> PathBuf {
+        self.0.join("installations.sqlite")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct SqliteFactory;
+
+#[async_trait]
+impl StoreFactory for SqliteFactory {
+    type Store = SqliteStore;
+    type Storage = TempDir;
+
+    async fn storage(&self) -> Option<TempDir> {
+        Some(TempDir::new())
+    }
+
+    async fn open(&self, storage: &TempDir, sealer: Sealer) -> SqliteStore {
+        SqliteStore::open(storage.file(), sealer).await.unwrap()
+    }
+}
+
+struct PostgresFactory;
+
+#[async_trait]
+impl StoreFactory for PostgresFactory {
+    type Store = PostgresStore;
+    type Storage = String;
+
+    async fn storage(&self) -> Option<String> {
+        Some(postgres_support::server()?.database().await)
+    }
+
+    async fn open(&self, url: &String, sealer: Sealer) -> PostgresStore {
+        PostgresStore::connect(url, sealer).await.unwrap()
+    }
+}
+
+mod memory {
+    dd_integration::installation_store_conformance!(
+        dd_integration::store::conformance::MemoryFactory
+    );
+}
+
+mod sqlite {
+    dd_integration::installation_store_conformance!(super::SqliteFactory);
+}
+
+mod postgres {
+    dd_integration::installation_store_conformance!(super::PostgresFactory);
+}
+
+/// An installation with a key and a token update behind it, and every secret it ever held.
+async fn store_secrets(store: &dyn InstallationStore) -> (Installation, Vec<String>) {
+    let installation = sample_installation("org-raw");
+    store.insert(&installation).await.unwrap();
+    let key = sample_api_key();
+    store.set_api_key(&installation.id, &key).await.unwrap();
+    let tokens = sample_tokens();
+    store
+        .update_tokens(&installation.id, 2, &tokens)
+        .await
+        .unwrap();
+    let secrets = vec![
+        installation.access_token.expose_secret().to_owned(),
+        installation.refresh_token.expose_secret().to_owned(),
+        key.key.expose_secret().to_owned(),
+        tokens.access_token.expose_secret().to_owned(),
+        tokens.refresh_token.expose_secret().to_owned(),
+    ];
+    (installation, secrets)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+/// Every byte of the database: the file, its write-ahead log and shared-memory index.
+fn sqlite_bytes(file: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        if let Ok(more) = std::fs::read(&path) {
+            bytes.extend(more);
+        }
+    }
+    bytes
+}
+
+#[tokio::test]
+async fn the_sqlite_file_holds_no_secret() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
+    let (installation, secrets) = store_secrets(&store).await;
+
+    // Read while open (the rows are in the write-ahead log) and after closing (checkpointed).
+    let live = sqlite_bytes(&dir.file());
+    assert!(
+        contains(&live, installation.id.as_str()),
+        "the installation is not in the files read: the test reads the wrong files"
+    );
+    for secret in &secrets {
+        assert!(!contains(&live, secret), "a secret is in the SQLite files");
+    }
+    store.close().await;
+    drop(store);
+    let closed = sqlite_bytes(&dir.file());
+    assert!(contains(&closed, installation.id.as_str()));
+    for secret in &secrets {
+        assert!(
+            !contains(&closed, secret),
+            "a secret is in the SQLite file after a checkpoint"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_postgres_rows_hold_no_secret() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect(&url, sealer()).await.unwrap();
+    let (installation, secrets) = store_secrets(&store).await;
+
+    let mut raw = sqlx::PgConnection::connect(&url).await.unwrap();
+    let rows: Vec<String> = sqlx::query_scalar("SELECT t::text FROM dd_installations t")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    let text = rows.join("\n");
+    assert!(
+        text.contains(installation.id.as_str()),
+        "the installation is not in the rows read"
+    );
+    for secret in &secrets {
+        assert!(
+            !text.contains(secret.as_str()),
+            "a secret is in the database"
+        );
+    }
+    // Sealed values name the key they were sealed under.
+    assert!(text.contains("v1.test-key."), "{text}");
+}
+
+/// Copies the sealed refresh token of `from` into `to` behind the store's back.
+async fn move_sealed_value<'c, C>(conn: C, from: &str, to: &str)
+where
+    C: sqlx::Executor<'c>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
+    for<'q> String: sqlx::Encode<'q, C::Database> + sqlx::Type<C::Database>,
+{
+    sqlx::query(
+        "UPDATE dd_installations SET refresh_token = \
+         (SELECT refresh_token FROM dd_installations WHERE id = $1) WHERE id = $2",
+    )
+    .bind(from.to_owned())
+    .bind(to.to_owned())
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+fn assert_does_not_open(result: Result<Option<Installation>, StoreError>) {
+    match result {
+        Err(StoreError::Sealed { secret, .. }) => assert_eq!(secret, "refresh_token"),
+        Err(other) => panic!("a moved sealed value gave {other}, not StoreError::Sealed"),
+        Ok(_) => panic!("a sealed value moved to another row opened there"),
+    }
+}
+
+#[tokio::test]
+async fn a_sealed_value_moved_to_another_row_does_not_open() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
+    let a = sample_installation("org-a");
+    let b = sample_installation("org-b");
+    store.insert(&a).await.unwrap();
+    store.insert(&b).await.unwrap();
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.file().display()))
+        .await
+        .unwrap();
+    move_sealed_value(&mut raw, a.id.as_str(), b.id.as_str()).await;
+    assert_does_not_open(store.get(&b.id).await);
+    assert!(store.get(&a.id).await.unwrap().is_some());
+
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect(&url, sealer()).await.unwrap();
+    store.insert(&a).await.unwrap();
+    store.insert(&b).await.unwrap();
+    let mut raw = sqlx::PgConnection::connect(&url).await.unwrap();
+    move_sealed_value(&mut raw, a.id.as_str(), b.id.as_str()).await;
+    assert_does_not_open(store.get(&b.id).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
+    let dir = TempDir::new();
+    let file = dir.file();
+    let opened = futures_join_all((0..6).map(|_| SqliteStore::open(file.clone(), sealer()))).await;
+    for store in &opened {
+        assert!(store.as_ref().is_ok(), "{:?}", store.as_ref().err());
+    }
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM dd_schema_version")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1]);
+
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let opened = futures_join_all((0..6).map(|_| {
+        let url = url.clone();
+        async move { PostgresStore::connect(&url, sealer()).await }
+    }))
+    .await;
+    for store in &opened {
+        assert!(store.as_ref().is_ok(), "{:?}", store.as_ref().err());
+    }
+    let mut raw = sqlx::PgConnection::connect(&url).await.unwrap();
+    let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM dd_schema_version")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(versions, vec![1]);
+}
+
+/// Runs futures at once (each on its own task) and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::new();
+    for handle in handles {
+        outputs.push(handle.await.unwrap());
+    }
+    outputs
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
+    let dir = TempDir::new();
+    drop(SqliteStore::open(dir.file(), sealer()).await.unwrap());
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.file().display()))
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO dd_schema_version (version, applied_at) VALUES (99, 0)")
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+    let error = SqliteStore::open(dir.file(), sealer()).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            StoreError::SchemaTooNew {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("upgrade dd-integration"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn opening_in_a_missing_directory_says_what_to_do() {
+    let dir = TempDir::new();
+    let error = SqliteStore::open(dir.0.join("no/such/dir/db.sqlite"), sealer())
+        .await
+        .unwrap_err();
+    let shown = error.to_string();
+    assert!(shown.contains("no/such/dir/db.sqlite"), "{shown}");
+    assert!(shown.contains("check that the directory exists"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_refused_postgres_connection_says_what_to_do_and_hides_the_password() {
+    // Nothing listens on port 1 of loopback.
+    let error = PostgresStore::connect("postgres://app:hunter2-secret@127.0.0.1:1/db", sealer())
+        .await
+        .unwrap_err();
+    let shown = format!("{error} / {error:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(shown.contains("postgres://app@127.0.0.1:1/db"), "{shown}");
+    assert!(shown.contains("reachable"), "{shown}");
+}
+
+/// What a worker process is told: `<sqlite|postgres>|<path or URL>|<start, unix ms>|<CAS
+/// installation>|<lease installations, comma-separated>`.
+const WORKER_ENV: &str = "DD_STORE_TEST_WORKER";
+const FLOWS: usize = 40;
+const LEASES: usize = 20;
+
+/// Races several OS processes on one store: flow claims, leases and compare-and-swap must hold
+/// across processes, not only across connections of one.
+async fn race_processes(
+    backend: &str,
+    location: &str,
+    store: &dyn InstallationStore,
+    processes: usize,
+) {
+    let cas = sample_installation("org-processes");
+    store.insert(&cas).await.unwrap();
+    let mut leases = Vec::new();
+    for n in 0..LEASES {
+        let installation = sample_installation(&format!("org-lease-{n}"));
+        store.insert(&installation).await.unwrap();
+        leases.push(installation.id.to_string());
+    }
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 1500;
+    let spec = format!(
+        "{backend}|{location}|{start}|{}|{}",
+        cas.id,
+        leases.join(",")
+    );
+    let workers: Vec<_> = (0..processes)
+        .map(|_| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "store_worker_process",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WORKER_ENV, &spec)
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let (mut flows, mut wins, mut leased) = (0, 0, 0);
+    for worker in workers {
+        let output = worker.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "a worker process failed:\n{stdout}"
+        );
+        let line = stdout
+            .lines()
+            .find_map(|l| l.split_once("STORE-WORKER ").map(|(_, counts)| counts))
+            .unwrap_or_else(|| panic!("a worker reported nothing:\n{stdout}"));
+        let counts: Vec<u64> = line
+            .split_whitespace()
+            .take(3)
+            .map(|n| n.parse().unwrap())
+            .collect();
+        flows += counts[0];
+        wins += counts[1];
+        leased += counts[2];
+    }
+    assert_eq!(
+        flows, FLOWS as u64,
+        "flows claimed across {processes} processes (one each)"
+    );
+    assert_eq!(
+        leased, LEASES as u64,
+        "leases taken across {processes} processes (one each)"
+    );
+    let version = store.get(&cas.id).await.unwrap().unwrap().version;
+    assert_eq!(
+        version,
+        1 + wins,
+        "every compare-and-swap win across {processes} processes is one version: none lost"
+    );
+    assert!(wins > 0);
+}
+
+/// The worker side of [`race_processes`]; without its variable it does nothing.
+#[test]
+fn store_worker_process() {
+    let Ok(spec) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(worker(spec));
+}
+
+async fn worker(spec: String) {
+    use std::sync::Arc;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use dd_integration::InstallationId;
+    use dd_integration::store::FlowClaim;
+
+    let parts: Vec<&str> = spec.split('|').collect();
+    let store: Arc<dyn InstallationStore> = match parts[0] {
+        "sqlite" => Arc::new(SqliteStore::open(parts[1], sealer()).await.unwrap()),
+        _ => Arc::new(PostgresStore::connect(parts[1], sealer()).await.unwrap()),
+    };
+    let start = UNIX_EPOCH + Duration::from_millis(parts[2].parse().unwrap());
+    let cas = InstallationId::from_stored(parts[3]);
+    let leases: Vec<InstallationId> = parts[4]
+        .split(',')
+        .map(InstallationId::from_stored)
+        .collect();
+    if let Ok(wait) = start.duration_since(SystemTime::now()) {
+        tokio::time::sleep(wait).await;
+    }
+    let holder = format!("process-{}", std::process::id());
+    let mut tasks = Vec::new();
+    for n in 0..FLOWS {
+        let store = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let claim = store
+                .claim_flow(
+                    &format!("flow-{n}"),
+                    SystemTime::now() + Duration::from_secs(600),
+                )
+                .await
+                .unwrap();
+            (u64::from(claim == FlowClaim::Claimed), 0, 0)
+        }));
+    }
+    for id in leases {
+        let (store, holder) = (Arc::clone(&store), holder.clone());
+        tasks.push(tokio::spawn(async move {
+            let until = SystemTime::now() + Duration::from_secs(600);
+            let taken = store
+                .acquire_refresh_lease(&id, &holder, until)
+                .await
+                .unwrap();
+            (0, 0, u64::from(taken))
+        }));
+    }
+    for _ in 0..4 {
+        let (store, cas) = (Arc::clone(&store), cas.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut wins = 0;
+            for _ in 0..25 {
+                let version = store.get(&cas).await.unwrap().unwrap().version;
+                match store.update_tokens(&cas, version, &sample_tokens()).await {
+                    Ok(_) => wins += 1,
+                    Err(StoreError::Conflict { .. }) => {}
+                    Err(e) => panic!("update_tokens failed: {e}"),
+                }
+            }
+            (0, wins, 0)
+        }));
+    }
+    let (mut flows, mut wins, mut leased) = (0, 0, 0);
+    for task in tasks {
+        let (f, w, l) = task.await.unwrap();
+        flows += f;
+        wins += w;
+        leased += l;
+    }
+    println!("\nSTORE-WORKER {flows} {wins} {leased}");
+}
+
+#[tokio::test]
+async fn two_processes_share_one_sqlite_file() {
+    let dir = TempDir::new();
+    let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
+    race_processes("sqlite", &dir.file().to_string_lossy(), &store, 2).await;
+}
+
+#[tokio::test]
+async fn four_processes_share_one_postgres_database() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect(&url, sealer()).await.unwrap();
+    race_processes("postgres", &url, &store, 4).await;
+}
