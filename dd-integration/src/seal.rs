@@ -54,6 +54,25 @@ impl SealingKey {
         SealingKey::from_bytes(id, &bytes)
     }
 
+    /// The key in the environment variable `var` (its base64 form, as
+    /// [`SealingKey::generate`] prints it). The error names the variable, never its value.
+    pub fn from_env(id: &str, var: &str) -> Result<SealingKey, SealError> {
+        let text = std::env::var(var).map_err(|_| SealError::KeyMissing {
+            source_name: format!("environment variable {var}"),
+        })?;
+        SealingKey::from_base64(id, &text)
+    }
+
+    /// The key in the file at `path` (its base64 form; surrounding whitespace ignored), such as
+    /// a mounted secret. The error names the file, never its content.
+    pub fn from_file(id: &str, path: impl AsRef<std::path::Path>) -> Result<SealingKey, SealError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| SealError::KeyMissing {
+            source_name: format!("file {} ({e})", path.display()),
+        })?;
+        SealingKey::from_base64(id, &text)
+    }
+
     /// A fresh random key and its base64 form, to store in the partner's secret manager.
     ///
     /// # Panics
@@ -185,6 +204,14 @@ pub enum SealError {
         /// The length given.
         got: usize,
     },
+    /// The key's environment variable or file could not be read.
+    #[error(
+        "the sealing key could not be read from the {source_name}; set it to the base64 key SealingKey::generate printed"
+    )]
+    KeyMissing {
+        /// Where it was looked for.
+        source_name: String,
+    },
     /// The key's base64 does not decode.
     #[error("the sealing key is not valid base64 (generate one with SealingKey::generate)")]
     KeyEncoding,
@@ -271,6 +298,26 @@ mod tests {
         assert_eq!(
             sealer("old", 9).open("p", &sealed),
             Err(SealError::Tampered)
+        );
+    }
+
+    #[test]
+    fn keys_load_from_a_file_or_the_environment() {
+        let (_, text) = SealingKey::generate("k").unwrap();
+        let path = std::env::temp_dir().join(format!("dd-seal-{}", std::process::id()));
+        std::fs::write(&path, format!("  {text}\n")).unwrap();
+        let from_file = SealingKey::from_file("k", &path).unwrap();
+        let sealed = Sealer::new(from_file).seal("p", b"x");
+        std::fs::remove_file(&path).unwrap();
+        let again = SealingKey::from_base64("k", &text).unwrap();
+        assert_eq!(Sealer::new(again).open("p", &sealed).unwrap(), b"x");
+        let missing = SealingKey::from_file("k", &path).unwrap_err();
+        assert!(matches!(missing, SealError::KeyMissing { .. }), "{missing}");
+        let unset = SealingKey::from_env("k", "DD_INTEGRATION_TEST_UNSET_SEALING_KEY").unwrap_err();
+        assert!(
+            unset
+                .to_string()
+                .contains("DD_INTEGRATION_TEST_UNSET_SEALING_KEY")
         );
     }
 
