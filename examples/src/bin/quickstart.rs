@@ -10,6 +10,7 @@
 //! clicks through the consent page.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use dd_integration::install::{ApiKeyOutcome, InstallFailure};
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Sandbox};
 use dd_integration::{
     ClientSecret, DatadogIntegration, InstallHooks, InstallReport, Installation, Installer, Sealer,
-    SealingKey, Site,
+    SealingKey, Site, SqliteStore,
 };
 use dd_integration_examples::exporter::AcmeExporter;
 
@@ -120,7 +121,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
             .redirect_uri(&callback)
             .scopes(spec.scopes.iter().map(|s| s.as_str())),
     );
+    // Installations live in SQLite, their tokens and key sealed at rest under the partner's key
+    // (a temporary file and a fresh key here; SealingKey::from_env in a real deployment).
     let (sealing_key, _) = SealingKey::generate("quickstart")?;
+    let database =
+        std::env::temp_dir().join(format!("dd-quickstart-{}.sqlite", std::process::id()));
+    let store = Arc::new(SqliteStore::open(&database, Sealer::new(sealing_key.clone())).await?);
     let installer = Installer::builder(spec)
         .client(
             client.client_id.clone(),
@@ -130,6 +136,7 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         .onboarding_url(&onboarding)
         .redirect_uri(&callback)
         .endpoints(sandbox.endpoints())
+        .store(store.clone())
         .hooks(Printer)
         .build()?;
     let router = dd_integration::web::router(installer.clone());
@@ -179,34 +186,51 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("the installation has no API key")?;
     let oauth = installer.oauth();
     println!(
-        "\nThe stored key works at {}: {}",
+        "\nStored in {} (sealed at rest); the key works at {}: {}",
+        database.display(),
         installation.domain.api_host(),
         oauth
             .validate_api_key(installation.domain, &key.key)
             .await?
     );
-    let refreshed = oauth
-        .refresh(installation.domain, &installation.refresh_token)
-        .await?;
+
+    // The token lifecycle: a cached token costs nothing; after a 401 (or near expiry) exactly one
+    // caller refreshes, and the rotated refresh token is stored before the new token is used.
+    let handle = installer.tokens().installation(&installation.id);
+    let token = handle.access_token().await?;
+    handle.invalidate(&token);
+    let fresh = handle.access_token().await?;
+    let stored = installer
+        .store()
+        .get(&installation.id)
+        .await?
+        .ok_or("the installation vanished")?;
     println!(
-        "A refresh rotates the refresh token: {}",
-        refreshed
-            .refresh_token
-            .as_ref()
-            .is_some_and(|t| *t != installation.refresh_token)
+        "access_token(): cached, then refreshed after a 401 (new token: {}, refresh token rotated and stored: {})",
+        fresh != token,
+        stored.refresh_token != installation.refresh_token
     );
-    let newest = refreshed
-        .refresh_token
-        .unwrap_or_else(|| installation.refresh_token.clone());
-    oauth
-        .revoke_refresh_token(installation.domain, &newest)
-        .await?;
-    println!(
-        "Disconnect revokes the grant; the customer then revokes the key in Organization Settings > API Keys (still valid: {})",
-        oauth
-            .validate_api_key(installation.domain, &key.key)
-            .await?
-    );
+    let missing = stored.missing_scopes(spec);
+    if missing.is_empty() {
+        println!("every declared scope was granted");
+    } else {
+        println!(
+            "missing scopes {missing}; re-authorize at {}",
+            installer.reauthorize_url(&stored)
+        );
+    }
+
+    // A partner-side disconnect: the grant is revoked at Datadog; the API key is the customer's
+    // to revoke, and the SDK says so.
+    let gone = installer.tokens().disconnect(&installation.id).await?;
+    println!("disconnected ({:?})", gone.installation.status);
+    for step in &gone.customer_steps {
+        println!("  tell the customer: {step}");
+    }
+    drop(installer);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
     println!("\nDone. Run with --serve to click through it in a browser.");
     Ok(())
 }
