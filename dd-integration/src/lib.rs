@@ -19,6 +19,7 @@ pub mod seal;
 pub mod secret;
 pub mod site;
 pub mod store;
+pub mod submission;
 pub mod tokens;
 pub mod transport;
 #[cfg(feature = "axum")]

@@ -26,6 +26,7 @@ use dd_integration::datadog_integration;
         sales_email = "sales@acme.example",
     ),
     categories = ["Alerting", "Incidents", "Collaboration"],
+    source_type_id = 95_329_440,
 )]
 pub struct AcmeOnCall;
 

@@ -1,0 +1,917 @@
+//! `manifest.json` (v2): rendered from the declaration over the existing manifest, and checked.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::json::{Json, Object};
+use super::validate::Checker;
+use super::vocabulary::{self, TagCheck};
+use super::{CHANGELOG, MANIFEST, METADATA, Note, OAUTH_CLIENTS, Rule, SERVICE_CHECKS};
+use crate::integration::{DataKind, IntegrationSpec};
+
+/// The team that owns partner integrations at Datadog.
+const OWNER: &str = "integrations-developer-platform";
+
+/// ddev's `source_type_id` formula: seconds since the epoch minus this.
+const SOURCE_TYPE_EPOCH: u64 = 1_700_000_000;
+
+/// The tile's links into the README and the CHANGELOG.
+const TILE_LINKS: [(&str, &str); 5] = [
+    ("overview", "README.md#Overview"),
+    ("configuration", "README.md#Setup"),
+    ("support", "README.md#Support"),
+    ("uninstallation", "README.md#Uninstallation"),
+    ("changelog", "CHANGELOG.md"),
+];
+
+/// Renders the manifest: the declaration's fields in Datadog's usual key order, and every
+/// other value of `old` (media, dashboards, vendor ids, pricing...) kept where it was.
+pub(crate) fn render(
+    spec: &IntegrationSpec,
+    old: Option<&Json>,
+    now: SystemTime,
+    notes: &mut Vec<Note>,
+) -> Json {
+    let old_object = |path: &[&str]| old.and_then(|m| m.at(path)).and_then(Json::as_object);
+    let dir = vocabulary::folder_name(spec.app_id);
+
+    let app_uuid = id(
+        spec.app_uuid.map(str::to_owned),
+        old.and_then(|m| m.str_at(&["app_uuid"])).map(str::to_owned),
+        new_uuid,
+        "app_uuid",
+        |v| format!("app_uuid = \"{v}\""),
+        notes,
+    );
+    let mut m = Object::new();
+    m.insert("manifest_version", Json::string("2.0.0"));
+    m.insert("app_uuid", Json::string(app_uuid));
+    m.insert("app_id", Json::string(spec.app_id));
+    m.insert(
+        "owner",
+        old.and_then(|m| m.at(&["owner"]))
+            .cloned()
+            .unwrap_or_else(|| Json::string(OWNER)),
+    );
+    m.insert(
+        "display_on_public_website",
+        old.and_then(|m| m.at(&["display_on_public_website"]))
+            .cloned()
+            .unwrap_or(Json::Bool(true)),
+    );
+
+    let mut tile = Object::new();
+    for (key, value) in TILE_LINKS {
+        tile.insert(key, Json::string(value));
+    }
+    tile.insert("description", Json::string(spec.description));
+    tile.insert("title", Json::string(spec.name));
+    tile.insert(
+        "media",
+        old.and_then(|m| m.at(&["tile", "media"]))
+            .cloned()
+            .unwrap_or(Json::Array(Vec::new())),
+    );
+    let tags = vocabulary::classifier_tags(spec);
+    tile.insert(
+        "classifier_tags",
+        Json::strings(tags.iter().map(String::as_str)),
+    );
+    keep_others(&mut tile, old_object(&["tile"]));
+    m.insert("tile", tile.into());
+
+    let mut assets = Object::new();
+    assets.insert(
+        "integration",
+        integration(
+            spec,
+            old_object(&["assets", "integration"]),
+            &dir,
+            now,
+            notes,
+        )
+        .into(),
+    );
+    if let Some(old_assets) = old_object(&["assets"]) {
+        for (key, value) in old_assets.iter() {
+            if key != "integration" && key != "oauth" {
+                assets.insert(key, value.clone());
+            }
+        }
+    }
+    assets.insert("oauth", Json::string(OAUTH_CLIENTS));
+    m.insert("assets", assets.into());
+
+    let mut author = Object::new();
+    author.insert("name", Json::string(spec.author.name));
+    author.insert("homepage", Json::string(spec.author.homepage));
+    author.insert("support_email", Json::string(spec.author.support_email));
+    author.insert("sales_email", Json::string(spec.author.sales_email));
+    keep_others(&mut author, old_object(&["author"]));
+    m.insert("author", author.into());
+
+    keep_others(&mut m, old.and_then(Json::as_object));
+    m.into()
+}
+
+/// `assets.integration`.
+fn integration(
+    spec: &IntegrationSpec,
+    old: Option<&Object>,
+    dir: &str,
+    now: SystemTime,
+    notes: &mut Vec<Note>,
+) -> Object {
+    let source_type_id = id(
+        spec.source_type_id.map(u64::from),
+        old.and_then(|o| o.get("source_type_id"))
+            .and_then(Json::as_number)
+            .and_then(serde_json::Number::as_u64),
+        || new_source_type_id(now),
+        "assets.integration.source_type_id",
+        |v| format!("source_type_id = {v}"),
+        notes,
+    );
+    let mut integration = Object::new();
+    integration.insert(
+        "auto_install",
+        old.and_then(|o| o.get("auto_install"))
+            .cloned()
+            .unwrap_or(Json::Bool(true)),
+    );
+    integration.insert("source_type_id", Json::from(source_type_id));
+    integration.insert("source_type_name", Json::string(spec.name));
+    integration.insert(
+        "configuration",
+        old.and_then(|o| o.get("configuration"))
+            .cloned()
+            .unwrap_or_else(|| Object::new().into()),
+    );
+    let mut events = Object::new();
+    events.insert(
+        "creates_events",
+        Json::Bool(spec.submits.contains(&DataKind::Events)),
+    );
+    integration.insert("events", events.into());
+    if !spec.metrics.is_empty() || spec.submits.contains(&DataKind::Metrics) {
+        let mut metrics = Object::new();
+        let prefix = spec
+            .metric_prefix
+            .map_or_else(|| format!("{dir}."), str::to_owned);
+        metrics.insert("prefix", Json::string(prefix));
+        metrics.insert("check", Json::strings(spec.metrics.iter().map(|m| m.name)));
+        metrics.insert("metadata_path", Json::string(METADATA));
+        integration.insert("metrics", metrics.into());
+    }
+    let mut service_checks = Object::new();
+    service_checks.insert("metadata_path", Json::string(SERVICE_CHECKS));
+    integration.insert("service_checks", service_checks.into());
+    // A manifest that stopped declaring metrics loses its `metrics`: keep everything else.
+    if let Some(old) = old {
+        for (key, value) in old.iter() {
+            if key != "metrics" && integration.get(key).is_none() {
+                integration.insert(key, value.clone());
+            }
+        }
+    }
+    integration
+}
+
+/// Copies the keys of `old` that `new` does not have, in their order.
+fn keep_others(new: &mut Object, old: Option<&Object>) {
+    if let Some(old) = old {
+        for (key, value) in old.iter() {
+            if new.get(key).is_none() {
+                new.insert(key, value.clone());
+            }
+        }
+    }
+}
+
+/// An immutable id: the declaration's, else the folder's, else a new one; the partner is told
+/// to declare it when it is not declared.
+fn id<T: std::fmt::Display>(
+    declared: Option<T>,
+    in_folder: Option<T>,
+    generate: impl FnOnce() -> T,
+    field: &str,
+    declaration: impl Fn(&T) -> String,
+    notes: &mut Vec<Note>,
+) -> T {
+    if let Some(value) = declared {
+        return value;
+    }
+    let (value, origin) = match in_folder {
+        Some(value) => (value, "kept from the folder"),
+        None => (generate(), "generated"),
+    };
+    notes.push(Note {
+        file: MANIFEST,
+        message: format!(
+            "{field} {value} was {origin}: add `{}` to the `#[datadog_integration]` attribute, \
+             since it can never change once published and only the declaration survives a lost \
+             folder",
+            declaration(&value)
+        ),
+        rule: Some(Rule::Undeclared),
+    });
+    value
+}
+
+/// A random (version 4) UUID, lowercase.
+fn new_uuid() -> String {
+    let mut bytes = [0_u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random number generator is unavailable");
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// ddev's formula: seconds since the epoch minus 1,700,000,000.
+fn new_source_type_id(now: SystemTime) -> u64 {
+    let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    seconds.saturating_sub(SOURCE_TYPE_EPOCH).max(1)
+}
+
+/// Keys Datadog defines, for the unknown-key warning.
+const TOP_KEYS: &[&str] = &[
+    "manifest_version",
+    "app_uuid",
+    "app_id",
+    "owner",
+    "display_on_public_website",
+    "tile",
+    "assets",
+    "author",
+    "oauth",
+    "pricing",
+    "legal_terms",
+];
+const TILE_KEYS: &[&str] = &[
+    "overview",
+    "configuration",
+    "support",
+    "uninstallation",
+    "changelog",
+    "description",
+    "title",
+    "media",
+    "classifier_tags",
+    "resources",
+];
+const ASSET_KEYS: &[&str] = &[
+    "integration",
+    "dashboards",
+    "monitors",
+    "saved_views",
+    "logs",
+    "oauth",
+];
+const INTEGRATION_KEYS: &[&str] = &[
+    "auto_install",
+    "source_type_id",
+    "source_type_name",
+    "configuration",
+    "events",
+    "metrics",
+    "service_checks",
+    "process_signatures",
+    "supports_ddr_coordinated_failover",
+    "id",
+];
+const AUTHOR_KEYS: &[&str] = &[
+    "name",
+    "homepage",
+    "support_email",
+    "sales_email",
+    "vendor_id",
+    "contact_link",
+];
+
+/// The longest tile description, on integrations-extras and on the Marketplace.
+const MAX_DESCRIPTION: usize = 80;
+const MAX_DESCRIPTION_MARKETPLACE: usize = 70;
+const MAX_TITLE: usize = 50;
+const MAX_MEDIA: usize = 8;
+const MAX_CAPTION: usize = 300;
+const MAX_IMAGE_BYTES: usize = 1_000_000;
+
+/// Typed access to the manifest, reporting missing and mistyped fields.
+struct Fields<'m, 'c, 'f> {
+    manifest: &'m Json,
+    c: &'c mut Checker<'f>,
+}
+
+impl<'m> Fields<'m, '_, '_> {
+    fn get(&mut self, path: &[&str], required: bool) -> Option<&'m Json> {
+        let value = self.manifest.at(path);
+        if value.is_none() && required {
+            self.c.error(
+                Rule::ManifestRequired,
+                MANIFEST,
+                format!("{} is missing; Datadog requires it", path.join(".")),
+            );
+        }
+        value
+    }
+
+    fn typed<T>(
+        &mut self,
+        path: &[&str],
+        required: bool,
+        want: &str,
+        convert: impl Fn(&'m Json) -> Option<T>,
+    ) -> Option<T> {
+        let value = self.get(path, required)?;
+        let converted = convert(value);
+        if converted.is_none() {
+            let name = if path.is_empty() {
+                "the manifest".to_owned()
+            } else {
+                path.join(".")
+            };
+            self.c.error(
+                Rule::ManifestType,
+                MANIFEST,
+                format!("{name} is {}; it must be {want}", value.kind()),
+            );
+        }
+        converted
+    }
+
+    fn string(&mut self, path: &[&str], required: bool) -> Option<&'m str> {
+        self.typed(path, required, "a string", Json::as_str)
+    }
+
+    fn object(&mut self, path: &[&str], required: bool) -> Option<&'m Object> {
+        let object = self.typed(path, required, "an object", Json::as_object);
+        if let Some(object) = object {
+            let known: &[&str] = match path {
+                [] => TOP_KEYS,
+                ["tile"] => TILE_KEYS,
+                ["assets"] => ASSET_KEYS,
+                ["assets", "integration"] => INTEGRATION_KEYS,
+                ["author"] => AUTHOR_KEYS,
+                _ => return Some(object),
+            };
+            for key in object.keys().filter(|k| !known.contains(k)) {
+                let at = path.iter().copied().chain([key]).collect::<Vec<_>>();
+                self.c.warning(
+                    Rule::ManifestUnknownKey,
+                    MANIFEST,
+                    format!(
+                        "{} is not a manifest field{}",
+                        at.join("."),
+                        hint(vocabulary::closest(key, known))
+                    ),
+                );
+            }
+        }
+        object
+    }
+
+    fn array(&mut self, path: &[&str], required: bool) -> Option<&'m [Json]> {
+        self.typed(path, required, "an array", Json::as_array)
+    }
+
+    fn bool(&mut self, path: &[&str], required: bool) -> Option<bool> {
+        self.typed(path, required, "a boolean (true or false)", Json::as_bool)
+    }
+
+    /// A required non-empty string.
+    fn text(&mut self, rule: Rule, path: &[&str]) -> Option<&'m str> {
+        let value = self.string(path, true)?;
+        if value.trim().is_empty() {
+            self.c
+                .error(rule, MANIFEST, format!("{} is empty", path.join(".")));
+            return None;
+        }
+        Some(value)
+    }
+}
+
+fn hint(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("; did you mean {s}?"))
+}
+
+/// Checks manifest.json on its own and against the files it names (the README's sections are
+/// checked by the README's checks).
+pub(crate) fn check(c: &mut Checker<'_>, manifest: &Json) {
+    let mut f = Fields { manifest, c };
+    if f.object(&[], true).is_none() {
+        return;
+    }
+    let marketplace = manifest.at(&["pricing"]).is_some();
+
+    if let Some(version) = f.string(&["manifest_version"], true)
+        && version != "2.0.0"
+    {
+        f.c.error(
+            Rule::ManifestVersion,
+            MANIFEST,
+            format!("manifest_version is \"{version}\"; it must be \"2.0.0\" (manifest v2)"),
+        );
+    }
+    if let Some(uuid) = f.string(&["app_uuid"], true)
+        && !vocabulary::is_uuid(uuid)
+    {
+        f.c.error(
+            Rule::AppUuid,
+            MANIFEST,
+            format!("app_uuid `{uuid}` is not a lowercase 8-4-4-4-12 hex UUID"),
+        );
+    }
+    if let Some(app_id) = f.string(&["app_id"], true) {
+        if let Some(problem) = vocabulary::app_id_problem(app_id) {
+            f.c.error(Rule::AppId, MANIFEST, format!("app_id {problem}"));
+        } else if let Some(name) = f.c.folder.name() {
+            let expected = vocabulary::folder_name(app_id);
+            if name != expected {
+                f.c.warning(
+                    Rule::FolderName,
+                    MANIFEST,
+                    format!("the folder is `{name}`; for app_id `{app_id}` it is `{expected}`"),
+                );
+            }
+        }
+    }
+    f.text(Rule::ManifestRequired, &["owner"]);
+    if f.bool(&["display_on_public_website"], true) == Some(false) {
+        f.c.warning(
+            Rule::DisplayOnPublicWebsite,
+            MANIFEST,
+            "display_on_public_website is false: the tile stays off Datadog's public \
+             integrations page (once true, it cannot go back)",
+        );
+    }
+
+    if f.object(&["tile"], true).is_some() {
+        check_tile(&mut f, marketplace);
+    }
+    if f.object(&["assets"], true).is_some() {
+        check_assets(&mut f);
+    }
+    if f.object(&["author"], true).is_some() {
+        check_author(&mut f, marketplace);
+    }
+}
+
+fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
+    for (key, expected) in TILE_LINKS {
+        let required = key != "uninstallation";
+        let Some(value) = f.string(&["tile", key], required) else {
+            continue;
+        };
+        let accepted =
+            value == expected || (key == "support" && value == "README.md#Troubleshooting");
+        if !accepted {
+            f.c.error(
+                Rule::TileLinks,
+                MANIFEST,
+                format!("tile.{key} is \"{value}\"; it must be \"{expected}\""),
+            );
+        }
+    }
+    if let Some(changelog) = f.manifest.str_at(&["tile", "changelog"])
+        && changelog == CHANGELOG
+        && !f.c.folder.contains(CHANGELOG)
+    {
+        f.c.error(
+            Rule::FileMissing,
+            CHANGELOG,
+            "is missing; tile.changelog points to it",
+        );
+    }
+    if f.manifest.at(&["assets", "oauth"]).is_some()
+        && f.manifest.at(&["tile", "uninstallation"]).is_none()
+    {
+        f.c.error(
+            Rule::TileUninstallation,
+            MANIFEST,
+            "tile.uninstallation is missing; an integration with an OAuth client needs \
+             \"README.md#Uninstallation\" beside tile.support",
+        );
+    }
+
+    if let Some(description) = f.text(Rule::TileDescription, &["tile", "description"]) {
+        let limit = if marketplace {
+            MAX_DESCRIPTION_MARKETPLACE
+        } else {
+            MAX_DESCRIPTION
+        };
+        let len = description.chars().count();
+        if len > limit {
+            f.c.error(
+                Rule::TileDescription,
+                MANIFEST,
+                format!("tile.description is {len} characters; the limit is {limit}"),
+            );
+        }
+    }
+    if let Some(title) = f.text(Rule::TileTitle, &["tile", "title"]) {
+        let len = title.chars().count();
+        if len > MAX_TITLE {
+            f.c.error(
+                Rule::TileTitle,
+                MANIFEST,
+                format!("tile.title is {len} characters; the limit is {MAX_TITLE}"),
+            );
+        }
+    }
+    if let Some(media) = f.array(&["tile", "media"], true) {
+        check_media(f.c, media);
+    }
+    if let Some(tags) = f.array(&["tile", "classifier_tags"], true) {
+        check_tags(f.c, tags);
+    }
+    if let Some(resources) = f.array(&["tile", "resources"], false) {
+        for (i, resource) in resources.iter().enumerate() {
+            let kind = resource.str_at(&["resource_type"]);
+            if !matches!(kind, Some("blog" | "documentation" | "faq" | "other")) {
+                f.c.error(
+                    Rule::TileResources,
+                    MANIFEST,
+                    format!(
+                        "tile.resources[{i}].resource_type is {}; it must be blog, \
+                         documentation, faq or other",
+                        kind.map_or_else(|| "missing".to_owned(), |k| format!("\"{k}\""))
+                    ),
+                );
+            }
+            if !resource
+                .str_at(&["url"])
+                .is_some_and(vocabulary::is_web_url)
+            {
+                f.c.error(
+                    Rule::TileResources,
+                    MANIFEST,
+                    format!("tile.resources[{i}].url must be an absolute http(s) URL"),
+                );
+            }
+        }
+    }
+    let logs_assets = f.manifest.at(&["assets", "logs"]).is_some();
+    let logs_tag = f
+        .manifest
+        .at(&["tile", "classifier_tags"])
+        .and_then(Json::as_array)
+        .is_some_and(|tags| {
+            tags.iter()
+                .any(|t| t.as_str() == Some("Category::Log Collection"))
+        });
+    if logs_assets != logs_tag {
+        let message = if logs_assets {
+            "assets.logs is set but tile.classifier_tags lacks \"Category::Log Collection\""
+        } else {
+            "tile.classifier_tags has \"Category::Log Collection\" but there is no assets.logs; \
+             the category is for integrations that ship log assets"
+        };
+        f.c.error(Rule::LogsCategory, MANIFEST, message);
+    }
+}
+
+fn check_media(c: &mut Checker<'_>, media: &[Json]) {
+    let error = |c: &mut Checker<'_>, message: String| c.error(Rule::TileMedia, MANIFEST, message);
+    if media.len() > MAX_MEDIA {
+        error(
+            c,
+            format!(
+                "tile.media has {} items; the limit is {MAX_MEDIA}",
+                media.len()
+            ),
+        );
+    }
+    let videos = media
+        .iter()
+        .filter(|m| m.str_at(&["media_type"]) == Some("video"))
+        .count();
+    if videos > 1 {
+        error(c, format!("tile.media has {videos} videos; the limit is 1"));
+    }
+    for (i, item) in media.iter().enumerate() {
+        let at = format!("tile.media[{i}]");
+        let kind = item.str_at(&["media_type"]);
+        if !matches!(kind, Some("image" | "video")) {
+            error(c, format!("{at}.media_type must be \"image\" or \"video\""));
+        }
+        match item.str_at(&["caption"]) {
+            None => error(c, format!("{at}.caption is missing")),
+            Some(caption) if caption.chars().count() > MAX_CAPTION => error(
+                c,
+                format!(
+                    "{at}.caption is {} characters; the limit is {MAX_CAPTION}",
+                    caption.chars().count()
+                ),
+            ),
+            Some(_) => {}
+        }
+        match item.str_at(&["image_url"]) {
+            None => error(c, format!("{at}.image_url is missing")),
+            Some(url) => {
+                let lower = url.to_ascii_lowercase();
+                if !(lower.contains(".png") || lower.contains(".jpg")) {
+                    error(
+                        c,
+                        format!("{at}.image_url `{url}` is not a .png or .jpg image"),
+                    );
+                } else if url.contains("://") || url.starts_with('/') {
+                    error(
+                        c,
+                        format!(
+                            "{at}.image_url `{url}` must be relative to the folder (images/...)"
+                        ),
+                    );
+                } else {
+                    match c.folder.get(url) {
+                        None => error(c, format!("{at}.image_url `{url}` is not in the folder")),
+                        Some(bytes) if bytes.len() >= MAX_IMAGE_BYTES => error(
+                            c,
+                            format!(
+                                "{at}.image_url `{url}` is {} bytes; images must be under \
+                                 1,000,000",
+                                bytes.len()
+                            ),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        if kind == Some("video")
+            && item
+                .at(&["vimeo_id"])
+                .and_then(Json::as_number)
+                .is_none_or(|n| !n.is_u64())
+        {
+            error(
+                c,
+                format!("{at}.vimeo_id must be the video's Vimeo id, an integer"),
+            );
+        }
+    }
+}
+
+fn check_tags(c: &mut Checker<'_>, tags: &[Json]) {
+    let mut seen = Vec::new();
+    for tag in tags {
+        let Some(tag) = tag.as_str() else {
+            c.error(
+                Rule::ManifestType,
+                MANIFEST,
+                format!(
+                    "tile.classifier_tags holds {}; it must hold strings",
+                    tag.kind()
+                ),
+            );
+            continue;
+        };
+        if seen.contains(&tag) {
+            c.error(
+                Rule::ClassifierTags,
+                MANIFEST,
+                format!("tile.classifier_tags lists `{tag}` twice"),
+            );
+            continue;
+        }
+        seen.push(tag);
+        match vocabulary::classifier_tag(tag) {
+            TagCheck::Accepted => {}
+            TagCheck::Doubtful(why) => c.warning(
+                Rule::ClassifierTags,
+                MANIFEST,
+                format!("tile.classifier_tags: {why}"),
+            ),
+            TagCheck::Refused(why) => c.error(
+                Rule::ClassifierTags,
+                MANIFEST,
+                format!("tile.classifier_tags: {why}"),
+            ),
+        }
+    }
+}
+
+fn check_assets(f: &mut Fields<'_, '_, '_>) {
+    if f.object(&["assets", "integration"], false).is_some() {
+        check_integration(f);
+    } else if f.c.folder.contains(METADATA) {
+        f.c.error(
+            Rule::MetricsMetadata,
+            METADATA,
+            "is in the folder but the manifest has no assets.integration.metrics to name it",
+        );
+    }
+    if let Some(path) = f.string(&["assets", "oauth"], false) {
+        if path != OAUTH_CLIENTS {
+            f.c.error(
+                Rule::AssetPaths,
+                MANIFEST,
+                format!("assets.oauth is \"{path}\"; it must be \"{OAUTH_CLIENTS}\""),
+            );
+        }
+        if !f.c.folder.contains(path) {
+            f.c.error(
+                Rule::FileMissing,
+                path,
+                "is missing; assets.oauth points to it (the OAuth client Datadog shows on the \
+                 Developer Platform's Publishing tab)",
+            );
+        }
+    }
+    for kind in ["dashboards", "monitors", "saved_views"] {
+        let Some(map) = f.object(&["assets", kind], false) else {
+            continue;
+        };
+        for (key, value) in map.iter() {
+            let Some(path) = value.as_str() else {
+                f.c.error(
+                    Rule::ManifestType,
+                    MANIFEST,
+                    format!(
+                        "assets.{kind}[\"{key}\"] is {}; it must be a path",
+                        value.kind()
+                    ),
+                );
+                continue;
+            };
+            if path.starts_with('/') || path.contains("://") || path.split('/').any(|s| s == "..") {
+                f.c.error(
+                    Rule::AssetPaths,
+                    MANIFEST,
+                    format!(
+                        "assets.{kind}[\"{key}\"] is `{path}`; it must be a path inside the \
+                         folder (assets/{kind}/...)"
+                    ),
+                );
+                continue;
+            }
+            if f.c.folder.contains(path) {
+                f.c.json(path);
+            } else {
+                f.c.error(
+                    Rule::FileMissing,
+                    path,
+                    format!("is missing; assets.{kind}[\"{key}\"] points to it"),
+                );
+            }
+        }
+    }
+    if f.object(&["assets", "logs"], false).is_some() {
+        f.string(&["assets", "logs", "source"], true);
+    }
+    let dashboards = f
+        .manifest
+        .at(&["assets", "dashboards"])
+        .and_then(Json::as_object)
+        .is_some_and(|d| d.keys().next().is_some());
+    if !dashboards {
+        f.c.warning(
+            Rule::RecommendedAssets,
+            MANIFEST,
+            "assets.dashboards lists no dashboard; Datadog's docs ask every integration for one: \
+             build it in Datadog, export its JSON into assets/dashboards/ and list it here",
+        );
+    }
+    let logo =
+        f.c.folder
+            .paths()
+            .any(|p| p.starts_with("assets/") && p.to_ascii_lowercase().ends_with(".svg"));
+    if !logo {
+        f.c.warning(
+            Rule::RecommendedAssets,
+            MANIFEST,
+            "the folder has no SVG logo; Datadog's docs ask for one in assets/logos/",
+        );
+    }
+}
+
+fn check_integration(f: &mut Fields<'_, '_, '_>) {
+    const AT: [&str; 2] = ["assets", "integration"];
+    let path = |key: &'static str| [AT[0], AT[1], key];
+    f.bool(&path("auto_install"), true);
+    if let Some(id) = f.get(&path("source_type_id"), true) {
+        let positive = id
+            .as_number()
+            .and_then(serde_json::Number::as_u64)
+            .is_some_and(|n| n > 0);
+        if !positive {
+            f.c.error(
+                Rule::SourceTypeId,
+                MANIFEST,
+                format!(
+                    "assets.integration.source_type_id is {}; it must be a positive integer",
+                    serde_json::to_string(id).unwrap_or_default()
+                ),
+            );
+        }
+    }
+    f.text(Rule::SourceTypeName, &path("source_type_name"));
+    f.object(&path("configuration"), true);
+    if f.object(&path("events"), true).is_some() {
+        f.bool(&["assets", "integration", "events", "creates_events"], true);
+    }
+    let metadata_path = if f.object(&path("metrics"), false).is_some() {
+        let metrics = |key| ["assets", "integration", "metrics", key];
+        if let Some(prefix) = f.string(&metrics("prefix"), true)
+            && !prefix.ends_with('.')
+        {
+            f.c.warning(
+                Rule::MetricsPrefix,
+                MANIFEST,
+                format!(
+                    "assets.integration.metrics.prefix \"{prefix}\" does not end with `.` \
+                     (write \"{prefix}.\")"
+                ),
+            );
+        }
+        f.typed(
+            &metrics("check"),
+            true,
+            "a metric name or a list of them",
+            |v| match v {
+                Json::String(_) => Some(()),
+                Json::Array(items) => items.iter().all(|i| i.as_str().is_some()).then_some(()),
+                _ => None,
+            },
+        );
+        f.string(&metrics("metadata_path"), true)
+    } else {
+        None
+    };
+    match metadata_path {
+        Some(path) if !f.c.folder.contains(path) => f.c.error(
+            Rule::FileMissing,
+            path,
+            "is missing; assets.integration.metrics.metadata_path points to it",
+        ),
+        None if f.c.folder.contains(METADATA) => f.c.error(
+            Rule::MetricsMetadata,
+            METADATA,
+            "is in the folder but assets.integration.metrics.metadata_path does not name it",
+        ),
+        _ => {}
+    }
+    if f.object(&path("service_checks"), true).is_some()
+        && let Some(path) = f.string(
+            &["assets", "integration", "service_checks", "metadata_path"],
+            false,
+        )
+        && !f.c.folder.contains(path)
+    {
+        f.c.error(
+            Rule::FileMissing,
+            path,
+            "is missing; assets.integration.service_checks.metadata_path points to it (write \
+             `[]` when there are no service checks)",
+        );
+    }
+}
+
+fn check_author(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
+    f.text(Rule::ManifestRequired, &["author", "name"]);
+    for key in ["homepage", "contact_link"] {
+        if let Some(url) = f.string(&["author", key], key == "homepage")
+            && !vocabulary::is_web_url(url)
+        {
+            f.c.error(
+                Rule::AuthorUrl,
+                MANIFEST,
+                format!("author.{key} `{url}` is not an absolute http(s) URL"),
+            );
+        }
+    }
+    for key in ["support_email", "sales_email"] {
+        if let Some(email) = f.string(&["author", key], true)
+            && !vocabulary::is_email(email)
+        {
+            f.c.error(
+                Rule::AuthorEmail,
+                MANIFEST,
+                format!("author.{key} `{email}` is not an ASCII e-mail address"),
+            );
+        }
+    }
+    match f.string(&["author", "vendor_id"], false) {
+        Some(vendor) => {
+            if let Some(problem) = vocabulary::app_id_problem(vendor) {
+                f.c.error(
+                    Rule::VendorId,
+                    MANIFEST,
+                    format!("author.vendor_id {problem}"),
+                );
+            }
+        }
+        None if marketplace => f.c.error(
+            Rule::VendorId,
+            MANIFEST,
+            "author.vendor_id is missing; a Marketplace listing (one with pricing) needs it",
+        ),
+        None => {}
+    }
+}

@@ -1,0 +1,345 @@
+//! `metadata.csv`: one row a declared metric, as ddev's `validate metadata` reads it.
+
+use super::json::Json;
+use super::validate::Checker;
+use super::vocabulary;
+use super::{Finding, METADATA, Rule};
+use crate::integration::{DataKind, IntegrationSpec};
+
+/// The columns, in ddev's canonical order.
+const COLUMNS: [&str; 11] = [
+    "metric_name",
+    "metric_type",
+    "interval",
+    "unit_name",
+    "per_unit_name",
+    "description",
+    "orientation",
+    "integration",
+    "short_name",
+    "curated_metric",
+    "sample_tags",
+];
+
+/// The columns every metadata.csv has (`curated_metric` and `sample_tags` are optional).
+const REQUIRED_COLUMNS: [&str; 9] = [
+    "metric_name",
+    "metric_type",
+    "interval",
+    "unit_name",
+    "per_unit_name",
+    "description",
+    "orientation",
+    "integration",
+    "short_name",
+];
+
+/// The values that may not be empty.
+const REQUIRED_VALUES: [&str; 4] = ["metric_name", "metric_type", "orientation", "integration"];
+
+const MAX_DESCRIPTION: usize = 400;
+
+/// metadata.csv for the declared metrics; `None` when the integration declares none and does
+/// not submit metrics.
+pub(crate) fn render(spec: &IntegrationSpec) -> Option<String> {
+    if spec.metrics.is_empty() && !spec.submits.contains(&DataKind::Metrics) {
+        return None;
+    }
+    let integration = vocabulary::normalize_integration(spec.name);
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    let write = |writer: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
+        writer
+            .write_record(row)
+            .expect("writing CSV to memory cannot fail");
+    };
+    write(&mut writer, &COLUMNS);
+    for metric in spec.metrics {
+        let orientation = metric.orientation.as_i8().to_string();
+        write(
+            &mut writer,
+            &[
+                metric.name,
+                metric.metric_type.as_str(),
+                "",
+                metric.unit.unwrap_or(""),
+                metric.per_unit.unwrap_or(""),
+                metric.description,
+                &orientation,
+                &integration,
+                metric.short_name.unwrap_or(""),
+                "",
+                "",
+            ],
+        );
+    }
+    let bytes = writer
+        .into_inner()
+        .expect("flushing CSV to memory cannot fail");
+    Some(String::from_utf8(bytes).expect("the CSV holds the declaration's UTF-8 text"))
+}
+
+/// Checks metadata.csv (when there is one); returns its metric names for the cross-file checks.
+pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<String>> {
+    if !c.folder.contains(METADATA) {
+        return None;
+    }
+    let text = c.text(METADATA)?;
+    if text.trim().is_empty() {
+        c.error(
+            Rule::MetadataColumns,
+            METADATA,
+            format!(
+                "is empty; it needs at least the header: {}",
+                COLUMNS.join(",")
+            ),
+        );
+        return Some(Vec::new());
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = match reader.headers() {
+        Ok(h) => h.iter().map(str::to_owned).collect(),
+        Err(e) => {
+            c.error(Rule::FileSyntax, METADATA, format!("is not valid CSV: {e}"));
+            return Some(Vec::new());
+        }
+    };
+    for column in &header {
+        if !COLUMNS.contains(&column.as_str()) {
+            c.push(
+                Finding::error(
+                    Rule::MetadataColumns,
+                    METADATA,
+                    format!(
+                        "has the unknown column `{column}`{}",
+                        vocabulary::closest(column, &COLUMNS)
+                            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+                    ),
+                )
+                .at_line(1),
+            );
+        }
+    }
+    let missing: Vec<&str> = REQUIRED_COLUMNS
+        .iter()
+        .copied()
+        .filter(|r| !header.iter().any(|h| h == r))
+        .collect();
+    if !missing.is_empty() {
+        c.push(
+            Finding::error(
+                Rule::MetadataColumns,
+                METADATA,
+                format!("lacks the column(s) {}", missing.join(", ")),
+            )
+            .at_line(1),
+        );
+    }
+    let source_type_name =
+        manifest.and_then(|m| m.str_at(&["assets", "integration", "source_type_name"]));
+    let prefix = manifest.and_then(|m| m.str_at(&["assets", "integration", "metrics", "prefix"]));
+    let mut names: Vec<String> = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                c.error(Rule::FileSyntax, METADATA, format!("is not valid CSV: {e}"));
+                break;
+            }
+        };
+        let line = record
+            .position()
+            .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+        if record.len() != header.len() {
+            // The name is still worth knowing, for the check list's findings.
+            if let Some(name) = header
+                .iter()
+                .position(|h| h == "metric_name")
+                .and_then(|i| record.get(i))
+            {
+                names.push(name.to_owned());
+            }
+            c.push(
+                Finding::error(
+                    Rule::MetadataColumns,
+                    METADATA,
+                    format!(
+                        "has {} values; the header has {} columns",
+                        record.len(),
+                        header.len()
+                    ),
+                )
+                .at_line(line),
+            );
+            continue;
+        }
+        let get = |column: &str| {
+            header
+                .iter()
+                .position(|h| h == column)
+                .and_then(|i| record.get(i))
+                .unwrap_or("")
+        };
+        let mut row = Row { c: &mut *c, line };
+        if let Some(value) = record.iter().find(|v| !v.is_ascii()) {
+            row.error(
+                Rule::MetadataAscii,
+                format!("`{value}` has non-ASCII characters; metadata.csv is ASCII only"),
+            );
+        }
+        for column in REQUIRED_VALUES {
+            if header.iter().any(|h| h == column) && get(column).trim().is_empty() {
+                row.error(Rule::MetadataRequired, format!("{column} is empty"));
+            }
+        }
+        let name = get("metric_name");
+        if !name.is_empty() {
+            if names.iter().any(|n| n == name) {
+                row.error(
+                    Rule::MetadataMetricName,
+                    format!("the metric `{name}` is listed twice"),
+                );
+            }
+            names.push(name.to_owned());
+            let normalized = vocabulary::normalize_metric_name(name);
+            if normalized != name {
+                row.error(
+                    Rule::MetadataMetricName,
+                    format!("the metric name `{name}` is not normalized; Datadog stores it as `{normalized}`"),
+                );
+            }
+            let prefixed = prefix.is_some_and(|p| name.starts_with(p))
+                || vocabulary::SHARED_METRIC_PREFIXES
+                    .iter()
+                    .any(|p| name.starts_with(p));
+            if let Some(prefix) = prefix
+                && !prefixed
+            {
+                row.error(
+                    Rule::MetadataMetricName,
+                    format!("the metric `{name}` does not start with the prefix `{prefix}`"),
+                );
+            }
+        }
+        let metric_type = get("metric_type");
+        if !metric_type.is_empty() && !matches!(metric_type, "gauge" | "count" | "rate") {
+            row.error(
+                Rule::MetadataMetricType,
+                format!("metric_type `{metric_type}` is not gauge, count or rate"),
+            );
+        }
+        let interval = get("interval");
+        if !interval.is_empty() && interval.parse::<u64>().is_err() {
+            row.error(
+                Rule::MetadataInterval,
+                format!("interval `{interval}` is not a whole number of seconds"),
+            );
+        }
+        let (unit, per_unit) = (get("unit_name"), get("per_unit_name"));
+        for (column, value) in [("unit_name", unit), ("per_unit_name", per_unit)] {
+            if !value.is_empty() && !vocabulary::is_unit(value) {
+                row.error(
+                    Rule::MetadataUnit,
+                    format!(
+                        "{column} `{value}` is not a Datadog unit name{}",
+                        vocabulary::closest_unit(value)
+                            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+                    ),
+                );
+            }
+        }
+        if vocabulary::is_time_unit(unit) && vocabulary::is_time_unit(per_unit) {
+            row.error(
+                Rule::MetadataUnit,
+                format!("`{unit}` per `{per_unit}` is a time per time; use the unit `fraction`"),
+            );
+        }
+        let orientation = get("orientation");
+        if !orientation.is_empty() && !matches!(orientation, "-1" | "0" | "1") {
+            row.error(
+                Rule::MetadataOrientation,
+                format!("orientation `{orientation}` is not -1, 0 or 1"),
+            );
+        }
+        let integration = get("integration");
+        if let Some(source_type_name) = source_type_name {
+            let expected = vocabulary::normalize_integration(source_type_name);
+            if !integration.is_empty() && integration != expected {
+                row.error(
+                    Rule::MetadataIntegration,
+                    format!(
+                        "integration `{integration}` must be `{expected}` (source_type_name \
+                         \"{source_type_name}\", normalized)"
+                    ),
+                );
+            }
+        }
+        let description = get("description");
+        if header.iter().any(|h| h == "description") && description.trim().is_empty() {
+            row.c.push(
+                Finding::warning(
+                    Rule::MetadataDescription,
+                    METADATA,
+                    format!("the metric `{name}` has no description"),
+                )
+                .at_line(line),
+            );
+        }
+        if description.contains('|') {
+            row.error(
+                Rule::MetadataDescription,
+                "description contains `|`".to_owned(),
+            );
+        }
+        let len = description.chars().count();
+        if len > MAX_DESCRIPTION {
+            row.error(
+                Rule::MetadataDescription,
+                format!("description is {len} characters; the limit is {MAX_DESCRIPTION}"),
+            );
+        }
+        let curated = get("curated_metric");
+        if !curated.is_empty() {
+            let values: Vec<&str> = curated.split('|').collect();
+            let valid = values.iter().all(|v| matches!(*v, "cpu" | "memory"));
+            let unique = values
+                .iter()
+                .enumerate()
+                .all(|(i, v)| !values[..i].contains(v));
+            if !valid || !unique {
+                row.error(
+                    Rule::MetadataCuratedMetric,
+                    format!("curated_metric `{curated}` must be cpu, memory or cpu|memory"),
+                );
+            }
+        }
+        let sample_tags = get("sample_tags");
+        if !sample_tags.is_empty()
+            && sample_tags
+                .split(',')
+                .any(|t| t.trim().is_empty() || t.trim().contains(char::is_whitespace))
+        {
+            row.error(
+                Rule::MetadataSampleTags,
+                format!("sample_tags `{sample_tags}` must be tag keys separated by commas"),
+            );
+        }
+    }
+    Some(names)
+}
+
+/// Findings about one row.
+struct Row<'c, 'f> {
+    c: &'c mut Checker<'f>,
+    line: usize,
+}
+
+impl Row<'_, '_> {
+    fn error(&mut self, rule: Rule, message: String) {
+        self.c
+            .push(Finding::error(rule, METADATA, message).at_line(self.line));
+    }
+}

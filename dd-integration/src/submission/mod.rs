@@ -1,0 +1,521 @@
+//! The files a partner submits to Datadog, rendered from the declaration and validated offline.
+//!
+//! An API integration is published by a pull request to `DataDog/integrations-extras` that adds
+//! one folder (`acme_pager/`): `manifest.json` (v2), `README.md`, `CHANGELOG.md`,
+//! `assets/oauth_clients.json`, `assets/service_checks.json` and, when it sends metrics,
+//! `metadata.csv`. [`render`] writes them from the [`IntegrationSpec`] that
+//! `#[datadog_integration]` produced, so the OAuth client Datadog registers, the tile and the
+//! code can never disagree; [`validate`] checks a folder against every rule of Datadog's checks
+//! that can run offline, and against the declaration.
+//!
+//! Regeneration keeps what the partner owns: the README's prose outside the regions the
+//! declaration writes (`<!-- dd-integration:begin NAME -->` ... `<!-- dd-integration:end NAME -->`),
+//! the manifest's media, dashboards and other assets, the CHANGELOG's entries, and the ids a
+//! folder already has. Ids that must never change (`app_uuid`, `app_id`, `source_type_name`,
+//! `source_type_id`, asset keys) are compared with the folder first, and rendering stops with
+//! [`SubmissionError::Immutable`] when the declaration disagrees with them.
+//!
+//! A partner's own `xtask` needs a few lines:
+//!
+//! ```no_run
+//! # use dd_integration::{datadog_integration, DatadogIntegration};
+//! # #[datadog_integration(
+//! #     name = "Acme Pager",
+//! #     scopes = [monitors_read],
+//! #     redirect = "https://acme.example/datadog/callback",
+//! #     onboarding = "https://acme.example/datadog/connect",
+//! # )]
+//! # pub struct AcmePager;
+//! use dd_integration::submission;
+//!
+//! // Writes submission/acme_pager/, keeping what is already there.
+//! let update = submission::update(AcmePager::SPEC, "submission".as_ref())?;
+//! for note in &update.notes {
+//!     println!("note: {note}");
+//! }
+//! for finding in &update.findings {
+//!     println!("{}: {finding}", finding.severity);
+//! }
+//! # Ok::<(), submission::SubmissionError>(())
+//! ```
+
+mod changelog;
+mod folder;
+mod immutable;
+mod json;
+mod manifest;
+mod metadata;
+mod oauth_clients;
+mod readme;
+mod rule;
+mod service_checks;
+mod unit_names;
+mod validate;
+mod vocabulary;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+pub use folder::Folder;
+pub use immutable::ImmutableChange;
+pub use rule::{Finding, Rule, Severity};
+pub use validate::{validate, validate_against};
+
+use crate::integration::IntegrationSpec;
+
+/// `manifest.json`.
+pub const MANIFEST: &str = "manifest.json";
+/// `README.md`.
+pub const README: &str = "README.md";
+/// `CHANGELOG.md`.
+pub const CHANGELOG: &str = "CHANGELOG.md";
+/// `assets/oauth_clients.json`.
+pub const OAUTH_CLIENTS: &str = "assets/oauth_clients.json";
+/// `assets/service_checks.json`.
+pub const SERVICE_CHECKS: &str = "assets/service_checks.json";
+/// `metadata.csv`.
+pub const METADATA: &str = "metadata.csv";
+
+/// The files the declaration renders, in the order they are written.
+pub const RENDERED_FILES: [&str; 6] = [
+    MANIFEST,
+    README,
+    CHANGELOG,
+    OAUTH_CLIENTS,
+    SERVICE_CHECKS,
+    METADATA,
+];
+
+/// Why the submission files could not be rendered or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmissionError {
+    /// The declaration and the existing folder disagree on ids that never change.
+    #[error(
+        "the declaration changes {} that cannot change:\n{}",
+        if .0.len() == 1 { "a field" } else { "fields" },
+        immutable::list(.0)
+    )]
+    Immutable(Vec<ImmutableChange>),
+    /// A file of the existing folder that values are kept from does not parse.
+    #[error(
+        "{file} in the existing folder does not parse ({problem}); fix it by hand: values in \
+         it are kept (ids that can never change, the partner's text), so it is not rewritten"
+    )]
+    Unparsable {
+        /// The file.
+        file: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The existing README's generated regions are broken, so its prose cannot be kept.
+    #[error(
+        "README.md: line {line}: {problem}; the regions between `<!-- dd-integration:begin NAME \
+         -->` and `<!-- dd-integration:end NAME -->` are rewritten from the declaration, so \
+         their markers must stay intact (restore them, or delete README.md to have it written \
+         anew)"
+    )]
+    ReadmeRegions {
+        /// The line of the problem.
+        line: usize,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The existing README lacks a section where a generated region belongs.
+    #[error(
+        "README.md has no `{heading}` heading for the `{region}` region; add the heading \
+         where that section belongs, and run again"
+    )]
+    ReadmeSectionMissing {
+        /// The region.
+        region: &'static str,
+        /// The heading it goes under.
+        heading: &'static str,
+    },
+    /// The declaration cannot become a submission (it is empty, as after a failed expansion).
+    #[error("the declaration's `{field}` is empty; fix the `#[datadog_integration]` attribute")]
+    EmptyDeclaration {
+        /// The empty field.
+        field: &'static str,
+    },
+    /// The path is not a directory.
+    #[error("{} is not a directory", .path.display())]
+    NotAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The directory holds more files than an integration folder does.
+    #[error(
+        "{} holds more than {limit} files: is it the integration's folder?",
+        .path.display()
+    )]
+    TooManyFiles {
+        /// The directory.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Something the partner should know or do after rendering: an id that was generated or kept
+/// and belongs in the declaration, a CHANGELOG without an entry for the version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The file it is about.
+    pub file: &'static str,
+    /// What to do.
+    pub message: String,
+    /// The rule of [`validate`] that reports the same thing about the written folder, if any.
+    pub rule: Option<Rule>,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+/// The submission files of one declaration, in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    dir_name: String,
+    files: Vec<(&'static str, String)>,
+    obsolete: Vec<&'static str>,
+    notes: Vec<Note>,
+}
+
+impl Rendered {
+    /// The folder's name in the repository: `app_id` with `_` for `-` (`acme_pager`).
+    pub fn dir_name(&self) -> &str {
+        &self.dir_name
+    }
+
+    /// The rendered files, as (path in the folder, contents).
+    pub fn files(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.files.iter().map(|(path, text)| (*path, text.as_str()))
+    }
+
+    /// The contents of the rendered file at `path`.
+    pub fn file(&self, path: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// Files of the existing folder that the declaration no longer produces (metadata.csv of
+    /// an integration that stopped declaring metrics): [`Rendered::write`] removes them.
+    pub fn obsolete(&self) -> &[&'static str] {
+        &self.obsolete
+    }
+
+    /// What the partner should know or do.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// `existing` with the rendered files written over it and the obsolete ones removed: the
+    /// folder as [`Rendered::write`] leaves it.
+    pub fn apply(&self, existing: Option<&Folder>) -> Folder {
+        let mut folder = existing
+            .cloned()
+            .unwrap_or_else(|| Folder::named(&self.dir_name));
+        for (path, text) in &self.files {
+            folder.insert(path, text.as_bytes());
+        }
+        for path in &self.obsolete {
+            folder.remove(path);
+        }
+        folder
+    }
+
+    /// The paths whose contents differ from `existing` (or are missing, or obsolete).
+    pub fn stale(&self, existing: Option<&Folder>) -> Vec<&'static str> {
+        let mut stale: Vec<&'static str> = self
+            .files
+            .iter()
+            .filter(|(path, text)| {
+                existing
+                    .and_then(|f| f.get(path))
+                    .is_none_or(|on_disk| !same_text(on_disk, text))
+            })
+            .map(|(path, _)| *path)
+            .collect();
+        stale.extend(
+            self.obsolete
+                .iter()
+                .filter(|p| existing.is_some_and(|f| f.contains(p))),
+        );
+        stale
+    }
+
+    /// Writes the files that differ from `existing` into `dir` (the integration's folder) and
+    /// removes the obsolete ones; returns the paths written or removed.
+    pub fn write(
+        &self,
+        dir: &Path,
+        existing: Option<&Folder>,
+    ) -> Result<Vec<&'static str>, SubmissionError> {
+        let stale = self.stale(existing);
+        for path in &stale {
+            match self.file(path) {
+                Some(text) => folder::write_file(&dir.join(path), text.as_bytes())?,
+                None => {
+                    let file = dir.join(path);
+                    std::fs::remove_file(&file)
+                        .map_err(|source| SubmissionError::Io { path: file, source })?;
+                }
+            }
+        }
+        Ok(stale)
+    }
+}
+
+/// Whether the bytes on disk hold `text`, ignoring CRLF line ends (a Windows checkout is not
+/// stale).
+fn same_text(on_disk: &[u8], text: &str) -> bool {
+    match std::str::from_utf8(on_disk) {
+        Ok(s) if s.contains('\r') => s.replace("\r\n", "\n") == text,
+        Ok(s) => s == text,
+        Err(_) => false,
+    }
+}
+
+/// Renders the submission files of `spec`, keeping what `existing` (the folder as it is, if
+/// any) owns: see the [module documentation](self).
+pub fn render(
+    spec: &IntegrationSpec,
+    existing: Option<&Folder>,
+) -> Result<Rendered, SubmissionError> {
+    render_at(spec, existing, SystemTime::now())
+}
+
+/// [`render`] at the time `now`: the time dates a new CHANGELOG and derives a new
+/// `source_type_id` (`unix seconds - 1,700,000,000`, ddev's formula).
+pub fn render_at(
+    spec: &IntegrationSpec,
+    existing: Option<&Folder>,
+    now: SystemTime,
+) -> Result<Rendered, SubmissionError> {
+    for (field, value) in [("name", spec.name), ("app_id", spec.app_id)] {
+        if value.trim().is_empty() {
+            return Err(SubmissionError::EmptyDeclaration { field });
+        }
+    }
+    let mut notes = Vec::new();
+    // Values are kept from the existing files: one that is not text stops rendering rather
+    // than being overwritten.
+    let text = |file: &'static str| -> Result<Option<&str>, SubmissionError> {
+        match existing.and_then(|f| f.text(file)) {
+            None => Ok(None),
+            Some(Ok(text)) => Ok(Some(text)),
+            Some(Err(e)) => Err(SubmissionError::Unparsable {
+                file,
+                problem: format!("not UTF-8: {e}"),
+            }),
+        }
+    };
+    let json = |file: &'static str| -> Result<Option<json::Json>, SubmissionError> {
+        text(file)?
+            .map(|t| {
+                json::Json::parse(t)
+                    .map_err(|problem| SubmissionError::Unparsable { file, problem })
+            })
+            .transpose()
+    };
+    let old_manifest = json(MANIFEST)?;
+    let new_manifest = manifest::render(spec, old_manifest.as_ref(), now, &mut notes);
+    if let Some(old) = &old_manifest {
+        let changes = immutable::changes(old, &new_manifest, immutable::Sides::DECLARATION);
+        if !changes.is_empty() {
+            return Err(SubmissionError::Immutable(changes));
+        }
+    }
+
+    let mut files = vec![(MANIFEST, new_manifest.to_pretty())];
+    files.push((README, readme::render(spec, text(README)?, &mut notes)?));
+    files.push((
+        CHANGELOG,
+        changelog::render(spec, text(CHANGELOG)?, now, &mut notes),
+    ));
+    let old_clients = json(OAUTH_CLIENTS)?;
+    files.push((
+        OAUTH_CLIENTS,
+        oauth_clients::render(spec, old_clients.as_ref(), &mut notes).to_pretty(),
+    ));
+    files.push((SERVICE_CHECKS, service_checks::render(spec).to_pretty()));
+    let mut obsolete = Vec::new();
+    match metadata::render(spec) {
+        Some(csv) => files.push((METADATA, csv)),
+        None => obsolete.push(METADATA),
+    }
+    let dir_name = vocabulary::folder_name(spec.app_id);
+    if existing.is_none() {
+        notes.push(Note {
+            file: "../.github/CODEOWNERS",
+            message: format!(
+                "integrations-extras also needs the line `/{dir_name}/ @<your GitHub team> \
+                 <support e-mail>` in its .github/CODEOWNERS, in the same pull request"
+            ),
+            rule: None,
+        });
+    }
+    Ok(Rendered {
+        dir_name,
+        files,
+        obsolete,
+        notes,
+    })
+}
+
+/// What [`update`] did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Update {
+    /// The integration's folder.
+    pub dir: PathBuf,
+    /// The files written or removed, relative to `dir`.
+    pub written: Vec<&'static str>,
+    /// What the partner should know or do, besides the findings.
+    pub notes: Vec<Note>,
+    /// What [`validate`] finds in the folder as written, the declaration included.
+    pub findings: Vec<Finding>,
+}
+
+/// Renders `spec` into `<parent>/<dir_name>/`, keeping what is there: reads the folder, renders,
+/// writes what changed and validates the result.
+///
+/// When `<dir_name>/` does not exist but another folder of `parent` holds the declared
+/// `app_uuid`, that folder is the integration's, under its old `app_id`: rendering stops with
+/// [`SubmissionError::Immutable`] instead of starting a second listing.
+pub fn update(spec: &IntegrationSpec, parent: &Path) -> Result<Update, SubmissionError> {
+    let dir = parent.join(vocabulary::folder_name(spec.app_id));
+    let existing = existing_folder(spec, parent)?;
+    let rendered = render(spec, existing.as_ref())?;
+    let written = rendered.write(&dir, existing.as_ref())?;
+    let folder = rendered.apply(existing.as_ref());
+    let findings = validate(&folder, Some(spec));
+    let mut notes = rendered.notes;
+    // A note that a finding repeats is said once, by the finding.
+    notes.retain(|note| {
+        note.rule.is_none_or(|rule| {
+            !findings
+                .iter()
+                .any(|f| f.rule == rule && f.file == note.file)
+        })
+    });
+    Ok(Update {
+        dir,
+        written,
+        notes,
+        findings,
+    })
+}
+
+/// The files of `<parent>/<dir_name>/` that [`update`] would change: empty when the folder is
+/// fresh.
+pub fn stale(spec: &IntegrationSpec, parent: &Path) -> Result<Vec<&'static str>, SubmissionError> {
+    let existing = existing_folder(spec, parent)?;
+    let rendered = render(spec, existing.as_ref())?;
+    Ok(rendered.stale(existing.as_ref()))
+}
+
+/// The integration's folder in `parent`: `<dir_name>/`, else the folder whose manifest has the
+/// declared `app_uuid`.
+fn existing_folder(
+    spec: &IntegrationSpec,
+    parent: &Path,
+) -> Result<Option<Folder>, SubmissionError> {
+    let dir = parent.join(vocabulary::folder_name(spec.app_id));
+    if dir.exists() {
+        return Folder::read(&dir).map(Some);
+    }
+    let (Some(uuid), Ok(entries)) = (spec.app_uuid, std::fs::read_dir(parent)) else {
+        return Ok(None);
+    };
+    for entry in entries.flatten() {
+        let manifest = entry.path().join(MANIFEST);
+        let same = std::fs::read_to_string(&manifest)
+            .ok()
+            .and_then(|text| json::Json::parse(&text).ok())
+            .is_some_and(|m| m.str_at(&["app_uuid"]) == Some(uuid));
+        if same {
+            return Folder::read(&entry.path()).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// The folder name of `spec` in the repository: `app_id` with `_` for `-`.
+pub fn dir_name(spec: &IntegrationSpec) -> String {
+    vocabulary::folder_name(spec.app_id)
+}
+
+#[cfg(test)]
+pub(crate) mod fixture;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::integration::DataKind;
+
+    #[test]
+    fn a_file_the_declaration_no_longer_renders_is_removed() {
+        let folder = fixture::folder(&fixture::EXPORTER);
+        let spec = IntegrationSpec {
+            submits: &[DataKind::Events],
+            metrics: &[],
+            metric_prefix: None,
+            ..fixture::EXPORTER
+        };
+        let rendered = render_at(&spec, Some(&folder), fixture::now()).unwrap();
+        assert_eq!(rendered.obsolete(), [METADATA]);
+        assert!(rendered.stale(Some(&folder)).contains(&METADATA));
+        let after = rendered.apply(Some(&folder));
+        assert!(!after.contains(METADATA));
+        let manifest = after.text(MANIFEST).unwrap().unwrap();
+        assert!(manifest.contains("\"creates_events\": true"));
+        assert!(!manifest.contains("\"metrics\""));
+    }
+
+    #[test]
+    fn refuses_to_overwrite_what_it_cannot_read() {
+        let mut folder = fixture::folder(&fixture::EXPORTER);
+        folder.insert(README, vec![0xff, 0xfe]);
+        let err = render_at(&fixture::EXPORTER, Some(&folder), fixture::now()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("README.md in the existing folder does not parse (not UTF-8"),
+            "{err}"
+        );
+        folder.insert(README, "ok");
+        folder.insert(MANIFEST, "{\"app_id\": 1,");
+        let err = render_at(&fixture::EXPORTER, Some(&folder), fixture::now()).unwrap_err();
+        assert!(
+            matches!(err, SubmissionError::Unparsable { file: MANIFEST, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_empty_declaration_is_refused() {
+        let spec = IntegrationSpec {
+            app_id: "",
+            ..fixture::EXPORTER
+        };
+        let err = render(&spec, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the declaration's `app_id` is empty; fix the `#[datadog_integration]` attribute"
+        );
+    }
+}
