@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod api_key;
+pub mod client;
 pub mod endpoint;
 pub mod error;
 pub mod install;
@@ -20,6 +21,7 @@ pub mod secret;
 pub mod site;
 pub mod store;
 pub mod submission;
+pub mod telemetry;
 pub mod tokens;
 pub mod transport;
 #[cfg(feature = "axum")]
@@ -29,6 +31,7 @@ pub mod web;
 pub mod testkit;
 
 pub use api_key::MarketplaceApiKey;
+pub use client::{ApiClient, ApiError};
 pub use endpoint::{EndpointError, Endpoints};
 pub use error::{Error, Operation, RateLimit};
 pub use install::{InstallHooks, InstallReport, Installer};
@@ -48,6 +51,7 @@ pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
 pub use store::{InstallationStore, MemoryStore, StoreError, TokenUpdate};
+pub use telemetry::{Intake, Telemetry, TelemetryError};
 pub use tokens::{InstallationHandle, TokenError, TokenSettings, Tokens};
 pub use transport::HttpConfig;
 

@@ -1,5 +1,6 @@
 //! Datadog's API endpoints the partner flow touches: the marketplace API key (Bearer),
-//! API key validation, and a monitor listing (a scope-gated OAuth call).
+//! API key validation, a monitor listing (a scope-gated OAuth call), and one operation or more
+//! of each other API family ([`SERVED`]), answered generically.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -9,6 +10,7 @@ use super::clock::rfc3339;
 use super::ids;
 use super::server::{Call, api_error, header_text, json_response};
 use super::state::{ApiKey, Grant, Shared, State};
+use crate::api::{Method as ApiMethod, OperationSpec, v1, v2};
 use crate::site::Domain;
 
 /// The grant behind the request's Bearer token, if it is live and belongs to this region.
@@ -131,4 +133,150 @@ pub(super) fn monitors(shared: &Shared, call: Call) -> Response {
         .collect();
     tracing::info!(client_id = %grant.client_id, count = list.len(), "sandbox monitor: listed");
     json_response(StatusCode::OK, Value::Array(list))
+}
+
+impl super::Sandbox {
+    /// Issues a marketplace API key for `org_id` as if the OAuth client `client_id` had created
+    /// it at install (`POST /api/v2/api_keys/marketplace`), without the OAuth flow: for tests of
+    /// the intake alone. Returns the key.
+    ///
+    /// # Panics
+    /// If the org does not exist, or the client already has a key in it (Datadog makes one per
+    /// org and client).
+    pub fn issue_api_key(&self, org_id: &str, client_id: &str) -> String {
+        let mut st = self.shared().lock();
+        assert!(st.org(org_id).is_some(), "no sandbox org {org_id}");
+        assert!(
+            !st.api_keys
+                .iter()
+                .any(|k| k.org_id == org_id && k.client_id == client_id),
+            "the client {client_id} already has a key in org {org_id}"
+        );
+        let key = ids::api_key();
+        st.api_keys.push(ApiKey {
+            org_id: org_id.to_owned(),
+            client_id: client_id.to_owned(),
+            key: key.clone(),
+        });
+        key
+    }
+}
+
+/// The bearer operations served generically, beside `GET /api/v1/monitor`: at least one of each
+/// API family (monitors, dashboards, events, incidents, users, metrics queries, SLOs), with
+/// every method and path parameters. Each checks the bearer token, its region, the absence of an
+/// application key and the operation's scopes as Datadog does, then echoes what it received:
+/// `{"operation", "org_id", "path": {param: decoded value}, "query": {..}, "body": <JSON or null>}`.
+pub(super) const SERVED: [OperationSpec; 18] = [
+    OperationSpec::of::<v1::GetMonitor>(),
+    OperationSpec::of::<v1::UpdateMonitor>(),
+    OperationSpec::of::<v1::DeleteMonitor>(),
+    OperationSpec::of::<v1::ListDashboards>(),
+    OperationSpec::of::<v1::GetDashboard>(),
+    OperationSpec::of::<v1::CreateDashboard>(),
+    OperationSpec::of::<v1::DeleteDashboard>(),
+    OperationSpec::of::<v1::ListEvents>(),
+    OperationSpec::of::<v1::GetEvent>(),
+    OperationSpec::of::<v2::ListEvents>(),
+    OperationSpec::of::<v2::ListIncidents>(),
+    OperationSpec::of::<v2::CreateIncident>(),
+    OperationSpec::of::<v2::UpdateIncident>(),
+    OperationSpec::of::<v2::ListUsers>(),
+    OperationSpec::of::<v2::GetUser>(),
+    OperationSpec::of::<v1::QueryMetrics>(),
+    OperationSpec::of::<v2::QueryTimeseriesData>(),
+    OperationSpec::of::<v1::ListSLOs>(),
+];
+
+/// The served operation for `method` and `path` (as received, percent-encoded), with its path
+/// parameters (raw).
+pub(super) fn served_operation(
+    method: &http::Method,
+    path: &str,
+) -> Option<(OperationSpec, Vec<(&'static str, String)>)> {
+    SERVED.iter().find_map(|spec| {
+        let wanted = match spec.method {
+            ApiMethod::Get => http::Method::GET,
+            ApiMethod::Post => http::Method::POST,
+            ApiMethod::Put => http::Method::PUT,
+            ApiMethod::Patch => http::Method::PATCH,
+            ApiMethod::Delete => http::Method::DELETE,
+        };
+        if wanted != method {
+            return None;
+        }
+        let mut template = spec.path.split('/');
+        let mut segments = path.split('/');
+        let mut params = Vec::new();
+        loop {
+            match (template.next(), segments.next()) {
+                (None, None) => return Some((*spec, params)),
+                (Some(t), Some(s)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                    Some(name) if !s.is_empty() => params.push((name, s.to_owned())),
+                    Some(_) => return None,
+                    None if t == s => {}
+                    None => return None,
+                },
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// A served operation: Datadog's checks, then an echo of the request.
+pub(super) async fn operation(
+    shared: &Shared,
+    call: Call,
+    spec: OperationSpec,
+    params: Vec<(&'static str, String)>,
+) -> Response {
+    let org = {
+        let st = shared.lock();
+        let Some(grant) = bearer(&st, &call.headers, call.domain) else {
+            tracing::info!(operation = spec.id, "sandbox API: no valid bearer token");
+            return unauthorized();
+        };
+        let granted =
+            |scope: &crate::scope::Scope| grant.scopes.iter().any(|s| s == scope.as_str());
+        if has_app_key(&call.headers) || !spec.scopes.iter().all(granted) {
+            tracing::info!(operation = spec.id, client_id = %grant.client_id, "sandbox API: forbidden");
+            return api_error(StatusCode::FORBIDDEN, "Forbidden");
+        }
+        grant.org_id.clone()
+    };
+    let Some(bytes) = super::server::read_body(call.body, 1 << 20).await else {
+        return api_error(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large");
+    };
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(e) => return api_error(StatusCode::BAD_REQUEST, &format!("Malformed JSON: {e}")),
+        }
+    };
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let path: serde_json::Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String(decode(v))))
+        .collect();
+    let query: serde_json::Map<String, Value> = call
+        .query
+        .as_deref()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    tracing::info!(operation = spec.id, org_id = %org, "sandbox API: served");
+    json_response(
+        StatusCode::OK,
+        json!({ "operation": spec.id, "org_id": org, "path": path, "query": query, "body": body }),
+    )
 }

@@ -198,6 +198,22 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
     };
     let endpoint = Endpoint::from_path(&path);
     let kind = Host::classify(&shared.lock(), &host);
+    if let Host::Api(domain) = kind
+        && let Some((spec, params)) = api::served_operation(&parts.method, &path)
+    {
+        let span = tracing::info_span!("dd_sandbox", operation = spec.id, host = %host);
+        let call = Call {
+            domain,
+            site: None,
+            host,
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts.headers,
+            body,
+        };
+        return api::operation(&shared, call, spec, params)
+            .instrument(span)
+            .await;
+    }
     let Some(endpoint) = endpoint else {
         return match kind.service() {
             Some(_) => not_found(),

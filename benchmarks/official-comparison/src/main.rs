@@ -1,0 +1,684 @@
+//! The same metric points, then the same log lines, sent to the Datadog sandbox's intake through
+//! dd-integration and through Datadog's official Rust client (`datadog-api-client`), in one run.
+//!
+//! `cargo run --release -- [points] [log lines]` (defaults 2,000,000 and 500,000).
+//!
+//! The official client is run three ways, since it does not batch by itself: as Datadog's
+//! examples use it (one request per point or line, awaited; on the first 20,000 items only, it
+//! is slow), with the caller batching 1,000 items a request (awaited one after the other), and
+//! tuned (50,000 points or 1,000 lines a request, 4 requests in flight).
+//!
+//! The whole sequence runs twice (`BENCH_ROUNDS`) and only the last round is printed: the
+//! sandbox keeps every payload, and the first round pays for growing the heap.
+//!
+//! Diagnostics: `BENCH_SDK_ONLY=1` runs the SDK alone (for profiling), `BENCH_QUEUE_MB` and
+//! `BENCH_IN_FLIGHT` change the SDK's queue and in-flight settings (defaults otherwise),
+//! `BENCH_THREADS=1` lists the threads measured.
+//!
+//! The sandbox (a fake Datadog on loopback, which decodes and validates every payload) runs on
+//! its own Tokio runtime; each client on another. CPU seconds are read per thread from
+//! `/proc/self/task/<tid>/stat`, so a client's figure excludes the sandbox's work. Bytes on the
+//! wire are the request bodies the sandbox received, as sent (compressed).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use datadog_api_client::datadog::{APIKey, Configuration};
+use datadog_api_client::datadogV2::api_logs::{LogsAPI, SubmitLogOptionalParams};
+use datadog_api_client::datadogV2::api_metrics::{MetricsAPI, SubmitMetricsOptionalParams};
+use datadog_api_client::datadogV2::model::{
+    ContentEncoding, HTTPLogItem, MetricContentEncoding, MetricIntakeType, MetricPayload,
+    MetricPoint, MetricResource, MetricSeries,
+};
+use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
+use dd_integration::testkit::{OrgSpec, Received, Sandbox};
+use dd_integration::{ApiKey, Domain, InstallationId, datadog_integration};
+use tokio::runtime::Runtime;
+
+#[datadog_integration(
+    name = "Acme Bench",
+    scopes = [api_keys_write],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    submits = [metrics, logs],
+    metric_prefix = "acme.",
+    metric(name = "acme.queue.depth", type = gauge, unit = "item"),
+)]
+struct AcmeBench;
+
+const DEPTH: Metric<AcmeBench> = Metric::declared("acme.queue.depth");
+/// Series the points are spread over (distinct tag sets), round-robin.
+const SERIES: usize = 1000;
+/// Points per request the official client is given (it does not batch by itself); about
+/// 2 MB rendered and 300 KB compressed, within Datadog's limits.
+const OFFICIAL_POINTS_PER_REQUEST: usize = 50_000;
+/// Log lines per request the official client is given: Datadog's maximum.
+const OFFICIAL_LINES_PER_REQUEST: usize = 1000;
+/// Requests the tuned official client has in flight at once, as the SDK's default.
+const IN_FLIGHT: usize = 4;
+/// Items sent one request each through the official client (a subset: it is slow).
+const ONE_BY_ONE: usize = 20_000;
+
+// ---------------------------------------------------------------------------------------------
+// CPU time per thread group
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Group {
+    Sandbox,
+    Client,
+}
+
+static THREADS: Mutex<Vec<(Group, i32)>> = Mutex::new(Vec::new());
+
+fn runtime(group: Group, name: &str) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(name)
+        .thread_keep_alive(Duration::from_secs(3600))
+        .on_thread_start(move || {
+            THREADS.lock().unwrap().push((group, thread_id()));
+        })
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The calling thread's kernel id, from `/proc/thread-self` (no `unsafe` needed).
+fn thread_id() -> i32 {
+    std::fs::read_link("/proc/thread-self")
+        .ok()
+        .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// CPU seconds (user + system) the group's threads have used so far.
+fn cpu(group: Group) -> f64 {
+    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    let threads = THREADS.lock().unwrap().clone();
+    let mut total = 0u64;
+    for (g, tid) in threads {
+        if g != group {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+            continue;
+        };
+        // Fields after the command name (which may contain spaces): utime and stime are the
+        // 12th and 13th.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        total += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    }
+    total as f64 / ticks
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Points {
+    /// (series, timestamp, value), in the order they are produced.
+    points: Vec<(u32, i64, f64)>,
+}
+
+fn points(n: usize) -> Points {
+    let t = now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let points = (0..n)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let series = (k % SERIES) as u32;
+            // Ten-second points over the last 40 minutes; gauge values with two decimals.
+            let ts = t - 2400 + ((k / SERIES) as i64 % 240) * 10;
+            (series, ts, (x % 100_000) as f64 / 100.0)
+        })
+        .collect();
+    Points { points }
+}
+
+fn series_tags(i: usize) -> Vec<String> {
+    vec![
+        "env:bench".to_owned(),
+        format!("queue:q{i}"),
+        format!("region:r{}", i % 7),
+    ]
+}
+
+fn host(i: usize) -> String {
+    format!("web-{}", i % 50)
+}
+
+fn log_line(i: usize) -> (String, String) {
+    (
+        format!(
+            "GET /api/v1/pages/{} 200 {}ms user=user{}@acme.example trace_id={:016x} page escalated to on-call",
+            i * 7919 % 100_000,
+            i % 997,
+            i % 313,
+            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ),
+        host(i),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+struct Run {
+    label: String,
+    items: usize,
+    wall: Duration,
+    client_cpu: f64,
+    sandbox_cpu: f64,
+    wire: usize,
+    requests: usize,
+}
+
+impl Run {
+    fn rate(&self) -> f64 {
+        self.items as f64 / self.wall.as_secs_f64()
+    }
+
+    fn row(&self) -> String {
+        format!(
+            "| {} | {} | {:.2} | {:.0} | {:.2} | {:.3} | {:.2} | {} | {:.2} | {} |",
+            self.label,
+            self.items,
+            self.wall.as_secs_f64(),
+            self.rate(),
+            self.client_cpu,
+            self.client_cpu * 1e6 / self.items as f64,
+            self.sandbox_cpu,
+            self.wire,
+            self.wire as f64 / self.items as f64,
+            self.requests,
+        )
+    }
+}
+
+/// Body bytes, requests and items the sandbox received from `org`.
+fn received_by(received: &[Received], org: &str) -> (usize, usize, usize) {
+    let mine: Vec<&Received> = received.iter().filter(|r| r.org_id == org).collect();
+    let wire = mine.iter().map(|r| r.wire_bytes).sum();
+    let items = mine
+        .iter()
+        .map(|r| match r.body.get("series") {
+            Some(series) => series
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["points"].as_array().unwrap().len())
+                .sum(),
+            None => r.body.as_array().map_or(1, Vec::len),
+        })
+        .sum();
+    (wire, mine.len(), items)
+}
+
+/// The two runtimes. Each run gets a fresh sandbox, dropped after it: the sandbox keeps every
+/// payload it accepted, and a heap grown by earlier runs would slow the later ones.
+struct Bench {
+    client: Runtime,
+    sandbox_rt: Runtime,
+}
+
+impl Bench {
+    /// Runs `work` on the client runtime; wall time and CPU seconds of both groups.
+    fn measure<F>(&self, work: F) -> (Duration, f64, f64)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (c0, s0) = (cpu(Group::Client), cpu(Group::Sandbox));
+        let started = Instant::now();
+        self.client.block_on(self.client.spawn(work)).unwrap();
+        let wall = started.elapsed();
+        (wall, cpu(Group::Client) - c0, cpu(Group::Sandbox) - s0)
+    }
+
+    /// A fresh sandbox.
+    fn sandbox(&self) -> Sandbox {
+        self.sandbox_rt.block_on(Sandbox::start())
+    }
+
+    /// Stops a sandbox and frees what it received.
+    fn finish(&self, sandbox: Sandbox) {
+        self.sandbox_rt.block_on(sandbox.shutdown());
+    }
+
+    /// A new org and its marketplace key.
+    fn org(&self, sandbox: &Sandbox, name: &str) -> (String, String) {
+        let org = sandbox.add_org(OrgSpec::new(name, Domain::Us1));
+        let key = sandbox.issue_api_key(&org.id, "bench");
+        (org.id, key)
+    }
+
+    /// The SDK's telemetry for `sandbox`: default settings unless `BENCH_*` say otherwise.
+    fn telemetry(&self, sandbox: &Sandbox) -> Telemetry {
+        let mut settings = dd_integration::telemetry::TelemetrySettings::default();
+        if let Some(mb) = env_number("BENCH_QUEUE_MB") {
+            settings = settings.queue_bytes(mb << 20);
+        }
+        if let Some(n) = env_number("BENCH_IN_FLIGHT") {
+            settings = settings.max_in_flight(n);
+        }
+        let _guard = self.client.enter();
+        Telemetry::builder()
+            .endpoints(sandbox.endpoints())
+            .settings(settings)
+            .build()
+            .unwrap()
+    }
+
+    fn run(
+        &self,
+        sandbox: &Sandbox,
+        label: String,
+        items: usize,
+        org: &str,
+        logs: bool,
+        m: (Duration, f64, f64),
+    ) -> Run {
+        let received = if logs {
+            sandbox.received_logs()
+        } else {
+            sandbox.received_series()
+        };
+        let (wire, requests, got) = received_by(&received, org);
+        assert_eq!(got, items, "{label}: every item arrived");
+        let run = Run {
+            label,
+            items,
+            wall: m.0,
+            client_cpu: m.1,
+            sandbox_cpu: m.2,
+            wire,
+            requests,
+        };
+        eprintln!("{}", run.row());
+        run
+    }
+
+    fn official_config(&self, sandbox: &Sandbox, key: &str) -> Configuration {
+        // The official client's second server is `{protocol}://{name}`: the sandbox, with the
+        // Datadog host as the first path segment, as the sandbox expects.
+        let base = sandbox.base_url();
+        let authority = format!("{}:{}", base.host_str().unwrap(), base.port().unwrap());
+        let mut config = Configuration::new();
+        config.server_index = 1;
+        config
+            .server_variables
+            .insert("protocol".into(), "http".into());
+        config
+            .server_variables
+            .insert("name".into(), format!("{authority}/api.datadoghq.com"));
+        config
+            .server_operation_index
+            .insert("v2.submit_log".into(), 1);
+        config.server_operation_variables.insert(
+            "v2.submit_log".into(),
+            HashMap::from([
+                ("protocol".into(), "http".into()),
+                (
+                    "name".into(),
+                    format!("{authority}/http-intake.logs.datadoghq.com"),
+                ),
+            ]),
+        );
+        config.set_auth_key(
+            "apiKeyAuth",
+            APIKey {
+                key: key.to_owned(),
+                prefix: String::new(),
+            },
+        );
+        config.set_retry(false, 0);
+        config
+    }
+
+    // -- metrics
+
+    /// The SDK: one `send` per point as the application produces it (or, `grouped`, one `send`
+    /// of each series' points per 50,000 points, as the tuned official client is given them),
+    /// then `flush`.
+    fn sdk_metrics(&self, data: &Arc<Points>, grouped: bool) -> Run {
+        let sandbox = self.sandbox();
+        let telemetry = self.telemetry(&sandbox);
+        let (org, key) = self.org(&sandbox, "SDK metrics");
+        let intake = {
+            let _guard = self.client.enter();
+            telemetry
+                .intake::<AcmeBench>(
+                    InstallationId::from_stored(format!("inst_sdk_metrics_{grouped}")),
+                    Domain::Us1,
+                    ApiKey::new(key),
+                )
+                .unwrap()
+        };
+        let series: Arc<Vec<Series<AcmeBench>>> = Arc::new(
+            (0..SERIES)
+                .map(|i| {
+                    DEPTH
+                        .series()
+                        .tags(series_tags(i))
+                        .host(host(i))
+                        .build()
+                        .unwrap()
+                })
+                .collect(),
+        );
+        let data2 = Arc::clone(data);
+        let m = self.measure(async move {
+            if grouped {
+                for chunk in data2.points.chunks(OFFICIAL_POINTS_PER_REQUEST) {
+                    let mut by_series: HashMap<u32, Vec<(i64, f64)>> = HashMap::new();
+                    for &(s, ts, v) in chunk {
+                        by_series.entry(s).or_default().push((ts, v));
+                    }
+                    for (s, points) in by_series {
+                        intake
+                            .send(series[s as usize].points(points))
+                            .await
+                            .unwrap();
+                    }
+                }
+            } else {
+                for &(s, ts, v) in &data2.points {
+                    intake.send(series[s as usize].point(ts, v)).await.unwrap();
+                }
+            }
+            intake.flush().await.unwrap();
+        });
+        let how = if grouped {
+            "`send` of each series' points per 50000 points"
+        } else {
+            "`send` per point"
+        };
+        let run = self.run(
+            &sandbox,
+            format!("metrics, dd-integration: {how} (zstd1)"),
+            data.points.len(),
+            &org,
+            false,
+            m,
+        );
+        self.client.block_on(telemetry.shutdown()).unwrap();
+        self.finish(sandbox);
+        run
+    }
+
+    /// The official client: the application groups `per_request` points by series into a
+    /// payload and submits it with zstd1, `in_flight` requests at a time.
+    fn official_metrics(
+        &self,
+        data: &Arc<Points>,
+        count: usize,
+        per_request: usize,
+        in_flight: usize,
+    ) -> Run {
+        let sandbox = self.sandbox();
+        let (org, key) = self.org(&sandbox, "Official metrics");
+        let api = {
+            let _guard = self.client.enter();
+            Arc::new(MetricsAPI::with_config(
+                self.official_config(&sandbox, &key),
+            ))
+        };
+        let data2 = Arc::clone(data);
+        let m = self.measure(async move {
+            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in data2.points[..count].chunks(per_request) {
+                let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
+                for &(s, ts, v) in chunk {
+                    by_series
+                        .entry(s)
+                        .or_default()
+                        .push(MetricPoint::new().timestamp(ts).value(v));
+                }
+                let series: Vec<MetricSeries> = by_series
+                    .into_iter()
+                    .map(|(s, points)| {
+                        let i = s as usize;
+                        MetricSeries::new("acme.queue.depth".to_owned(), points)
+                            .type_(MetricIntakeType::GAUGE)
+                            .unit("item".to_owned())
+                            .tags(series_tags(i))
+                            .resources(vec![
+                                MetricResource::new().name(host(i)).type_("host".to_owned()),
+                            ])
+                    })
+                    .collect();
+                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+                let api = Arc::clone(&api);
+                tasks.spawn(async move {
+                    api.submit_metrics(
+                        MetricPayload::new(series),
+                        SubmitMetricsOptionalParams::default()
+                            .content_encoding(MetricContentEncoding::ZSTD1),
+                    )
+                    .await
+                    .unwrap();
+                    drop(permit);
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        });
+        let how = if in_flight == 1 {
+            "sequential".to_owned()
+        } else {
+            format!("{in_flight} in flight")
+        };
+        let run = self.run(
+            &sandbox,
+            format!("metrics, official client: {per_request} points per request, {how} (zstd1)"),
+            count,
+            &org,
+            false,
+            m,
+        );
+        self.finish(sandbox);
+        run
+    }
+
+    // -- logs
+
+    /// The SDK: one `send` per line, then `flush`.
+    fn sdk_logs(&self, lines: &Arc<Vec<(String, String)>>) -> Run {
+        let sandbox = self.sandbox();
+        let telemetry = self.telemetry(&sandbox);
+        let (org, key) = self.org(&sandbox, "SDK logs");
+        let intake = {
+            let _guard = self.client.enter();
+            telemetry
+                .intake::<AcmeBench>(
+                    InstallationId::from_stored("inst_sdk_logs"),
+                    Domain::Us1,
+                    ApiKey::new(key),
+                )
+                .unwrap()
+        };
+        let lines2 = Arc::clone(lines);
+        let m = self.measure(async move {
+            for (message, host) in lines2.iter() {
+                intake
+                    .send(
+                        Log::new(message.as_str())
+                            .service("pager")
+                            .hostname(host.as_str())
+                            .tag("env:bench"),
+                    )
+                    .await
+                    .unwrap();
+            }
+            intake.flush().await.unwrap();
+        });
+        let run = self.run(
+            &sandbox,
+            "logs, dd-integration: `send` per line (gzip)".into(),
+            lines.len(),
+            &org,
+            true,
+            m,
+        );
+        self.client.block_on(telemetry.shutdown()).unwrap();
+        self.finish(sandbox);
+        run
+    }
+
+    /// The official client: `per_request` lines a request, gzip, `in_flight` at a time.
+    fn official_logs(
+        &self,
+        lines: &Arc<Vec<(String, String)>>,
+        count: usize,
+        per_request: usize,
+        in_flight: usize,
+    ) -> Run {
+        let sandbox = self.sandbox();
+        let (org, key) = self.org(&sandbox, "Official logs");
+        let api = {
+            let _guard = self.client.enter();
+            Arc::new(LogsAPI::with_config(self.official_config(&sandbox, &key)))
+        };
+        let lines2 = Arc::clone(lines);
+        let m = self.measure(async move {
+            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+            let mut tasks = tokio::task::JoinSet::new();
+            for chunk in lines2[..count].chunks(per_request) {
+                let items: Vec<HTTPLogItem> = chunk
+                    .iter()
+                    .map(|(message, host)| {
+                        HTTPLogItem::new(message.clone())
+                            .ddsource("acme-bench".to_owned())
+                            .ddtags("env:bench".to_owned())
+                            .hostname(host.clone())
+                            .service("pager".to_owned())
+                    })
+                    .collect();
+                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+                let api = Arc::clone(&api);
+                tasks.spawn(async move {
+                    api.submit_log(
+                        items,
+                        SubmitLogOptionalParams::default().content_encoding(ContentEncoding::GZIP),
+                    )
+                    .await
+                    .unwrap();
+                    drop(permit);
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        });
+        let how = if in_flight == 1 {
+            "sequential".to_owned()
+        } else {
+            format!("{in_flight} in flight")
+        };
+        let run = self.run(
+            &sandbox,
+            format!("logs, official client: {per_request} lines per request, {how} (gzip)"),
+            count,
+            &org,
+            true,
+            m,
+        );
+        self.finish(sandbox);
+        run
+    }
+}
+
+fn main() {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.replace('_', "").parse().expect("a number"))
+        .collect();
+    let n_points = args.first().copied().unwrap_or(2_000_000);
+    let n_lines = args.get(1).copied().unwrap_or(500_000);
+    // For profiling the SDK alone.
+    let sdk_only = std::env::var_os("BENCH_SDK_ONLY").is_some();
+
+    let bench = Bench {
+        client: runtime(Group::Client, "client"),
+        sandbox_rt: runtime(Group::Sandbox, "sandbox"),
+    };
+    let data = Arc::new(points(n_points));
+    let lines: Arc<Vec<(String, String)>> = Arc::new((0..n_lines).map(log_line).collect());
+    let one_by_one = ONE_BY_ONE.min(n_points).min(n_lines);
+
+    // Every run allocates gigabytes in the sandbox; the first rounds grow the heap. Only the
+    // last round is reported (`BENCH_ROUNDS`, default 2).
+    let rounds = env_number("BENCH_ROUNDS").unwrap_or(2).max(1);
+    let (mut metrics, mut logs) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        eprintln!("round {round} of {rounds}");
+        metrics = vec![bench.sdk_metrics(&data, false)];
+        if !sdk_only {
+            metrics.push(bench.sdk_metrics(&data, true));
+            metrics.push(bench.official_metrics(
+                &data,
+                n_points,
+                OFFICIAL_POINTS_PER_REQUEST,
+                IN_FLIGHT,
+            ));
+            metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
+            metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
+        }
+        logs = vec![bench.sdk_logs(&lines)];
+        if !sdk_only {
+            logs.push(bench.official_logs(&lines, n_lines, OFFICIAL_LINES_PER_REQUEST, IN_FLIGHT));
+            logs.push(bench.official_logs(&lines, n_lines, OFFICIAL_LINES_PER_REQUEST, 1));
+            logs.push(bench.official_logs(&lines, one_by_one, 1, 1));
+        }
+    }
+    if std::env::var_os("BENCH_THREADS").is_some() {
+        for (group, tid) in THREADS.lock().unwrap().iter() {
+            let comm =
+                std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap_or_default();
+            eprintln!("{group:?} {tid} {}", comm.trim());
+        }
+    }
+
+    println!(
+        "| run | items | wall s | items/s | client CPU s | client CPU µs/item | sandbox CPU s | bytes on the wire | bytes/item | requests |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for r in metrics.iter().chain(&logs) {
+        println!("{}", r.row());
+    }
+    println!();
+    for group in [&metrics, &logs] {
+        let (sdks, officials): (Vec<&Run>, Vec<&Run>) = group
+            .iter()
+            .partition(|r| r.label.contains("dd-integration"));
+        for (sdk, official) in sdks
+            .iter()
+            .flat_map(|s| officials.iter().map(move |o| (*s, *o)))
+        {
+            println!(
+                "- {} vs {}: throughput x{:.2}; client CPU per item x{:.2} less; bytes per item {:.3} of the official client's",
+                sdk.label,
+                official.label,
+                sdk.rate() / official.rate(),
+                (official.client_cpu / official.items as f64) / (sdk.client_cpu / sdk.items as f64),
+                (sdk.wire as f64 / sdk.items as f64)
+                    / (official.wire as f64 / official.items as f64),
+            );
+        }
+    }
+}
+
+fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.parse().ok()
+}

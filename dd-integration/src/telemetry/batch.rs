@@ -1,0 +1,802 @@
+//! Payloads within Datadog's limits: series grouped by their identity, logs and service checks
+//! as JSON arrays, the compression of each, and the split in halves that a payload too large
+//! once compressed (or answered 413) gets.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+
+use super::data::{SeriesHeader, render_point};
+use super::limits;
+use crate::integration::DataKind;
+
+/// How metric payloads are compressed (`Content-Encoding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SeriesCompression {
+    /// Uncompressed.
+    None,
+    /// `gzip`, at this level (0 to 9).
+    Gzip(u32),
+    /// `deflate` (zlib), at this level (0 to 9): the spec's default.
+    Deflate(u32),
+    /// `zstd1`, at this level (1 to 22; 3 is zstd's default). Needs the `zstd` feature.
+    #[cfg(feature = "zstd")]
+    Zstd(i32),
+}
+
+impl Default for SeriesCompression {
+    /// `zstd1` at level 3 with the `zstd` feature (the default), else `gzip` at level 6.
+    fn default() -> SeriesCompression {
+        #[cfg(feature = "zstd")]
+        {
+            SeriesCompression::Zstd(3)
+        }
+        #[cfg(not(feature = "zstd"))]
+        {
+            SeriesCompression::Gzip(6)
+        }
+    }
+}
+
+/// How log payloads are compressed (`Content-Encoding`); Datadog does not take zstd for logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LogsCompression {
+    /// Uncompressed.
+    None,
+    /// `gzip` at this level (0 to 9): Datadog's recommendation; level 6 by default.
+    Gzip(u32),
+    /// `deflate` (zlib) at this level (0 to 9).
+    Deflate(u32),
+    /// `gzip` at level 6.
+    #[default]
+    Recommended,
+}
+
+/// A content encoding, as applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Codec {
+    Identity,
+    Gzip(u32),
+    Deflate(u32),
+    #[cfg(feature = "zstd")]
+    Zstd(i32),
+}
+
+impl From<SeriesCompression> for Codec {
+    fn from(c: SeriesCompression) -> Codec {
+        match c {
+            SeriesCompression::None => Codec::Identity,
+            SeriesCompression::Gzip(l) => Codec::Gzip(l.min(9)),
+            SeriesCompression::Deflate(l) => Codec::Deflate(l.min(9)),
+            #[cfg(feature = "zstd")]
+            SeriesCompression::Zstd(l) => Codec::Zstd(l.clamp(1, 22)),
+        }
+    }
+}
+
+impl From<LogsCompression> for Codec {
+    fn from(c: LogsCompression) -> Codec {
+        match c {
+            LogsCompression::None => Codec::Identity,
+            LogsCompression::Gzip(l) => Codec::Gzip(l.min(9)),
+            LogsCompression::Deflate(l) => Codec::Deflate(l.min(9)),
+            LogsCompression::Recommended => Codec::Gzip(6),
+        }
+    }
+}
+
+impl Codec {
+    /// The `Content-Encoding` value, as Datadog's spec names it.
+    pub(crate) fn header(self) -> Option<&'static str> {
+        match self {
+            Codec::Identity => None,
+            Codec::Gzip(_) => Some("gzip"),
+            Codec::Deflate(_) => Some("deflate"),
+            #[cfg(feature = "zstd")]
+            Codec::Zstd(_) => Some("zstd1"),
+        }
+    }
+
+    /// The compression ratio to plan the first payload with, before one was measured.
+    pub(crate) fn initial_ratio(self) -> f64 {
+        match self {
+            Codec::Identity => 1.0,
+            _ => 4.0,
+        }
+    }
+
+    /// `raw` encoded.
+    #[cfg(test)]
+    pub(crate) fn encode(self, raw: &[u8]) -> Vec<u8> {
+        self.encode_into(raw, &mut Scratch::default()).to_vec()
+    }
+
+    /// `body` rendered and encoded, with buffers and compression contexts reused from a small
+    /// pool: a payload is megabytes, and allocating them afresh each time costs more than
+    /// compressing them. The rendered size and the bytes to send.
+    pub(crate) fn encode_body(self, body: &Body) -> (usize, Bytes) {
+        let mut scratch = Scratch::take();
+        let (raw_len, wire) = match body.rendered() {
+            Some(raw) => (raw.len(), self.encode_into(raw, &mut scratch)),
+            None => {
+                let mut raw = std::mem::take(&mut scratch.raw);
+                raw.clear();
+                body.render_into(&mut raw);
+                let wire = self.encode_into(&raw, &mut scratch);
+                let len = raw.len();
+                scratch.raw = raw;
+                (len, wire)
+            }
+        };
+        scratch.give_back();
+        (raw_len, wire)
+    }
+
+    fn encode_into(self, raw: &[u8], scratch: &mut Scratch) -> Bytes {
+        // Writing to a Vec cannot fail, nor can these encoders on valid levels.
+        let out = &mut scratch.out;
+        out.clear();
+        match self {
+            Codec::Identity => return Bytes::copy_from_slice(raw),
+            Codec::Gzip(level) | Codec::Deflate(level) => {
+                let gzip = matches!(self, Codec::Gzip(_));
+                let state = match &mut scratch.deflate {
+                    Some((c, d)) if *c == self => {
+                        d.reset();
+                        d
+                    }
+                    slot => {
+                        let level = flate2::Compression::new(level);
+                        // zlib-rs writes the gzip header and trailer itself.
+                        let d = if gzip {
+                            flate2::Compress::new_gzip(level, 15)
+                        } else {
+                            flate2::Compress::new(level, true)
+                        };
+                        &mut slot.insert((self, d)).1
+                    }
+                };
+                out.reserve(raw.len() + raw.len() / 64 + 1024);
+                let mut input = raw;
+                loop {
+                    let before = state.total_in();
+                    let status = state
+                        .compress_vec(input, out, flate2::FlushCompress::Finish)
+                        .expect("deflate into memory");
+                    let used = usize::try_from(state.total_in() - before).unwrap_or(input.len());
+                    input = &input[used..];
+                    if status == flate2::Status::StreamEnd {
+                        break;
+                    }
+                    out.reserve(out.capacity().max(4096));
+                }
+            }
+            #[cfg(feature = "zstd")]
+            Codec::Zstd(level) => {
+                let compressor = match &mut scratch.zstd {
+                    Some((l, c)) if *l == level => c,
+                    slot => {
+                        let c = zstd::bulk::Compressor::new(level).expect("a zstd context");
+                        &mut slot.insert((level, c)).1
+                    }
+                };
+                out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+                compressor
+                    .compress_to_buffer(raw, out)
+                    .expect("zstd into a buffer of compress_bound bytes");
+            }
+        }
+        Bytes::copy_from_slice(out)
+    }
+}
+
+/// Buffers and a zstd context, reused from payload to payload.
+#[derive(Default)]
+struct Scratch {
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    /// A deflate state (gzip or zlib framing), reset between payloads.
+    deflate: Option<(Codec, flate2::Compress)>,
+    #[cfg(feature = "zstd")]
+    zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
+}
+
+/// At most this many scratch sets are kept, and none whose buffers grew past `SCRATCH_KEEP`.
+const SCRATCH_POOL: usize = 8;
+const SCRATCH_KEEP: usize = 12 << 20;
+static SCRATCH: Mutex<Vec<Scratch>> = Mutex::new(Vec::new());
+
+impl Scratch {
+    fn take() -> Scratch {
+        SCRATCH
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default()
+    }
+
+    fn give_back(self) {
+        if self.raw.capacity() > SCRATCH_KEEP || self.out.capacity() > SCRATCH_KEEP {
+            return;
+        }
+        let mut pool = SCRATCH.lock().unwrap_or_else(PoisonError::into_inner);
+        if pool.len() < SCRATCH_POOL {
+            pool.push(self);
+        }
+    }
+}
+
+/// Hashes a pointer (already unique and well spread) as itself.
+#[derive(Default)]
+pub(crate) struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        // Allocations are 16-byte aligned: drop the zero bits, mix the rest.
+        (self.0 >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = n as u64;
+    }
+}
+
+/// `{"series":[` and `]}`.
+const ENVELOPE: usize = 13;
+
+/// One series in a payload: its header and its points rendered, comma-separated.
+#[derive(Debug)]
+struct Chunk {
+    header: Arc<SeriesHeader>,
+    points: Vec<u8>,
+    count: usize,
+}
+
+impl Chunk {
+    /// `header` + points + `]}`.
+    fn len(&self) -> usize {
+        self.header.json.len() + self.points.len() + 2
+    }
+}
+
+/// The metric payload being filled.
+#[derive(Debug)]
+pub(crate) struct SeriesBatch {
+    chunks: Vec<Chunk>,
+    index: HashMap<usize, usize, BuildHasherDefault<PtrHasher>>,
+    raw: usize,
+    points: usize,
+    /// The queue budget its items hold.
+    pub(crate) cost: usize,
+    scratch: Vec<u8>,
+    /// Bytes to reserve for a new series' points.
+    chunk_capacity: usize,
+}
+
+impl Default for SeriesBatch {
+    fn default() -> SeriesBatch {
+        SeriesBatch {
+            chunks: Vec::new(),
+            index: HashMap::default(),
+            raw: 0,
+            points: 0,
+            cost: 0,
+            scratch: Vec::new(),
+            chunk_capacity: 256,
+        }
+    }
+}
+
+impl SeriesBatch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.points == 0
+    }
+
+    /// Adds a point unless the payload would exceed `target` bytes rendered; an empty payload
+    /// takes any point.
+    #[inline]
+    pub(crate) fn push(
+        &mut self,
+        header: &Arc<SeriesHeader>,
+        timestamp: i64,
+        value: f64,
+        target: usize,
+    ) -> bool {
+        let key = Arc::as_ptr(header) as usize;
+        let raw = if self.points == 0 { ENVELOPE } else { self.raw };
+        match self.index.get(&key) {
+            Some(&i) => {
+                // Rendered in place, and taken back in the rare case it does not fit.
+                let chunk = &mut self.chunks[i];
+                let before = chunk.points.len();
+                chunk.points.push(b',');
+                render_point(&mut chunk.points, timestamp, value);
+                let grown = raw + (chunk.points.len() - before);
+                if grown > target && self.points > 0 {
+                    chunk.points.truncate(before);
+                    return false;
+                }
+                chunk.count += 1;
+                self.raw = grown;
+            }
+            None => {
+                self.scratch.clear();
+                render_point(&mut self.scratch, timestamp, value);
+                let comma = usize::from(!self.chunks.is_empty());
+                let grown = raw + comma + header.json.len() + 2 + self.scratch.len();
+                if grown > target && self.points > 0 {
+                    return false;
+                }
+                self.index.insert(key, self.chunks.len());
+                // Sized from the last payload, so that most series never reallocate.
+                let mut points = Vec::with_capacity(self.chunk_capacity);
+                points.extend_from_slice(&self.scratch);
+                self.chunks.push(Chunk {
+                    header: Arc::clone(header),
+                    points,
+                    count: 1,
+                });
+                self.raw = grown;
+            }
+        }
+        self.points += 1;
+        true
+    }
+
+    /// Closes the payload, leaving this batch empty.
+    pub(crate) fn take(&mut self) -> SeriesPayload {
+        self.index.clear();
+        if !self.chunks.is_empty() {
+            let per_series =
+                self.chunks.iter().map(|c| c.points.len()).sum::<usize>() / self.chunks.len();
+            self.chunk_capacity = (per_series + per_series / 4).clamp(64, 64 << 10);
+        }
+        let payload = SeriesPayload {
+            chunks: std::mem::take(&mut self.chunks),
+            raw: self.raw,
+            points: self.points,
+        };
+        self.raw = 0;
+        self.points = 0;
+        payload
+    }
+}
+
+/// A closed metric payload.
+#[derive(Debug)]
+pub(crate) struct SeriesPayload {
+    chunks: Vec<Chunk>,
+    raw: usize,
+    points: usize,
+}
+
+impl SeriesPayload {
+    /// Appends `{"series":[...]}`.
+    fn render_into(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.reserve(self.raw);
+        out.extend_from_slice(b"{\"series\":[");
+        for (i, c) in self.chunks.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&c.header.json);
+            out.extend_from_slice(&c.points);
+            out.extend_from_slice(b"]}");
+        }
+        out.extend_from_slice(b"]}");
+        debug_assert_eq!(out.len() - start, self.raw);
+    }
+
+    fn from_chunks(chunks: Vec<Chunk>) -> SeriesPayload {
+        let raw = ENVELOPE + chunks.iter().map(Chunk::len).sum::<usize>() + chunks.len()
+            - usize::from(!chunks.is_empty());
+        let points = chunks.iter().map(|c| c.count).sum();
+        SeriesPayload {
+            chunks,
+            raw,
+            points,
+        }
+    }
+
+    /// Two payloads of about half the size each, or itself if it holds a single point.
+    fn split(mut self) -> Result<(SeriesPayload, SeriesPayload), SeriesPayload> {
+        if self.chunks.len() >= 2 {
+            let half = self.raw / 2;
+            let mut acc = ENVELOPE;
+            let mut at = 1;
+            for (i, c) in self.chunks.iter().enumerate() {
+                acc += c.len() + 1;
+                if acc >= half {
+                    at = (i + 1).clamp(1, self.chunks.len() - 1);
+                    break;
+                }
+            }
+            let right = self.chunks.split_off(at);
+            return Ok((
+                SeriesPayload::from_chunks(self.chunks),
+                SeriesPayload::from_chunks(right),
+            ));
+        }
+        let Some(chunk) = self.chunks.pop() else {
+            return Err(self);
+        };
+        if chunk.count < 2 {
+            self.chunks.push(chunk);
+            return Err(self);
+        }
+        // Points are `{...}` joined by commas and hold no other brace: cut at a `},{` near the
+        // middle.
+        let p = &chunk.points;
+        let mid = p.len() / 2;
+        let cut = p[mid..]
+            .windows(3)
+            .position(|w| w == b"},{")
+            .map(|i| mid + i)
+            .or_else(|| p[..mid].windows(3).rposition(|w| w == b"},{"))
+            .expect("two points have a separator");
+        let left = p[..=cut].to_vec();
+        let right = p[cut + 2..].to_vec();
+        let count = |b: &[u8]| b.iter().filter(|&&c| c == b'{').count();
+        let (lc, rc) = (count(&left), count(&right));
+        let make = |points, count| Chunk {
+            header: Arc::clone(&chunk.header),
+            points,
+            count,
+        };
+        Ok((
+            SeriesPayload::from_chunks(vec![make(left, lc)]),
+            SeriesPayload::from_chunks(vec![make(right, rc)]),
+        ))
+    }
+}
+
+/// A JSON array payload being filled (logs, service checks).
+#[derive(Debug)]
+pub(crate) struct ArrayBatch {
+    buf: Vec<u8>,
+    offsets: Vec<u32>,
+    max_bytes: usize,
+    max_entries: usize,
+    /// The queue budget its items hold.
+    pub(crate) cost: usize,
+}
+
+impl ArrayBatch {
+    pub(crate) fn logs() -> ArrayBatch {
+        ArrayBatch::new(limits::LOGS_MAX_BYTES, limits::LOGS_MAX_ENTRIES)
+    }
+
+    pub(crate) fn checks() -> ArrayBatch {
+        ArrayBatch::new(limits::CHECKS_MAX_BYTES, limits::CHECKS_MAX_ENTRIES)
+    }
+
+    fn new(max_bytes: usize, max_entries: usize) -> ArrayBatch {
+        ArrayBatch {
+            buf: vec![b'['],
+            offsets: Vec::new(),
+            max_bytes,
+            max_entries,
+            cost: 0,
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.offsets.is_empty()
+    }
+
+    /// Whether `entry` fits (an empty batch takes any entry that fits the byte limit alone).
+    pub(crate) fn fits(&self, entry: &[u8]) -> bool {
+        self.offsets.is_empty()
+            || (self.offsets.len() < self.max_entries
+                && self.buf.len() + 1 + entry.len() < self.max_bytes)
+    }
+
+    /// Whether no entry can be added any more.
+    pub(crate) fn full(&self) -> bool {
+        self.offsets.len() >= self.max_entries || self.buf.len() + 4 > self.max_bytes
+    }
+
+    pub(crate) fn push(&mut self, entry: &[u8]) {
+        if !self.offsets.is_empty() {
+            self.buf.push(b',');
+        }
+        self.offsets
+            .push(u32::try_from(self.buf.len()).expect("a payload under 4 GiB"));
+        self.buf.extend_from_slice(entry);
+    }
+
+    pub(crate) fn take(&mut self) -> ArrayPayload {
+        let mut buf = std::mem::replace(&mut self.buf, vec![b'[']);
+        buf.push(b']');
+        ArrayPayload {
+            buf,
+            offsets: std::mem::take(&mut self.offsets),
+        }
+    }
+}
+
+/// A closed JSON array payload: `[e1,e2,...]`.
+#[derive(Debug)]
+pub(crate) struct ArrayPayload {
+    buf: Vec<u8>,
+    offsets: Vec<u32>,
+}
+
+impl ArrayPayload {
+    fn split(self) -> Result<(ArrayPayload, ArrayPayload), ArrayPayload> {
+        let n = self.offsets.len();
+        if n < 2 {
+            return Err(self);
+        }
+        let at = n / 2;
+        let cut = self.offsets[at] as usize; // start of the right half's first entry
+        let part = |entries: &[u8], offsets: Vec<u32>| {
+            let mut buf = Vec::with_capacity(entries.len() + 2);
+            buf.push(b'[');
+            buf.extend_from_slice(entries);
+            buf.push(b']');
+            ArrayPayload { buf, offsets }
+        };
+        let base = self.offsets[0] as usize;
+        // The left half ends before the comma preceding `cut`; the right ends before `]`.
+        let left = part(
+            &self.buf[base..cut - 1],
+            self.offsets[..at]
+                .iter()
+                .map(|o| o - self.offsets[0] + 1)
+                .collect(),
+        );
+        let right = part(
+            &self.buf[cut..self.buf.len() - 1],
+            self.offsets[at..]
+                .iter()
+                .map(|o| o - self.offsets[at] + 1)
+                .collect(),
+        );
+        Ok((left, right))
+    }
+}
+
+/// A payload to deliver.
+#[derive(Debug)]
+pub(crate) enum Body {
+    Series(SeriesPayload),
+    Logs(ArrayPayload),
+    Checks(ArrayPayload),
+    Event(Vec<u8>),
+}
+
+impl Body {
+    pub(crate) fn kind(&self) -> DataKind {
+        match self {
+            Body::Series(_) => DataKind::Metrics,
+            Body::Logs(_) => DataKind::Logs,
+            Body::Checks(_) => DataKind::ServiceChecks,
+            Body::Event(_) => DataKind::Events,
+        }
+    }
+
+    /// Points, log entries, service checks or events in it.
+    pub(crate) fn count(&self) -> usize {
+        match self {
+            Body::Series(s) => s.points,
+            Body::Logs(a) | Body::Checks(a) => a.offsets.len(),
+            Body::Event(_) => 1,
+        }
+    }
+
+    /// The size of the JSON body.
+    pub(crate) fn raw_len(&self) -> usize {
+        match self {
+            Body::Series(s) => s.raw,
+            Body::Logs(a) | Body::Checks(a) => a.buf.len(),
+            Body::Event(e) => e.len(),
+        }
+    }
+
+    /// The JSON body.
+    #[cfg(test)]
+    pub(crate) fn render(&self) -> std::borrow::Cow<'_, [u8]> {
+        use std::borrow::Cow;
+        match self.rendered() {
+            Some(raw) => Cow::Borrowed(raw),
+            None => {
+                let mut out = Vec::new();
+                self.render_into(&mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// The JSON body, when it is held whole (arrays and events are).
+    fn rendered(&self) -> Option<&[u8]> {
+        match self {
+            Body::Series(_) => None,
+            Body::Logs(a) | Body::Checks(a) => Some(&a.buf),
+            Body::Event(e) => Some(e),
+        }
+    }
+
+    /// Appends the JSON body.
+    fn render_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Body::Series(s) => s.render_into(out),
+            other => out.extend_from_slice(other.rendered().unwrap_or_default()),
+        }
+    }
+
+    /// Two halves, or itself when it holds a single item.
+    pub(crate) fn split(self) -> Result<(Body, Body), Body> {
+        match self {
+            Body::Series(s) => s
+                .split()
+                .map(|(a, b)| (Body::Series(a), Body::Series(b)))
+                .map_err(Body::Series),
+            Body::Logs(a) => a
+                .split()
+                .map(|(a, b)| (Body::Logs(a), Body::Logs(b)))
+                .map_err(Body::Logs),
+            Body::Checks(a) => a
+                .split()
+                .map(|(a, b)| (Body::Checks(a), Body::Checks(b)))
+                .map_err(Body::Checks),
+            event @ Body::Event(_) => Err(event),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(name: &'static str) -> Arc<SeriesHeader> {
+        let json = format!("{{\"metric\":\"{name}\",\"type\":3,\"points\":[");
+        Arc::new(SeriesHeader {
+            metric: name,
+            json: json.into_bytes().into_boxed_slice(),
+        })
+    }
+
+    fn parse(body: &Body) -> serde_json::Value {
+        serde_json::from_slice(&body.render()).unwrap()
+    }
+
+    #[test]
+    fn series_group_by_identity_and_count_their_bytes_exactly() {
+        let (a, b) = (header("acme.a"), header("acme.b"));
+        let mut batch = SeriesBatch::default();
+        for i in 0..10 {
+            assert!(batch.push(&a, 1_700_000_000 + i, i as f64, usize::MAX));
+            assert!(batch.push(&b, 1_700_000_000 + i, 0.5, usize::MAX));
+        }
+        let payload = batch.take();
+        assert!(batch.is_empty());
+        let raw = payload.raw;
+        let body = Body::Series(payload);
+        assert_eq!(body.render().len(), raw);
+        let v = parse(&body);
+        assert_eq!(v["series"].as_array().unwrap().len(), 2);
+        assert_eq!(v["series"][0]["points"].as_array().unwrap().len(), 10);
+        assert_eq!(v["series"][1]["points"][3]["value"], 0.5);
+    }
+
+    #[test]
+    fn a_full_series_batch_refuses_the_next_point() {
+        let a = header("acme.a");
+        let mut batch = SeriesBatch::default();
+        assert!(batch.push(&a, 1, 1.0, 10)); // an empty batch takes any point
+        assert!(!batch.push(&a, 2, 2.0, 10));
+    }
+
+    #[test]
+    fn series_split_in_halves_keeps_every_point() {
+        let (a, b) = (header("acme.a"), header("acme.b"));
+        let mut batch = SeriesBatch::default();
+        for i in 0..7 {
+            batch.push(&a, i, i as f64, usize::MAX);
+        }
+        batch.push(&b, 1, 1.0, usize::MAX);
+        let body = Body::Series(batch.take());
+        let (l, r) = body.split().unwrap();
+        assert_eq!(l.count() + r.count(), 8);
+        // The single-series half splits again, inside its points.
+        let (big, _) = if l.count() == 7 { (l, r) } else { (r, l) };
+        let (x, y) = big.split().unwrap();
+        assert_eq!((x.count(), y.count()), (4, 3));
+        let (vx, vy) = (parse(&x), parse(&y));
+        assert_eq!(vx["series"][0]["points"][3]["timestamp"], 3);
+        assert_eq!(vy["series"][0]["points"][0]["timestamp"], 4);
+        for part in [&x, &y] {
+            let Body::Series(s) = part else {
+                unreachable!()
+            };
+            assert_eq!(part.render().len(), s.raw);
+        }
+        let mut one = SeriesBatch::default();
+        one.push(&a, 1, 1.0, usize::MAX);
+        assert!(Body::Series(one.take()).split().is_err());
+    }
+
+    #[test]
+    fn arrays_split_in_halves_and_keep_every_entry() {
+        let mut batch = ArrayBatch::logs();
+        for i in 0..5 {
+            let e = format!("{{\"message\":\"m{i}\"}}");
+            assert!(batch.fits(e.as_bytes()));
+            batch.push(e.as_bytes());
+        }
+        let body = Body::Logs(batch.take());
+        assert_eq!(parse(&body).as_array().unwrap().len(), 5);
+        let (l, r) = body.split().unwrap();
+        assert_eq!(
+            parse(&l),
+            serde_json::json!([{"message":"m0"},{"message":"m1"}])
+        );
+        assert_eq!(
+            parse(&r),
+            serde_json::json!([{"message":"m2"},{"message":"m3"},{"message":"m4"}])
+        );
+        let (rl, rr) = r.split().unwrap();
+        assert_eq!(parse(&rl), serde_json::json!([{"message":"m2"}]));
+        assert_eq!(rr.count(), 2);
+        assert!(rl.split().is_err());
+    }
+
+    #[test]
+    fn log_batches_stop_at_the_entry_limit() {
+        let mut batch = ArrayBatch::logs();
+        for _ in 0..limits::LOGS_MAX_ENTRIES {
+            assert!(batch.fits(b"{}"));
+            batch.push(b"{}");
+        }
+        assert!(batch.full());
+        assert!(!batch.fits(b"{}"));
+    }
+
+    #[test]
+    fn codecs_round_trip() {
+        let raw = br#"{"series":[]}"#.repeat(100);
+        for codec in [
+            Codec::Identity,
+            Codec::Gzip(6),
+            Codec::Deflate(1),
+            #[cfg(feature = "zstd")]
+            Codec::Zstd(3),
+        ] {
+            // Twice through the same scratch: the reused state starts clean.
+            let mut scratch = Scratch::default();
+            let _ = codec.encode_into(b"something else entirely", &mut scratch);
+            let wire = codec.encode_into(&raw, &mut scratch).to_vec();
+            assert_eq!(wire, codec.encode(&raw), "{codec:?}");
+            let mut back = Vec::new();
+            use std::io::Read as _;
+            match codec {
+                Codec::Identity => back = wire.clone(),
+                Codec::Gzip(_) => {
+                    flate2::read::GzDecoder::new(&wire[..])
+                        .read_to_end(&mut back)
+                        .unwrap();
+                }
+                Codec::Deflate(_) => {
+                    flate2::read::ZlibDecoder::new(&wire[..])
+                        .read_to_end(&mut back)
+                        .unwrap();
+                }
+                #[cfg(feature = "zstd")]
+                Codec::Zstd(_) => back = zstd::bulk::decompress(&wire, 1 << 20).unwrap(),
+            }
+            assert_eq!(back, raw, "{codec:?}");
+        }
+    }
+}

@@ -1,0 +1,1073 @@
+//! What an integration sends: declared metrics and their series, logs, events and service
+//! checks, validated against the declaration and Datadog's documented limits when they are
+//! built, and rendered to Datadog's JSON once.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use super::error::TelemetryError;
+use super::limits;
+use crate::integration::{DataKind, DatadogIntegration, MetricSpec, MetricType, ServiceCheckSpec};
+
+// ---------------------------------------------------------------------------------------------
+// Declared names
+
+/// A metric the integration `I` declares (`metric(name = ...)` in `#[datadog_integration]`).
+///
+/// Made in a `const`, a name the declaration does not list does not compile, so metadata.csv and
+/// the data cannot disagree:
+///
+/// ```
+/// use dd_integration::datadog_integration;
+/// use dd_integration::telemetry::Metric;
+///
+/// #[datadog_integration(
+///     name = "Acme Pager",
+///     scopes = [api_keys_write],
+///     redirect = "https://acme.example/datadog/callback",
+///     onboarding = "https://acme.example/datadog/connect",
+///     submits = [metrics],
+///     metric_prefix = "acme.",
+///     metric(name = "acme.pages.sent", type = count, unit = "page"),
+/// )]
+/// struct AcmePager;
+///
+/// const PAGES: Metric<AcmePager> = Metric::declared("acme.pages.sent");
+/// assert_eq!(PAGES.name(), "acme.pages.sent");
+/// ```
+///
+/// ```compile_fail,E0080
+/// # use dd_integration::datadog_integration;
+/// # use dd_integration::telemetry::Metric;
+/// # #[datadog_integration(
+/// #     name = "Acme Pager",
+/// #     scopes = [api_keys_write],
+/// #     redirect = "https://acme.example/datadog/callback",
+/// #     onboarding = "https://acme.example/datadog/connect",
+/// #     submits = [metrics],
+/// #     metric_prefix = "acme.",
+/// #     metric(name = "acme.pages.sent", type = count, unit = "page"),
+/// # )]
+/// # struct AcmePager;
+/// // error: this metric is not declared by the integration
+/// const TYPO: Metric<AcmePager> = Metric::declared("acme.page.sent");
+/// ```
+///
+/// A name known only at run time goes through [`Metric::named`], which returns
+/// [`TelemetryError::UndeclaredMetric`] instead.
+pub struct Metric<I> {
+    spec: &'static MetricSpec,
+    integration: PhantomData<fn() -> I>,
+}
+
+impl<I> Clone for Metric<I> {
+    fn clone(&self) -> Metric<I> {
+        *self
+    }
+}
+
+impl<I> Copy for Metric<I> {}
+
+impl<I> fmt::Debug for Metric<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Metric").field(&self.spec.name).finish()
+    }
+}
+
+impl<I: DatadogIntegration> Metric<I> {
+    /// The declared metric `name`. In a `const` (or `const { }` block), an undeclared name or a
+    /// distribution fails to compile; at run time it panics, so use [`Metric::named`] there.
+    ///
+    /// # Panics
+    /// If `I` does not declare `name`, or declares it as a distribution.
+    pub const fn declared(name: &str) -> Metric<I> {
+        let metrics = I::SPEC.metrics;
+        let mut i = 0;
+        while i < metrics.len() {
+            if const_eq(metrics[i].name, name) {
+                if matches!(metrics[i].metric_type, MetricType::Distribution) {
+                    panic!("{}", DISTRIBUTION);
+                }
+                return Metric {
+                    spec: &metrics[i],
+                    integration: PhantomData,
+                };
+            }
+            i += 1;
+        }
+        panic!("{}", UNDECLARED_METRIC)
+    }
+
+    /// The declared metric `name`, checked at run time.
+    ///
+    /// # Errors
+    /// [`TelemetryError::UndeclaredMetric`] when `I` does not declare it, and
+    /// [`TelemetryError::Distribution`] for a distribution.
+    pub fn named(name: &str) -> Result<Metric<I>, TelemetryError> {
+        let spec = I::SPEC
+            .metric(name)
+            .ok_or_else(|| TelemetryError::UndeclaredMetric {
+                integration: I::SPEC.name,
+                metric: name.to_owned(),
+            })?;
+        if spec.metric_type == MetricType::Distribution {
+            return Err(TelemetryError::Distribution { metric: spec.name });
+        }
+        Ok(Metric {
+            spec,
+            integration: PhantomData,
+        })
+    }
+
+    /// The metric's name.
+    pub const fn name(&self) -> &'static str {
+        self.spec.name
+    }
+
+    /// Its declaration (type, unit, description).
+    pub const fn spec(&self) -> &'static MetricSpec {
+        self.spec
+    }
+
+    /// A series of this metric: add tags and resources, then [`build`](SeriesBuilder::build) it.
+    pub fn series(self) -> SeriesBuilder<I> {
+        SeriesBuilder {
+            metric: self,
+            tags: Vec::new(),
+            resources: Vec::new(),
+            interval: None,
+        }
+    }
+}
+
+/// A service check the integration `I` declares (`service_check(name = ...)`); like
+/// [`Metric`], an undeclared name made in a `const` does not compile.
+pub struct Check<I> {
+    spec: &'static ServiceCheckSpec,
+    integration: PhantomData<fn() -> I>,
+}
+
+impl<I> Clone for Check<I> {
+    fn clone(&self) -> Check<I> {
+        *self
+    }
+}
+
+impl<I> Copy for Check<I> {}
+
+impl<I> fmt::Debug for Check<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Check").field(&self.spec.name).finish()
+    }
+}
+
+impl<I: DatadogIntegration> Check<I> {
+    /// The declared service check `name`; in a `const`, an undeclared name does not compile.
+    ///
+    /// # Panics
+    /// If `I` does not declare `name` (at compile time in a `const`).
+    pub const fn declared(name: &str) -> Check<I> {
+        let checks = I::SPEC.service_checks;
+        let mut i = 0;
+        while i < checks.len() {
+            if const_eq(checks[i].name, name) {
+                return Check {
+                    spec: &checks[i],
+                    integration: PhantomData,
+                };
+            }
+            i += 1;
+        }
+        panic!("{}", UNDECLARED_CHECK)
+    }
+
+    /// The declared service check `name`, checked at run time.
+    ///
+    /// # Errors
+    /// [`TelemetryError::UndeclaredServiceCheck`] when `I` does not declare it.
+    pub fn named(name: &str) -> Result<Check<I>, TelemetryError> {
+        I::SPEC
+            .service_checks
+            .iter()
+            .find(|c| c.name == name)
+            .map(|spec| Check {
+                spec,
+                integration: PhantomData,
+            })
+            .ok_or_else(|| TelemetryError::UndeclaredServiceCheck {
+                integration: I::SPEC.name,
+                check: name.to_owned(),
+            })
+    }
+
+    /// The check's name.
+    pub const fn name(&self) -> &'static str {
+        self.spec.name
+    }
+}
+
+// The compile errors of `declared` (a const panic prints only a single `&str` argument).
+const UNDECLARED_METRIC: &str = "this metric is not declared by the integration: add `metric(name = ...)` to its #[datadog_integration(...)] so that metadata.csv lists it";
+const DISTRIBUTION: &str =
+    "this metric is declared as a distribution: /api/v2/series takes gauges, counts and rates only";
+const UNDECLARED_CHECK: &str = "this service check is not declared by the integration: add `service_check(name = ...)` to its #[datadog_integration(...)] so that service_checks.json lists it";
+
+const fn const_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+pub(crate) fn require_kind<I: DatadogIntegration>(kind: DataKind) -> Result<(), TelemetryError> {
+    if I::SPEC.submits.contains(&kind) {
+        Ok(())
+    } else {
+        Err(TelemetryError::NotDeclared {
+            integration: I::SPEC.name,
+            kind,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Series and points
+
+/// Builds a [`Series`]: one timeseries of a declared metric, identified by its tags and
+/// resources.
+#[derive(Debug)]
+#[must_use]
+pub struct SeriesBuilder<I> {
+    metric: Metric<I>,
+    tags: Vec<String>,
+    resources: Vec<(String, String)>,
+    interval: Option<u64>,
+}
+
+impl<I: DatadogIntegration> SeriesBuilder<I> {
+    /// Adds a tag (`key:value`).
+    pub fn tag(mut self, tag: impl Into<String>) -> SeriesBuilder<I> {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Adds tags.
+    pub fn tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> SeriesBuilder<I> {
+        self.tags.extend(tags.into_iter().map(Into::into));
+        self
+    }
+
+    /// The host the series is about (a `host` resource, as Datadog's v2 series takes it).
+    pub fn host(self, host: impl Into<String>) -> SeriesBuilder<I> {
+        self.resource("host", host)
+    }
+
+    /// Adds a resource (`{"type": kind, "name": name}`).
+    pub fn resource(
+        mut self,
+        kind: impl Into<String>,
+        name: impl Into<String>,
+    ) -> SeriesBuilder<I> {
+        self.resources.push((kind.into(), name.into()));
+        self
+    }
+
+    /// The interval of a count or rate, in seconds.
+    pub fn interval(mut self, seconds: u64) -> SeriesBuilder<I> {
+        self.interval = Some(seconds);
+        self
+    }
+
+    /// The series, its JSON header rendered once for every point sent with it.
+    ///
+    /// # Errors
+    /// [`TelemetryError::Invalid`] for an empty tag or resource, and
+    /// [`TelemetryError::OverLimit`] when tags and resources together exceed 64 KiB.
+    pub fn build(self) -> Result<Series<I>, TelemetryError> {
+        if self.tags.iter().any(String::is_empty) {
+            return Err(TelemetryError::Invalid {
+                field: "tag",
+                reason: "a tag is empty".into(),
+            });
+        }
+        if self
+            .resources
+            .iter()
+            .any(|(k, n)| k.is_empty() || n.is_empty())
+        {
+            return Err(TelemetryError::Invalid {
+                field: "resource",
+                reason: "a resource type or name is empty".into(),
+            });
+        }
+        let spec = self.metric.spec;
+        let mut h = Vec::with_capacity(128);
+        h.extend_from_slice(b"{\"metric\":");
+        json_str(&mut h, spec.name);
+        h.extend_from_slice(b",\"type\":");
+        h.push(match spec.metric_type {
+            MetricType::Count => b'1',
+            MetricType::Rate => b'2',
+            // Refused when the `Metric` was made.
+            MetricType::Gauge | MetricType::Distribution => b'3',
+        });
+        if let Some(unit) = spec.unit {
+            h.extend_from_slice(b",\"unit\":");
+            json_str(&mut h, unit);
+        }
+        if let Some(interval) = self.interval {
+            h.extend_from_slice(b",\"interval\":");
+            h.extend_from_slice(itoa::Buffer::new().format(interval).as_bytes());
+        }
+        if !self.tags.is_empty() {
+            h.extend_from_slice(b",\"tags\":[");
+            for (i, tag) in self.tags.iter().enumerate() {
+                if i > 0 {
+                    h.push(b',');
+                }
+                json_str(&mut h, tag);
+            }
+            h.push(b']');
+        }
+        if !self.resources.is_empty() {
+            h.extend_from_slice(b",\"resources\":[");
+            for (i, (kind, name)) in self.resources.iter().enumerate() {
+                if i > 0 {
+                    h.push(b',');
+                }
+                h.extend_from_slice(b"{\"name\":");
+                json_str(&mut h, name);
+                h.extend_from_slice(b",\"type\":");
+                json_str(&mut h, kind);
+                h.push(b'}');
+            }
+            h.push(b']');
+        }
+        h.extend_from_slice(b",\"points\":[");
+        if h.len() > limits::SERIES_HEADER_MAX_BYTES {
+            return Err(TelemetryError::OverLimit {
+                what: "a series' name, tags and resources",
+                size: h.len(),
+                limit: limits::SERIES_HEADER_MAX_BYTES,
+                fix: "send fewer or shorter tags",
+            });
+        }
+        Ok(Series {
+            header: Arc::new(SeriesHeader {
+                metric: spec.name,
+                json: h.into_boxed_slice(),
+            }),
+            integration: PhantomData,
+        })
+    }
+}
+
+/// One timeseries: a declared metric with its tags and resources. Cheap to clone; keep it and
+/// send its points with [`Series::point`] or [`Series::points`].
+pub struct Series<I> {
+    header: Arc<SeriesHeader>,
+    integration: PhantomData<fn() -> I>,
+}
+
+impl<I> Clone for Series<I> {
+    fn clone(&self) -> Series<I> {
+        Series {
+            header: Arc::clone(&self.header),
+            integration: PhantomData,
+        }
+    }
+}
+
+impl<I> fmt::Debug for Series<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Series")
+            .field("metric", &self.header.metric)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A series' identity as JSON: `{"metric":..,"type":..,...,"points":[`.
+#[derive(Debug)]
+pub(crate) struct SeriesHeader {
+    pub(crate) metric: &'static str,
+    pub(crate) json: Box<[u8]>,
+}
+
+impl<I> Series<I> {
+    /// One point at `timestamp` (Unix seconds).
+    pub fn point(&self, timestamp: i64, value: f64) -> Points<I> {
+        Points {
+            header: Arc::clone(&self.header),
+            points: PointBuf::One(timestamp, value),
+            integration: PhantomData,
+        }
+    }
+
+    /// One point now.
+    pub fn now(&self, value: f64) -> Points<I> {
+        self.point(unix_now(), value)
+    }
+
+    /// One point at `time`.
+    pub fn point_at(&self, time: SystemTime, value: f64) -> Points<I> {
+        self.point(unix(time), value)
+    }
+
+    /// Several points (timestamp in Unix seconds, value), sent together.
+    pub fn points(&self, points: impl IntoIterator<Item = (i64, f64)>) -> Points<I> {
+        Points {
+            header: Arc::clone(&self.header),
+            points: PointBuf::Many(points.into_iter().collect()),
+            integration: PhantomData,
+        }
+    }
+
+    /// The metric's name.
+    pub fn metric(&self) -> &'static str {
+        self.header.metric
+    }
+}
+
+/// Points of one [`Series`], ready to send.
+pub struct Points<I> {
+    header: Arc<SeriesHeader>,
+    points: PointBuf,
+    integration: PhantomData<fn() -> I>,
+}
+
+impl<I> fmt::Debug for Points<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Points")
+            .field("metric", &self.header.metric)
+            .field("count", &self.points.len())
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) enum PointBuf {
+    One(i64, f64),
+    Many(Vec<(i64, f64)>),
+}
+
+impl PointBuf {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            PointBuf::One(..) => 1,
+            PointBuf::Many(v) => v.len(),
+        }
+    }
+
+    pub(crate) fn for_each(&self, mut f: impl FnMut(i64, f64)) {
+        match self {
+            PointBuf::One(t, v) => f(*t, *v),
+            PointBuf::Many(v) => v.iter().for_each(|&(t, x)| f(t, x)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Logs
+
+/// A log entry for Datadog's logs intake (`/api/v2/logs`).
+///
+/// `ddsource` defaults to the integration's `app_id`, so that the integration's log pipeline
+/// applies (Datadog requires one for an integration that sends logs).
+#[derive(Clone, Debug, Default)]
+#[must_use]
+pub struct Log {
+    message: String,
+    service: Option<String>,
+    hostname: Option<String>,
+    source: Option<String>,
+    status: Option<String>,
+    tags: Vec<String>,
+    attributes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Field names the SDK writes itself; attributes by these names are ignored.
+const LOG_RESERVED: [&str; 6] = [
+    "message", "service", "hostname", "ddsource", "ddtags", "status",
+];
+
+impl Log {
+    /// A log entry with this message.
+    pub fn new(message: impl Into<String>) -> Log {
+        Log {
+            message: message.into(),
+            ..Log::default()
+        }
+    }
+
+    /// The service it comes from.
+    pub fn service(mut self, service: impl Into<String>) -> Log {
+        self.service = Some(service.into());
+        self
+    }
+
+    /// The host it comes from.
+    pub fn hostname(mut self, hostname: impl Into<String>) -> Log {
+        self.hostname = Some(hostname.into());
+        self
+    }
+
+    /// `ddsource`, when not the integration's `app_id`.
+    pub fn source(mut self, source: impl Into<String>) -> Log {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The log status (`info`, `warn`, `error`, ...).
+    pub fn status(mut self, status: impl Into<String>) -> Log {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// Adds a tag (`key:value`), sent in `ddtags`.
+    pub fn tag(mut self, tag: impl Into<String>) -> Log {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Adds an attribute (any JSON). Attributes named like the fields above are ignored.
+    pub fn attribute(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Log {
+        self.attributes.insert(key.into(), value.into());
+        self
+    }
+
+    pub(crate) fn render(&self, default_source: &str) -> Result<Vec<u8>, TelemetryError> {
+        let mut out = Vec::with_capacity(self.message.len() + 96);
+        out.extend_from_slice(b"{\"ddsource\":");
+        json_str(&mut out, self.source.as_deref().unwrap_or(default_source));
+        if !self.tags.is_empty() {
+            out.extend_from_slice(b",\"ddtags\":");
+            json_str(&mut out, &self.tags.join(","));
+        }
+        if let Some(h) = &self.hostname {
+            out.extend_from_slice(b",\"hostname\":");
+            json_str(&mut out, h);
+        }
+        // Datadog's field order (its clients' too): entries alike compress alike.
+        out.extend_from_slice(b",\"message\":");
+        json_str(&mut out, &self.message);
+        if let Some(s) = &self.service {
+            out.extend_from_slice(b",\"service\":");
+            json_str(&mut out, s);
+        }
+        if let Some(s) = &self.status {
+            out.extend_from_slice(b",\"status\":");
+            json_str(&mut out, s);
+        }
+        for (k, v) in &self.attributes {
+            if LOG_RESERVED.contains(&k.as_str()) {
+                continue;
+            }
+            out.push(b',');
+            json_str(&mut out, k);
+            out.push(b':');
+            serde_json::to_writer(&mut out, v).map_err(|e| TelemetryError::Invalid {
+                field: "log attribute",
+                reason: e.to_string(),
+            })?;
+        }
+        out.push(b'}');
+        if out.len() > limits::LOG_ENTRY_MAX_BYTES {
+            return Err(TelemetryError::OverLimit {
+                what: "a log entry",
+                size: out.len(),
+                limit: limits::LOG_ENTRY_MAX_BYTES,
+                fix: "Datadog truncates larger entries: split the message into several entries",
+            });
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+/// An event's `alert_type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AlertType {
+    /// `error`.
+    Error,
+    /// `warning`.
+    Warning,
+    /// `info` (Datadog's default).
+    Info,
+    /// `success`.
+    Success,
+    /// `user_update`.
+    UserUpdate,
+    /// `recommendation`.
+    Recommendation,
+    /// `snapshot`.
+    Snapshot,
+}
+
+/// An event's `priority`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// `normal`.
+    Normal,
+    /// `low`.
+    Low,
+}
+
+/// An event for `POST /api/v1/events`.
+#[derive(Clone, Debug, Serialize)]
+#[must_use]
+pub struct Event {
+    title: String,
+    text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aggregation_key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert_type: Option<AlertType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_happened: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<Priority>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_type_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    related_event_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_name: Option<String>,
+}
+
+impl Event {
+    /// An event with a title and a text (at most 4000 characters; markdown if wrapped in
+    /// `%%% \n ... \n %%%`).
+    pub fn new(title: impl Into<String>, text: impl Into<String>) -> Event {
+        Event {
+            title: title.into(),
+            text: text.into(),
+            aggregation_key: None,
+            alert_type: None,
+            date_happened: None,
+            priority: None,
+            host: None,
+            tags: Vec::new(),
+            source_type_name: None,
+            related_event_id: None,
+            device_name: None,
+        }
+    }
+
+    /// Groups events in Datadog's event stream (at most 100 characters).
+    pub fn aggregation_key(mut self, key: impl Into<String>) -> Event {
+        self.aggregation_key = Some(key.into());
+        self
+    }
+
+    /// The alert type.
+    pub fn alert_type(mut self, alert_type: AlertType) -> Event {
+        self.alert_type = Some(alert_type);
+        self
+    }
+
+    /// When it happened (at most 18 hours ago); default: when Datadog receives it.
+    pub fn date_happened(mut self, time: SystemTime) -> Event {
+        self.date_happened = Some(unix(time));
+        self
+    }
+
+    /// The priority.
+    pub fn priority(mut self, priority: Priority) -> Event {
+        self.priority = Some(priority);
+        self
+    }
+
+    /// The host it is about.
+    pub fn host(mut self, host: impl Into<String>) -> Event {
+        self.host = Some(host.into());
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Event {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// `source_type_name`.
+    pub fn source_type_name(mut self, name: impl Into<String>) -> Event {
+        self.source_type_name = Some(name.into());
+        self
+    }
+
+    /// The id of a related event.
+    pub fn related_event_id(mut self, id: i64) -> Event {
+        self.related_event_id = Some(id);
+        self
+    }
+
+    /// The device it is about.
+    pub fn device_name(mut self, name: impl Into<String>) -> Event {
+        self.device_name = Some(name.into());
+        self
+    }
+
+    pub(crate) fn render(&self, now: i64) -> Result<Vec<u8>, TelemetryError> {
+        let chars = self.text.chars().count();
+        if chars > limits::EVENT_TEXT_MAX_CHARS {
+            return Err(TelemetryError::OverLimit {
+                what: "an event's text",
+                size: chars,
+                limit: limits::EVENT_TEXT_MAX_CHARS,
+                fix: "shorten the text (characters are counted) or link to the details",
+            });
+        }
+        if let Some(key) = &self.aggregation_key {
+            let chars = key.chars().count();
+            if chars > limits::EVENT_AGGREGATION_KEY_MAX_CHARS {
+                return Err(TelemetryError::OverLimit {
+                    what: "an event's aggregation_key",
+                    size: chars,
+                    limit: limits::EVENT_AGGREGATION_KEY_MAX_CHARS,
+                    fix: "use a shorter key (a hash of the long one, say)",
+                });
+            }
+        }
+        if let Some(at) = self.date_happened
+            && at < now - limits::EVENT_MAX_AGE_SECS
+        {
+            return Err(TelemetryError::Invalid {
+                field: "date_happened",
+                reason: format!(
+                    "{}s in the past; Datadog takes events at most 18 hours old",
+                    now - at
+                ),
+            });
+        }
+        serde_json::to_vec(self).map_err(|e| TelemetryError::Invalid {
+            field: "event",
+            reason: e.to_string(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service checks
+
+/// A service check's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckStatus {
+    /// 0.
+    Ok,
+    /// 1.
+    Warning,
+    /// 2.
+    Critical,
+    /// 3.
+    Unknown,
+}
+
+/// A run of a declared service check, for `POST /api/v1/check_run`.
+#[must_use]
+pub struct ServiceCheck<I> {
+    check: Check<I>,
+    host_name: String,
+    status: CheckStatus,
+    tags: Vec<String>,
+    message: Option<String>,
+    timestamp: Option<i64>,
+}
+
+impl<I> fmt::Debug for ServiceCheck<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServiceCheck")
+            .field("check", &self.check.spec.name)
+            .field("host_name", &self.host_name)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I: DatadogIntegration> ServiceCheck<I> {
+    /// A run of `check` on `host_name` with `status`.
+    pub fn new(check: Check<I>, host_name: impl Into<String>, status: CheckStatus) -> Self {
+        ServiceCheck {
+            check,
+            host_name: host_name.into(),
+            status,
+            tags: Vec::new(),
+            message: None,
+            timestamp: None,
+        }
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// A message explaining the status.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    /// When the check ran (at most 10 minutes ago); default: when Datadog receives it.
+    pub fn timestamp(mut self, time: SystemTime) -> Self {
+        self.timestamp = Some(unix(time));
+        self
+    }
+
+    pub(crate) fn render(&self, now: i64) -> Result<Vec<u8>, TelemetryError> {
+        if let Some(at) = self.timestamp
+            && at < now - limits::CHECK_MAX_AGE_SECS
+        {
+            return Err(TelemetryError::Invalid {
+                field: "service check timestamp",
+                reason: format!(
+                    "{}s in the past; Datadog takes service checks at most 10 minutes old",
+                    now - at
+                ),
+            });
+        }
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            check: &'a str,
+            host_name: &'a str,
+            status: u8,
+            #[serde(skip_serializing_if = "<[String]>::is_empty")]
+            tags: &'a [String],
+            #[serde(skip_serializing_if = "Option::is_none")]
+            message: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            timestamp: Option<i64>,
+        }
+        let wire = Wire {
+            check: self.check.spec.name,
+            host_name: &self.host_name,
+            status: self.status as u8,
+            tags: &self.tags,
+            message: self.message.as_deref(),
+            timestamp: self.timestamp,
+        };
+        serde_json::to_vec(&wire).map_err(|e| TelemetryError::Invalid {
+            field: "service check",
+            reason: e.to_string(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the queue carries
+
+/// One accepted submission, rendered, as the queue carries it.
+#[derive(Debug)]
+pub(crate) enum Item {
+    Points {
+        header: Arc<SeriesHeader>,
+        points: PointBuf,
+    },
+    Log(Vec<u8>),
+    Event(Vec<u8>),
+    Check(Vec<u8>),
+}
+
+/// Bytes a point takes, rendered, on average (`{"timestamp":1700000000,"value":12.5}` and a
+/// comma): what the queue's byte budget counts for it.
+const POINT_COST: usize = 40;
+
+impl Item {
+    /// Roughly the bytes it will take rendered: what the queue's budget counts.
+    pub(crate) fn cost(&self) -> usize {
+        match self {
+            Item::Points { points, .. } => 16 + POINT_COST * points.len(),
+            Item::Log(b) | Item::Event(b) | Item::Check(b) => b.len() + 1,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> DataKind {
+        match self {
+            Item::Points { .. } => DataKind::Metrics,
+            Item::Log(_) => DataKind::Logs,
+            Item::Event(_) => DataKind::Events,
+            Item::Check(_) => DataKind::ServiceChecks,
+        }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        match self {
+            Item::Points { points, .. } => points.len(),
+            _ => 1,
+        }
+    }
+}
+
+/// Something [`Intake::send`](super::Intake::send) takes for the integration `I`: [`Points`],
+/// [`Log`], [`Event`], [`ServiceCheck`]. Sealed.
+pub trait Submission<I>: sealed::Sealed {
+    #[doc(hidden)]
+    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError>;
+}
+
+/// A submission validated and rendered (opaque).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Prepared(pub(crate) Item);
+
+mod sealed {
+    pub trait Sealed {}
+    impl<I> Sealed for super::Points<I> {}
+    impl Sealed for super::Log {}
+    impl Sealed for super::Event {}
+    impl<I> Sealed for super::ServiceCheck<I> {}
+}
+
+impl<I: DatadogIntegration> Submission<I> for Points<I> {
+    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+        require_kind::<I>(DataKind::Metrics)?;
+        let mut bad = None;
+        self.points.for_each(|t, v| {
+            if bad.is_some() {
+                return;
+            }
+            if !v.is_finite() {
+                bad = Some(TelemetryError::NotFinite {
+                    metric: self.header.metric,
+                });
+            } else if t > now + limits::POINT_MAX_AHEAD_SECS
+                || t < now - limits::POINT_MAX_BEHIND_SECS
+            {
+                bad = Some(TelemetryError::PointOutOfWindow {
+                    metric: self.header.metric,
+                    timestamp: t,
+                    offset_secs: t - now,
+                });
+            }
+        });
+        if let Some(e) = bad {
+            return Err(e);
+        }
+        if self.points.len() == 0 {
+            return Err(TelemetryError::Invalid {
+                field: "points",
+                reason: "no point to send".into(),
+            });
+        }
+        Ok(Prepared(Item::Points {
+            header: self.header,
+            points: self.points,
+        }))
+    }
+}
+
+impl<I: DatadogIntegration> Submission<I> for Log {
+    fn prepare(self, _now: i64) -> Result<Prepared, TelemetryError> {
+        require_kind::<I>(DataKind::Logs)?;
+        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id)?)))
+    }
+}
+
+impl<I: DatadogIntegration> Submission<I> for Event {
+    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+        require_kind::<I>(DataKind::Events)?;
+        Ok(Prepared(Item::Event(self.render(now)?)))
+    }
+}
+
+impl<I: DatadogIntegration> Submission<I> for ServiceCheck<I> {
+    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+        require_kind::<I>(DataKind::ServiceChecks)?;
+        Ok(Prepared(Item::Check(self.render(now)?)))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON and time
+
+/// Appends `s` as a JSON string.
+pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Writing a &str to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `{"timestamp":T,"value":V}`.
+#[inline]
+pub(crate) fn render_point(out: &mut Vec<u8>, timestamp: i64, value: f64) {
+    out.extend_from_slice(b"{\"timestamp\":");
+    out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
+    out.extend_from_slice(b",\"value\":");
+    // Whole values as integers (`3`, not `3.0`), as Datadog's own clients write them: JSON has
+    // one number type, and a payload of counts is a fifth shorter. Finite: checked when the
+    // points were prepared.
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        out.extend_from_slice(itoa::Buffer::new().format(value as i64).as_bytes());
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(value).as_bytes());
+    }
+    out.push(b'}');
+}
+
+pub(crate) fn unix(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+pub(crate) fn unix_now() -> i64 {
+    unix(SystemTime::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_render_as_datadog_reads_them() {
+        let mut out = Vec::new();
+        render_point(&mut out, 1_700_000_000, 1.5);
+        assert_eq!(out, br#"{"timestamp":1700000000,"value":1.5}"#);
+        out.clear();
+        render_point(&mut out, -1, 3.0);
+        assert_eq!(out, br#"{"timestamp":-1,"value":3}"#);
+        for v in [
+            0.1,
+            -2.5,
+            1e15,
+            1e300,
+            f64::MIN_POSITIVE,
+            -0.0,
+            123_456_789_012.0,
+        ] {
+            out.clear();
+            render_point(&mut out, 0, v);
+            let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back["value"].as_f64(), Some(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = Vec::new();
+        json_str(&mut out, "a\"b\\c\n\u{1}");
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, "a\"b\\c\n\u{1}");
+    }
+}

@@ -1,0 +1,1019 @@
+//! One installation's queue and the task that empties it: batches within Datadog's limits,
+//! deliveries with retries, and the accounting that bounds memory.
+//!
+//! Each installation has its own queue, its own byte budget and its own worker task, so an org
+//! whose intake is slow (or rate-limited, or down) holds only its own budget and its own
+//! in-flight requests: it can neither stall the others nor take their memory. Every worker
+//! shares the process's HTTP client, hence its connection pool.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use url::Url;
+
+use super::batch::{ArrayBatch, Body, Codec, SeriesBatch};
+use super::data::Item;
+use super::error::{DeliveryFailure, TelemetryError};
+use super::{IntakeStats, KindCounts, TelemetrySettings, limits};
+use crate::endpoint::Endpoints;
+use crate::error::{RateLimit, quoted};
+use crate::installation::InstallationId;
+use crate::integration::DataKind;
+use crate::secret::ApiKey;
+use crate::site::Domain;
+
+/// What a worker reads from its queue.
+pub(crate) enum Msg {
+    Item {
+        item: Item,
+        cost: usize,
+    },
+    /// Send everything accepted so far, then answer with the failures since the last answer.
+    Flush(oneshot::Sender<Vec<TelemetryError>>),
+    /// Accept nothing more; deliver everything, answer, and stop.
+    Close(Option<oneshot::Sender<Vec<TelemetryError>>>),
+}
+
+const OPEN: u8 = 0;
+const REJECTED: u8 = 1;
+const CLOSED: u8 = 2;
+
+/// The HTTP client and where it sends, shared by every installation.
+#[derive(Debug)]
+pub(crate) struct Transport {
+    pub(crate) client: reqwest::Client,
+    pub(crate) endpoints: Endpoints,
+}
+
+/// Called once when Datadog refuses an installation's key.
+pub(crate) type KeyRejectedHook = Arc<dyn Fn(&InstallationId, Domain) + Send + Sync>;
+
+/// One installation's side of the telemetry: its queue, budget, counters and worker.
+pub(crate) struct Queue {
+    pub(crate) id: InstallationId,
+    pub(crate) domain: Domain,
+    key: ApiKey,
+    transport: Arc<Transport>,
+    settings: TelemetrySettings,
+    tx: mpsc::UnboundedSender<Msg>,
+    budget: Semaphore,
+    global: Arc<Semaphore>,
+    state: AtomicU8,
+    rejected_status: AtomicU16,
+    counters: Counters,
+    urls: [Url; 4],
+    hook: Option<KeyRejectedHook>,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    span: tracing::Span,
+}
+
+impl std::fmt::Debug for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Queue")
+            .field("installation", &self.id)
+            .field("domain", &self.domain)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    accepted: [AtomicU64; 4],
+    delivered: [AtomicU64; 4],
+    undelivered: [AtomicU64; 4],
+    requests: AtomicU64,
+    retries: AtomicU64,
+    splits: AtomicU64,
+    wire_bytes: AtomicU64,
+    raw_bytes: AtomicU64,
+}
+
+fn slot(kind: DataKind) -> usize {
+    match kind {
+        DataKind::Metrics => 0,
+        DataKind::Logs => 1,
+        DataKind::Events => 2,
+        DataKind::ServiceChecks => 3,
+    }
+}
+
+fn counts(a: &[AtomicU64; 4]) -> KindCounts {
+    let get = |i: usize| a[i].load(Ordering::Relaxed);
+    KindCounts {
+        points: get(0),
+        logs: get(1),
+        events: get(2),
+        service_checks: get(3),
+    }
+}
+
+impl Queue {
+    /// A queue for one installation, and its worker started.
+    pub(crate) fn start(
+        id: InstallationId,
+        domain: Domain,
+        key: ApiKey,
+        transport: Arc<Transport>,
+        settings: TelemetrySettings,
+        global: Arc<Semaphore>,
+        hook: Option<KeyRejectedHook>,
+    ) -> Arc<Queue> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let api = domain.api_host();
+        let urls = [
+            transport.endpoints.url(&api, "/api/v2/series"),
+            transport
+                .endpoints
+                .url(&domain.logs_intake_host(), "/api/v2/logs"),
+            transport.endpoints.url(&api, "/api/v1/events"),
+            transport.endpoints.url(&api, "/api/v1/check_run"),
+        ];
+        let span = tracing::info_span!("datadog.intake", installation = %id, %domain);
+        let queue = Arc::new(Queue {
+            budget: Semaphore::new(settings.queue_bytes),
+            id,
+            domain,
+            key,
+            transport,
+            settings,
+            tx,
+            global,
+            state: AtomicU8::new(OPEN),
+            rejected_status: AtomicU16::new(0),
+            counters: Counters::default(),
+            urls,
+            hook,
+            worker: Mutex::new(None),
+            span,
+        });
+        let worker = Worker::new(Arc::clone(&queue), rx);
+        let handle = tokio::spawn(worker.run().instrument(queue.span.clone()));
+        *queue.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
+        queue
+    }
+
+    fn check_open(&self) -> Result<(), TelemetryError> {
+        match self.state.load(Ordering::Acquire) {
+            OPEN => Ok(()),
+            REJECTED => Err(self.key_rejected_error()),
+            _ => Err(TelemetryError::Closed {
+                installation: self.id.clone(),
+            }),
+        }
+    }
+
+    pub(crate) fn key_rejected_error(&self) -> TelemetryError {
+        TelemetryError::KeyRejected {
+            installation: self.id.clone(),
+            domain: self.domain,
+            masked_key: self.key.masked(),
+            status: self.rejected_status.load(Ordering::Acquire),
+        }
+    }
+
+    pub(crate) fn is_rejected(&self) -> bool {
+        self.state.load(Ordering::Acquire) == REJECTED
+    }
+
+    fn too_large(&self, cost: usize) -> Option<TelemetryError> {
+        let capacity = self
+            .settings
+            .queue_bytes
+            .min(self.settings.total_queue_bytes);
+        (cost > capacity).then_some(TelemetryError::TooLargeForQueue {
+            size: cost,
+            capacity,
+        })
+    }
+
+    fn closed(&self) -> TelemetryError {
+        if self.is_rejected() {
+            self.key_rejected_error()
+        } else {
+            TelemetryError::Closed {
+                installation: self.id.clone(),
+            }
+        }
+    }
+
+    /// Waits for room, then queues `item`.
+    pub(crate) async fn send(&self, item: Item) -> Result<(), TelemetryError> {
+        self.check_open()?;
+        let cost = item.cost();
+        if let Some(e) = self.too_large(cost) {
+            return Err(e);
+        }
+        let n = permits(cost);
+        let local = match self.budget.try_acquire_many(n) {
+            Ok(p) => p,
+            Err(TryAcquireError::NoPermits) => self
+                .budget
+                .acquire_many(n)
+                .await
+                .map_err(|_| self.closed())?,
+            Err(TryAcquireError::Closed) => return Err(self.closed()),
+        };
+        let global = match self.global.try_acquire_many(n) {
+            Ok(p) => p,
+            Err(TryAcquireError::NoPermits) => self
+                .global
+                .acquire_many(n)
+                .await
+                .map_err(|_| self.closed())?,
+            Err(TryAcquireError::Closed) => return Err(self.closed()),
+        };
+        local.forget();
+        global.forget();
+        // The key may have been refused while this sender waited for room.
+        if let Err(e) = self.check_open() {
+            self.release(cost);
+            return Err(e);
+        }
+        self.enqueue(item, cost)
+    }
+
+    /// Queues `item` if there is room now.
+    pub(crate) fn try_send(&self, item: Item) -> Result<(), TelemetryError> {
+        self.check_open()?;
+        let cost = item.cost();
+        if let Some(e) = self.too_large(cost) {
+            return Err(e);
+        }
+        let n = permits(cost);
+        let full = |capacity| TelemetryError::Full {
+            installation: self.id.clone(),
+            capacity,
+        };
+        let local = match self.budget.try_acquire_many(n) {
+            Ok(p) => p,
+            Err(TryAcquireError::NoPermits) => return Err(full(self.settings.queue_bytes)),
+            Err(TryAcquireError::Closed) => return Err(self.closed()),
+        };
+        let global = match self.global.try_acquire_many(n) {
+            Ok(p) => p,
+            Err(TryAcquireError::NoPermits) => return Err(full(self.settings.total_queue_bytes)),
+            Err(TryAcquireError::Closed) => return Err(self.closed()),
+        };
+        local.forget();
+        global.forget();
+        self.enqueue(item, cost)
+    }
+
+    fn enqueue(&self, item: Item, cost: usize) -> Result<(), TelemetryError> {
+        let (kind, count) = (item.kind(), item.count());
+        match self.tx.send(Msg::Item { item, cost }) {
+            Ok(()) => {
+                self.counters.accepted[slot(kind)].fetch_add(count as u64, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(_) => {
+                self.release(cost);
+                Err(self.closed())
+            }
+        }
+    }
+
+    fn release(&self, cost: usize) {
+        self.budget.add_permits(cost);
+        self.global.add_permits(cost);
+    }
+
+    /// Everything accepted so far delivered (or failed): the failures since the last answer.
+    pub(crate) async fn flush(&self) -> Vec<TelemetryError> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
+    /// Stops accepting, delivers everything, stops the worker: the failures not yet reported.
+    pub(crate) async fn close(&self) -> Vec<TelemetryError> {
+        if self.state.load(Ordering::Acquire) == OPEN {
+            let _ = self
+                .state
+                .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire);
+        }
+        let (tx, rx) = oneshot::channel();
+        let failures = if self.tx.send(Msg::Close(Some(tx))).is_ok() {
+            rx.await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        // Senders still waiting for room give up: nothing more is accepted.
+        self.budget.close();
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
+        failures
+    }
+
+    /// Tells the worker to stop without waiting (the telemetry was dropped).
+    pub(crate) fn close_in_background(&self) {
+        let _ = self
+            .state
+            .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self.tx.send(Msg::Close(None));
+    }
+
+    pub(crate) fn stats(&self) -> IntakeStats {
+        let c = &self.counters;
+        IntakeStats {
+            accepted: counts(&c.accepted),
+            delivered: counts(&c.delivered),
+            undelivered: counts(&c.undelivered),
+            requests: c.requests.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            splits: c.splits.load(Ordering::Relaxed),
+            wire_bytes: c.wire_bytes.load(Ordering::Relaxed),
+            raw_bytes: c.raw_bytes.load(Ordering::Relaxed),
+            queued_bytes: self
+                .settings
+                .queue_bytes
+                .saturating_sub(self.budget.available_permits()),
+        }
+    }
+
+    fn reject(&self, status: u16) {
+        self.rejected_status.store(status, Ordering::Release);
+        let was = self.state.swap(REJECTED, Ordering::AcqRel);
+        if was != REJECTED {
+            tracing::error!(
+                status,
+                key = %self.key.masked(),
+                "Datadog refused the installation's API key; nothing more is sent for it: the customer must connect the integration again"
+            );
+            if let Some(hook) = &self.hook {
+                hook(&self.id, self.domain);
+            }
+        }
+    }
+}
+
+fn permits(cost: usize) -> u32 {
+    u32::try_from(cost).unwrap_or(u32::MAX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker
+
+/// A payload waiting for an in-flight slot.
+struct Ready {
+    seq: u64,
+    body: Body,
+    cost: usize,
+}
+
+/// What a delivery task reports.
+struct Outcome {
+    delivered: usize,
+    failures: Vec<(usize, DeliveryFailure)>,
+    /// Raw over wire bytes of the payload as first encoded.
+    ratio: Option<f64>,
+}
+
+/// What the worker knows of a delivery task.
+struct Flight {
+    seq: u64,
+    cost: usize,
+    kind: DataKind,
+    count: usize,
+}
+
+struct Worker {
+    queue: Arc<Queue>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    series: SeriesBatch,
+    logs: ArrayBatch,
+    checks: ArrayBatch,
+    ready: VecDeque<Ready>,
+    inflight: JoinSet<Outcome>,
+    flights: HashMap<tokio::task::Id, Flight>,
+    outstanding: BTreeSet<u64>,
+    next_seq: u64,
+    waiters: Vec<(u64, oneshot::Sender<Vec<TelemetryError>>)>,
+    closers: Vec<oneshot::Sender<Vec<TelemetryError>>>,
+    failures: Vec<TelemetryError>,
+    deadline: Option<Instant>,
+    series_codec: Codec,
+    logs_codec: Codec,
+    series_ratio: f64,
+    rejected: bool,
+    rx_done: bool,
+}
+
+enum Wake {
+    Done(Result<(tokio::task::Id, Outcome), tokio::task::JoinError>),
+    Msg(Option<Msg>),
+    Linger,
+}
+
+/// Messages handled per wake-up before looking at finished deliveries and timers again.
+const DRAIN: usize = 4096;
+/// At most this many distinct failures are kept between two flushes.
+const MAX_FAILURES: usize = 64;
+
+impl Worker {
+    fn new(queue: Arc<Queue>, rx: mpsc::UnboundedReceiver<Msg>) -> Worker {
+        let series_codec = Codec::from(queue.settings.series_compression);
+        let logs_codec = Codec::from(queue.settings.logs_compression);
+        Worker {
+            rx,
+            series: SeriesBatch::default(),
+            logs: ArrayBatch::logs(),
+            checks: ArrayBatch::checks(),
+            ready: VecDeque::new(),
+            inflight: JoinSet::new(),
+            flights: HashMap::new(),
+            outstanding: BTreeSet::new(),
+            next_seq: 0,
+            waiters: Vec::new(),
+            closers: Vec::new(),
+            failures: Vec::new(),
+            deadline: None,
+            series_ratio: series_codec.initial_ratio(),
+            series_codec,
+            logs_codec,
+            rejected: false,
+            rx_done: false,
+            queue,
+        }
+    }
+
+    fn max_in_flight(&self) -> usize {
+        self.queue.settings.max_in_flight.max(1)
+    }
+
+    /// The rendered size a metric payload is filled to: the wire limit uncompressed; compressed,
+    /// what the last measured ratio says fits it, with a margin, under the decompressed limit.
+    fn series_target(&self) -> usize {
+        if self.series_codec == Codec::Identity {
+            return limits::SERIES_MAX_WIRE_BYTES;
+        }
+        let planned = limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85;
+        (planned as usize).clamp(
+            limits::SERIES_MAX_WIRE_BYTES / 2,
+            limits::SERIES_DECOMPRESSED_LIMIT - 1,
+        )
+    }
+
+    async fn run(mut self) {
+        loop {
+            self.dispatch();
+            self.answer_waiters();
+            if self.rx_done && self.idle() {
+                break;
+            }
+            let accept = !self.rx_done && self.ready.len() < self.max_in_flight();
+            let wake = {
+                let linger = async {
+                    match self.deadline {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    done = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
+                        match done {
+                            Some(d) => Wake::Done(d),
+                            None => continue,
+                        }
+                    }
+                    msg = self.rx.recv(), if accept => Wake::Msg(msg),
+                    () = linger, if self.deadline.is_some() => Wake::Linger,
+                }
+            };
+            match wake {
+                Wake::Done(done) => self.finished(done),
+                Wake::Msg(msg) => {
+                    self.handle(msg);
+                    // Take what else is queued in one go: one select per message would cost more
+                    // than the message.
+                    for _ in 0..DRAIN {
+                        if self.rx_done || self.ready.len() >= self.max_in_flight() {
+                            break;
+                        }
+                        match self.rx.try_recv() {
+                            Ok(msg) => self.handle(Some(msg)),
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => self.handle(None),
+                        }
+                    }
+                }
+                Wake::Linger => {
+                    self.deadline = None;
+                    self.close_batches();
+                }
+            }
+        }
+        let failures = std::mem::take(&mut self.failures);
+        for (_, waiter) in self.waiters.drain(..) {
+            let _ = waiter.send(Vec::new());
+        }
+        let mut closers = std::mem::take(&mut self.closers).into_iter();
+        if let Some(first) = closers.next() {
+            let _ = first.send(failures);
+        }
+        for other in closers {
+            let _ = other.send(Vec::new());
+        }
+        tracing::debug!("telemetry worker stopped");
+    }
+
+    fn idle(&self) -> bool {
+        self.ready.is_empty()
+            && self.inflight.is_empty()
+            && self.series.is_empty()
+            && self.logs.is_empty()
+            && self.checks.is_empty()
+    }
+
+    fn handle(&mut self, msg: Option<Msg>) {
+        match msg {
+            Some(Msg::Item { item, cost }) => self.add(item, cost),
+            Some(Msg::Flush(tx)) => {
+                self.close_batches();
+                self.waiters.push((self.next_seq, tx));
+            }
+            Some(Msg::Close(tx)) => {
+                // Buffered messages are still received, then `None`.
+                self.rx.close();
+                self.closers.extend(tx);
+            }
+            None => {
+                self.rx_done = true;
+                self.close_batches();
+            }
+        }
+    }
+
+    fn add(&mut self, item: Item, cost: usize) {
+        if self.rejected {
+            self.abandon(item.kind(), item.count(), cost);
+            return;
+        }
+        match item {
+            Item::Points { header, points } => {
+                let target = self.series_target();
+                points.for_each(|t, v| {
+                    if !self.series.push(&header, t, v, target) {
+                        self.close_series();
+                        let pushed = self.series.push(&header, t, v, target);
+                        debug_assert!(pushed, "an empty batch takes any point");
+                    }
+                });
+                self.series.cost += cost;
+            }
+            Item::Log(entry) => {
+                if !self.logs.fits(&entry) {
+                    self.close_logs();
+                }
+                self.logs.push(&entry);
+                self.logs.cost += cost;
+                if self.logs.full() {
+                    self.close_logs();
+                }
+            }
+            Item::Check(entry) => {
+                if !self.checks.fits(&entry) {
+                    self.close_checks();
+                }
+                self.checks.push(&entry);
+                self.checks.cost += cost;
+                if self.checks.full() {
+                    self.close_checks();
+                }
+            }
+            Item::Event(event) => self.make_ready(Body::Event(event), cost),
+        }
+        // A payload holding half the queue's budget is sent now rather than when full or after
+        // the linger: senders waiting for room get it back only once it is delivered. (With the
+        // default 16 MiB, full payloads of either kind fit in half.)
+        let share = self.queue.settings.queue_bytes / 2;
+        if self.series.cost >= share {
+            self.close_series();
+        }
+        if self.logs.cost >= share {
+            self.close_logs();
+        }
+        if self.checks.cost >= share {
+            self.close_checks();
+        }
+        if self.deadline.is_none()
+            && !(self.series.is_empty() && self.logs.is_empty() && self.checks.is_empty())
+        {
+            self.deadline = Some(Instant::now() + self.queue.settings.linger);
+        }
+    }
+
+    fn make_ready(&mut self, body: Body, cost: usize) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.outstanding.insert(seq);
+        self.ready.push_back(Ready { seq, body, cost });
+    }
+
+    fn close_series(&mut self) {
+        if !self.series.is_empty() {
+            let cost = std::mem::take(&mut self.series.cost);
+            let payload = self.series.take();
+            self.make_ready(Body::Series(payload), cost);
+        }
+    }
+
+    fn close_logs(&mut self) {
+        if !self.logs.is_empty() {
+            let cost = std::mem::take(&mut self.logs.cost);
+            let payload = self.logs.take();
+            self.make_ready(Body::Logs(payload), cost);
+        }
+    }
+
+    fn close_checks(&mut self) {
+        if !self.checks.is_empty() {
+            let cost = std::mem::take(&mut self.checks.cost);
+            let payload = self.checks.take();
+            self.make_ready(Body::Checks(payload), cost);
+        }
+    }
+
+    fn close_batches(&mut self) {
+        self.close_series();
+        self.close_logs();
+        self.close_checks();
+        self.deadline = None;
+    }
+
+    /// Starts deliveries while there are free slots.
+    fn dispatch(&mut self) {
+        while self.inflight.len() < self.max_in_flight() {
+            let Some(Ready { seq, body, cost }) = self.ready.pop_front() else {
+                break;
+            };
+            let (kind, count) = (body.kind(), body.count());
+            let codec = match kind {
+                DataKind::Metrics => self.series_codec,
+                DataKind::Logs => self.logs_codec,
+                // Datadog documents no compression for events and service checks.
+                DataKind::Events | DataKind::ServiceChecks => Codec::Identity,
+            };
+            let queue = Arc::clone(&self.queue);
+            let span = tracing::debug_span!("datadog.intake.deliver", kind = kind.as_str(), count);
+            let handle = self
+                .inflight
+                .spawn(deliver(queue, codec, body).instrument(span));
+            self.flights.insert(
+                handle.id(),
+                Flight {
+                    seq,
+                    cost,
+                    kind,
+                    count,
+                },
+            );
+        }
+    }
+
+    fn finished(&mut self, done: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>) {
+        let (id, outcome) = match done {
+            Ok((id, outcome)) => (id, Some(outcome)),
+            Err(e) => (e.id(), None),
+        };
+        let Some(flight) = self.flights.remove(&id) else {
+            return;
+        };
+        self.outstanding.remove(&flight.seq);
+        self.queue.release(flight.cost);
+        let c = &self.queue.counters;
+        let outcome = outcome.unwrap_or_else(|| Outcome {
+            delivered: 0,
+            failures: vec![(
+                flight.count,
+                DeliveryFailure::Exhausted {
+                    attempts: 0,
+                    last: "the delivery task panicked".into(),
+                },
+            )],
+            ratio: None,
+        });
+        c.delivered[slot(flight.kind)].fetch_add(outcome.delivered as u64, Ordering::Relaxed);
+        if let Some(ratio) = outcome.ratio
+            && flight.kind == DataKind::Metrics
+        {
+            self.series_ratio = ratio.clamp(1.0, 100.0);
+        }
+        for (count, failure) in outcome.failures {
+            if let DeliveryFailure::KeyRejected { .. } = failure
+                && !self.rejected
+            {
+                self.rejected = true;
+                self.abandon_all();
+            }
+            self.fail(flight.kind, count, failure);
+        }
+    }
+
+    fn fail(&mut self, kind: DataKind, count: usize, failure: DeliveryFailure) {
+        self.queue.counters.undelivered[slot(kind)].fetch_add(count as u64, Ordering::Relaxed);
+        tracing::error!(kind = kind.as_str(), count, %failure, "telemetry not delivered");
+        // One entry per kind and failure: counts add up.
+        for existing in &mut self.failures {
+            if let TelemetryError::Undelivered {
+                kind: k,
+                count: c,
+                failure: f,
+                ..
+            } = existing
+                && *k == kind
+                && *f == failure
+            {
+                *c += count;
+                return;
+            }
+        }
+        if self.failures.len() < MAX_FAILURES {
+            self.failures.push(TelemetryError::Undelivered {
+                installation: self.queue.id.clone(),
+                kind,
+                count,
+                failure,
+            });
+        }
+    }
+
+    fn abandon(&mut self, kind: DataKind, count: usize, cost: usize) {
+        self.queue.release(cost);
+        self.fail(kind, count, DeliveryFailure::Abandoned);
+    }
+
+    /// The key was refused: everything not yet sent is dropped.
+    fn abandon_all(&mut self) {
+        self.close_batches();
+        while let Some(r) = self.ready.pop_front() {
+            self.outstanding.remove(&r.seq);
+            self.abandon(r.body.kind(), r.body.count(), r.cost);
+        }
+    }
+
+    fn answer_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let oldest = self.outstanding.first().copied();
+        let mut i = 0;
+        while i < self.waiters.len() {
+            let boundary = self.waiters[i].0;
+            if oldest.is_none_or(|o| o >= boundary) {
+                let (_, tx) = self.waiters.swap_remove(i);
+                let _ = tx.send(std::mem::take(&mut self.failures));
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery
+
+/// Payloads this large are compressed on the blocking pool rather than on a runtime thread.
+const BLOCKING_ENCODE: usize = 256 * 1024;
+
+/// Delivers one payload, splitting it when it is too large compressed or answered 413.
+async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
+    let mut outcome = Outcome {
+        delivered: 0,
+        failures: Vec::new(),
+        ratio: None,
+    };
+    let mut stack = vec![body];
+    while let Some(body) = stack.pop() {
+        if queue.is_rejected() {
+            outcome
+                .failures
+                .push((body.count(), DeliveryFailure::Abandoned));
+            continue;
+        }
+        let kind = body.kind();
+        let (body, raw_len, wire) = encode(codec, body).await;
+        if outcome.ratio.is_none() && !wire.is_empty() {
+            outcome.ratio = Some(raw_len as f64 / wire.len() as f64);
+        }
+        let over = kind == DataKind::Metrics
+            && (wire.len() > limits::SERIES_MAX_WIRE_BYTES
+                || raw_len >= limits::SERIES_DECOMPRESSED_LIMIT);
+        let posted = if over {
+            Posted::TooLarge
+        } else {
+            post(&queue, kind, codec, raw_len, wire).await
+        };
+        match posted {
+            Posted::Sent => outcome.delivered += body.count(),
+            Posted::TooLarge => match body.split() {
+                Ok((left, right)) => {
+                    queue.counters.splits.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(bytes = raw_len, "payload split in halves");
+                    stack.push(right);
+                    stack.push(left);
+                }
+                Err(single) => outcome
+                    .failures
+                    .push((single.count(), DeliveryFailure::TooLarge)),
+            },
+            Posted::Failed(failure) => outcome.failures.push((body.count(), failure)),
+        }
+    }
+    outcome
+}
+
+async fn encode(codec: Codec, body: Body) -> (Body, usize, Bytes) {
+    if body.raw_len() < BLOCKING_ENCODE {
+        let (len, wire) = codec.encode_body(&body);
+        return (body, len, wire);
+    }
+    // CPU-bound: on the blocking pool, no more at once than there are cores.
+    let _slot = ENCODERS.acquire().await;
+    let work = move || {
+        let (len, wire) = codec.encode_body(&body);
+        (body, len, wire)
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => done,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+/// Large payloads compressed at once, process-wide: one per core.
+static ENCODERS: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+});
+
+enum Posted {
+    Sent,
+    TooLarge,
+    Failed(DeliveryFailure),
+}
+
+/// POSTs one encoded payload, retrying 408, 429 (after `X-RateLimit-Reset`), 5xx and transport
+/// failures with jittered exponential backoff.
+async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire: Bytes) -> Posted {
+    let settings = &queue.settings;
+    let attempts = settings.attempts.max(1);
+    let url = &queue.urls[slot(kind)];
+    let c = &queue.counters;
+    let mut last = String::new();
+    for attempt in 1..=attempts {
+        let mut request = queue
+            .transport
+            .client
+            .post(url.clone())
+            .header("DD-API-KEY", queue.key.expose_secret())
+            .header(CONTENT_TYPE, "application/json")
+            .body(wire.clone());
+        if let Some(encoding) = codec.header() {
+            request = request.header(CONTENT_ENCODING, encoding);
+        }
+        c.requests.fetch_add(1, Ordering::Relaxed);
+        let wait = match request.send().await {
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = read_capped(response, 16 * 1024).await;
+                tracing::debug!(
+                    status = status.as_u16(),
+                    wire = wire.len(),
+                    raw = raw_len,
+                    "intake answered"
+                );
+                if status.is_success() {
+                    c.wire_bytes.fetch_add(wire.len() as u64, Ordering::Relaxed);
+                    c.raw_bytes.fetch_add(raw_len as u64, Ordering::Relaxed);
+                    return Posted::Sent;
+                }
+                match status {
+                    StatusCode::PAYLOAD_TOO_LARGE => return Posted::TooLarge,
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                        queue.reject(status.as_u16());
+                        return Posted::Failed(DeliveryFailure::KeyRejected {
+                            status: status.as_u16(),
+                        });
+                    }
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        let rate_limit = RateLimit::from_headers(&headers);
+                        last = format!("HTTP 429: {rate_limit}");
+                        match rate_limit.reset {
+                            Some(reset) if reset > settings.max_rate_limit_wait => {
+                                return Posted::Failed(DeliveryFailure::RateLimited { rate_limit });
+                            }
+                            // Past the reset, with jitter so that many orgs do not return at once.
+                            Some(reset) => reset + jitter(Duration::from_millis(250)),
+                            None => backoff(settings, attempt),
+                        }
+                    }
+                    StatusCode::REQUEST_TIMEOUT => {
+                        last = "HTTP 408".into();
+                        backoff(settings, attempt)
+                    }
+                    s if s.is_server_error() => {
+                        last = format!("HTTP {}", s.as_u16());
+                        backoff(settings, attempt)
+                    }
+                    s => {
+                        return Posted::Failed(DeliveryFailure::Refused {
+                            status: s.as_u16(),
+                            detail: error_detail(&body),
+                        });
+                    }
+                }
+            }
+            Err(e) => {
+                last = if e.is_timeout() {
+                    "no answer in time".into()
+                } else {
+                    format!("transport: {}", e.without_url())
+                };
+                backoff(settings, attempt)
+            }
+        };
+        if attempt == attempts {
+            break;
+        }
+        c.retries.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, failure = %last, "intake failed transiently; retrying");
+        tokio::time::sleep(wait).await;
+    }
+    Posted::Failed(DeliveryFailure::Exhausted { attempts, last })
+}
+
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        if out.len() + chunk.len() > cap {
+            break;
+        }
+        out.extend_from_slice(&chunk);
+    }
+    out
+}
+
+/// Datadog's error messages (`{"errors":["..."]}` or the logs intake's
+/// `{"errors":[{"detail":"..."}]}`), escaped and shortened.
+fn error_detail(body: &[u8]) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    let messages: Vec<String> = parsed
+        .as_ref()
+        .and_then(|v| v.get("errors"))
+        .and_then(|e| e.as_array())
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| {
+                    e.as_str()
+                        .or_else(|| e.get("detail").and_then(|d| d.as_str()))
+                        .or_else(|| e.get("title").and_then(|d| d.as_str()))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if messages.is_empty() {
+        quoted(&String::from_utf8_lossy(body))
+    } else {
+        quoted(&messages.join("; "))
+    }
+}
+
+/// The wait before attempt `attempt + 1`: `backoff * 2^(attempt-1)`, at most `max_backoff`,
+/// jittered between half and all of it.
+fn backoff(settings: &TelemetrySettings, attempt: u32) -> Duration {
+    let base = settings
+        .backoff
+        .saturating_mul(1 << (attempt - 1).min(20))
+        .min(settings.max_backoff);
+    base / 2 + jitter(base / 2)
+}
+
+/// A random duration in `0..=max`.
+fn jitter(max: Duration) -> Duration {
+    let r = getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15);
+    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+    if nanos == 0 {
+        return Duration::ZERO;
+    }
+    Duration::from_nanos(r % (nanos + 1))
+}

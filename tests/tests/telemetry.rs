@@ -1,0 +1,1211 @@
+//! Telemetry against the Datadog sandbox's intake: every kind of data to its host, decoded by the
+//! sandbox exactly as sent; every documented limit just under and just over; each retry path;
+//! the 413 split; key revocation; flush and shutdown losing nothing; many installations at
+//! once, one of them slow.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dd_integration::telemetry::limits::{
+    LOG_ENTRY_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, SERIES_DECOMPRESSED_LIMIT,
+    SERIES_MAX_WIRE_BYTES,
+};
+use dd_integration::telemetry::{
+    AlertType, Check, CheckStatus, DeliveryFailure, Event, FlushError, Intake, Log,
+    LogsCompression, Metric, Priority, Series, SeriesCompression, ServiceCheck, Telemetry,
+    TelemetryError, TelemetrySettings,
+};
+use dd_integration::testkit::{Fault, OrgSpec, Received, Route, Sandbox, SandboxOrg};
+use dd_integration::{ApiKey, DataKind, Domain, InstallationId, datadog_integration};
+use serde_json::{Value, json};
+
+#[datadog_integration(
+    name = "Acme Pager",
+    scopes = [api_keys_write],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    submits = [metrics, logs, events, service_checks],
+    metric_prefix = "acme.",
+    metric(name = "acme.pages.sent", type = count, unit = "page"),
+    metric(name = "acme.queue.depth", type = gauge),
+    service_check(name = "acme.can_connect", title = "Acme reachable", description = "Can reach Acme."),
+)]
+struct AcmePager;
+
+/// Sends metrics only.
+#[datadog_integration(
+    name = "Acme Gauge",
+    scopes = [api_keys_write],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    submits = [metrics],
+    metric_prefix = "acme.",
+    metric(name = "acme.up", type = gauge),
+)]
+struct MetricsOnly;
+
+const PAGES: Metric<AcmePager> = Metric::declared("acme.pages.sent");
+const DEPTH: Metric<AcmePager> = Metric::declared("acme.queue.depth");
+const CAN_CONNECT: Check<AcmePager> = Check::declared("acme.can_connect");
+const CLIENT: &str = "acme-pager-client";
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Short waits, so that retries take milliseconds.
+fn quick() -> TelemetrySettings {
+    TelemetrySettings::default()
+        .linger(Duration::from_millis(10))
+        .backoff(Duration::from_millis(10))
+        .max_backoff(Duration::from_millis(40))
+        .attempts(4)
+}
+
+struct World {
+    sandbox: Sandbox,
+    telemetry: Telemetry,
+    org: SandboxOrg,
+    intake: Intake<AcmePager>,
+}
+
+impl World {
+    async fn new(domain: Domain, settings: TelemetrySettings) -> World {
+        let sandbox = Sandbox::start().await;
+        let telemetry = telemetry(&sandbox, settings);
+        let org = sandbox.add_org(OrgSpec::new("Acme", domain));
+        let intake = intake(&sandbox, &telemetry, &org, "inst_acme");
+        World {
+            sandbox,
+            telemetry,
+            org,
+            intake,
+        }
+    }
+}
+
+fn telemetry(sandbox: &Sandbox, settings: TelemetrySettings) -> Telemetry {
+    Telemetry::builder()
+        .endpoints(sandbox.endpoints())
+        .settings(settings)
+        .build()
+        .unwrap()
+}
+
+fn intake(
+    sandbox: &Sandbox,
+    telemetry: &Telemetry,
+    org: &SandboxOrg,
+    id: &str,
+) -> Intake<AcmePager> {
+    let key = sandbox.issue_api_key(&org.id, CLIENT);
+    telemetry
+        .intake(
+            InstallationId::from_stored(id),
+            org.domain,
+            ApiKey::new(key),
+        )
+        .unwrap()
+}
+
+fn pages() -> Series<AcmePager> {
+    PAGES
+        .series()
+        .tag("env:prod")
+        .host("web-1")
+        .interval(60)
+        .build()
+        .unwrap()
+}
+
+/// Every point of every payload, in order: (metric, timestamp, value).
+fn points(received: &[Received]) -> Vec<(String, i64, f64)> {
+    let mut out = Vec::new();
+    for r in received {
+        for s in r.body["series"].as_array().unwrap() {
+            let metric = s["metric"].as_str().unwrap().to_owned();
+            for p in s["points"].as_array().unwrap() {
+                out.push((
+                    metric.clone(),
+                    p["timestamp"].as_i64().unwrap(),
+                    p["value"].as_f64().unwrap(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn undelivered(error: &FlushError) -> Vec<(DataKind, usize, DeliveryFailure)> {
+    error
+        .0
+        .iter()
+        .map(|e| match e {
+            TelemetryError::Undelivered {
+                kind,
+                count,
+                failure,
+                ..
+            } => (*kind, *count, failure.clone()),
+            other => panic!("not an Undelivered: {other}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// What arrives
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_reaches_its_intake_host_decoded_as_sent() {
+    let w = World::new(Domain::Us3, quick().linger(Duration::from_secs(30))).await;
+    let t = now();
+    let series = pages();
+    let depth = DEPTH.series().tag("queue:a").build().unwrap();
+    w.intake
+        .send(series.points([(t - 20, 1.0), (t - 10, 2.5), (t, 3.0)]))
+        .await
+        .unwrap();
+    w.intake.send(depth.point(t, 12.0)).await.unwrap();
+    w.intake
+        .send(
+            Log::new("page sent to \"alice\"\n")
+                .service("pager")
+                .hostname("web-1")
+                .status("info")
+                .tag("env:prod")
+                .tag("team:sre")
+                .attribute("page_id", 42)
+                .attribute("message", "ignored: a reserved field"),
+        )
+        .await
+        .unwrap();
+    w.intake
+        .send(
+            Event::new("Page escalated", "%%% \n**Alice** did not answer \n %%%")
+                .alert_type(AlertType::Warning)
+                .priority(Priority::Low)
+                .aggregation_key("page-42")
+                .tag("env:prod")
+                .host("web-1"),
+        )
+        .await
+        .unwrap();
+    w.intake
+        .send(
+            ServiceCheck::new(CAN_CONNECT, "web-1", CheckStatus::Warning)
+                .tag("env:prod")
+                .message("slow"),
+        )
+        .await
+        .unwrap();
+    w.intake.flush().await.unwrap();
+
+    let series_in = w.sandbox.received_series();
+    assert_eq!(series_in.len(), 1, "one payload for both series");
+    let s = &series_in[0];
+    assert_eq!(s.host, "api.us3.datadoghq.com");
+    assert_eq!(s.org_id, w.org.id);
+    assert_eq!(s.encoding.as_deref(), Some("zstd1"));
+    // Whole values travel as JSON integers, as Datadog's own clients send them.
+    assert_eq!(
+        s.body,
+        json!({"series": [
+            {"metric": "acme.pages.sent", "type": 1, "unit": "page", "interval": 60,
+             "tags": ["env:prod"], "resources": [{"name": "web-1", "type": "host"}],
+             "points": [{"timestamp": t - 20, "value": 1}, {"timestamp": t - 10, "value": 2.5},
+                        {"timestamp": t, "value": 3}]},
+            {"metric": "acme.queue.depth", "type": 3, "tags": ["queue:a"],
+             "points": [{"timestamp": t, "value": 12}]},
+        ]})
+    );
+    assert!(s.dropped_points.is_empty());
+
+    let logs = w.sandbox.received_logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].host, "http-intake.logs.us3.datadoghq.com");
+    assert_eq!(logs[0].encoding.as_deref(), Some("gzip"));
+    assert_eq!(
+        logs[0].body,
+        json!([{"ddsource": "acme-pager", "ddtags": "env:prod,team:sre", "hostname": "web-1",
+                "service": "pager", "status": "info", "page_id": 42,
+                "message": "page sent to \"alice\"\n"}])
+    );
+
+    let events = w.sandbox.received_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].host, "api.us3.datadoghq.com");
+    assert_eq!(events[0].encoding, None);
+    assert_eq!(
+        events[0].body,
+        json!({"title": "Page escalated", "text": "%%% \n**Alice** did not answer \n %%%",
+               "aggregation_key": "page-42", "alert_type": "warning", "priority": "low",
+               "host": "web-1", "tags": ["env:prod"]})
+    );
+
+    let checks = w.sandbox.received_check_runs();
+    assert_eq!(checks.len(), 1);
+    assert_eq!(checks[0].host, "api.us3.datadoghq.com");
+    assert_eq!(
+        checks[0].body,
+        json!([{"check": "acme.can_connect", "host_name": "web-1", "status": 1,
+                "tags": ["env:prod"], "message": "slow"}])
+    );
+
+    let stats = w.intake.stats();
+    assert_eq!(stats.accepted.points, 4);
+    assert_eq!(stats.delivered.points, 4);
+    assert_eq!(
+        (
+            stats.delivered.logs,
+            stats.delivered.events,
+            stats.delivered.service_checks
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(stats.requests, 4);
+    assert_eq!(stats.queued_bytes, 0, "delivered data frees its budget");
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_compression_decodes_to_the_same_points() {
+    let t = now();
+    let cases = [
+        (SeriesCompression::None, LogsCompression::None, None, None),
+        (
+            SeriesCompression::Gzip(1),
+            LogsCompression::Deflate(9),
+            Some("gzip"),
+            Some("deflate"),
+        ),
+        (
+            SeriesCompression::Deflate(6),
+            LogsCompression::Gzip(1),
+            Some("deflate"),
+            Some("gzip"),
+        ),
+        (
+            SeriesCompression::Zstd(19),
+            LogsCompression::Recommended,
+            Some("zstd1"),
+            Some("gzip"),
+        ),
+    ];
+    for (series_c, logs_c, series_enc, logs_enc) in cases {
+        let settings = quick()
+            .series_compression(series_c)
+            .logs_compression(logs_c);
+        let w = World::new(Domain::Eu1, settings).await;
+        let sent: Vec<(i64, f64)> = (0..500).map(|i| (t - i % 600, i as f64 * 0.25)).collect();
+        w.intake.send(pages().points(sent.clone())).await.unwrap();
+        w.intake.send(Log::new("hello")).await.unwrap();
+        w.intake.flush().await.unwrap();
+        let received = w.sandbox.received_series();
+        assert_eq!(received[0].encoding.as_deref(), series_enc, "{series_c:?}");
+        let got: Vec<(i64, f64)> = points(&received).into_iter().map(|p| (p.1, p.2)).collect();
+        assert_eq!(got, sent, "{series_c:?}");
+        let logs = w.sandbox.received_logs();
+        assert_eq!(logs[0].encoding.as_deref(), logs_enc, "{logs_c:?}");
+        assert_eq!(logs[0].body[0]["message"], "hello");
+        w.telemetry.shutdown().await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the declaration allows
+
+#[tokio::test]
+async fn only_declared_data_is_sent() {
+    let w = World::new(Domain::Us1, quick()).await;
+    let undeclared = Metric::<AcmePager>::named("acme.page.sent").unwrap_err();
+    assert!(matches!(
+        &undeclared,
+        TelemetryError::UndeclaredMetric { metric, .. } if metric == "acme.page.sent"
+    ));
+    assert!(
+        undeclared
+            .to_string()
+            .contains("metric(name = \"acme.page.sent\"")
+    );
+    assert_eq!(
+        Metric::<AcmePager>::named("acme.pages.sent")
+            .unwrap()
+            .name(),
+        "acme.pages.sent"
+    );
+    assert!(matches!(
+        Check::<AcmePager>::named("acme.cannot_connect"),
+        Err(TelemetryError::UndeclaredServiceCheck { .. })
+    ));
+
+    // An integration that declares `submits = [metrics]` sends no logs.
+    let key = w.sandbox.issue_api_key(&w.org.id, "metrics-only");
+    let only = w
+        .telemetry
+        .intake::<MetricsOnly>(
+            InstallationId::from_stored("inst_metrics"),
+            Domain::Us1,
+            ApiKey::new(key),
+        )
+        .unwrap();
+    let error = only.send(Log::new("x")).await.unwrap_err();
+    assert!(matches!(
+        error,
+        TelemetryError::NotDeclared {
+            kind: DataKind::Logs,
+            ..
+        }
+    ));
+    assert!(error.to_string().contains("`logs` in `submits"));
+    let up = Metric::<MetricsOnly>::declared("acme.up")
+        .series()
+        .build()
+        .unwrap();
+    only.send(up.now(1.0)).await.unwrap();
+    only.flush().await.unwrap();
+    assert_eq!(w.sandbox.received_series().len(), 1);
+    assert!(w.sandbox.received_logs().is_empty());
+
+    // Values JSON cannot carry.
+    assert!(matches!(
+        w.intake.send(pages().now(f64::NAN)).await,
+        Err(TelemetryError::NotFinite { .. })
+    ));
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits, each just under and just over
+
+#[tokio::test]
+async fn points_within_ten_minutes_ahead_and_an_hour_behind() {
+    let w = World::new(Domain::Us5, quick()).await;
+    let series = pages();
+    let t = now();
+    w.intake.send(series.point(t + 600, 1.0)).await.unwrap();
+    // One second inside: the sandbox's clock may have moved on by the time it arrives.
+    w.intake.send(series.point(t - 3599, 2.0)).await.unwrap();
+    let ahead = w.intake.send(series.point(t + 602, 3.0)).await.unwrap_err();
+    assert!(matches!(
+        ahead,
+        TelemetryError::PointOutOfWindow { offset_secs, .. } if offset_secs >= 601
+    ));
+    assert!(ahead.to_string().contains("ahead"));
+    let behind = w
+        .intake
+        .send(series.points([(t, 4.0), (t - 3602, 5.0)]))
+        .await
+        .unwrap_err();
+    assert!(behind.to_string().contains("behind"));
+    assert!(matches!(
+        w.intake.try_send(series.point(t - 7200, 6.0)),
+        Err(TelemetryError::PointOutOfWindow { .. })
+    ));
+    w.intake.flush().await.unwrap();
+    let received = w.sandbox.received_series();
+    let got: Vec<f64> = points(&received).into_iter().map(|p| p.2).collect();
+    assert_eq!(
+        got,
+        [1.0, 2.0],
+        "the refused points were not sent, not even their batch mates"
+    );
+    assert!(received.iter().all(|r| r.dropped_points.is_empty()));
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// `n` points whose payload, rendered alone, has exactly `total` bytes: `base` is the size of a
+/// payload of one point `(t, 1.0)`; each further point adds 35 bytes (`,` and
+/// `{"timestamp":<10 digits>,"value":1}`), one more with the value 10.0.
+fn points_for(total: usize, base: usize, t: i64) -> Vec<(i64, f64)> {
+    assert!(total >= base);
+    let n = 1 + (total - base) / 35;
+    let tens = (total - base) % 35;
+    assert!(tens <= n);
+    (0..n)
+        .map(|i| (t, if i < tens { 10.0 } else { 1.0 }))
+        .collect()
+}
+
+/// The size of an uncompressed payload of one point of `pages()`.
+async fn one_point_payload(sandbox: &Sandbox, t: i64) -> usize {
+    let telemetry = telemetry(sandbox, quick().series_compression(SeriesCompression::None));
+    let org = sandbox.add_org(OrgSpec::new("Calibration", Domain::Us1));
+    let intake = intake(sandbox, &telemetry, &org, "inst_calibration");
+    intake.send(pages().point(t, 1.0)).await.unwrap();
+    telemetry.shutdown().await.unwrap();
+    let received = sandbox.received_series();
+    let base = received.last().unwrap().wire_bytes;
+    assert_eq!(
+        base,
+        serde_json::to_vec(&received.last().unwrap().body)
+            .unwrap()
+            .len()
+    );
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metric_payloads_stay_within_512000_bytes_as_sent() {
+    let sandbox = Sandbox::start().await;
+    let t = now();
+    let base = one_point_payload(&sandbox, t).await;
+    let settings = quick()
+        .series_compression(SeriesCompression::None)
+        .linger(Duration::from_secs(30));
+    let telemetry = telemetry(&sandbox, settings);
+    let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
+    let intake = intake(&sandbox, &telemetry, &org, "inst_acme");
+    let before = sandbox.received_series().len();
+
+    // Exactly the limit: one request of 512,000 bytes.
+    let at_limit = points_for(SERIES_MAX_WIRE_BYTES, base, t);
+    intake.send(pages().points(at_limit.clone())).await.unwrap();
+    intake.flush().await.unwrap();
+    let received = sandbox.received_series();
+    assert_eq!(received.len(), before + 1);
+    assert_eq!(received[before].wire_bytes, SERIES_MAX_WIRE_BYTES);
+    assert_eq!(points(&received[before..]).len(), at_limit.len());
+
+    // One byte more: two requests, each within the limit, every point kept in order.
+    let over = points_for(SERIES_MAX_WIRE_BYTES + 1, base, t);
+    intake.send(pages().points(over.clone())).await.unwrap();
+    intake.flush().await.unwrap();
+    let received = sandbox.received_series();
+    assert_eq!(received.len(), before + 3);
+    assert!(
+        received[before + 1..]
+            .iter()
+            .all(|r| r.wire_bytes <= SERIES_MAX_WIRE_BYTES)
+    );
+    // Payloads travel concurrently: compare the points in any order.
+    let mut got: Vec<f64> = points(&received[before + 1..])
+        .into_iter()
+        .map(|p| p.2)
+        .collect();
+    let mut want: Vec<f64> = over.iter().map(|p| p.1).collect();
+    got.sort_by(f64::total_cmp);
+    want.sort_by(f64::total_cmp);
+    assert!(
+        got == want,
+        "{} points arrived of {}",
+        got.len(),
+        want.len()
+    );
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compressed_metric_payloads_decompress_to_under_5_mib() {
+    let sandbox = Sandbox::start().await;
+    let t = now();
+    let base = one_point_payload(&sandbox, t).await;
+    let telemetry = telemetry(&sandbox, quick().linger(Duration::from_secs(30)));
+    let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
+    let intake = intake(&sandbox, &telemetry, &org, "inst_acme");
+    // Highly compressible points teach the batcher the ratio: payloads then fill up to the
+    // decompressed limit.
+    intake
+        .send(pages().points((0..200_000).map(|_| (t, 1.0))))
+        .await
+        .unwrap();
+    intake.flush().await.unwrap();
+    let warmed = sandbox.received_series().len();
+
+    // Just under 5 MiB decompressed (5,242,879 bytes): one request.
+    let under = points_for(SERIES_DECOMPRESSED_LIMIT - 1, base, t);
+    intake.send(pages().points(under.clone())).await.unwrap();
+    intake.flush().await.unwrap();
+    let received = sandbox.received_series();
+    assert_eq!(
+        received.len(),
+        warmed + 1,
+        "one request just under the limit"
+    );
+    assert_eq!(received[warmed].encoding.as_deref(), Some("zstd1"));
+    assert!(received[warmed].wire_bytes <= SERIES_MAX_WIRE_BYTES);
+    assert_eq!(
+        serde_json::to_vec(&received[warmed].body).unwrap().len(),
+        SERIES_DECOMPRESSED_LIMIT - 1
+    );
+
+    // At the limit (5,242,880 bytes, which Datadog refuses): two requests.
+    let at = points_for(SERIES_DECOMPRESSED_LIMIT, base, t);
+    intake.send(pages().points(at.clone())).await.unwrap();
+    intake.flush().await.unwrap();
+    let received = sandbox.received_series();
+    assert_eq!(received.len(), warmed + 3, "split in two at the limit");
+    assert_eq!(points(&received[warmed + 1..]).len(), at.len());
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incompressible_metric_payloads_are_split_to_fit_512000_bytes_compressed() {
+    let w = World::new(Domain::Ap1, quick().linger(Duration::from_secs(30))).await;
+    let t = now();
+    // 3000 series, each tagged with 900 random characters: about 2.8 MB rendered that compress
+    // to about three quarters of that, far over 512,000 bytes: the first payloads are split.
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut random_tag = || {
+        let tag: String = (0..900)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(
+                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                        [(x % 64) as usize],
+                )
+            })
+            .collect();
+        format!("blob:{tag}")
+    };
+    for i in 0..3000 {
+        let series = DEPTH.series().tag(random_tag()).build().unwrap();
+        w.intake.send(series.point(t, f64::from(i))).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    let received = w.sandbox.received_series();
+    assert!(received.len() >= 6, "split: {} payloads", received.len());
+    for r in &received {
+        assert!(r.wire_bytes <= SERIES_MAX_WIRE_BYTES, "{}", r.wire_bytes);
+        assert_eq!(r.encoding.as_deref(), Some("zstd1"));
+    }
+    let mut got: Vec<f64> = points(&received).into_iter().map(|p| p.2).collect();
+    got.sort_by(f64::total_cmp);
+    assert!(
+        got.iter().copied().eq((0..3000).map(f64::from)),
+        "{} points arrived of 3000",
+        got.len()
+    );
+    let stats = w.intake.stats();
+    assert_eq!(stats.delivered.points, 3000);
+    assert!(stats.splits >= 1, "nothing was split");
+    assert!(stats.wire_bytes <= stats.raw_bytes);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_payloads_hold_at_most_1000_entries() {
+    let w = World::new(Domain::Eu1, quick().linger(Duration::from_secs(30))).await;
+    for i in 0..LOGS_MAX_ENTRIES {
+        w.intake.send(Log::new(format!("line {i}"))).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    let logs = w.sandbox.received_logs();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].body.as_array().unwrap().len(), LOGS_MAX_ENTRIES);
+
+    for i in 0..=LOGS_MAX_ENTRIES {
+        w.intake.send(Log::new(format!("line {i}"))).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    let logs = w.sandbox.received_logs();
+    let mut sizes: Vec<usize> = logs[1..]
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .collect();
+    // Payloads travel concurrently: either may arrive first.
+    sizes.sort_unstable();
+    assert_eq!(sizes, [1, LOGS_MAX_ENTRIES]);
+    let single = logs[1..]
+        .iter()
+        .find(|r| r.body.as_array().unwrap().len() == 1);
+    assert_eq!(single.unwrap().body[0]["message"], "line 1000");
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_entries_up_to_1_mib_and_payloads_up_to_5_mib() {
+    let settings = quick()
+        .logs_compression(LogsCompression::None)
+        .linger(Duration::from_secs(30));
+    let w = World::new(Domain::Eu1, settings).await;
+    // An entry's bytes beside its message: `{"ddsource":"acme-pager","message":""}`.
+    w.intake.send(Log::new("")).await.unwrap();
+    w.intake.flush().await.unwrap();
+    let overhead = w.sandbox.received_logs()[0].wire_bytes - 2;
+    let entry = |len: usize, c: char| Log::new(c.to_string().repeat(len - overhead));
+
+    // An entry of exactly 1 MiB is sent whole; one byte more is refused before sending.
+    w.intake
+        .send(entry(LOG_ENTRY_MAX_BYTES, 'a'))
+        .await
+        .unwrap();
+    let error = w
+        .intake
+        .send(entry(LOG_ENTRY_MAX_BYTES + 1, 'a'))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        TelemetryError::OverLimit { size, limit, .. }
+            if size == LOG_ENTRY_MAX_BYTES + 1 && limit == LOG_ENTRY_MAX_BYTES
+    ));
+    assert!(error.to_string().contains("split the message"));
+    w.intake.flush().await.unwrap();
+    let logs = w.sandbox.received_logs();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[1].truncated_logs, 0);
+    assert_eq!(logs[1].wire_bytes, LOG_ENTRY_MAX_BYTES + 2);
+
+    // Five entries in exactly 5 MiB (`[`, four commas, `]`): one request; a byte more: two.
+    let five = |total: usize| {
+        let each = (total - 6) / 5;
+        let rest = (total - 6) % 5;
+        (0..5)
+            .map(|i| each + usize::from(i < rest))
+            .collect::<Vec<_>>()
+    };
+    for (total, requests) in [(LOGS_MAX_BYTES, 1), (LOGS_MAX_BYTES + 1, 2)] {
+        let before = w.sandbox.received_logs().len();
+        for (i, len) in five(total).into_iter().enumerate() {
+            assert!(len <= LOG_ENTRY_MAX_BYTES);
+            w.intake
+                .send(entry(len, char::from(b'a' + i as u8)))
+                .await
+                .unwrap();
+        }
+        w.intake.flush().await.unwrap();
+        let logs = w.sandbox.received_logs();
+        assert_eq!(logs.len() - before, requests, "{total} bytes");
+        let wire: usize = logs[before..].iter().map(|r| r.wire_bytes).sum();
+        assert_eq!(wire, total + 2 * (requests - 1) - (requests - 1));
+        assert!(
+            logs[before..]
+                .iter()
+                .all(|r| r.wire_bytes <= LOGS_MAX_BYTES)
+        );
+        let entries: usize = logs[before..]
+            .iter()
+            .map(|r| r.body.as_array().unwrap().len())
+            .sum();
+        assert_eq!(entries, 5);
+    }
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn event_text_and_aggregation_key_limits_count_characters() {
+    let w = World::new(Domain::Us1, quick()).await;
+    // 4000 characters of two bytes each.
+    w.intake
+        .send(Event::new("t", "é".repeat(4000)).aggregation_key("k".repeat(100)))
+        .await
+        .unwrap();
+    let long = w
+        .intake
+        .send(Event::new("t", "é".repeat(4001)))
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        long,
+        TelemetryError::OverLimit {
+            size: 4001,
+            limit: 4000,
+            ..
+        }
+    ));
+    assert!(matches!(
+        w.intake
+            .send(Event::new("t", "x").aggregation_key("k".repeat(101)))
+            .await,
+        Err(TelemetryError::OverLimit { size: 101, .. })
+    ));
+    let old = SystemTime::now() - Duration::from_secs(18 * 3600 + 60);
+    assert!(matches!(
+        w.intake.send(Event::new("t", "x").date_happened(old)).await,
+        Err(TelemetryError::Invalid {
+            field: "date_happened",
+            ..
+        })
+    ));
+    let stale = SystemTime::now() - Duration::from_secs(11 * 60);
+    assert!(matches!(
+        w.intake
+            .send(ServiceCheck::new(CAN_CONNECT, "h", CheckStatus::Ok).timestamp(stale))
+            .await,
+        Err(TelemetryError::Invalid { .. })
+    ));
+    w.intake.flush().await.unwrap();
+    let events = w.sandbox.received_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].body["text"].as_str().unwrap().chars().count(),
+        4000
+    );
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded memory and backpressure
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_makes_send_wait_and_try_send_fail() {
+    let settings = quick().queue_bytes(64 * 1024).max_in_flight(1);
+    let w = World::new(Domain::Us1, settings).await;
+    // Datadog is slow: every request takes 300 ms.
+    w.sandbox.inject(
+        Route::Logs,
+        Fault::latency(Duration::from_millis(300)).always(),
+    );
+    let line = "x".repeat(1000);
+    let mut accepted = 0;
+    let full = loop {
+        match w.intake.try_send(Log::new(line.clone())) {
+            Ok(()) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(accepted < 1000, "the queue never filled");
+    };
+    assert!(matches!(
+        full,
+        TelemetryError::Full {
+            capacity: 65536,
+            ..
+        }
+    ));
+    assert!(full.to_string().contains("queue_bytes"));
+    assert!(w.intake.stats().queued_bytes <= 64 * 1024);
+    // `send` waits for room instead, until the slow requests free some.
+    let started = Instant::now();
+    w.intake.send(Log::new(line.clone())).await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    // An item larger than the whole queue can never be accepted.
+    assert!(matches!(
+        w.intake.send(Log::new("y".repeat(70_000))).await,
+        Err(TelemetryError::TooLargeForQueue { .. })
+    ));
+    w.sandbox.clear_faults();
+    w.intake.flush().await.unwrap();
+    let entries: usize = w
+        .sandbox
+        .received_logs()
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .sum();
+    assert_eq!(entries, accepted + 1);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retries
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_failures_are_retried_with_backoff() {
+    for status in [408, 500, 502, 503, 504] {
+        let w = World::new(Domain::Us1, quick()).await;
+        w.sandbox
+            .inject(Route::Series, Fault::status(status).times(2));
+        w.sandbox.inject(Route::Logs, Fault::status(status));
+        w.intake.send(pages().now(1.0)).await.unwrap();
+        w.intake.send(Log::new("retried")).await.unwrap();
+        w.intake.flush().await.unwrap();
+        assert_eq!(w.sandbox.calls(Route::Series), 3, "{status}");
+        assert_eq!(w.sandbox.received_series().len(), 1, "{status}");
+        assert_eq!(w.sandbox.received_logs().len(), 1, "{status}");
+        assert_eq!(w.intake.stats().retries, 3, "{status}");
+        w.telemetry.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_waits_for_x_ratelimit_reset() {
+    let w = World::new(Domain::Us1, quick()).await;
+    w.sandbox.inject(
+        Route::Events,
+        Fault::status(429).reset_after(Duration::from_secs(1)),
+    );
+    let started = Instant::now();
+    w.intake.send(Event::new("t", "x")).await.unwrap();
+    w.intake.flush().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        started.elapsed()
+    );
+    assert_eq!(w.sandbox.calls(Route::Events), 2);
+    assert_eq!(w.sandbox.received_events().len(), 1);
+
+    // A reset beyond the longest wait fails the payload at once, naming the limit.
+    let w = World::new(
+        Domain::Us1,
+        quick().max_rate_limit_wait(Duration::from_secs(5)),
+    )
+    .await;
+    w.sandbox.inject(
+        Route::Events,
+        Fault::status(429).reset_after(Duration::from_secs(60)),
+    );
+    w.intake.send(Event::new("t", "x")).await.unwrap();
+    let error = w.intake.flush().await.unwrap_err();
+    let failures = undelivered(&error);
+    assert!(matches!(
+        &failures[..],
+        [(DataKind::Events, 1, DeliveryFailure::RateLimited { rate_limit })]
+            if rate_limit.name.as_deref() == Some("post_event")
+    ));
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_connection_is_retried_and_may_deliver_twice() {
+    let w = World::new(Domain::Us1, quick()).await;
+    w.sandbox.inject(Route::CheckRun, Fault::drop_response());
+    w.intake
+        .send(ServiceCheck::new(CAN_CONNECT, "h", CheckStatus::Critical))
+        .await
+        .unwrap();
+    w.intake.flush().await.unwrap();
+    // Datadog processed the first request before the connection was cut: at least once.
+    assert_eq!(w.sandbox.received_check_runs().len(), 2);
+    assert_eq!(w.intake.stats().retries, 1);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_that_outlast_the_retries_are_reported_by_flush() {
+    let w = World::new(Domain::Us1, quick().attempts(3)).await;
+    w.sandbox.inject(Route::Series, Fault::status(503).always());
+    w.intake
+        .send(pages().points([(now(), 1.0), (now(), 2.0)]))
+        .await
+        .unwrap();
+    let error = w.intake.flush().await.unwrap_err();
+    assert!(matches!(
+        &undelivered(&error)[..],
+        [(DataKind::Metrics, 2, DeliveryFailure::Exhausted { attempts: 3, last })] if last == "HTTP 503"
+    ));
+    assert!(error.to_string().contains("2 metric points"));
+    assert_eq!(w.sandbox.calls(Route::Series), 3);
+    assert_eq!(w.intake.stats().undelivered.points, 2);
+    // Reported once: the next flush has nothing to say.
+    w.sandbox.clear_faults();
+    w.intake.flush().await.unwrap();
+
+    // A 400 is not retried: Datadog's reason is kept.
+    w.sandbox.inject(Route::Logs, Fault::status(400));
+    w.intake.send(Log::new("bad")).await.unwrap();
+    let error = w.intake.flush().await.unwrap_err();
+    assert!(matches!(
+        &undelivered(&error)[..],
+        [(DataKind::Logs, 1, DeliveryFailure::Refused { status: 400, detail })] if detail == "Bad Request"
+    ));
+    assert_eq!(w.sandbox.calls(Route::Logs), 1);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 413
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_413_splits_the_payload_in_halves_and_resends_both() {
+    let w = World::new(Domain::Us1, quick().linger(Duration::from_secs(30))).await;
+    w.sandbox.inject(Route::Series, Fault::status(413));
+    w.sandbox.inject(Route::Logs, Fault::status(413).times(2));
+    let t = now();
+    let sent: Vec<(i64, f64)> = (0..100).map(|i| (t, f64::from(i))).collect();
+    w.intake.send(pages().points(sent.clone())).await.unwrap();
+    for i in 0..8 {
+        w.intake.send(Log::new(format!("l{i}"))).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    let series = w.sandbox.received_series();
+    assert_eq!(series.len(), 2);
+    let got: Vec<(i64, f64)> = points(&series).into_iter().map(|p| (p.1, p.2)).collect();
+    assert_eq!(got, sent);
+    // Logs: 8 entries refused, then its first half (4) refused again: 2 + 2 + 4.
+    let sizes: Vec<usize> = w
+        .sandbox
+        .received_logs()
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes, [2, 2, 4]);
+    let messages: Vec<Value> = w
+        .sandbox
+        .received_logs()
+        .iter()
+        .flat_map(|r| r.body.as_array().unwrap().clone())
+        .map(|e| e["message"].clone())
+        .collect();
+    assert_eq!(
+        messages,
+        (0..8).map(|i| json!(format!("l{i}"))).collect::<Vec<_>>()
+    );
+
+    assert_eq!(w.intake.stats().splits, 3);
+
+    // A single event answered 413 cannot be split: reported.
+    w.sandbox.inject(Route::Events, Fault::status(413));
+    w.intake.send(Event::new("t", "x")).await.unwrap();
+    let error = w.intake.flush().await.unwrap_err();
+    assert_eq!(
+        undelivered(&error),
+        [(DataKind::Events, 1, DeliveryFailure::TooLarge)]
+    );
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key revocation
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_key_stops_the_installation_and_says_what_to_do() {
+    let sandbox = Sandbox::start().await;
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&rejected);
+    let telemetry = Telemetry::builder()
+        .endpoints(sandbox.endpoints())
+        .settings(quick())
+        .on_key_rejected(move |_, _| {
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
+    let other_org = sandbox.add_org(OrgSpec::new("Other", Domain::Eu1));
+    let intake = intake(&sandbox, &telemetry, &org, "inst_acme");
+    let other = self::intake(&sandbox, &telemetry, &other_org, "inst_other");
+    intake.send(pages().now(1.0)).await.unwrap();
+    intake.flush().await.unwrap();
+
+    // The customer revokes the key in Organization Settings > API Keys.
+    assert!(sandbox.delete_api_key(&org.id, CLIENT));
+    intake.send(pages().now(2.0)).await.unwrap();
+    intake.send(Log::new("lost")).await.unwrap();
+    let error = intake.flush().await.unwrap_err();
+    let failures = undelivered(&error);
+    assert!(
+        failures
+            .iter()
+            .any(|f| matches!(f.2, DeliveryFailure::KeyRejected { status: 403 })),
+        "{failures:?}"
+    );
+    assert!(error.0.iter().all(TelemetryError::needs_reconnect));
+
+    let refused = intake.send(pages().now(3.0)).await.unwrap_err();
+    assert!(matches!(
+        refused,
+        TelemetryError::KeyRejected {
+            status: 403,
+            domain: Domain::Eu1,
+            ..
+        }
+    ));
+    let text = refused.to_string();
+    assert!(
+        text.contains("connect the integration again from its tile"),
+        "{text}"
+    );
+    assert!(text.contains("Organization Settings > API Keys"), "{text}");
+    let key = sandbox.api_key(&org.id, CLIENT);
+    assert!(key.is_none());
+    assert!(intake.key_rejected().is_some());
+    assert!(matches!(
+        intake.try_send(Log::new("x")),
+        Err(TelemetryError::KeyRejected { .. })
+    ));
+    assert_eq!(rejected.load(Ordering::SeqCst), 1, "the hook runs once");
+    // No request was made after the refusal; the other installation is unaffected.
+    let calls = sandbox.calls(Route::Series) + sandbox.calls(Route::Logs);
+    other.send(pages().now(4.0)).await.unwrap();
+    other.flush().await.unwrap();
+    assert_eq!(
+        sandbox.calls(Route::Series) + sandbox.calls(Route::Logs),
+        calls + 1
+    );
+    telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flush and shutdown
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_delivers_everything_accepted_through_retries() {
+    let w = World::new(Domain::Us1, quick().linger(Duration::from_secs(60))).await;
+    w.sandbox.inject(Route::Series, Fault::status(503).times(2));
+    w.sandbox
+        .inject(Route::Logs, Fault::latency(Duration::from_millis(200)));
+    let t = now();
+    let series = pages();
+    for i in 0..10_000 {
+        w.intake.send(series.point(t, f64::from(i))).await.unwrap();
+    }
+    for i in 0..2500 {
+        w.intake.send(Log::new(format!("l{i}"))).await.unwrap();
+    }
+    w.intake.send(Event::new("t", "x")).await.unwrap();
+    w.intake
+        .send(ServiceCheck::new(CAN_CONNECT, "h", CheckStatus::Ok))
+        .await
+        .unwrap();
+    // The linger is a minute: only shutdown sends these.
+    w.telemetry.shutdown().await.unwrap();
+    assert_eq!(points(&w.sandbox.received_series()).len(), 10_000);
+    let logs: usize = w
+        .sandbox
+        .received_logs()
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .sum();
+    assert_eq!(logs, 2500);
+    assert_eq!(w.sandbox.received_events().len(), 1);
+    assert_eq!(w.sandbox.received_check_runs().len(), 1);
+
+    // Nothing more is accepted.
+    assert!(matches!(
+        w.intake.send(series.now(1.0)).await,
+        Err(TelemetryError::Closed { .. })
+    ));
+    assert!(matches!(
+        w.telemetry.intake::<AcmePager>(
+            InstallationId::from_stored("inst_new"),
+            Domain::Us1,
+            ApiKey::new("0123456789abcdef0123456789abcdef")
+        ),
+        Err(TelemetryError::Closed { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_an_installation_delivers_what_it_holds() {
+    let w = World::new(Domain::Us1, quick().linger(Duration::from_secs(60))).await;
+    w.intake.send(pages().now(1.0)).await.unwrap();
+    w.telemetry
+        .remove(&InstallationId::from_stored("inst_acme"))
+        .await
+        .unwrap();
+    assert_eq!(w.sandbox.received_series().len(), 1);
+    assert!(matches!(
+        w.intake.send(pages().now(1.0)).await,
+        Err(TelemetryError::Closed { .. })
+    ));
+    w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Many installations
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_slow_org_does_not_stall_the_others() {
+    let sandbox = Sandbox::start().await;
+    let telemetry = telemetry(&sandbox, quick().queue_bytes(64 * 1024).max_in_flight(1));
+    let slow_org = sandbox.add_org(OrgSpec::new("Slow", Domain::Us1));
+    let slow = intake(&sandbox, &telemetry, &slow_org, "inst_slow");
+    // The slow org's first request takes 3 s at Datadog.
+    sandbox.inject(Route::Logs, Fault::latency(Duration::from_secs(3)));
+    slow.send(Log::new("slow")).await.unwrap();
+    while sandbox.calls(Route::Logs) == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Its queue fills up to its own budget, and no further.
+    let line = "z".repeat(2000);
+    while slow.try_send(Log::new(line.clone())).is_ok() {}
+
+    let orgs: Vec<Intake<AcmePager>> = (0..50)
+        .map(|i| {
+            let org = sandbox.add_org(OrgSpec::new(format!("Org {i}"), Domain::ALL[i % 9]));
+            intake(&sandbox, &telemetry, &org, &format!("inst_{i}"))
+        })
+        .collect();
+    let started = Instant::now();
+    for intake in &orgs {
+        intake.send(Log::new("fast")).await.unwrap();
+        intake.send(pages().now(1.0)).await.unwrap();
+    }
+    for intake in &orgs {
+        intake.flush().await.unwrap();
+    }
+    let others = started.elapsed();
+    assert!(
+        others < Duration::from_secs(2),
+        "the others took {others:?}"
+    );
+    assert_eq!(sandbox.received_series().len(), 50);
+    assert!(
+        sandbox
+            .received_logs()
+            .iter()
+            .all(|r| r.org_id != slow_org.id),
+        "the slow org is still waiting"
+    );
+    slow.flush().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(2500));
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_installations_share_one_telemetry() {
+    let sandbox = Sandbox::start().await;
+    let telemetry = telemetry(&sandbox, quick());
+    let t = now();
+    let series = pages();
+    let mut intakes = Vec::new();
+    for i in 0..1000 {
+        let org = sandbox.add_org(OrgSpec::new(format!("Org {i}"), Domain::ALL[i % 9]));
+        intakes.push((
+            org.id.clone(),
+            intake(&sandbox, &telemetry, &org, &format!("inst_{i}")),
+        ));
+    }
+    let started = Instant::now();
+    for (i, (_, intake)) in intakes.iter().enumerate() {
+        intake
+            .send(series.points((0..5).map(|j| (t - j, i as f64))))
+            .await
+            .unwrap();
+        intake.send(Log::new(format!("org {i}"))).await.unwrap();
+    }
+    telemetry.flush().await.unwrap();
+    let elapsed = started.elapsed();
+    let stats = telemetry.stats();
+    assert_eq!(stats.delivered.points, 5000);
+    assert_eq!(stats.delivered.logs, 1000);
+    let received = sandbox.received_series();
+    assert_eq!(received.len(), 1000);
+    // Each org's points went with its own key, to its own region.
+    for r in &received {
+        let (i, _) = intakes
+            .iter()
+            .enumerate()
+            .find(|(_, (org, _))| *org == r.org_id)
+            .unwrap();
+        assert_eq!(r.host, Domain::ALL[i % 9].api_host());
+        assert_eq!(
+            r.body["series"][0]["points"][0]["value"].as_f64(),
+            Some(i as f64)
+        );
+    }
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    telemetry.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn nothing_secret_in_debug_or_errors() {
+    let w = World::new(Domain::Us1, quick()).await;
+    let key = w.sandbox.api_key(&w.org.id, CLIENT).unwrap();
+    let shown = format!("{:?} {:?}", w.intake, w.telemetry);
+    assert!(!shown.contains(&key), "{shown}");
+    w.sandbox.delete_api_key(&w.org.id, CLIENT);
+    w.intake.send(Log::new("x")).await.unwrap();
+    let error = w.intake.flush().await.unwrap_err();
+    let refused = w.intake.send(Log::new("x")).await.unwrap_err();
+    for text in [
+        error.to_string(),
+        format!("{error:?}"),
+        refused.to_string(),
+        format!("{refused:?}"),
+    ] {
+        assert!(!text.contains(&key), "{text}");
+    }
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("…{}", &key[key.len() - 4..]))
+    );
+    w.telemetry.shutdown().await.unwrap();
+}
