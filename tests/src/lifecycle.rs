@@ -9,38 +9,17 @@ use async_trait::async_trait;
 use dd_integration::install::InstallerBuilder;
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};
 use dd_integration::{
-    Author, ClientSecret, DataKind, Domain, Endpoints, HttpConfig, InstallHooks, Installation,
-    InstallationId, InstallationStore, Installer, IntegrationSpec, Scope, Sealer, SealingKey,
+    ClientSecret, DatadogIntegration, Domain, Endpoints, HttpConfig, InstallHooks, Installation,
+    InstallationId, InstallationStore, Installer, IntegrationSpec, Sealer, SealingKey,
     TokenSettings,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 use url::Url;
 
-/// The integration under test: reads monitors, sends events (so it creates the API key).
-pub static SPEC: IntegrationSpec = IntegrationSpec {
-    name: "Acme Pager",
-    app_id: "acme-pager",
-    app_uuid: None,
-    description: "Pages the on-call engineer when a Datadog monitor alerts.",
-    version: "1.0.0",
-    author: Author {
-        name: "Acme",
-        homepage: "https://acme.example",
-        support_email: "support@acme.example",
-        sales_email: "sales@acme.example",
-    },
-    classifier_tags: &[],
-    scopes: &[Scope::MONITORS_READ, Scope::API_KEYS_WRITE],
-    redirect_uris: &["https://acme.example/datadog/oauth/callback"],
-    onboarding_url: "https://acme.example/datadog/connect",
-    submits: &[DataKind::Events],
-    oauth_client_id: None,
-    source_type_id: None,
-    metric_prefix: None,
-    metrics: &[],
-    service_checks: &[],
-};
+/// The integration under test: reads monitors, sends events (so it creates the API key); the
+/// one declared with the macro in `crate::integration`.
+pub const SPEC: &IntegrationSpec = <crate::integration::AcmePager as DatadogIntegration>::SPEC;
 
 /// Plain-http loopback URLs are accepted for development; nothing listens there: the tests call
 /// the handlers directly.
@@ -118,7 +97,7 @@ impl Config {
         configure: impl FnOnce(InstallerBuilder) -> InstallerBuilder,
     ) -> Installer {
         let key = SealingKey::from_base64("test", &self.sealing_key).expect("a sealing key");
-        let builder = Installer::builder(&SPEC)
+        let builder = Installer::builder(SPEC)
             .client(
                 self.client_id.clone(),
                 ClientSecret::new(self.client_secret.clone()),

@@ -710,7 +710,7 @@ async fn a_narrowed_grant_names_its_missing_scopes_and_the_url_to_reauthorize() 
             .grantable_scopes(["api_keys_write"]),
     );
     let first = lab.install(&installer, &org).await;
-    let missing = first.missing_scopes(&SPEC);
+    let missing = first.missing_scopes(SPEC);
     assert_eq!(
         missing.iter().collect::<Vec<_>>(),
         vec![&Scope::MONITORS_READ]
@@ -738,7 +738,7 @@ async fn a_narrowed_grant_names_its_missing_scopes_and_the_url_to_reauthorize() 
 
     // A full grant reports nothing missing.
     let full = lab.install(&installer, &lab.org("Full", Domain::Eu1)).await;
-    assert!(full.missing_scopes(&SPEC).is_empty());
+    assert!(full.missing_scopes(SPEC).is_empty());
 }
 
 #[tokio::test]
