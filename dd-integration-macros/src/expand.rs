@@ -61,6 +61,15 @@ pub fn expand(model: &Integration) -> TokenStream {
             #impl_token #p::HasScope<#p::markers::#scope> for #ident #body
         }
     });
+    // `Submits<kinds::logs>` for each kind in `submits`: sending a kind the declaration does
+    // not list does not compile.
+    let kind_markers = submits.iter().map(|k| {
+        let marker = format_ident!("{}", k.name());
+        quote! {
+            #[automatically_derived]
+            impl #p::Submits<#p::kinds::#marker> for #ident {}
+        }
+    });
     let warnings = warnings.iter().map(warning);
 
     quote! {
@@ -94,6 +103,8 @@ pub fn expand(model: &Integration) -> TokenStream {
         }
 
         #(#markers)*
+
+        #(#kind_markers)*
 
         #(#warnings)*
     }

@@ -7,7 +7,7 @@ use quote::quote;
 use syn::{Ident, Path};
 
 /// `errors`, `item` as written, and, for a struct (`target`), a `DatadogIntegration` impl with a
-/// placeholder spec and `HasScope` for every scope, so that no use of the struct adds an error.
+/// placeholder spec, `HasScope` for every scope and `Submits` for every kind, so that no use of the struct adds an error.
 pub fn fallback(
     errors: darling::Error,
     item: TokenStream,
@@ -24,6 +24,9 @@ pub fn fallback(
 
             #[automatically_derived]
             impl<__DdScope: #p::ScopeMarker> #p::HasScope<__DdScope> for #ident {}
+
+            #[automatically_derived]
+            impl<__DdKind: #p::KindMarker> #p::Submits<__DdKind> for #ident {}
         }
     });
     quote! {

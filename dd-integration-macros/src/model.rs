@@ -56,6 +56,14 @@ impl DataKind {
         ("service_checks", DataKind::ServiceChecks),
     ];
 
+    /// As written in `submits = [...]`: also the name of its marker type in `kinds`.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(name, _)| name)
+    }
+
     /// The runtime variant's name.
     pub fn variant(self) -> &'static str {
         match self {

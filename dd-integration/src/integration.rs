@@ -114,6 +114,63 @@ impl DataKind {
     }
 }
 
+/// A [`DataKind`] as a type: the parameter of [`Submits`]. Implemented by the four markers in
+/// [`kinds`] only.
+pub trait KindMarker: kind_sealed::Sealed + Copy + Send + Sync + 'static {
+    /// The kind this type stands for.
+    const KIND: DataKind;
+}
+
+mod kind_sealed {
+    /// Only the markers in [`kinds`](super::kinds) implement [`KindMarker`](super::KindMarker).
+    pub trait Sealed {}
+}
+
+/// The data kinds as types, named as `submits = [...]` writes them.
+#[allow(non_camel_case_types)]
+pub mod kinds {
+    use super::{DataKind, KindMarker, kind_sealed::Sealed};
+
+    macro_rules! markers {
+        ($($(#[$doc:meta])* $name:ident => $kind:ident,)*) => {$(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub enum $name {}
+            impl Sealed for $name {}
+            impl KindMarker for $name {
+                const KIND: DataKind = DataKind::$kind;
+            }
+        )*};
+    }
+
+    markers! {
+        /// `submits = [metrics]`: metric series.
+        metrics => Metrics,
+        /// `submits = [logs]`: log entries.
+        logs => Logs,
+        /// `submits = [events]`: events.
+        events => Events,
+        /// `submits = [service_checks]`: service check runs.
+        service_checks => ServiceChecks,
+    }
+}
+
+/// Proof, at the type level, that the integration `Self` declares the data kind `K` in
+/// `submits = [...]`.
+///
+/// `#[datadog_integration(submits = [metrics, logs])]` implements `Submits<kinds::metrics>` and
+/// `Submits<kinds::logs>` for the struct it is on, and only those: sending a [`Log`] through an
+/// intake of an integration that does not submit logs does not compile, so the manifest's data
+/// and what the integration sends agree. Do not implement it by hand.
+///
+/// [`Log`]: crate::telemetry::Log
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not declare `{K}` in `submits`",
+    label = "this sends `{K}`",
+    note = "add `{K}` to `submits = [...]` in `#[datadog_integration(...)]` on `{Self}`"
+)]
+pub trait Submits<K: KindMarker>: DatadogIntegration {}
+
 /// A metric's type, as metadata.csv names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricType {

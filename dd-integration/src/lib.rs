@@ -37,8 +37,8 @@ pub use error::{Error, Operation, RateLimit};
 pub use install::{InstallHooks, InstallReport, Installer};
 pub use installation::{Installation, InstallationId};
 pub use integration::{
-    Author, DataKind, DatadogIntegration, IntegrationSpec, MetricSpec, MetricType, Orientation,
-    ServiceCheckSpec,
+    Author, DataKind, DatadogIntegration, IntegrationSpec, KindMarker, MetricSpec, MetricType,
+    Orientation, ServiceCheckSpec, Submits, kinds,
 };
 pub use oauth::{ConfigError, OAuthClient, TokenGrant};
 pub use pkce::{PkceChallenge, PkceVerifier};

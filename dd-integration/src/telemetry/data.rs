@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use super::error::TelemetryError;
 use super::limits;
-use crate::integration::{DataKind, DatadogIntegration, MetricSpec, MetricType, ServiceCheckSpec};
+use crate::integration::{
+    DataKind, DatadogIntegration, MetricSpec, MetricType, ServiceCheckSpec, Submits, kinds,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Declared names
@@ -920,7 +922,9 @@ impl Item {
 }
 
 /// Something [`Intake::send`](super::Intake::send) takes for the integration `I`: [`Points`],
-/// [`Log`], [`Event`], [`ServiceCheck`]. Sealed.
+/// [`Log`], [`Event`], [`ServiceCheck`], each only if `I` lists its kind in `submits = [...]`
+/// (see [`Submits`](crate::Submits)): sending a kind the declaration does not list does not
+/// compile. Sealed.
 pub trait Submission<I>: sealed::Sealed {
     #[doc(hidden)]
     fn prepare(self, now: i64) -> Result<Prepared, TelemetryError>;
@@ -939,7 +943,7 @@ mod sealed {
     impl<I> Sealed for super::ServiceCheck<I> {}
 }
 
-impl<I: DatadogIntegration> Submission<I> for Points<I> {
+impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
     fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Metrics)?;
         let mut bad = None;
@@ -977,21 +981,21 @@ impl<I: DatadogIntegration> Submission<I> for Points<I> {
     }
 }
 
-impl<I: DatadogIntegration> Submission<I> for Log {
+impl<I: Submits<kinds::logs>> Submission<I> for Log {
     fn prepare(self, _now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
         Ok(Prepared(Item::Log(self.render(I::SPEC.app_id)?)))
     }
 }
 
-impl<I: DatadogIntegration> Submission<I> for Event {
+impl<I: Submits<kinds::events>> Submission<I> for Event {
     fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Events)?;
         Ok(Prepared(Item::Event(self.render(now)?)))
     }
 }
 
-impl<I: DatadogIntegration> Submission<I> for ServiceCheck<I> {
+impl<I: Submits<kinds::service_checks>> Submission<I> for ServiceCheck<I> {
     fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::ServiceChecks)?;
         Ok(Prepared(Item::Check(self.render(now)?)))
@@ -1061,6 +1065,52 @@ mod tests {
             let back: serde_json::Value = serde_json::from_slice(&out).unwrap();
             assert_eq!(back["value"].as_f64(), Some(v), "{v}");
         }
+    }
+
+    /// An integration written by hand, not by the macro, whose spec and `Submits` impls
+    /// disagree: the run-time check still refuses what the spec does not list.
+    struct HandWritten;
+
+    impl DatadogIntegration for HandWritten {
+        const SPEC: &'static crate::integration::IntegrationSpec =
+            &crate::integration::IntegrationSpec {
+                name: "Hand Written",
+                app_id: "hand-written",
+                app_uuid: None,
+                description: "",
+                version: "0.0.0",
+                author: crate::integration::Author {
+                    name: "",
+                    homepage: "",
+                    support_email: "",
+                    sales_email: "",
+                },
+                classifier_tags: &[],
+                scopes: &[crate::Scope::API_KEYS_WRITE],
+                redirect_uris: &["https://hand.example/callback"],
+                onboarding_url: "https://hand.example/connect",
+                submits: &[DataKind::Metrics],
+                oauth_client_id: None,
+                source_type_id: None,
+                metric_prefix: None,
+                metrics: &[],
+                service_checks: &[],
+            };
+    }
+
+    impl Submits<kinds::logs> for HandWritten {}
+
+    #[test]
+    fn a_kind_the_spec_does_not_list_is_refused_at_run_time_too() {
+        let error = <Log as Submission<HandWritten>>::prepare(Log::new("x"), 0).unwrap_err();
+        assert!(matches!(
+            error,
+            TelemetryError::NotDeclared {
+                kind: DataKind::Logs,
+                ..
+            }
+        ));
+        assert!(error.to_string().contains("`logs` in `submits"), "{error}");
     }
 
     #[test]
