@@ -248,31 +248,61 @@ async fn path_parameters_are_percent_encoded_and_checked() {
     assert!(twice.to_string().contains("given twice"));
 }
 
-/// The body and the response are any serde types, not only `serde_json::Value`. (This crate
-/// has no `serde` dependency for derives; std's serde types stand for the partner's own.)
+/// A partner's own request type, as its code would declare it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct NewIncident {
+    title: String,
+    customer_impacted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commander: Option<String>,
+    fields: BTreeMap<String, Vec<u32>>,
+}
+
+/// The partner's own response type: what the sandbox echoes.
+#[derive(Debug, serde::Deserialize)]
+struct Echo {
+    operation: String,
+    org_id: String,
+    body: NewIncident,
+}
+
+/// The body and the response are the partner's own serde types as well as `serde_json::Value`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typed_bodies_and_responses_go_both_ways() {
     let w = World::new().await;
     let org = w.org(vanity("Acme", Domain::Us1));
     let api: ApiClient<AcmePager> = w.installer.api(&w.install(&org).await);
-    let mut attributes = BTreeMap::new();
-    attributes.insert("title", ("Pager down", true, [1u32, 2, 3]));
-    let echo: BTreeMap<String, Value> = api
+    let incident = NewIncident {
+        title: "Pager down".into(),
+        customer_impacted: true,
+        commander: None,
+        fields: BTreeMap::from([("severity".into(), vec![1, 2, 3])]),
+    };
+    let echo: Echo = api
         .call::<v2::CreateIncident>()
-        .body(&attributes)
+        .body(&incident)
         .json()
         .await
         .unwrap();
-    assert_eq!(echo["operation"], "CreateIncident");
-    let body: BTreeMap<String, (String, bool, Vec<u32>)> =
-        serde_json::from_value(echo["body"].clone()).unwrap();
+    assert_eq!(echo.operation, "CreateIncident");
+    assert_eq!(echo.org_id, org.id);
+    assert_eq!(echo.body, incident);
+    // As sent on the wire: the skipped field absent, not null.
+    let raw: Value = api
+        .call::<v2::CreateIncident>()
+        .body(&incident)
+        .json()
+        .await
+        .unwrap();
     assert_eq!(
-        body["title"],
-        ("Pager down".to_owned(), true, vec![1, 2, 3])
+        raw["body"],
+        json!({"title": "Pager down", "customer_impacted": true,
+               "fields": {"severity": [1, 2, 3]}})
     );
+    // A response that does not fit the partner's type is a typed decode error.
     let wrong = api
         .call::<v2::ListUsers>()
-        .json::<Vec<u8>>()
+        .json::<Echo>()
         .await
         .unwrap_err();
     assert!(matches!(wrong, ApiError::Decode { status: 200, .. }));
@@ -368,6 +398,23 @@ async fn a_429_waits_for_x_ratelimit_reset() {
         other => panic!("{other}"),
     }
     assert!(error.is_transient());
+
+    // One wait per `rate_limit_retries`: a third 429 in a row is returned, with its limit.
+    let api: ApiClient<AcmePager> = w.installer.api(&installation).with_settings(
+        ApiSettings::default()
+            .max_rate_limit_wait(Duration::from_secs(5))
+            .rate_limit_retries(2),
+    );
+    let before = w.sandbox.calls(Route::Monitor);
+    w.sandbox.inject(
+        Route::Monitor,
+        Fault::status(429)
+            .reset_after(Duration::from_secs(1))
+            .times(3),
+    );
+    let error = api.call::<v1::ListMonitors>().send().await.unwrap_err();
+    assert!(matches!(error, ApiError::RateLimited { .. }), "{error}");
+    assert_eq!(w.sandbox.calls(Route::Monitor) - before, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

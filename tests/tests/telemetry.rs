@@ -16,7 +16,7 @@ use dd_integration::telemetry::{
     LogsCompression, Metric, Priority, Series, SeriesCompression, ServiceCheck, Telemetry,
     TelemetryError, TelemetrySettings,
 };
-use dd_integration::testkit::{Fault, OrgSpec, Received, Route, Sandbox, SandboxOrg};
+use dd_integration::testkit::{Fault, IntakeTally, OrgSpec, Received, Route, Sandbox, SandboxOrg};
 use dd_integration::{ApiKey, DataKind, Domain, InstallationId, datadog_integration};
 use serde_json::{Value, json};
 
@@ -29,6 +29,7 @@ use serde_json::{Value, json};
     metric_prefix = "acme.",
     metric(name = "acme.pages.sent", type = count, unit = "page"),
     metric(name = "acme.queue.depth", type = gauge),
+    metric(name = "acme.pages.rate", type = rate, unit = "page", per_unit = "second"),
     service_check(name = "acme.can_connect", title = "Acme reachable", description = "Can reach Acme."),
 )]
 struct AcmePager;
@@ -47,6 +48,7 @@ struct MetricsOnly;
 
 const PAGES: Metric<AcmePager> = Metric::declared("acme.pages.sent");
 const DEPTH: Metric<AcmePager> = Metric::declared("acme.queue.depth");
+const RATE: Metric<AcmePager> = Metric::declared("acme.pages.rate");
 const CAN_CONNECT: Check<AcmePager> = Check::declared("acme.can_connect");
 const CLIENT: &str = "acme-pager-client";
 
@@ -138,6 +140,40 @@ fn points(received: &[Received]) -> Vec<(String, i64, f64)> {
         }
     }
     out
+}
+
+/// Every series object of the payloads without its points: what a split must keep whole.
+fn headers(received: &[Received]) -> Vec<Value> {
+    received
+        .iter()
+        .flat_map(|r| r.body["series"].as_array().unwrap().iter())
+        .map(|s| {
+            let mut s = s.clone();
+            s.as_object_mut().unwrap().remove("points");
+            s
+        })
+        .collect()
+}
+
+/// The series object of [`pages`], as Datadog decodes it.
+fn pages_header() -> Value {
+    json!({"metric": "acme.pages.sent", "type": 1, "unit": "page", "interval": 60,
+           "tags": ["env:prod"], "resources": [{"name": "web-1", "type": "host"}]})
+}
+
+/// Every request that reached `route` was accepted: nothing went over a limit and came back
+/// 413 to be split and resent.
+fn none_refused(sandbox: &Sandbox, route: Route) {
+    let accepted = match route {
+        Route::Series => sandbox.received_series().len(),
+        Route::Logs => sandbox.received_logs().len(),
+        other => panic!("not a batched route: {other:?}"),
+    };
+    assert_eq!(
+        sandbox.calls(route),
+        accepted,
+        "a request to {route:?} was refused"
+    );
 }
 
 fn undelivered(error: &FlushError) -> Vec<(DataKind, usize, DeliveryFailure)> {
@@ -269,6 +305,162 @@ async fn every_kind_reaches_its_intake_host_decoded_as_sent() {
     assert_eq!(stats.requests, 4);
     assert_eq!(stats.queued_bytes, 0, "delivered data frees its budget");
     w.telemetry.shutdown().await.unwrap();
+}
+
+/// The fields the first test leaves out, each decoded by the sandbox as sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_optional_field_arrives_as_sent() {
+    let w = World::new(Domain::Eu1, quick().linger(Duration::from_secs(30))).await;
+    let t = now();
+    let at = |secs: i64| UNIX_EPOCH + Duration::from_secs(secs as u64);
+    let rate = RATE
+        .series()
+        .tag("env:prod")
+        .tag("team:sre")
+        .host("web-1")
+        .resource("service", "pager")
+        .interval(10)
+        .build()
+        .unwrap();
+    w.intake.send(rate.point(t - 5, 0.25)).await.unwrap();
+    w.intake
+        .send(
+            Log::new("escalated")
+                .source("acme-pager-worker")
+                .attribute("page", json!({"id": 42, "channels": ["sms", "call"]}))
+                .attribute("urgent", true)
+                .attribute("latency_s", 1.5)
+                .attribute("note", Value::Null),
+        )
+        .await
+        .unwrap();
+    w.intake
+        .send(
+            Event::new("Page escalated", "text")
+                .date_happened(at(t - 3_600))
+                .source_type_name("acme")
+                .related_event_id(1_234_567)
+                .device_name("pager-7"),
+        )
+        .await
+        .unwrap();
+    w.intake
+        .send(ServiceCheck::new(CAN_CONNECT, "web-1", CheckStatus::Critical).timestamp(at(t - 60)))
+        .await
+        .unwrap();
+    w.intake.flush().await.unwrap();
+
+    assert_eq!(
+        w.sandbox.received_series()[0].body,
+        json!({"series": [{"metric": "acme.pages.rate", "type": 2, "unit": "page",
+                           "interval": 10, "tags": ["env:prod", "team:sre"],
+                           "resources": [{"name": "web-1", "type": "host"},
+                                         {"name": "pager", "type": "service"}],
+                           "points": [{"timestamp": t - 5, "value": 0.25}]}]})
+    );
+    assert_eq!(
+        w.sandbox.received_logs()[0].body,
+        json!([{"ddsource": "acme-pager-worker", "message": "escalated",
+                "page": {"id": 42, "channels": ["sms", "call"]}, "urgent": true,
+                "latency_s": 1.5, "note": null}])
+    );
+    assert_eq!(
+        w.sandbox.received_events()[0].body,
+        json!({"title": "Page escalated", "text": "text", "date_happened": t - 3_600,
+               "source_type_name": "acme", "related_event_id": 1_234_567,
+               "device_name": "pager-7"})
+    );
+    assert_eq!(
+        w.sandbox.received_check_runs()[0].body,
+        json!([{"check": "acme.can_connect", "host_name": "web-1", "status": 2,
+                "timestamp": t - 60}])
+    );
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// For long runs the sandbox can drop payloads once validated and keep only their tallies,
+/// which still count every point, entry, event and check run that was accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_intake_tallies_what_it_accepts_with_or_without_keeping_payloads() {
+    for keep in [true, false] {
+        let sandbox = Sandbox::builder().keep_payloads(keep).start().await;
+        let telemetry = telemetry(&sandbox, quick().linger(Duration::from_secs(30)));
+        let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
+        let other = sandbox.add_org(OrgSpec::new("Other", Domain::Eu1));
+        let intake = intake(&sandbox, &telemetry, &org, "inst_acme");
+        let t = now();
+        let series = pages();
+        for i in 0..2_500 {
+            intake.send(series.point(t - i % 600, 1.0)).await.unwrap();
+        }
+        for i in 0..1_200 {
+            intake.send(Log::new(format!("line {i}"))).await.unwrap();
+        }
+        for i in 0..2 {
+            intake
+                .send(Event::new("Page", format!("{i}")))
+                .await
+                .unwrap();
+        }
+        for _ in 0..3 {
+            intake
+                .send(ServiceCheck::new(CAN_CONNECT, "web-1", CheckStatus::Ok))
+                .await
+                .unwrap();
+        }
+        intake.flush().await.unwrap();
+
+        // A point two hours old, sent by hand: accepted (202) and dropped, as Datadog does.
+        let key = sandbox.issue_api_key(&other.id, CLIENT);
+        let url = format!("{}api.datadoghq.eu/api/v2/series", sandbox.base_url());
+        let old = json!({"series": [{"metric": "acme.pages.sent",
+                                     "points": [{"timestamp": t - 7_200, "value": 1}]}]});
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("DD-API-KEY", key)
+            .json(&old)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+
+        let tally = |route| sandbox.intake_tally(route, &org.id);
+        let series_tally = tally(Route::Series);
+        assert_eq!(
+            (series_tally.items, series_tally.dropped_points),
+            (2_500, 0)
+        );
+        // The same bytes the SDK counts as sent and accepted, across the four routes.
+        let routes = [Route::Series, Route::Logs, Route::Events, Route::CheckRun];
+        let wire: usize = routes.iter().map(|r| tally(*r).wire_bytes).sum();
+        assert_eq!(wire as u64, intake.stats().wire_bytes);
+        assert_eq!(intake.stats().delivered.points, 2_500);
+        let logs = tally(Route::Logs);
+        assert_eq!(logs.items, 1_200);
+        assert!(logs.payloads >= 2, "at most 1,000 entries a payload");
+        assert_eq!(tally(Route::Events).items, 2);
+        assert_eq!(tally(Route::CheckRun).items, 3);
+        let dropped = sandbox.intake_tally(Route::Series, &other.id);
+        assert_eq!(
+            (dropped.payloads, dropped.items, dropped.dropped_points),
+            (1, 1, 1)
+        );
+        assert_eq!(
+            sandbox.intake_tally(Route::Logs, &other.id),
+            IntakeTally::default()
+        );
+
+        let kept = sandbox.received_series();
+        if keep {
+            assert_eq!(points(&kept).len(), 2_501);
+            assert_eq!(sandbox.received_logs().len(), logs.payloads);
+        } else {
+            assert!(kept.is_empty() && sandbox.received_logs().is_empty());
+            assert!(sandbox.received_events().is_empty());
+            assert!(sandbox.received_check_runs().is_empty());
+        }
+        telemetry.shutdown().await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -461,6 +653,7 @@ async fn metric_payloads_stay_within_512000_bytes_as_sent() {
     assert_eq!(received.len(), before + 1);
     assert_eq!(received[before].wire_bytes, SERIES_MAX_WIRE_BYTES);
     assert_eq!(points(&received[before..]).len(), at_limit.len());
+    none_refused(&sandbox, Route::Series);
 
     // One byte more: two requests, each within the limit, every point kept in order.
     let over = points_for(SERIES_MAX_WIRE_BYTES + 1, base, t);
@@ -473,6 +666,10 @@ async fn metric_payloads_stay_within_512000_bytes_as_sent() {
             .iter()
             .all(|r| r.wire_bytes <= SERIES_MAX_WIRE_BYTES)
     );
+    // Split before sending (no 413), each half with the series' metric, type, unit, interval,
+    // tags and resources.
+    none_refused(&sandbox, Route::Series);
+    assert_eq!(headers(&received[before..]), vec![pages_header(); 3]);
     // Payloads travel concurrently: compare the points in any order.
     let mut got: Vec<f64> = points(&received[before + 1..])
         .into_iter()
@@ -531,6 +728,8 @@ async fn compressed_metric_payloads_decompress_to_under_5_mib() {
     let received = sandbox.received_series();
     assert_eq!(received.len(), warmed + 3, "split in two at the limit");
     assert_eq!(points(&received[warmed + 1..]).len(), at.len());
+    none_refused(&sandbox, Route::Series);
+    assert_eq!(headers(&received[warmed..]), vec![pages_header(); 3]);
     telemetry.shutdown().await.unwrap();
 }
 
@@ -573,6 +772,7 @@ async fn incompressible_metric_payloads_are_split_to_fit_512000_bytes_compressed
         "{} points arrived of 3000",
         got.len()
     );
+    none_refused(&w.sandbox, Route::Series);
     let stats = w.intake.stats();
     assert_eq!(stats.delivered.points, 3000);
     assert!(stats.splits >= 1, "nothing was split");
@@ -607,6 +807,7 @@ async fn log_payloads_hold_at_most_1000_entries() {
         .iter()
         .find(|r| r.body.as_array().unwrap().len() == 1);
     assert_eq!(single.unwrap().body[0]["message"], "line 1000");
+    none_refused(&w.sandbox, Route::Logs);
     w.telemetry.shutdown().await.unwrap();
 }
 
@@ -676,6 +877,7 @@ async fn log_entries_up_to_1_mib_and_payloads_up_to_5_mib() {
             .map(|r| r.body.as_array().unwrap().len())
             .sum();
         assert_eq!(entries, 5);
+        none_refused(&w.sandbox, Route::Logs);
     }
     w.telemetry.shutdown().await.unwrap();
 }
@@ -841,6 +1043,25 @@ async fn a_429_waits_for_x_ratelimit_reset() {
             if rate_limit.name.as_deref() == Some("post_event")
     ));
     w.telemetry.shutdown().await.unwrap();
+
+    // A 429 without rate-limit headers (the logs intake under load; the metrics intake, where
+    // Datadog documents none): retried after the backoff, on every kind that batches.
+    let w = World::new(Domain::Us1, quick()).await;
+    for route in [Route::Logs, Route::Series] {
+        w.sandbox.inject(
+            route,
+            Fault::status(429).without_rate_limit_headers().times(2),
+        );
+    }
+    w.intake.send(Log::new("under load")).await.unwrap();
+    w.intake.send(pages().now(1.0)).await.unwrap();
+    w.intake.flush().await.unwrap();
+    assert_eq!(w.sandbox.calls(Route::Logs), 3);
+    assert_eq!(w.sandbox.calls(Route::Series), 3);
+    assert_eq!(w.sandbox.received_logs().len(), 1);
+    assert_eq!(w.sandbox.received_series().len(), 1);
+    assert_eq!(w.intake.stats().retries, 4);
+    w.telemetry.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -901,14 +1122,25 @@ async fn a_413_splits_the_payload_in_halves_and_resends_both() {
     let t = now();
     let sent: Vec<(i64, f64)> = (0..100).map(|i| (t, f64::from(i))).collect();
     w.intake.send(pages().points(sent.clone())).await.unwrap();
+    let log = |i: i32| {
+        Log::new(format!("l{i}"))
+            .service("pager")
+            .tag("env:prod")
+            .attribute("page", json!({"id": i, "urgent": i % 2 == 0}))
+    };
     for i in 0..8 {
-        w.intake.send(Log::new(format!("l{i}"))).await.unwrap();
+        w.intake.send(log(i)).await.unwrap();
     }
     w.intake.flush().await.unwrap();
     let series = w.sandbox.received_series();
     assert_eq!(series.len(), 2);
     let got: Vec<(i64, f64)> = points(&series).into_iter().map(|p| (p.1, p.2)).collect();
     assert_eq!(got, sent);
+    assert_eq!(
+        headers(&series),
+        vec![pages_header(); 2],
+        "both halves whole"
+    );
     // Logs: 8 entries refused, then its first half (4) refused again: 2 + 2 + 4.
     let sizes: Vec<usize> = w
         .sandbox
@@ -917,16 +1149,20 @@ async fn a_413_splits_the_payload_in_halves_and_resends_both() {
         .map(|r| r.body.as_array().unwrap().len())
         .collect();
     assert_eq!(sizes, [2, 2, 4]);
-    let messages: Vec<Value> = w
+    let entries: Vec<Value> = w
         .sandbox
         .received_logs()
         .iter()
         .flat_map(|r| r.body.as_array().unwrap().clone())
-        .map(|e| e["message"].clone())
         .collect();
     assert_eq!(
-        messages,
-        (0..8).map(|i| json!(format!("l{i}"))).collect::<Vec<_>>()
+        entries,
+        (0..8)
+            .map(
+                |i| json!({"ddsource": "acme-pager", "service": "pager", "ddtags": "env:prod",
+                            "page": {"id": i, "urgent": i % 2 == 0}, "message": format!("l{i}")})
+            )
+            .collect::<Vec<_>>()
     );
 
     assert_eq!(w.intake.stats().splits, 3);
@@ -1130,10 +1366,53 @@ async fn one_slow_org_does_not_stall_the_others() {
     telemetry.shutdown().await.unwrap();
 }
 
+/// However many orgs one process sends for, `total_in_flight` bounds the requests it has open
+/// to Datadog at once; each installation's own `max_in_flight` still applies under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_are_capped_across_installations() {
+    for cap in [Some(2), None] {
+        let sandbox = Sandbox::start().await;
+        let mut settings = quick().max_in_flight(4);
+        if let Some(cap) = cap {
+            settings = settings.total_in_flight(cap);
+        }
+        let telemetry = telemetry(&sandbox, settings);
+        sandbox.inject(
+            Route::Series,
+            Fault::latency(Duration::from_millis(300)).times(6),
+        );
+        let intakes: Vec<Intake<AcmePager>> = (0..6)
+            .map(|i| {
+                let org = sandbox.add_org(OrgSpec::new(format!("Org {i}"), Domain::Us1));
+                intake(&sandbox, &telemetry, &org, &format!("inst_{i}"))
+            })
+            .collect();
+        for intake in &intakes {
+            intake.send(pages().now(1.0)).await.unwrap();
+        }
+        let mut flushes = tokio::task::JoinSet::new();
+        for intake in &intakes {
+            let intake = intake.clone();
+            flushes.spawn(async move { intake.flush().await });
+        }
+        for flushed in flushes.join_all().await {
+            flushed.unwrap();
+        }
+        assert_eq!(sandbox.received_series().len(), 6);
+        let peak = sandbox.peak_concurrency(Route::Series);
+        match cap {
+            Some(cap) => assert_eq!(peak, cap, "at most the cap, and the cap is used"),
+            // Without the cap the six orgs' requests overlap at Datadog.
+            None => assert!(peak > 2, "peak {peak}"),
+        }
+        telemetry.shutdown().await.unwrap();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_installations_share_one_telemetry() {
     let sandbox = Sandbox::start().await;
-    let telemetry = telemetry(&sandbox, quick());
+    let telemetry = telemetry(&sandbox, quick().total_in_flight(32));
     let t = now();
     let series = pages();
     let mut intakes = Vec::new();
@@ -1173,6 +1452,15 @@ async fn a_thousand_installations_share_one_telemetry() {
         );
     }
     assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+    // 2,000 requests for 1,000 orgs over one shared pool: about as many connections as
+    // requests in flight at once (32), not one per org. (A connection goes back to the pool a
+    // moment after its answer is read, so a few more than 32 can be opened.)
+    assert_eq!(stats.requests, 2000);
+    let connections = sandbox.connections();
+    assert!(
+        (1..=100).contains(&connections),
+        "{connections} connections"
+    );
     telemetry.shutdown().await.unwrap();
 }
 

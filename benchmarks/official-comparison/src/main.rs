@@ -32,7 +32,7 @@ use datadog_api_client::datadogV2::model::{
     MetricPoint, MetricResource, MetricSeries,
 };
 use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
-use dd_integration::testkit::{OrgSpec, Received, Sandbox};
+use dd_integration::testkit::{OrgSpec, Route, Sandbox};
 use dd_integration::{ApiKey, Domain, InstallationId, datadog_integration};
 use tokio::runtime::Runtime;
 
@@ -205,27 +205,9 @@ impl Run {
     }
 }
 
-/// Body bytes, requests and items the sandbox received from `org`.
-fn received_by(received: &[Received], org: &str) -> (usize, usize, usize) {
-    let mine: Vec<&Received> = received.iter().filter(|r| r.org_id == org).collect();
-    let wire = mine.iter().map(|r| r.wire_bytes).sum();
-    let items = mine
-        .iter()
-        .map(|r| match r.body.get("series") {
-            Some(series) => series
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|s| s["points"].as_array().unwrap().len())
-                .sum(),
-            None => r.body.as_array().map_or(1, Vec::len),
-        })
-        .sum();
-    (wire, mine.len(), items)
-}
-
-/// The two runtimes. Each run gets a fresh sandbox, dropped after it: the sandbox keeps every
-/// payload it accepted, and a heap grown by earlier runs would slow the later ones.
+/// The two runtimes. Each run gets a fresh sandbox, dropped after it. The sandbox decodes and
+/// validates every payload but keeps only its tally (`keep_payloads(false)`): holding millions
+/// of decoded points would grow the heap and slow the later runs.
 struct Bench {
     client: Runtime,
     sandbox_rt: Runtime,
@@ -246,7 +228,8 @@ impl Bench {
 
     /// A fresh sandbox.
     fn sandbox(&self) -> Sandbox {
-        self.sandbox_rt.block_on(Sandbox::start())
+        self.sandbox_rt
+            .block_on(Sandbox::builder().keep_payloads(false).start())
     }
 
     /// Stops a sandbox and frees what it received.
@@ -287,13 +270,10 @@ impl Bench {
         logs: bool,
         m: (Duration, f64, f64),
     ) -> Run {
-        let received = if logs {
-            sandbox.received_logs()
-        } else {
-            sandbox.received_series()
-        };
-        let (wire, requests, got) = received_by(&received, org);
-        assert_eq!(got, items, "{label}: every item arrived");
+        let tally = sandbox.intake_tally(if logs { Route::Logs } else { Route::Series }, org);
+        let (wire, requests) = (tally.wire_bytes, tally.payloads);
+        assert_eq!(tally.items, items, "{label}: every item arrived");
+        assert_eq!(tally.dropped_points, 0, "{label}: no point dropped");
         let run = Run {
             label,
             items,

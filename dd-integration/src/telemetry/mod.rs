@@ -107,6 +107,10 @@ pub struct TelemetrySettings {
     pub linger: Duration,
     /// Requests one installation may have in flight at once (default 4).
     pub max_in_flight: usize,
+    /// Requests all installations together may have in flight at once (default 256): bounds
+    /// the connections and sockets one process opens to Datadog however many orgs it sends
+    /// for. A request waiting for a slot holds none while it backs off.
+    pub total_in_flight: usize,
     /// Requests per payload, the first included, when Datadog fails transiently (default 8).
     pub attempts: u32,
     /// The first backoff after a transient failure, doubled each time and jittered between half
@@ -130,6 +134,7 @@ impl Default for TelemetrySettings {
             total_queue_bytes: 1 << 30,
             linger: Duration::from_millis(250),
             max_in_flight: 4,
+            total_in_flight: 256,
             attempts: 8,
             backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(30),
@@ -162,6 +167,12 @@ impl TelemetrySettings {
     /// Sets [`TelemetrySettings::max_in_flight`] (at least 1).
     pub fn max_in_flight(mut self, n: usize) -> TelemetrySettings {
         self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Sets [`TelemetrySettings::total_in_flight`] (at least 1).
+    pub fn total_in_flight(mut self, n: usize) -> TelemetrySettings {
+        self.total_in_flight = n.max(1);
         self
     }
 
@@ -362,6 +373,7 @@ impl TelemetryBuilder {
                 transport: Arc::new(Transport {
                     client,
                     endpoints: http.endpoints().clone(),
+                    slots: Semaphore::new(self.settings.total_in_flight),
                 }),
                 settings: self.settings,
                 global,

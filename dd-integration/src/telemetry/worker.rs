@@ -52,6 +52,8 @@ const CLOSED: u8 = 2;
 pub(crate) struct Transport {
     pub(crate) client: reqwest::Client,
     pub(crate) endpoints: Endpoints,
+    /// Requests in flight, all installations together (`total_in_flight`).
+    pub(crate) slots: Semaphore,
 }
 
 /// Called once when Datadog refuses an installation's key.
@@ -888,6 +890,9 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
         if let Some(encoding) = codec.header() {
             request = request.header(CONTENT_ENCODING, encoding);
         }
+        // Held for the request and its answer, not for the backoff after it. The semaphore is
+        // never closed.
+        let slot = queue.transport.slots.acquire().await.ok();
         c.requests.fetch_add(1, Ordering::Relaxed);
         let wait = match request.send().await {
             Ok(response) => {
@@ -950,6 +955,7 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                 backoff(settings, attempt)
             }
         };
+        drop(slot);
         if attempt == attempts {
             break;
         }

@@ -72,7 +72,11 @@ pub struct Fault {
 
 #[derive(Clone, Debug)]
 enum FaultKind {
-    Status { status: u16, reset: Duration },
+    /// `reset`: the 429's `X-RateLimit-Reset`; `None` for a 429 without rate-limit headers.
+    Status {
+        status: u16,
+        reset: Option<Duration>,
+    },
     Latency(Duration),
     Drop,
 }
@@ -94,7 +98,7 @@ impl Fault {
         Fault {
             kind: FaultKind::Status {
                 status,
-                reset: Duration::from_secs(1),
+                reset: Some(Duration::from_secs(1)),
             },
             remaining: Some(1),
         }
@@ -132,7 +136,16 @@ impl Fault {
     /// For a `429`: the `X-RateLimit-Reset` value (whole seconds, at least 1).
     pub fn reset_after(mut self, reset: Duration) -> Fault {
         if let FaultKind::Status { reset: r, .. } = &mut self.kind {
-            *r = reset;
+            *r = Some(reset);
+        }
+        self
+    }
+
+    /// For a `429`: no rate-limit headers at all, as the logs intake may answer under load
+    /// (Datadog documents no rate limit there, yet returns `429`).
+    pub fn without_rate_limit_headers(mut self) -> Fault {
+        if let FaultKind::Status { reset: r, .. } = &mut self.kind {
+            *r = None;
         }
         self
     }
@@ -186,7 +199,7 @@ impl Faults {
     }
 }
 
-fn status_response(route: Route, status: u16, reset: Duration) -> Response {
+fn status_response(route: Route, status: u16, reset: Option<Duration>) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let reason = code.canonical_reason().unwrap_or("Error");
     let reason = if status == 429 {
@@ -195,7 +208,7 @@ fn status_response(route: Route, status: u16, reset: Duration) -> Response {
         reason
     };
     let mut resp = (code, axum::Json(serde_json::json!({ "errors": [reason] }))).into_response();
-    if status == 429 {
+    if let (429, Some(reset)) = (status, reset) {
         let h = resp.headers_mut();
         let reset = reset.as_secs().max(1);
         h.insert("x-ratelimit-limit", HeaderValue::from_static("100"));

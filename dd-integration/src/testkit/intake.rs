@@ -57,6 +57,46 @@ pub struct Received {
     pub truncated_logs: usize,
 }
 
+/// What one org sent to one intake route, in total: kept even when the payloads themselves are
+/// not (see [`SandboxBuilder::keep_payloads`](super::SandboxBuilder::keep_payloads)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IntakeTally {
+    /// Payloads accepted (`202`).
+    pub payloads: usize,
+    /// Items in them: metric points (those dropped for their timestamp included), log entries,
+    /// events, service-check runs.
+    pub items: usize,
+    /// Metric points accepted and dropped because of their timestamp.
+    pub dropped_points: usize,
+    /// Their bodies' sizes as sent.
+    pub wire_bytes: usize,
+}
+
+impl IntakeTally {
+    pub(super) fn add(&mut self, received: &Received) {
+        let items = match &received.body {
+            Value::Object(o) => match o.get("series") {
+                Some(Value::Array(series)) => series
+                    .iter()
+                    .map(|s| {
+                        s.get("points")
+                            .and_then(Value::as_array)
+                            .map_or(0, Vec::len)
+                    })
+                    .sum(),
+                _ => 1,
+            },
+            Value::Array(entries) => entries.len(),
+            _ => 1,
+        };
+        self.payloads += 1;
+        self.items += items;
+        self.dropped_points += received.dropped_points.len();
+        self.wire_bytes += received.wire_bytes;
+    }
+}
+
 /// A metric point that was accepted but dropped because of its timestamp.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

@@ -81,8 +81,8 @@ use url::Url;
 pub use browser::{AuthorizeError, TestAuthorization};
 pub use faults::{Fault, Route};
 pub use intake::{
-    DroppedPoint, EVENT_TEXT_MAX_CHARS, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES,
-    Received, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
+    DroppedPoint, EVENT_TEXT_MAX_CHARS, IntakeTally, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES,
+    LOGS_MAX_ENTRIES, Received, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
 };
 pub use oauth::SESSION_COOKIE;
 pub use state::{ClientSpec, Consent, OrgSpec, SandboxClient, SandboxOrg, TokenState};
@@ -134,6 +134,7 @@ impl std::fmt::Debug for SandboxBuilder {
             .field("strict_rotation", &self.settings.strict_rotation)
             .field("code_ttl", &self.settings.code_ttl)
             .field("access_token_ttl", &self.settings.access_token_ttl)
+            .field("keep_payloads", &self.settings.keep_payloads)
             .finish()
     }
 }
@@ -164,6 +165,15 @@ impl SandboxBuilder {
         self
     }
 
+    /// Whether the intake keeps every accepted payload for [`Sandbox::received_series`] and
+    /// the like (default `true`). With `false` it still authenticates, decodes and validates
+    /// each payload as Datadog does and counts it in [`Sandbox::intake_tally`], but drops the
+    /// body: for long runs, where millions of points would otherwise be held in memory.
+    pub fn keep_payloads(mut self, keep: bool) -> SandboxBuilder {
+        self.settings.keep_payloads = keep;
+        self
+    }
+
     /// Binds `127.0.0.1:0` and starts serving.
     ///
     /// # Panics
@@ -178,6 +188,12 @@ impl SandboxBuilder {
         let base = Url::parse(&format!("http://{addr}")).expect("a socket address makes a URL");
         let shared = Arc::new(Shared::new(self.settings, base));
         let app = server::router(Arc::clone(&shared));
+        let counted = Arc::clone(&shared);
+        let listener = axum::serve::ListenerExt::tap_io(listener, move |_| {
+            counted
+                .connections
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -335,12 +351,38 @@ impl Sandbox {
         self.shared().lock().calls.get(&route).copied().unwrap_or(0)
     }
 
+    /// The TCP connections clients opened to the sandbox so far, every host and route
+    /// together: how well a client reuses its connections.
+    pub fn connections(&self) -> usize {
+        self.shared()
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most requests of `route` the sandbox was handling at once so far (injected latency
+    /// included), counted like [`Sandbox::calls`].
+    pub fn peak_concurrency(&self, route: Route) -> usize {
+        self.shared().lock().peak.get(&route).copied().unwrap_or(0)
+    }
+
     fn received(&self, route: Route) -> Vec<Received> {
         self.shared()
             .lock()
             .received
             .get(&route)
             .cloned()
+            .unwrap_or_default()
+    }
+
+    /// What `org_id` sent to the intake `route` ([`Route::Series`], [`Route::Logs`],
+    /// [`Route::Events`], [`Route::CheckRun`]) and was accepted, in total; counted whether or
+    /// not payloads are kept.
+    pub fn intake_tally(&self, route: Route, org_id: &str) -> IntakeTally {
+        self.shared()
+            .lock()
+            .tallies
+            .get(&(route, org_id.to_owned()))
+            .copied()
             .unwrap_or_default()
     }
 

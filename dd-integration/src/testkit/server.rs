@@ -246,7 +246,17 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
         let action = {
             let mut st = shared.lock();
             *st.calls.entry(route).or_default() += 1;
+            let active = st.active.entry(route).or_default();
+            *active += 1;
+            let now = *active;
+            let peak = st.peak.entry(route).or_default();
+            *peak = (*peak).max(now);
             st.faults.take(route)
+        };
+        // Counted out when the request is answered, or when the client goes away mid-way.
+        let _active = Active {
+            shared: &shared,
+            route,
         };
         let mut drop = false;
         match action {
@@ -294,6 +304,20 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
     }
     .instrument(span)
     .await
+}
+
+/// One request of `route` being handled.
+struct Active<'a> {
+    shared: &'a Shared,
+    route: Route,
+}
+
+impl Drop for Active<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.shared.lock().active.get_mut(&self.route) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 fn misdirected(host: &str, endpoint: Option<Endpoint>) -> Response {

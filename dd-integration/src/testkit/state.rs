@@ -10,7 +10,7 @@ use url::Url;
 use super::clock::Clock;
 use super::faults::{Faults, Route};
 use super::ids;
-use super::intake::Received;
+use super::intake::{IntakeTally, Received};
 use crate::site::{Domain, Site};
 
 /// How the authorize endpoint obtains the user's decision.
@@ -239,6 +239,7 @@ pub(super) struct Settings {
     pub(super) strict_rotation: bool,
     pub(super) code_ttl: Duration,
     pub(super) access_token_ttl: Duration,
+    pub(super) keep_payloads: bool,
 }
 
 impl Default for Settings {
@@ -248,6 +249,7 @@ impl Default for Settings {
             strict_rotation: false,
             code_ttl: Duration::from_secs(600),
             access_token_ttl: Duration::from_secs(3600),
+            keep_payloads: true,
         }
     }
 }
@@ -267,7 +269,11 @@ pub(super) struct State {
     pub(super) monitors: Vec<(String, serde_json::Value)>,
     pub(super) faults: Faults,
     pub(super) calls: HashMap<Route, usize>,
+    /// Requests of each route being handled now, and the most there ever were at once.
+    pub(super) active: HashMap<Route, usize>,
+    pub(super) peak: HashMap<Route, usize>,
     pub(super) received: HashMap<Route, Vec<Received>>,
+    pub(super) tallies: HashMap<(Route, String), IntakeTally>,
     pub(super) next_event_id: u64,
 }
 
@@ -369,7 +375,13 @@ impl State {
     }
 
     pub(super) fn record(&mut self, route: Route, received: Received) {
-        self.received.entry(route).or_default().push(received);
+        self.tallies
+            .entry((route, received.org_id.clone()))
+            .or_default()
+            .add(&received);
+        if self.settings.keep_payloads {
+            self.received.entry(route).or_default().push(received);
+        }
     }
 }
 
@@ -377,6 +389,8 @@ impl State {
 pub(super) struct Shared {
     state: Mutex<State>,
     pub(super) base: Url,
+    /// TCP connections accepted so far.
+    pub(super) connections: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
@@ -387,6 +401,7 @@ impl Shared {
                 ..State::default()
             }),
             base,
+            connections: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
