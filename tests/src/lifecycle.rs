@@ -3,15 +3,17 @@
 //! key), and installs driven through the SDK's own handlers without a web server.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use dd_integration::install::InstallerBuilder;
+use dd_integration::installation::InstallationStatus;
+use dd_integration::store::{FlowClaim, TokenUpdate};
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};
 use dd_integration::{
     ClientSecret, DatadogIntegration, Domain, Endpoints, HttpConfig, InstallHooks, Installation,
-    InstallationId, InstallationStore, Installer, IntegrationSpec, Sealer, SealingKey,
-    TokenSettings,
+    InstallationId, InstallationStore, Installer, IntegrationSpec, MarketplaceApiKey, Sealer,
+    SealingKey, StoreError, TokenSettings,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -547,4 +549,176 @@ pub async fn refresh_storm(
         kind = spec.split(':').next().unwrap_or(spec)
     );
     wall
+}
+
+// ---------------------------------------------------------------------------------------------
+// A store decorator for tests
+
+/// A store call, as a [`StoreTap`] sees it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StoreCall<'a> {
+    /// `insert`.
+    Insert,
+    /// `get`.
+    Get,
+    /// `update_tokens`; `journal`: the durable mark written before a refresh token is spent
+    /// (an access-token expiry of `UNIX_EPOCH`), not a refresh's result.
+    UpdateTokens {
+        /// The update.
+        tokens: &'a TokenUpdate,
+        /// Whether it is the journal mark.
+        journal: bool,
+    },
+    /// `claim_flow`; `claimed` (seen only after the call): the flow was claimed by this call.
+    ClaimFlow {
+        /// Whether this call claimed the flow.
+        claimed: bool,
+    },
+    /// Any other method, by name.
+    Other(&'static str),
+}
+
+/// What a test adds around a store's calls: [`Tapped`] calls `before` and `after` around every
+/// method of the store it wraps. Every method has a default that does nothing.
+#[async_trait]
+pub trait StoreTap: Send + Sync + 'static {
+    /// Before the call reaches the store.
+    async fn before(&self, _call: &StoreCall<'_>) {}
+    /// After the store answered `Ok` (for `claim_flow`, with `claimed` filled in).
+    async fn after(&self, _call: &StoreCall<'_>) {}
+    /// `Some(granted)` answers `acquire_refresh_lease` without asking the store.
+    fn lease(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// `inner`, with `tap` around every call: the one store decorator of the lifecycle tests and
+/// their worker processes (the SDK carries no test hook).
+pub struct Tapped<T> {
+    /// The store called.
+    pub inner: Arc<dyn InstallationStore>,
+    /// What runs around each call.
+    pub tap: T,
+}
+
+impl<T: StoreTap> Tapped<T> {
+    async fn around<R>(
+        &self,
+        call: StoreCall<'_>,
+        run: impl Future<Output = Result<R, StoreError>> + Send,
+    ) -> Result<R, StoreError> {
+        self.tap.before(&call).await;
+        let out = run.await?;
+        self.tap.after(&call).await;
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl<T: StoreTap> InstallationStore for Tapped<T> {
+    async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
+        self.around(StoreCall::Insert, self.inner.insert(installation))
+            .await
+    }
+    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
+        self.around(StoreCall::Get, self.inner.get(id)).await
+    }
+    async fn find_by_org(&self, org: &str) -> Result<Option<Installation>, StoreError> {
+        self.around(StoreCall::Other("find_by_org"), self.inner.find_by_org(org))
+            .await
+    }
+    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
+        self.around(StoreCall::Other("list"), self.inner.list())
+            .await
+    }
+    async fn set_api_key(
+        &self,
+        id: &InstallationId,
+        key: &MarketplaceApiKey,
+    ) -> Result<(), StoreError> {
+        self.around(
+            StoreCall::Other("set_api_key"),
+            self.inner.set_api_key(id, key),
+        )
+        .await
+    }
+    async fn update_tokens(
+        &self,
+        id: &InstallationId,
+        version: u64,
+        tokens: &TokenUpdate,
+    ) -> Result<u64, StoreError> {
+        let journal = tokens.access_token_expires_at == UNIX_EPOCH;
+        self.around(
+            StoreCall::UpdateTokens { tokens, journal },
+            self.inner.update_tokens(id, version, tokens),
+        )
+        .await
+    }
+    async fn acquire_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        if let Some(granted) = self.tap.lease() {
+            return Ok(granted);
+        }
+        self.around(
+            StoreCall::Other("acquire_refresh_lease"),
+            self.inner.acquire_refresh_lease(id, holder, until),
+        )
+        .await
+    }
+    async fn release_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        self.around(
+            StoreCall::Other("release_refresh_lease"),
+            self.inner.release_refresh_lease(id, holder),
+        )
+        .await
+    }
+    async fn set_status(
+        &self,
+        id: &InstallationId,
+        status: &InstallationStatus,
+    ) -> Result<(), StoreError> {
+        self.around(
+            StoreCall::Other("set_status"),
+            self.inner.set_status(id, status),
+        )
+        .await
+    }
+    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        self.around(StoreCall::Other("delete"), self.inner.delete(id))
+            .await
+    }
+    async fn claim_flow(
+        &self,
+        flow_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<FlowClaim, StoreError> {
+        self.tap
+            .before(&StoreCall::ClaimFlow { claimed: false })
+            .await;
+        let claim = self.inner.claim_flow(flow_id, expires_at).await?;
+        let claimed = claim == FlowClaim::Claimed;
+        self.tap.after(&StoreCall::ClaimFlow { claimed }).await;
+        Ok(claim)
+    }
+    async fn finish_flow(
+        &self,
+        flow_id: &str,
+        installed: Option<&InstallationId>,
+    ) -> Result<(), StoreError> {
+        self.around(
+            StoreCall::Other("finish_flow"),
+            self.inner.finish_flow(flow_id, installed),
+        )
+        .await
+    }
 }

@@ -1,37 +1,19 @@
 //! No secret in logs, `Debug`, errors or URLs: a full flow (and its failures) with every tracing
 //! event captured at TRACE level, then searched for every secret the flow handled.
 
+#[path = "support/capture.rs"]
+mod capture;
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use capture::Capture;
 use dd_integration::testkit::{Fault, Route};
 use dd_integration::{ClientSecret, Domain, OAuthClient, PkceVerifier, Site};
 use support::{REDIRECT, World};
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_secret_reaches_logs_debug_errors_or_urls() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    tracing::subscriber::set_global_default(capture.subscriber()).unwrap();
 
     let world = World::new(&["monitors_read", "api_keys_write"]).await;
     world.org("Acme", Domain::Eu1);
@@ -123,7 +105,7 @@ async fn no_secret_reaches_logs_debug_errors_or_urls() {
         .await
         .unwrap();
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("datadog.oauth.exchange") && logs.contains("token granted"),
         "the capture saw the flow's spans:\n{logs}"

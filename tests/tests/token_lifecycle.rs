@@ -5,97 +5,54 @@
 //! Several replicas are several `Installer`s sharing one store here; `refresh_storm.rs` and
 //! `crash.rs` run them as separate OS processes.
 
+#[path = "support/capture.rs"]
+mod capture;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
+use capture::Capture;
 use dd_integration::install::NoHooks;
 use dd_integration::installation::InstallationStatus;
-use dd_integration::store::{FlowClaim, TokenUpdate};
 use dd_integration::testkit::{Fault, OrgSpec, Route, TokenState};
 use dd_integration::tokens::CustomerStep;
 use dd_integration::{
-    Domain, Installation, InstallationId, InstallationStore, MarketplaceApiKey, MemoryStore, Scope,
-    StoreError, TokenError,
+    Domain, Installation, InstallationId, InstallationStore, MemoryStore, Scope, TokenError,
 };
 use dd_integration_tests::lifecycle::{
-    Lab, Recorder, SPEC, call_api, short_timeouts, start_flow, test_settings,
+    Lab, Recorder, SPEC, StoreCall, StoreTap, Tapped, call_api, short_timeouts, start_flow,
+    test_settings,
 };
 
-/// A store that counts reads, to show that cached tokens cost no I/O.
+/// Counts reads, to show that cached tokens cost no I/O.
 #[derive(Default)]
 struct Counting {
-    inner: MemoryStore,
     gets: AtomicUsize,
     /// When set, every lease is granted: what a lapsed lease looks like.
     leases_always_free: bool,
 }
 
 #[async_trait]
-impl InstallationStore for Counting {
-    async fn insert(&self, i: &Installation) -> Result<(), StoreError> {
-        self.inner.insert(i).await
-    }
-    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get(id).await
-    }
-    async fn find_by_org(&self, org: &str) -> Result<Option<Installation>, StoreError> {
-        self.inner.find_by_org(org).await
-    }
-    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
-        self.inner.list().await
-    }
-    async fn set_api_key(
-        &self,
-        id: &InstallationId,
-        k: &MarketplaceApiKey,
-    ) -> Result<(), StoreError> {
-        self.inner.set_api_key(id, k).await
-    }
-    async fn update_tokens(
-        &self,
-        id: &InstallationId,
-        v: u64,
-        t: &TokenUpdate,
-    ) -> Result<u64, StoreError> {
-        self.inner.update_tokens(id, v, t).await
-    }
-    async fn acquire_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        if self.leases_always_free {
-            return Ok(true);
+impl StoreTap for Counting {
+    async fn before(&self, call: &StoreCall<'_>) {
+        if let StoreCall::Get = call {
+            self.gets.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.acquire_refresh_lease(id, holder, until).await
     }
-    async fn release_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.release_refresh_lease(id, holder).await
+
+    fn lease(&self) -> Option<bool> {
+        self.leases_always_free.then_some(true)
     }
-    async fn set_status(
-        &self,
-        id: &InstallationId,
-        s: &InstallationStatus,
-    ) -> Result<(), StoreError> {
-        self.inner.set_status(id, s).await
-    }
-    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
-        self.inner.delete(id).await
-    }
-    async fn claim_flow(&self, f: &str, e: SystemTime) -> Result<FlowClaim, StoreError> {
-        self.inner.claim_flow(f, e).await
-    }
-    async fn finish_flow(&self, f: &str, i: Option<&InstallationId>) -> Result<(), StoreError> {
-        self.inner.finish_flow(f, i).await
-    }
+}
+
+/// A memory store, tapped.
+fn counting(tap: Counting) -> Arc<Tapped<Counting>> {
+    Arc::new(Tapped {
+        inner: Arc::new(MemoryStore::default()),
+        tap,
+    })
 }
 
 /// Access tokens issued from now on expire inside the leeway: the next call must refresh.
@@ -114,7 +71,7 @@ async fn stored(store: &dyn InstallationStore, id: &InstallationId) -> Installat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cached_token_costs_no_io_and_an_expiring_one_is_refreshed_once_for_250_callers() {
     let lab = Lab::start().await;
-    let store = Arc::new(Counting::default());
+    let store = counting(Counting::default());
     let installer = lab.installer(store.clone(), NoHooks, test_settings());
     let org = lab.org("Acme", Domain::Eu1);
     expiring(&lab);
@@ -158,7 +115,7 @@ async fn a_cached_token_costs_no_io_and_an_expiring_one_is_refreshed_once_for_25
     assert_eq!(call_api(&lab.sandbox, org.domain, &tokens[0]).await, 200);
 
     // Cached from now on: no store read, no Datadog call.
-    let gets = store.gets.load(Ordering::SeqCst);
+    let gets = store.tap.gets.load(Ordering::SeqCst);
     for _ in 0..1000 {
         assert_eq!(handle.access_token().await.unwrap(), tokens[0]);
         assert_eq!(
@@ -170,7 +127,7 @@ async fn a_cached_token_costs_no_io_and_an_expiring_one_is_refreshed_once_for_25
             tokens[0]
         );
     }
-    assert_eq!(store.gets.load(Ordering::SeqCst), gets);
+    assert_eq!(store.tap.gets.load(Ordering::SeqCst), gets);
     assert_eq!(lab.sandbox.calls(Route::Token) - exchanges, 1);
 }
 
@@ -232,7 +189,7 @@ async fn four_replicas_sharing_a_store_refresh_each_installation_once() {
 #[tokio::test]
 async fn revocation_is_detected_within_one_call_and_then_fails_fast() {
     let lab = Lab::start().await;
-    let store = Arc::new(Counting::default());
+    let store = counting(Counting::default());
     let hooks = Recorder::default();
     let installer = lab.installer(store.clone(), hooks.clone(), test_settings());
     let org = lab.org("Acme", Domain::Us5);
@@ -269,7 +226,7 @@ async fn revocation_is_detected_within_one_call_and_then_fails_fast() {
     assert_eq!(reported[0].0, installation.id);
 
     // From now on: the same error, with no store read and no Datadog call.
-    let gets = store.gets.load(Ordering::SeqCst);
+    let gets = store.tap.gets.load(Ordering::SeqCst);
     for _ in 0..100 {
         assert!(
             handle
@@ -279,7 +236,7 @@ async fn revocation_is_detected_within_one_call_and_then_fails_fast() {
                 .needs_reauthorization()
         );
     }
-    assert_eq!(store.gets.load(Ordering::SeqCst), gets);
+    assert_eq!(store.tap.gets.load(Ordering::SeqCst), gets);
     assert_eq!(lab.sandbox.calls(Route::Token) - calls, 1);
     assert_eq!(hooks.revoked().len(), 1);
 
@@ -481,7 +438,7 @@ async fn a_rotation_by_another_replica_is_not_a_revocation() {
     let lab = Lab::start().await;
     // Leases always granted: two replicas refresh the same token at once, as after a lapsed
     // lease. The slower one is refused, reads the store again, and takes the other's tokens.
-    let store = Arc::new(Counting {
+    let store = counting(Counting {
         leases_always_free: true,
         ..Counting::default()
     });
@@ -771,31 +728,13 @@ async fn errors_and_hooks_never_show_a_secret() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Refresh, a lost response, revocation and disconnect, every tracing event at TRACE captured
 /// (a current-thread runtime: the refresh tasks run under the test's subscriber), then searched
 /// for every secret handled.
 #[tokio::test]
 async fn no_secret_reaches_the_logs_of_refresh_revocation_and_disconnect() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber = capture.subscriber();
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let lab = Lab::start().await;
@@ -821,7 +760,7 @@ async fn no_secret_reaches_the_logs_of_refresh_revocation_and_disconnect() {
     );
     let done = installer.tokens().disconnect(&a.id).await.unwrap();
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(
         logs.contains("datadog.tokens.refresh") && logs.contains(a.id.as_str()),
         "spans name the installation"

@@ -290,7 +290,8 @@ pub(super) async fn series(shared: &Shared, call: Call) -> Response {
     let mut received = arrival.received(body);
     tracing::info!(org_id = %received.org_id, dropped = dropped.len(), "sandbox series: accepted");
     received.dropped_points = dropped;
-    shared.lock().record(spec.route, received);
+    let unkept = shared.lock().record(spec.route, received);
+    drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({ "errors": [] }))
 }
 
@@ -429,7 +430,8 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
     let mut received = arrival.received(Value::Array(entries));
     received.truncated_logs = truncated;
     tracing::info!(org_id = %received.org_id, truncated, "sandbox logs: accepted");
-    shared.lock().record(spec.route, received);
+    let unkept = shared.lock().record(spec.route, received);
+    drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({}))
 }
 
@@ -486,7 +488,9 @@ pub(super) async fn events(shared: &Shared, call: Call) -> Response {
     let body = arrival.json.clone();
     let received = arrival.received(body);
     tracing::info!(org_id = %received.org_id, event_id = id, "sandbox events: accepted");
-    st.record(spec.route, received);
+    let unkept = st.record(spec.route, received);
+    drop(st);
+    drop(unkept);
     json_response(
         StatusCode::ACCEPTED,
         json!({ "event": event, "status": "ok" }),
@@ -558,7 +562,8 @@ pub(super) async fn check_run(shared: &Shared, call: Call) -> Response {
     let body = arrival.json.clone();
     let received = arrival.received(body);
     tracing::info!(org_id = %received.org_id, "sandbox check_run: accepted");
-    shared.lock().record(spec.route, received);
+    let unkept = shared.lock().record(spec.route, received);
+    drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({ "status": "ok" }))
 }
 

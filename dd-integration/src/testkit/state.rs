@@ -374,13 +374,19 @@ impl State {
         })
     }
 
-    pub(super) fn record(&mut self, route: Route, received: Received) {
+    /// Tallies `received` and keeps it, or gives it back when payloads are not kept: drop it
+    /// after the lock is released (a payload can hold 100,000 decoded points).
+    #[must_use = "drop a payload that is not kept outside the lock"]
+    pub(super) fn record(&mut self, route: Route, received: Received) -> Option<Received> {
         self.tallies
             .entry((route, received.org_id.clone()))
             .or_default()
             .add(&received);
         if self.settings.keep_payloads {
             self.received.entry(route).or_default().push(received);
+            None
+        } else {
+            Some(received)
         }
     }
 }

@@ -23,17 +23,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use dd_integration::install::NoHooks;
-use dd_integration::installation::InstallationStatus;
-use dd_integration::store::{FlowClaim, PostgresStore, SqliteStore, TokenUpdate};
-use dd_integration::{
-    Installation, InstallationId, InstallationStore, MarketplaceApiKey, Sealer, SealingKey,
-    StoreError,
+use dd_integration::store::{PostgresStore, SqliteStore};
+use dd_integration::{InstallationId, InstallationStore, Sealer, SealingKey};
+use dd_integration_tests::lifecycle::{
+    Config, PendingCallback, StoreCall, StoreTap, Tapped, fingerprint, test_settings,
 };
-use dd_integration_tests::lifecycle::{Config, PendingCallback, fingerprint, test_settings};
 use tokio::io::AsyncBufReadExt as _;
 use url::Url;
 
@@ -42,9 +39,9 @@ async fn main() {
     let config = Config::from_env();
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let pause = Pause(std::env::var("DD_TEST_PAUSE_AT").ok());
-    let store = Arc::new(Pausing {
+    let store = Arc::new(Tapped {
         inner: open_store(&config, &var("DD_TEST_STORE")).await,
-        pause,
+        tap: pause,
     });
     let installer = config.installer(store, NoHooks, test_settings(), |b| b);
     let ids: Vec<InstallationId> = var("DD_TEST_IDS")
@@ -169,97 +166,32 @@ impl Pause {
     }
 }
 
-/// The store, with the pause points around the writes that matter.
-struct Pausing {
-    inner: Arc<dyn InstallationStore>,
-    pause: Pause,
-}
-
+/// The pause points around the store writes that matter.
 #[async_trait]
-impl InstallationStore for Pausing {
-    async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
-        self.pause.at("install_after_token_call").await;
-        self.inner.insert(installation).await?;
-        self.pause.at("install_after_write").await;
-        Ok(())
-    }
-    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
-        self.inner.get(id).await
-    }
-    async fn find_by_org(&self, org: &str) -> Result<Option<Installation>, StoreError> {
-        self.inner.find_by_org(org).await
-    }
-    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
-        self.inner.list().await
-    }
-    async fn set_api_key(
-        &self,
-        id: &InstallationId,
-        key: &MarketplaceApiKey,
-    ) -> Result<(), StoreError> {
-        self.inner.set_api_key(id, key).await
-    }
-    async fn update_tokens(
-        &self,
-        id: &InstallationId,
-        version: u64,
-        tokens: &TokenUpdate,
-    ) -> Result<u64, StoreError> {
-        let journal = tokens.access_token_expires_at == UNIX_EPOCH;
-        if !journal {
-            self.pause.at("refresh_after_token_call").await;
+impl StoreTap for Pause {
+    async fn before(&self, call: &StoreCall<'_>) {
+        match call {
+            StoreCall::Insert => self.at("install_after_token_call").await,
+            StoreCall::UpdateTokens { journal: false, .. } => {
+                self.at("refresh_after_token_call").await;
+            }
+            _ => {}
         }
-        let version = self.inner.update_tokens(id, version, tokens).await?;
-        self.pause
-            .at(if journal {
-                "refresh_before_token_call"
-            } else {
-                "refresh_after_write"
-            })
-            .await;
-        Ok(version)
     }
-    async fn acquire_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.inner.acquire_refresh_lease(id, holder, until).await
-    }
-    async fn release_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-    ) -> Result<(), StoreError> {
-        self.inner.release_refresh_lease(id, holder).await
-    }
-    async fn set_status(
-        &self,
-        id: &InstallationId,
-        status: &InstallationStatus,
-    ) -> Result<(), StoreError> {
-        self.inner.set_status(id, status).await
-    }
-    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
-        self.inner.delete(id).await
-    }
-    async fn claim_flow(
-        &self,
-        flow_id: &str,
-        expires_at: SystemTime,
-    ) -> Result<FlowClaim, StoreError> {
-        let claim = self.inner.claim_flow(flow_id, expires_at).await?;
-        if claim == FlowClaim::Claimed {
-            self.pause.at("install_before_token_call").await;
+
+    async fn after(&self, call: &StoreCall<'_>) {
+        match call {
+            StoreCall::Insert => self.at("install_after_write").await,
+            StoreCall::UpdateTokens { journal: true, .. } => {
+                self.at("refresh_before_token_call").await;
+            }
+            StoreCall::UpdateTokens { journal: false, .. } => {
+                self.at("refresh_after_write").await;
+            }
+            StoreCall::ClaimFlow { claimed: true } => {
+                self.at("install_before_token_call").await;
+            }
+            _ => {}
         }
-        Ok(claim)
-    }
-    async fn finish_flow(
-        &self,
-        flow_id: &str,
-        installed: Option<&InstallationId>,
-    ) -> Result<(), StoreError> {
-        self.inner.finish_flow(flow_id, installed).await
     }
 }
