@@ -229,25 +229,8 @@ mod tests {
         const SPEC: &'static IntegrationSpec = &IntegrationSpec {
             name: "Reader",
             app_id: "reader",
-            app_uuid: None,
-            description: "",
-            version: "0.0.0",
-            author: crate::integration::Author {
-                name: "",
-                homepage: "",
-                support_email: "",
-                sales_email: "",
-            },
-            classifier_tags: &[],
             scopes: &[Scope::MONITORS_READ],
-            redirect_uris: &["https://reader.example/callback"],
-            onboarding_url: "https://reader.example/connect",
-            submits: &[],
-            oauth_client_id: None,
-            source_type_id: None,
-            metric_prefix: None,
-            metrics: &[],
-            service_checks: &[],
+            ..*crate::__private::INVALID_SPEC
         };
     }
 

@@ -453,6 +453,39 @@ async fn a_403_names_the_grant_that_is_missing() {
     assert!(error.to_string().contains("Forbidden"));
 }
 
+/// A client made before the customer narrowed the grant still names what is missing: on a 403
+/// it reads the installation's grants again from the store (where the install or the lifecycle
+/// wrote them), rather than trusting the copy it was made with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_reads_the_grants_again_from_the_store() {
+    let w = World::new().await;
+    let narrowed = SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !s.starts_with("dashboards"));
+    let org = w.org(vanity("Acme", Domain::Eu1).grantable_scopes(narrowed));
+    let installation = w.install(&org).await;
+    // The copy the client is made from still lists `dashboards_read`.
+    let mut stale = installation.clone();
+    stale.granted_scopes.insert(Scope::DASHBOARDS_READ);
+
+    let api: ApiClient<AcmePager> = w.installer.api(&stale);
+    assert!(api.granted_scopes().contains(&Scope::DASHBOARDS_READ));
+    let error = api.call::<v1::ListDashboards>().send().await.unwrap_err();
+    assert!(
+        matches!(&error, ApiError::ScopeNotGranted { missing, .. }
+            if missing.to_string() == "dashboards_read"),
+        "{error}"
+    );
+    assert!(!api.granted_scopes().contains(&Scope::DASHBOARDS_READ));
+
+    // Without a store to read, the same 403 can only be a plain refusal.
+    let tokens = Arc::new(w.installer.tokens().installation(&installation.id));
+    let blind: ApiClient<AcmePager> = ApiClient::new(w.installer.oauth().http(), &stale, tokens);
+    let error = blind.call::<v1::ListDashboards>().send().await.unwrap_err();
+    assert!(matches!(error, ApiError::Forbidden { .. }), "{error}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_failures_are_typed() {
     let w = World::new().await;

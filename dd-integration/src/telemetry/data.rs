@@ -1075,26 +1075,9 @@ mod tests {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
                 name: "Hand Written",
-                app_id: "hand-written",
-                app_uuid: None,
-                description: "",
-                version: "0.0.0",
-                author: crate::integration::Author {
-                    name: "",
-                    homepage: "",
-                    support_email: "",
-                    sales_email: "",
-                },
-                classifier_tags: &[],
                 scopes: &[crate::Scope::API_KEYS_WRITE],
-                redirect_uris: &["https://hand.example/callback"],
-                onboarding_url: "https://hand.example/connect",
                 submits: &[DataKind::Metrics],
-                oauth_client_id: None,
-                source_type_id: None,
-                metric_prefix: None,
-                metrics: &[],
-                service_checks: &[],
+                ..*crate::__private::INVALID_SPEC
             };
     }
 

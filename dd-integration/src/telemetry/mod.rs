@@ -18,10 +18,12 @@
 //!   delivered (or definitively failed); [`Telemetry::shutdown`] does that for every
 //!   installation and stops: nothing accepted is lost.
 //! - **Declared data only**: a metric is a [`Metric`] of the declaration (checked at compile
-//!   time in a `const`), a service check a declared [`Check`], and each kind of data must be in
-//!   the declaration's `submits`.
-//! - **Many installations**: each has its own queue, byte budget and worker, so one slow org
-//!   stalls no other; all share one connection pool and a process-wide byte budget.
+//!   time in a `const`), a service check a declared [`Check`], and sending a kind of data that
+//!   is not in the declaration's `submits` does not compile ([`Submits`](crate::Submits)).
+//! - **Many installations**: each has its own queue, byte budget, worker and requests in flight
+//!   (`max_in_flight`), so one slow org stalls no other; all share one connection pool, a
+//!   process-wide byte budget (`total_queue_bytes`) and a process-wide cap on requests in
+//!   flight (`total_in_flight`).
 //!
 //! ```
 //! use dd_integration::datadog_integration;
