@@ -59,6 +59,10 @@ mod operations;
 
 pub use operations::{v1, v2};
 
+/// Every operation of [`v1`] and [`v2`] as an [`OperationSpec`], for tools that list or serve
+/// them (the Datadog sandbox serves each one). Calls go through the typed operations.
+pub static ALL_OPERATIONS: &[OperationSpec] = &operations::ALL;
+
 /// Which of Datadog's API versions an operation belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ApiVersion {

@@ -548,6 +548,21 @@ pub fn render_api_operations(endpoints: &[Endpoint<'_>]) -> String {
         }
         out.push_str("}\n");
     }
+    let _ = writeln!(
+        out,
+        "\n/// Every operation above, as data, in the table's order.\n\
+         pub static ALL: [crate::api::OperationSpec; {}] = [",
+        endpoints.len()
+    );
+    for e in endpoints {
+        let _ = writeln!(
+            out,
+            "    crate::api::OperationSpec::of::<{}::{}>(),",
+            e.api.to_ascii_lowercase(),
+            e.id
+        );
+    }
+    out.push_str("];\n");
     out
 }
 

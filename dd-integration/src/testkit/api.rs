@@ -1,6 +1,6 @@
 //! Datadog's API endpoints the partner flow touches: the marketplace API key (Bearer),
-//! API key validation, a monitor listing (a scope-gated OAuth call), and one operation or more
-//! of each other API family ([`SERVED`]), answered generically.
+//! API key validation, a monitor listing (a scope-gated OAuth call), and every other operation
+//! that accepts an OAuth token ([`ALL_OPERATIONS`]), answered generically.
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -10,7 +10,7 @@ use super::clock::rfc3339;
 use super::ids;
 use super::server::{Call, api_error, header_text, json_response};
 use super::state::{ApiKey, Grant, Shared, State};
-use crate::api::{Method as ApiMethod, OperationSpec, v1, v2};
+use crate::api::{ALL_OPERATIONS, Method as ApiMethod, OperationSpec};
 use crate::site::Domain;
 
 /// The grant behind the request's Bearer token, if it is live and belongs to this region.
@@ -162,65 +162,52 @@ impl super::Sandbox {
     }
 }
 
-/// The bearer operations served generically, beside `GET /api/v1/monitor`: at least one of each
-/// API family (monitors, dashboards, events, incidents, users, metrics queries, SLOs), with
-/// every method and path parameters. Each checks the bearer token, its region, the absence of an
-/// application key and the operation's scopes as Datadog does, then echoes what it received:
-/// `{"operation", "org_id", "path": {param: decoded value}, "query": {..}, "body": <JSON or null>}`.
-pub(super) const SERVED: [OperationSpec; 18] = [
-    OperationSpec::of::<v1::GetMonitor>(),
-    OperationSpec::of::<v1::UpdateMonitor>(),
-    OperationSpec::of::<v1::DeleteMonitor>(),
-    OperationSpec::of::<v1::ListDashboards>(),
-    OperationSpec::of::<v1::GetDashboard>(),
-    OperationSpec::of::<v1::CreateDashboard>(),
-    OperationSpec::of::<v1::DeleteDashboard>(),
-    OperationSpec::of::<v1::ListEvents>(),
-    OperationSpec::of::<v1::GetEvent>(),
-    OperationSpec::of::<v2::ListEvents>(),
-    OperationSpec::of::<v2::ListIncidents>(),
-    OperationSpec::of::<v2::CreateIncident>(),
-    OperationSpec::of::<v2::UpdateIncident>(),
-    OperationSpec::of::<v2::ListUsers>(),
-    OperationSpec::of::<v2::GetUser>(),
-    OperationSpec::of::<v1::QueryMetrics>(),
-    OperationSpec::of::<v2::QueryTimeseriesData>(),
-    OperationSpec::of::<v1::ListSLOs>(),
-];
-
 /// The served operation for `method` and `path` (as received, percent-encoded), with its path
 /// parameters (raw).
+///
+/// Every operation of [`ALL_OPERATIONS`] is served generically (the paths with a handler of
+/// their own, `GET /api/v1/monitor`, are routed before): Datadog's checks of the bearer token,
+/// its region, the absence of an application key and the operation's scopes, then an echo of
+/// what was received: `{"operation", "org_id", "path": {param: decoded value}, "query": {..},
+/// "body": <JSON or null>}`. Where several templates match (`/incidents/search` and
+/// `/incidents/{incident_id}`), the one with the fewest parameters wins, as in Datadog's router.
 pub(super) fn served_operation(
     method: &http::Method,
     path: &str,
 ) -> Option<(OperationSpec, Vec<(&'static str, String)>)> {
-    SERVED.iter().find_map(|spec| {
-        let wanted = match spec.method {
-            ApiMethod::Get => http::Method::GET,
-            ApiMethod::Post => http::Method::POST,
-            ApiMethod::Put => http::Method::PUT,
-            ApiMethod::Patch => http::Method::PATCH,
-            ApiMethod::Delete => http::Method::DELETE,
-        };
-        if wanted != method {
-            return None;
-        }
-        let mut template = spec.path.split('/');
-        let mut segments = path.split('/');
-        let mut params = Vec::new();
-        loop {
-            match (template.next(), segments.next()) {
-                (None, None) => return Some((*spec, params)),
-                (Some(t), Some(s)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                    Some(name) if !s.is_empty() => params.push((name, s.to_owned())),
-                    Some(_) => return None,
-                    None if t == s => {}
-                    None => return None,
-                },
-                _ => return None,
+    ALL_OPERATIONS
+        .iter()
+        .filter(|spec| http_method(spec.method) == method)
+        .filter_map(|spec| {
+            let mut template = spec.path.split('/');
+            let mut segments = path.split('/');
+            let mut params = Vec::new();
+            loop {
+                match (template.next(), segments.next()) {
+                    (None, None) => return Some((*spec, params)),
+                    (Some(t), Some(s)) => {
+                        match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                            Some(name) if !s.is_empty() => params.push((name, s.to_owned())),
+                            Some(_) => return None,
+                            None if t == s => {}
+                            None => return None,
+                        }
+                    }
+                    _ => return None,
+                }
             }
-        }
-    })
+        })
+        .min_by_key(|(_, params)| params.len())
+}
+
+fn http_method(method: ApiMethod) -> http::Method {
+    match method {
+        ApiMethod::Get => http::Method::GET,
+        ApiMethod::Post => http::Method::POST,
+        ApiMethod::Put => http::Method::PUT,
+        ApiMethod::Patch => http::Method::PATCH,
+        ApiMethod::Delete => http::Method::DELETE,
+    }
 }
 
 /// A served operation: Datadog's checks, then an echo of the request.

@@ -198,7 +198,9 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
     };
     let endpoint = Endpoint::from_path(&path);
     let kind = Host::classify(&shared.lock(), &host);
+    // A path with a handler of its own (`GET /api/v1/monitor`, the intake, OAuth) goes there.
     if let Host::Api(domain) = kind
+        && endpoint.is_none_or(|e| e.method() != parts.method)
         && let Some((spec, params)) = api::served_operation(&parts.method, &path)
     {
         let span = tracing::info_span!("dd_sandbox", operation = spec.id, host = %host);
