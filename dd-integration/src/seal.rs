@@ -112,7 +112,9 @@ impl Sealer {
         }
     }
 
-    /// Also opens values sealed under `key` (a key being rotated out).
+    /// Also opens values sealed under `key` (a key being rotated out). New values are sealed
+    /// under the current key only; a SQL store's `reseal` seals the old ones again, after which
+    /// `key` can be dropped.
     #[must_use]
     pub fn with_older_key(mut self, key: SealingKey) -> Sealer {
         self.older.push(key);
@@ -152,6 +154,16 @@ impl Sealer {
             self.current.id,
             URL_SAFE_NO_PAD.encode(out)
         )
+    }
+
+    /// The id of the key `sealed` was sealed under, if it has this crate's format: to find
+    /// the values an older key still protects.
+    pub fn key_id_of(sealed: &str) -> Option<&str> {
+        let mut parts = sealed.splitn(3, '.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(FORMAT), Some(id), Some(_)) => Some(id),
+            _ => None,
+        }
     }
 
     /// Opens a value sealed for `purpose` under any known key.
@@ -242,6 +254,15 @@ mod tests {
 
     fn sealer(id: &str, byte: u8) -> Sealer {
         Sealer::new(SealingKey::from_bytes(id, &[byte; 32]).unwrap())
+    }
+
+    #[test]
+    fn the_key_a_value_was_sealed_under_is_read_without_opening_it() {
+        let sealed = sealer("k-2026", 7).seal("p", b"x");
+        assert_eq!(Sealer::key_id_of(&sealed), Some("k-2026"));
+        for malformed in ["", "v1", "v1.k", "v2.k.body", "plain text"] {
+            assert_eq!(Sealer::key_id_of(malformed), None, "{malformed}");
+        }
     }
 
     #[test]

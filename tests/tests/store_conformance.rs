@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use dd_integration::store::conformance::{
     StoreFactory, sample_api_key, sample_installation, sample_tokens,
 };
-use dd_integration::store::{InstallationStore, PostgresStore, SqliteStore, StoreError};
+use dd_integration::store::{
+    InstallationStore, PostgresStore, ResealReport, SqliteStore, StoreError,
+};
 use dd_integration::{Installation, Sealer, SealingKey};
 use sqlx::Connection as _;
 
@@ -532,4 +534,126 @@ async fn four_processes_share_one_postgres_database() {
     let url = server.database().await;
     let store = PostgresStore::connect(&url, sealer()).await.unwrap();
     race_processes("postgres", &url, &store, 4).await;
+}
+
+/// `reseal`, on the SQL backends that have it.
+#[async_trait]
+trait Reseal {
+    async fn reseal(&self) -> Result<ResealReport, StoreError>;
+}
+
+#[async_trait]
+impl Reseal for SqliteStore {
+    async fn reseal(&self) -> Result<ResealReport, StoreError> {
+        SqliteStore::reseal(self).await
+    }
+}
+
+#[async_trait]
+impl Reseal for PostgresStore {
+    async fn reseal(&self) -> Result<ResealReport, StoreError> {
+        PostgresStore::reseal(self).await
+    }
+}
+
+/// A key rotated out: while both keys are configured, `reseal` seals every secret still under
+/// the old key again under the new one, after which the old key can go and nothing is lost.
+async fn rotate_then_reseal<F>(factory: &F)
+where
+    F: StoreFactory,
+    F::Store: Reseal,
+{
+    let Some(storage) = factory.storage().await else {
+        return;
+    };
+    let key = |id: &str, byte: u8| SealingKey::from_bytes(id, &[byte; 32]).unwrap();
+    let mut old = Vec::new();
+    {
+        let store = factory
+            .open(&storage, Sealer::new(key("key-a", 0xA1)))
+            .await;
+        for i in 0..3 {
+            let mut installation = sample_installation(&format!("org-reseal-{i}"));
+            if i < 2 {
+                installation.api_key = Some(sample_api_key());
+            }
+            store.insert(&installation).await.unwrap();
+            old.push(installation);
+        }
+    }
+    // Rotating: B seals, A still opens. A new installation and one refresh are written under B.
+    let store = factory
+        .open(
+            &storage,
+            Sealer::new(key("key-b", 0xB2)).with_older_key(key("key-a", 0xA1)),
+        )
+        .await;
+    let fresh = sample_installation("org-reseal-new");
+    store.insert(&fresh).await.unwrap();
+    let tokens = sample_tokens();
+    store
+        .update_tokens(&old[2].id, old[2].version, &tokens)
+        .await
+        .unwrap();
+    // Still under A: both tokens and the API key of the first two rows.
+    let report = store.reseal().await.unwrap();
+    assert_eq!((report.rows, report.values, report.raced), (2, 6, 0));
+    let again = store.reseal().await.unwrap();
+    assert_eq!((again.rows, again.values), (0, 0), "nothing left under A");
+    drop(store);
+
+    // A dropped: every installation opens under B alone, secrets and versions unchanged.
+    let store = factory
+        .open(&storage, Sealer::new(key("key-b", 0xB2)))
+        .await;
+    for installation in &old[..2] {
+        let got = store.get(&installation.id).await.unwrap().unwrap();
+        assert_eq!(
+            got.refresh_token.expose_secret(),
+            installation.refresh_token.expose_secret()
+        );
+        assert_eq!(
+            got.access_token.expose_secret(),
+            installation.access_token.expose_secret()
+        );
+        assert_eq!(
+            got.api_key
+                .as_ref()
+                .map(|k| k.key.expose_secret().to_owned()),
+            installation
+                .api_key
+                .as_ref()
+                .map(|k| k.key.expose_secret().to_owned())
+        );
+        assert_eq!(
+            got.version, installation.version,
+            "the plaintext did not change"
+        );
+    }
+    let third = store.get(&old[2].id).await.unwrap().unwrap();
+    assert_eq!(
+        third.refresh_token.expose_secret(),
+        tokens.refresh_token.expose_secret()
+    );
+    assert_eq!(store.list().await.unwrap().len(), 4);
+    drop(store);
+
+    // Resealing with a sealer that has lost the key of what is stored changes nothing and says
+    // which key is missing.
+    let store = factory
+        .open(&storage, Sealer::new(key("key-c", 0xC3)))
+        .await;
+    let error = store.reseal().await.unwrap_err();
+    assert!(matches!(error, StoreError::Sealed { .. }), "{error:?}");
+    assert!(error.to_string().contains("key-b"), "{error}");
+}
+
+#[tokio::test]
+async fn sqlite_secrets_are_sealed_again_under_the_new_key() {
+    rotate_then_reseal(&SqliteFactory).await;
+}
+
+#[tokio::test]
+async fn postgres_secrets_are_sealed_again_under_the_new_key() {
+    rotate_then_reseal(&PostgresFactory).await;
 }

@@ -36,6 +36,8 @@ pub mod conformance;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sql::ResealReport;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 

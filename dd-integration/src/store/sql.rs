@@ -198,6 +198,19 @@ impl<DB: Database> SqlStore<DB> {
     }
 }
 
+/// What [`SqliteStore::reseal`](super::SqliteStore::reseal) (or the PostgreSQL one) did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResealReport {
+    /// Rows with at least one secret sealed again.
+    pub rows: usize,
+    /// Secrets (access token, refresh token, API key) sealed again.
+    pub values: usize,
+    /// Secrets rewritten by another writer between the read and the reseal: already under the
+    /// current key.
+    pub raced: usize,
+}
+
 /// The secrets of a record, sealed for its row.
 struct SealedSecrets {
     access_token: String,
@@ -526,6 +539,71 @@ where
         })
         .await?
         .map_err(self.error("migrate its schema"))?
+    }
+
+    /// Seals again, under the sealer's current key, every secret at rest sealed under an older
+    /// one; see [`ResealReport`]. Each value is replaced only if it is still the one read (one
+    /// conditional `UPDATE`), so a refresh writing at the same time keeps its tokens, already
+    /// sealed under the current key. The row's version is not changed: the plaintext is not.
+    pub(super) async fn reseal(&self) -> Result<ResealReport, StoreError> {
+        let current = self.sealer.current_key_id().to_owned();
+        let rows = sqlx::query::<DB>(
+            "SELECT id, access_token, refresh_token, api_key FROM dd_installations ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(self.error("list sealed secrets"))?;
+        let mut report = ResealReport::default();
+        for row in &rows {
+            let read = (|| -> Result<_, sqlx::Error> {
+                let id: String = row.try_get(0)?;
+                let columns: [(&'static str, Option<String>); 3] = [
+                    ("access_token", Some(row.try_get(1)?)),
+                    ("refresh_token", Some(row.try_get(2)?)),
+                    ("api_key", row.try_get(3)?),
+                ];
+                Ok((id, columns))
+            })()
+            .map_err(self.error("read sealed secrets"))?;
+            let (id, columns) = read;
+            let id = InstallationId::from_stored(id);
+            let mut changed = false;
+            for (column, sealed) in columns {
+                let Some(sealed) = sealed else { continue };
+                if Sealer::key_id_of(&sealed) == Some(current.as_str()) {
+                    continue;
+                }
+                let plain = open_str(&self.sealer, &id, column, &sealed)?;
+                let fresh = seal_str(&self.sealer, &id, column, &plain);
+                // `column` is one of the three names above, never input.
+                let sql = format!(
+                    "UPDATE dd_installations SET {column} = $3 WHERE id = $1 AND {column} = $2 \
+                     RETURNING id"
+                );
+                let updated = sqlx::query_scalar::<DB, String>(&sql)
+                    .bind(id.as_str().to_owned())
+                    .bind(sealed)
+                    .bind(fresh)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(self.error("reseal a secret"))?;
+                if updated.is_some() {
+                    report.values += 1;
+                    changed = true;
+                } else {
+                    // Written meanwhile, under the current key.
+                    report.raced += 1;
+                }
+            }
+            report.rows += usize::from(changed);
+        }
+        tracing::info!(
+            rows = report.rows,
+            values = report.values,
+            key_id = %current,
+            "secrets at rest sealed again under the current key"
+        );
+        Ok(report)
     }
 
     fn seal(&self, installation: &Installation) -> SealedSecrets {

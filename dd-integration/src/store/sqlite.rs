@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
-use super::sql::{Dialect, SqlStore, database_error, forward_to_sql_store};
+use super::sql::{Dialect, ResealReport, SqlStore, database_error, forward_to_sql_store};
 use crate::seal::Sealer;
 
 /// How long a statement waits for another process's write lock on the file before it fails.
@@ -67,6 +67,17 @@ impl SqliteStore {
     /// Closes the store's connections, waiting for those in use. Later calls fail.
     pub async fn close(&self) {
         self.inner.close().await;
+    }
+    /// Seals again, under the sealer's current key, every secret sealed under an older key
+    /// ([`Sealer::with_older_key`]): after it returns, the older key can be dropped from the
+    /// sealer without losing a customer's tokens or API key. Safe while the store is in use,
+    /// from any number of processes; run it once after rotating the key.
+    ///
+    /// # Errors
+    /// [`StoreError::Sealed`] for a value no key of the sealer opens (the older key was dropped
+    /// too soon: add it back), or a database failure.
+    pub async fn reseal(&self) -> Result<ResealReport, StoreError> {
+        self.inner.reseal().await
     }
 }
 
