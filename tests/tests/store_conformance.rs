@@ -657,3 +657,60 @@ async fn sqlite_secrets_are_sealed_again_under_the_new_key() {
 async fn postgres_secrets_are_sealed_again_under_the_new_key() {
     rotate_then_reseal(&PostgresFactory).await;
 }
+
+/// A managed PostgreSQL asks for TLS: with `sslmode=verify-full` the store's connections are
+/// encrypted and the server's certificate checked (against `sslrootcert`, else the Mozilla
+/// roots), and a certificate no root vouches for is refused.
+#[tokio::test]
+async fn postgres_over_tls_verifies_the_server() {
+    let (server, ca) = match postgres_support::PostgresServer::start_tls() {
+        Ok(found) => found,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs PostgreSQL and openssl for the TLS store test: {why}"
+            );
+            eprintln!("!!! SKIPPED: PostgreSQL over TLS. {why}");
+            return;
+        }
+    };
+    let database = server.database().await;
+    assert!(
+        database.starts_with("postgres://postgres@localhost:"),
+        "{database}"
+    );
+    let verified = format!(
+        "{database}?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    );
+    let store = PostgresStore::connect(&verified, sealer()).await.unwrap();
+    let (installation, _) = store_secrets(&store).await;
+    assert!(store.get(&installation.id).await.unwrap().is_some());
+
+    // Every connection of the store's pool is encrypted.
+    let mut raw = sqlx::PgConnection::connect(&verified).await.unwrap();
+    let (connections, encrypted): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(*) FILTER (WHERE s.ssl) FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'dd-integration'",
+    )
+    .fetch_one(&mut raw)
+    .await
+    .unwrap();
+    assert!(connections >= 1);
+    assert_eq!(
+        encrypted, connections,
+        "a store connection is not encrypted"
+    );
+
+    // The test CA is no public root: without `sslrootcert`, verification fails, and says so.
+    let error =
+        match PostgresStore::connect(&format!("{database}?sslmode=verify-full"), sealer()).await {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a certificate no root vouches for was accepted"),
+        };
+    assert!(
+        error.to_lowercase().contains("certificate"),
+        "the error does not say what failed: {error}"
+    );
+    store.close().await;
+}

@@ -38,6 +38,12 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host:5432/database`; a
     /// Unix socket as `postgres://user@localhost/database?host=/run/postgresql`) and brings
     /// its schema up to date. The password is never logged nor shown in errors.
+    ///
+    /// TLS (rustls) follows the URL's `sslmode`: `prefer` by default (TLS when the server
+    /// offers it), `require` (TLS, any certificate), `verify-full` (TLS, the certificate checked
+    /// for the host against the Mozilla roots, or against the PEM file `sslrootcert` names,
+    /// such as a cloud provider's CA bundle). Managed servers that require TLS want
+    /// `verify-full`.
     pub async fn connect(url: &str, sealer: Sealer) -> Result<PostgresStore, StoreError> {
         PostgresStore::connect_with_pool(url, sealer, MAX_CONNECTIONS).await
     }

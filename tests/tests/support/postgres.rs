@@ -84,11 +84,31 @@ impl PostgresServer {
         if let Some(url) = std::env::var(ENV).ok().filter(|u| !u.is_empty()) {
             return Ok(PostgresServer { url, cluster: None });
         }
-        let cluster = Cluster::start(durability)?;
+        let cluster = Cluster::start(durability, None)?;
         Ok(PostgresServer {
             url: cluster.url(),
             cluster: Some(cluster),
         })
+    }
+
+    /// A throwaway cluster of its own that also listens on `127.0.0.1` with TLS, its
+    /// certificate issued by a test CA for `localhost` (made with the `openssl` command), and
+    /// the CA's PEM file to verify it with. `url` is then the TCP one, TLS preferred. Owned:
+    /// the cluster stops when this is dropped.
+    pub fn start_tls() -> Result<(PostgresServer, PathBuf), String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("finding a free port: {e}"))?
+            .port();
+        let cluster = Cluster::start(Durability::Off, Some(port))?;
+        let ca = cluster.dir.join("ca.crt");
+        Ok((
+            PostgresServer {
+                url: format!("postgres://postgres@localhost:{port}/postgres"),
+                cluster: Some(cluster),
+            },
+            ca,
+        ))
     }
 
     /// The server's URL (with the database it was given; tests should use [`Self::database`]).
@@ -142,7 +162,8 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(durability: Durability) -> Result<Cluster, String> {
+    /// `tls_port`: also listen on `127.0.0.1` there, with TLS.
+    fn start(durability: Durability, tls_port: Option<u16>) -> Result<Cluster, String> {
         let bin = debian_bin_dir().ok_or("no /usr/lib/postgresql/*/bin/initdb here")?;
         let as_postgres = is_root();
         // Short: a socket's path must fit in 107 bytes.
@@ -189,6 +210,15 @@ impl Cluster {
         if durability == Durability::Off {
             settings.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
+        if let Some(port) = tls_port {
+            cluster.certificates()?;
+            settings = format!(
+                "-k {dir} -c listen_addresses=127.0.0.1 -p {port} -c ssl=on \
+                 -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key \
+                 -c max_connections=50 -c fsync=off",
+                dir = cluster.dir.display()
+            );
+        }
         cluster.watch_parent();
         cluster.run(
             "pg_ctl",
@@ -210,6 +240,57 @@ impl Cluster {
 
     fn data(&self) -> PathBuf {
         self.dir.join("data")
+    }
+
+    /// A test CA (`ca.crt`) and a server certificate it signed for `localhost` (`server.crt`,
+    /// `server.key`, the key readable by the server's user only, as PostgreSQL requires).
+    fn certificates(&self) -> Result<(), String> {
+        // Each command's words, split on white space.
+        let openssl = |command: &str| -> Result<(), String> {
+            let output = Command::new("openssl")
+                .args(command.split_whitespace())
+                .current_dir(&self.dir)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("running openssl (apt-get install openssl): {e}"))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "openssl {command} failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                ))
+            }
+        };
+        let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+        openssl(&format!(
+            "req -x509 -days 2 -subj /CN=dd-integration-test-CA {ec} -keyout ca.key -out ca.crt"
+        ))?;
+        openssl(&format!(
+            "req -new -subj /CN=localhost {ec} -keyout server.key -out server.csr"
+        ))?;
+        std::fs::write(
+            self.dir.join("server.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n",
+        )
+        .map_err(|e| format!("writing server.ext: {e}"))?;
+        openssl(
+            "x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+             -extfile server.ext -out server.crt",
+        )?;
+        for file in ["server.key", "server.crt"] {
+            let path = self.dir.join(file);
+            if self.as_postgres {
+                let (uid, gid) = postgres_user()?;
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                    .map_err(|e| format!("giving {file} to the postgres user: {e}"))?;
+            }
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("chmod {file}: {e}"))?;
+        }
+        Ok(())
     }
 
     fn url(&self) -> String {
