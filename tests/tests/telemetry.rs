@@ -565,6 +565,42 @@ async fn only_declared_data_is_sent() {
 // ---------------------------------------------------------------------------------------------
 // Limits, each just under and just over
 
+/// A point accepted just within the hour can age out while it waits for a retry: Datadog then
+/// accepts the payload and drops the point. The SDK does not count it as delivered: flush
+/// reports it, and the sandbox, like Datadog, dropped it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn points_that_age_past_the_hour_in_a_retry_are_reported_not_delivered() {
+    let settings = quick()
+        .backoff(Duration::from_secs(4))
+        .max_backoff(Duration::from_secs(4))
+        .attempts(2);
+    let w = World::new(Domain::Us1, settings).await;
+    w.sandbox.inject(Route::Series, Fault::status(503));
+    let t = now();
+    let series = pages();
+    w.intake
+        .send(series.points([(t - 3_599, 1.0), (t, 2.0)]))
+        .await
+        .unwrap();
+    // The retry comes 2 to 4 s later: the first point is then over an hour old.
+    let error = w.intake.flush().await.unwrap_err();
+    assert_eq!(
+        undelivered(&error),
+        [(DataKind::Metrics, 1, DeliveryFailure::Expired)]
+    );
+    assert!(
+        error.to_string().contains("more than an hour old"),
+        "{error}"
+    );
+    let stats = w.intake.stats();
+    assert_eq!((stats.delivered.points, stats.undelivered.points), (1, 1));
+    let received = w.sandbox.received_series();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].dropped_points.len(), 1, "Datadog drops it too");
+    assert_eq!(received[0].dropped_points[0].timestamp, t - 3_599);
+    w.telemetry.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn points_within_ten_minutes_ahead_and_an_hour_behind() {
     let w = World::new(Domain::Us5, quick()).await;

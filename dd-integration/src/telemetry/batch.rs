@@ -276,6 +276,8 @@ pub(crate) struct SeriesBatch {
     index: HashMap<usize, usize, BuildHasherDefault<PtrHasher>>,
     raw: usize,
     points: usize,
+    /// The oldest timestamp in it (`i64::MAX` when empty).
+    oldest: i64,
     /// The queue budget its items hold.
     pub(crate) cost: usize,
     scratch: Vec<u8>,
@@ -290,6 +292,7 @@ impl Default for SeriesBatch {
             index: HashMap::default(),
             raw: 0,
             points: 0,
+            oldest: i64::MAX,
             cost: 0,
             scratch: Vec::new(),
             chunk_capacity: 256,
@@ -350,6 +353,7 @@ impl SeriesBatch {
             }
         }
         self.points += 1;
+        self.oldest = self.oldest.min(timestamp);
         true
     }
 
@@ -365,9 +369,11 @@ impl SeriesBatch {
             chunks: std::mem::take(&mut self.chunks),
             raw: self.raw,
             points: self.points,
+            oldest: self.oldest,
         };
         self.raw = 0;
         self.points = 0;
+        self.oldest = i64::MAX;
         payload
     }
 }
@@ -378,6 +384,8 @@ pub(crate) struct SeriesPayload {
     chunks: Vec<Chunk>,
     raw: usize,
     points: usize,
+    /// The oldest timestamp in it, or one older (never younger).
+    oldest: i64,
 }
 
 impl SeriesPayload {
@@ -402,11 +410,29 @@ impl SeriesPayload {
         let raw = ENVELOPE + chunks.iter().map(Chunk::len).sum::<usize>() + chunks.len()
             - usize::from(!chunks.is_empty());
         let points = chunks.iter().map(|c| c.count).sum();
+        let oldest = chunks
+            .iter()
+            .flat_map(|c| timestamps(&c.points))
+            .min()
+            .unwrap_or(i64::MAX);
         SeriesPayload {
             chunks,
             raw,
             points,
+            oldest,
         }
+    }
+
+    /// How many of its points are older than `cutoff` (Unix seconds). Cheap unless some are.
+    pub(crate) fn older_than(&self, cutoff: i64) -> usize {
+        if self.oldest >= cutoff {
+            return 0;
+        }
+        self.chunks
+            .iter()
+            .flat_map(|c| timestamps(&c.points))
+            .filter(|&t| t < cutoff)
+            .count()
     }
 
     /// Two payloads of about half the size each, or itself if it holds a single point.
@@ -459,6 +485,19 @@ impl SeriesPayload {
             SeriesPayload::from_chunks(vec![make(right, rc)]),
         ))
     }
+}
+
+/// The timestamps of points rendered by `render_point`, in order.
+fn timestamps(points: &[u8]) -> impl Iterator<Item = i64> + '_ {
+    const KEY: &[u8] = b"{\"timestamp\":";
+    points.split(|&b| b == b'}').filter_map(|point| {
+        let rest = point
+            .strip_prefix(b",")
+            .unwrap_or(point)
+            .strip_prefix(KEY)?;
+        let end = rest.iter().position(|&b| b == b',').unwrap_or(rest.len());
+        std::str::from_utf8(&rest[..end]).ok()?.parse().ok()
+    })
 }
 
 /// A JSON array payload being filled (logs, service checks).
@@ -587,6 +626,14 @@ impl Body {
         }
     }
 
+    /// Metric points in it older than `cutoff` (Unix seconds); none for other kinds.
+    pub(crate) fn older_than(&self, cutoff: i64) -> usize {
+        match self {
+            Body::Series(s) => s.older_than(cutoff),
+            _ => 0,
+        }
+    }
+
     /// Points, log entries, service checks or events in it.
     pub(crate) fn count(&self) -> usize {
         match self {
@@ -658,6 +705,28 @@ impl Body {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rendered_timestamps_are_read_back_and_counted_past_a_cutoff() {
+        let header = header("acme.a");
+        let mut batch = SeriesBatch::default();
+        for (t, v) in [(100, 1.5), (-5, 3.0), (250, 1e300), (99, 0.0)] {
+            assert!(batch.push(&header, t, v, usize::MAX));
+        }
+        let payload = batch.take();
+        let all: Vec<i64> = payload
+            .chunks
+            .iter()
+            .flat_map(|c| timestamps(&c.points))
+            .collect();
+        assert_eq!(all, [100, -5, 250, 99]);
+        assert_eq!(payload.older_than(-5), 0);
+        assert_eq!(payload.older_than(100), 2);
+        assert_eq!(payload.older_than(1_000), 4);
+        // Each half of a split knows its own oldest point.
+        let (left, right) = payload.split().unwrap();
+        assert_eq!(left.older_than(100) + right.older_than(100), 2);
+    }
     use super::*;
 
     fn header(name: &'static str) -> Arc<SeriesHeader> {

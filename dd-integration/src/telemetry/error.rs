@@ -225,6 +225,14 @@ pub enum DeliveryFailure {
     /// The data was discarded because the installation's key had been refused before.
     #[error("not sent: the installation's API key had already been refused")]
     Abandoned,
+    /// Metric points more than an hour old when Datadog took the payload: Datadog accepts
+    /// them and drops them. They waited too long in the queue or in retries (the intake was
+    /// failing or slow, or they were sent close to the hour).
+    #[error(
+        "points more than an hour old when Datadog received them, which it drops: they waited \
+         too long in the queue or in retries; send points well within the hour"
+    )]
+    Expired,
 }
 
 impl TelemetryError {

@@ -9,7 +9,9 @@
 //!
 //! - **Limits**: metric payloads at most 512,000 bytes as sent and under 5 MiB decompressed; log
 //!   payloads at most 1,000 entries and 5 MiB, each entry at most 1 MiB; points more than 10
-//!   minutes ahead or 1 hour behind are refused when sent ([`TelemetryError::PointOutOfWindow`]).
+//!   minutes ahead or 1 hour behind are refused when sent ([`TelemetryError::PointOutOfWindow`]),
+//!   and points that pass the hour while queued or retried (Datadog accepts and drops them) are
+//!   reported by `flush` ([`DeliveryFailure::Expired`]), not counted as delivered.
 //! - **Retries**: 408, 429 (after `X-RateLimit-Reset`), 5xx, time-outs and cut connections, with
 //!   jittered exponential backoff; a payload answered 413 is split in halves and resent.
 //! - **Key revocation**: a 403 marks the installation's key as refused; every later send fails

@@ -825,7 +825,15 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
             post(&queue, kind, codec, raw_len, wire).await
         };
         match posted {
-            Posted::Sent => outcome.delivered += body.count(),
+            Posted::Sent { at } => {
+                // Datadog drops, with a 202, points older than an hour when it takes them.
+                let expired = body.older_than(at - limits::POINT_MAX_BEHIND_SECS);
+                if expired > 0 {
+                    tracing::warn!(expired, "metric points were over an hour old when sent");
+                    outcome.failures.push((expired, DeliveryFailure::Expired));
+                }
+                outcome.delivered += body.count() - expired;
+            }
             Posted::TooLarge => match body.split() {
                 Ok((left, right)) => {
                     queue.counters.splits.fetch_add(1, Ordering::Relaxed);
@@ -866,7 +874,10 @@ static ENCODERS: LazyLock<Semaphore> = LazyLock::new(|| {
 });
 
 enum Posted {
-    Sent,
+    /// Accepted by the attempt that started at `at` (Unix seconds).
+    Sent {
+        at: i64,
+    },
     TooLarge,
     Failed(DeliveryFailure),
 }
@@ -894,6 +905,7 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
         // never closed.
         let slot = queue.transport.slots.acquire().await.ok();
         c.requests.fetch_add(1, Ordering::Relaxed);
+        let at = super::data::unix_now();
         let wait = match request.send().await {
             Ok(response) => {
                 let status = response.status();
@@ -908,7 +920,7 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                 if status.is_success() {
                     c.wire_bytes.fetch_add(wire.len() as u64, Ordering::Relaxed);
                     c.raw_bytes.fetch_add(raw_len as u64, Ordering::Relaxed);
-                    return Posted::Sent;
+                    return Posted::Sent { at };
                 }
                 match status {
                     StatusCode::PAYLOAD_TOO_LARGE => return Posted::TooLarge,
