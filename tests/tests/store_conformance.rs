@@ -597,7 +597,10 @@ where
         .unwrap();
     // Still under A: both tokens and the API key of the first two rows.
     let report = store.reseal().await.unwrap();
-    assert_eq!((report.rows, report.values, report.raced), (2, 6, 0));
+    assert_eq!(
+        (report.rows, report.values, report.raced, report.remaining),
+        (2, 6, 0, 0)
+    );
     let again = store.reseal().await.unwrap();
     assert_eq!((again.rows, again.values), (0, 0), "nothing left under A");
     drop(store);

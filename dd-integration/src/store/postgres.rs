@@ -83,9 +83,10 @@ impl PostgresStore {
         self.inner.close().await;
     }
     /// Seals again, under the sealer's current key, every secret sealed under an older key
-    /// ([`Sealer::with_older_key`]): after it returns, the older key can be dropped from the
-    /// sealer without losing a customer's tokens or API key. Safe while the store is in use,
-    /// from any number of processes; run it once after rotating the key.
+    /// ([`Sealer::with_older_key`]), so that the older key can be dropped without losing a
+    /// customer's tokens or API key. Safe while the store is in use, from any number of
+    /// processes. Run it once every process seals under the new key as current; drop the
+    /// older key only when the report's `remaining` is 0.
     ///
     /// # Errors
     /// [`StoreError::Sealed`] for a value no key of the sealer opens (the older key was dropped

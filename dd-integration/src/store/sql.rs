@@ -206,10 +206,17 @@ pub struct ResealReport {
     pub rows: usize,
     /// Secrets (access token, refresh token, API key) sealed again.
     pub values: usize,
-    /// Secrets rewritten by another writer between the read and the reseal: already under the
-    /// current key.
+    /// Secrets rewritten by another writer between the read and the reseal, found under the
+    /// current key when read again.
     pub raced: usize,
+    /// Secrets still under an older key when it returned: 0 unless another process still
+    /// seals under the older key as current. Give every process the new key as current, run
+    /// it again, and drop the older key only when this is 0.
+    pub remaining: usize,
 }
+
+/// A row's sealed columns, by name.
+type SealedColumns = [(&'static str, Option<String>); 3];
 
 /// The secrets of a record, sealed for its row.
 struct SealedSecrets {
@@ -543,67 +550,109 @@ where
 
     /// Seals again, under the sealer's current key, every secret at rest sealed under an older
     /// one; see [`ResealReport`]. Each value is replaced only if it is still the one read (one
-    /// conditional `UPDATE`), so a refresh writing at the same time keeps its tokens, already
-    /// sealed under the current key. The row's version is not changed: the plaintext is not.
+    /// conditional `UPDATE`); one rewritten meanwhile is read again and looked at afresh. The
+    /// row's version is not changed: the plaintext is not. Passes repeat (three at most) until
+    /// none is left under an older key, which the report's `remaining` confirms.
     pub(super) async fn reseal(&self) -> Result<ResealReport, StoreError> {
-        let current = self.sealer.current_key_id().to_owned();
+        let mut report = ResealReport::default();
+        for _ in 0..3 {
+            self.reseal_pass(&mut report).await?;
+            report.remaining = self.under_older_keys().await?;
+            if report.remaining == 0 {
+                break;
+            }
+        }
+        tracing::info!(
+            rows = report.rows,
+            values = report.values,
+            remaining = report.remaining,
+            key_id = %self.sealer.current_key_id(),
+            "secrets at rest sealed again under the current key"
+        );
+        Ok(report)
+    }
+
+    /// Every sealed secret: (installation id, [(column, value)]).
+    async fn sealed_values(&self) -> Result<Vec<(String, SealedColumns)>, StoreError> {
         let rows = sqlx::query::<DB>(
             "SELECT id, access_token, refresh_token, api_key FROM dd_installations ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await
         .map_err(self.error("list sealed secrets"))?;
-        let mut report = ResealReport::default();
-        for row in &rows {
-            let read = (|| -> Result<_, sqlx::Error> {
-                let id: String = row.try_get(0)?;
-                let columns: [(&'static str, Option<String>); 3] = [
-                    ("access_token", Some(row.try_get(1)?)),
-                    ("refresh_token", Some(row.try_get(2)?)),
-                    ("api_key", row.try_get(3)?),
-                ];
-                Ok((id, columns))
-            })()
-            .map_err(self.error("read sealed secrets"))?;
-            let (id, columns) = read;
+        rows.iter()
+            .map(|row| -> Result<_, sqlx::Error> {
+                Ok((
+                    row.try_get(0)?,
+                    [
+                        ("access_token", Some(row.try_get(1)?)),
+                        ("refresh_token", Some(row.try_get(2)?)),
+                        ("api_key", row.try_get(3)?),
+                    ],
+                ))
+            })
+            .collect::<Result<_, _>>()
+            .map_err(self.error("read sealed secrets"))
+    }
+
+    /// How many sealed secrets are under a key other than the current one.
+    async fn under_older_keys(&self) -> Result<usize, StoreError> {
+        let current = self.sealer.current_key_id();
+        Ok(self
+            .sealed_values()
+            .await?
+            .iter()
+            .flat_map(|(_, columns)| columns.iter())
+            .filter_map(|(_, value)| value.as_deref())
+            .filter(|value| Sealer::key_id_of(value) != Some(current))
+            .count())
+    }
+
+    async fn reseal_pass(&self, report: &mut ResealReport) -> Result<(), StoreError> {
+        let current = self.sealer.current_key_id().to_owned();
+        for (id, columns) in self.sealed_values().await? {
             let id = InstallationId::from_stored(id);
             let mut changed = false;
-            for (column, sealed) in columns {
-                let Some(sealed) = sealed else { continue };
-                if Sealer::key_id_of(&sealed) == Some(current.as_str()) {
-                    continue;
-                }
-                let plain = open_str(&self.sealer, &id, column, &sealed)?;
-                let fresh = seal_str(&self.sealer, &id, column, &plain);
-                // `column` is one of the three names above, never input.
-                let sql = format!(
+            for (column, mut sealed) in columns {
+                // `column` is one of three names above, never input.
+                let update = format!(
                     "UPDATE dd_installations SET {column} = $3 WHERE id = $1 AND {column} = $2 \
                      RETURNING id"
                 );
-                let updated = sqlx::query_scalar::<DB, String>(&sql)
-                    .bind(id.as_str().to_owned())
-                    .bind(sealed)
-                    .bind(fresh)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(self.error("reseal a secret"))?;
-                if updated.is_some() {
-                    report.values += 1;
-                    changed = true;
-                } else {
-                    // Written meanwhile, under the current key.
-                    report.raced += 1;
+                let reread = format!("SELECT {column} FROM dd_installations WHERE id = $1");
+                for attempt in 0..16 {
+                    // None: no value in this column, or the row is gone.
+                    let Some(value) = sealed.take() else { break };
+                    if Sealer::key_id_of(&value) == Some(current.as_str()) {
+                        report.raced += usize::from(attempt > 0);
+                        break;
+                    }
+                    let plain = open_str(&self.sealer, &id, column, &value)?;
+                    let fresh = seal_str(&self.sealer, &id, column, &plain);
+                    let updated = sqlx::query_scalar::<DB, String>(&update)
+                        .bind(id.as_str().to_owned())
+                        .bind(value)
+                        .bind(fresh)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(self.error("reseal a secret"))?;
+                    if updated.is_some() {
+                        report.values += 1;
+                        changed = true;
+                        break;
+                    }
+                    // Rewritten meanwhile: look at what is there now.
+                    sealed = sqlx::query_scalar::<DB, Option<String>>(&reread)
+                        .bind(id.as_str().to_owned())
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(self.error("read a sealed secret again"))?
+                        .flatten();
                 }
             }
             report.rows += usize::from(changed);
         }
-        tracing::info!(
-            rows = report.rows,
-            values = report.values,
-            key_id = %current,
-            "secrets at rest sealed again under the current key"
-        );
-        Ok(report)
+        Ok(())
     }
 
     fn seal(&self, installation: &Installation) -> SealedSecrets {

@@ -113,7 +113,9 @@ pub struct TelemetrySettings {
     pub max_in_flight: usize,
     /// Requests all installations together may have in flight at once (default 256): bounds
     /// the connections and sockets one process opens to Datadog however many orgs it sends
-    /// for. A request waiting for a slot holds none while it backs off.
+    /// for. A request holds no slot while it backs off. Slow orgs hold at most
+    /// `max_in_flight` slots each, so the others keep going until `total_in_flight /
+    /// max_in_flight` orgs (64 by default) are all slow at once.
     pub total_in_flight: usize,
     /// Requests per payload, the first included, when Datadog fails transiently (default 8).
     pub attempts: u32,
@@ -377,7 +379,12 @@ impl TelemetryBuilder {
                 transport: Arc::new(Transport {
                     client,
                     endpoints: http.endpoints().clone(),
-                    slots: Semaphore::new(self.settings.total_in_flight),
+                    // The field is public: a 0 set by hand would stall every delivery.
+                    slots: Semaphore::new(
+                        self.settings
+                            .total_in_flight
+                            .clamp(1, Semaphore::MAX_PERMITS),
+                    ),
                 }),
                 settings: self.settings,
                 global,

@@ -832,7 +832,7 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
                     tracing::warn!(expired, "metric points were over an hour old when sent");
                     outcome.failures.push((expired, DeliveryFailure::Expired));
                 }
-                outcome.delivered += body.count() - expired;
+                outcome.delivered += body.count().saturating_sub(expired);
             }
             Posted::TooLarge => match body.split() {
                 Ok((left, right)) => {
@@ -874,7 +874,8 @@ static ENCODERS: LazyLock<Semaphore> = LazyLock::new(|| {
 });
 
 enum Posted {
-    /// Accepted by the attempt that started at `at` (Unix seconds).
+    /// Accepted; `at` (Unix seconds): when the answer came, the latest Datadog can have judged
+    /// the points' age.
     Sent {
         at: i64,
     },
@@ -905,7 +906,6 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
         // never closed.
         let slot = queue.transport.slots.acquire().await.ok();
         c.requests.fetch_add(1, Ordering::Relaxed);
-        let at = super::data::unix_now();
         let wait = match request.send().await {
             Ok(response) => {
                 let status = response.status();
@@ -918,6 +918,7 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                     "intake answered"
                 );
                 if status.is_success() {
+                    let at = super::data::unix_now();
                     c.wire_bytes.fetch_add(wire.len() as u64, Ordering::Relaxed);
                     c.raw_bytes.fetch_add(raw_len as u64, Ordering::Relaxed);
                     return Posted::Sent { at };

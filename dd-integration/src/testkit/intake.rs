@@ -74,20 +74,16 @@ pub struct IntakeTally {
 }
 
 impl IntakeTally {
-    pub(super) fn add(&mut self, received: &Received) {
-        let items = match &received.body {
-            Value::Object(o) => match o.get("series") {
-                Some(Value::Array(series)) => series
+    pub(super) fn add(&mut self, route: Route, received: &Received) {
+        let items = match route {
+            Route::Series => received.body["series"].as_array().map_or(0, |series| {
+                series
                     .iter()
-                    .map(|s| {
-                        s.get("points")
-                            .and_then(Value::as_array)
-                            .map_or(0, Vec::len)
-                    })
-                    .sum(),
-                _ => 1,
-            },
-            Value::Array(entries) => entries.len(),
+                    .map(|s| s["points"].as_array().map_or(0, Vec::len))
+                    .sum()
+            }),
+            // Logs are always kept as an array; check runs are one.
+            Route::Logs | Route::CheckRun => received.body.as_array().map_or(1, Vec::len),
             _ => 1,
         };
         self.payloads += 1;

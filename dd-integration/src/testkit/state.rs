@@ -381,7 +381,7 @@ impl State {
         self.tallies
             .entry((route, received.org_id.clone()))
             .or_default()
-            .add(&received);
+            .add(route, &received);
         if self.settings.keep_payloads {
             self.received.entry(route).or_default().push(received);
             None

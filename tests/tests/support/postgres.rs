@@ -84,7 +84,7 @@ impl PostgresServer {
         if let Some(url) = std::env::var(ENV).ok().filter(|u| !u.is_empty()) {
             return Ok(PostgresServer { url, cluster: None });
         }
-        let cluster = Cluster::start(durability, None)?;
+        let cluster = Cluster::start(durability, false)?;
         Ok(PostgresServer {
             url: cluster.url(),
             cluster: Some(cluster),
@@ -96,12 +96,9 @@ impl PostgresServer {
     /// the CA's PEM file to verify it with. `url` is then the TCP one, TLS preferred. Owned:
     /// the cluster stops when this is dropped.
     pub fn start_tls() -> Result<(PostgresServer, PathBuf), String> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("finding a free port: {e}"))?
-            .port();
-        let cluster = Cluster::start(Durability::Off, Some(port))?;
+        let cluster = Cluster::start(Durability::Off, true)?;
         let ca = cluster.dir.join("ca.crt");
+        let port = cluster.port.ok_or("the TLS cluster has no port")?;
         Ok((
             PostgresServer {
                 url: format!("postgres://postgres@localhost:{port}/postgres"),
@@ -159,11 +156,13 @@ struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
     as_postgres: bool,
+    /// The TCP port of a TLS cluster.
+    port: Option<u16>,
 }
 
 impl Cluster {
-    /// `tls_port`: also listen on `127.0.0.1` there, with TLS.
-    fn start(durability: Durability, tls_port: Option<u16>) -> Result<Cluster, String> {
+    /// `tls`: also listen on a free port of `127.0.0.1`, with TLS.
+    fn start(durability: Durability, tls: bool) -> Result<Cluster, String> {
         let bin = debian_bin_dir().ok_or("no /usr/lib/postgresql/*/bin/initdb here")?;
         let as_postgres = is_root();
         // Short: a socket's path must fit in 107 bytes.
@@ -177,10 +176,11 @@ impl Cluster {
             nanos % 1_000_000_000
         ));
         std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-        let cluster = Cluster {
+        let mut cluster = Cluster {
             dir,
             bin,
             as_postgres,
+            port: None,
         };
         if as_postgres {
             // initdb and postgres refuse to run as root.
@@ -210,32 +210,49 @@ impl Cluster {
         if durability == Durability::Off {
             settings.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
-        if let Some(port) = tls_port {
+        if tls {
             cluster.certificates()?;
-            settings = format!(
-                "-k {dir} -c listen_addresses=127.0.0.1 -p {port} -c ssl=on \
-                 -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key \
-                 -c max_connections=50 -c fsync=off",
-                dir = cluster.dir.display()
-            );
         }
         cluster.watch_parent();
-        cluster.run(
-            "pg_ctl",
-            &[
-                "-D",
-                &cluster.data().to_string_lossy(),
-                "-l",
-                &cluster.dir.join("server.log").to_string_lossy(),
-                "-w",
-                "-t",
-                "60",
-                "-o",
-                &settings,
-                "start",
-            ],
-        )?;
-        Ok(cluster)
+        // A free port is picked just before the start; if another process takes it first, the
+        // start fails and is tried again with another.
+        for attempt in 1..=3 {
+            let mut settings = settings.clone();
+            if tls {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| format!("finding a free port: {e}"))?
+                    .port();
+                settings = format!(
+                    "-k {dir} -c listen_addresses=127.0.0.1 -p {port} -c ssl=on \
+                     -c ssl_cert_file={dir}/server.crt -c ssl_key_file={dir}/server.key \
+                     -c max_connections=50 -c fsync=off",
+                    dir = cluster.dir.display()
+                );
+                cluster.port = Some(port);
+            }
+            let started = cluster.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &cluster.data().to_string_lossy(),
+                    "-l",
+                    &cluster.dir.join("server.log").to_string_lossy(),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    &settings,
+                    "start",
+                ],
+            );
+            match started {
+                Ok(()) => return Ok(cluster),
+                Err(why) if !tls || attempt == 3 => return Err(why),
+                Err(_) => {}
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 
     fn data(&self) -> PathBuf {
