@@ -42,18 +42,34 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            .acquire_timeout(BUSY_TIMEOUT * 2)
-            .connect_with(options)
-            .await
-            .map_err(|e| {
-                database_error(
-                    Dialect::Sqlite,
-                    &format!("open the file {}", path.display()),
-                    e,
-                )
-            })?;
+        // Switching a new file to WAL needs it alone for a moment, and SQLite may answer
+        // `SQLITE_BUSY` at once, without its busy handler, while another connection (in this
+        // process or another) opens the same new file: wait a little and open again, up to the
+        // busy timeout.
+        let started = std::time::Instant::now();
+        let mut wait = Duration::from_millis(10);
+        let pool = loop {
+            let opened = SqlitePoolOptions::new()
+                .max_connections(MAX_CONNECTIONS)
+                .acquire_timeout(BUSY_TIMEOUT * 2)
+                .connect_with(options.clone())
+                .await;
+            match opened {
+                Ok(pool) => break pool,
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    tracing::debug!(path = %path.display(), "SQLite file busy while opening; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_millis(250));
+                }
+                Err(e) => {
+                    return Err(database_error(
+                        Dialect::Sqlite,
+                        &format!("open the file {}", path.display()),
+                        e,
+                    ));
+                }
+            }
+        };
         let inner = SqlStore::new(pool, sealer, Dialect::Sqlite).await?;
         tracing::info!(path = %path.display(), "SQLite installation store opened");
         Ok(SqliteStore { inner, path })
@@ -91,3 +107,12 @@ impl fmt::Debug for SqliteStore {
 }
 
 forward_to_sql_store!(SqliteStore);
+
+/// `SQLITE_BUSY` and its extended codes (`SQLITE_BUSY_RECOVERY`, `SQLITE_BUSY_SNAPSHOT`), and
+/// `SQLITE_LOCKED`.
+fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517"))
+    )
+}
