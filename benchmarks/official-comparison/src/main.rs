@@ -3,11 +3,13 @@
 //!
 //! `cargo run --release -- [points] [log lines]` (defaults 2,000,000 and 500,000).
 //!
-//! The official client is run three ways, since it does not batch by itself: as Datadog's
+//! The official client is run several ways, since it does not batch by itself: as Datadog's
 //! examples use it (one request per point or line, awaited; on the first 20,000 items only, it
 //! is slow), with the caller batching 1,000 items a request or 50,000 points grouped by series
 //! (awaited one after the other), and tuned (50,000 points or 1,000 lines a request, 4
-//! requests in flight).
+//! requests in flight). Then 1,000 orgs (`BENCH_ORGS`), each with its own API key and 200
+//! points: the SDK with an intake per org, the official client with a client per org and one
+//! request per org, the orgs one after the other or 64 at once.
 //!
 //! The whole sequence runs twice (`BENCH_ROUNDS`) and only the last round is printed: the first
 //! warms the allocator and the connection pools.
@@ -147,6 +149,53 @@ fn points(n: usize) -> Points {
     Points { points }
 }
 
+/// Per org: (series, its points).
+type OrgPoints = Vec<Vec<(usize, Vec<(i64, f64)>)>>;
+
+/// Orgs of the many-orgs runs, each with `SERIES_PER_ORG` series of `POINTS_PER_SERIES` points.
+const ORGS: usize = 1000;
+const SERIES_PER_ORG: usize = 10;
+const POINTS_PER_SERIES: usize = 20;
+
+fn org_points(orgs: usize) -> OrgPoints {
+    let t = now();
+    (0..orgs)
+        .map(|o| {
+            (0..SERIES_PER_ORG)
+                .map(|j| {
+                    let s = (o * SERIES_PER_ORG + j) % SERIES;
+                    let points = (0..POINTS_PER_SERIES)
+                        .map(|p| {
+                            let v = ((o * 31 + j * 7 + p * 13) % 10_000) as f64 / 100.0;
+                            (t - 2400 + 10 * p as i64, v)
+                        })
+                        .collect();
+                    (s, points)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn org_items(data: &OrgPoints) -> usize {
+    data.iter()
+        .flat_map(|org| org.iter().map(|(_, points)| points.len()))
+        .sum()
+}
+
+fn all_series() -> Vec<Series<AcmeBench>> {
+    (0..SERIES)
+        .map(|i| {
+            DEPTH
+                .series()
+                .tags(series_tags(i))
+                .host(host(i))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
 fn series_tags(i: usize) -> Vec<String> {
     vec![
         "env:bench".to_owned(),
@@ -272,10 +321,30 @@ impl Bench {
         logs: bool,
         m: (Duration, f64, f64),
     ) -> Run {
-        let tally = sandbox.intake_tally(if logs { Route::Logs } else { Route::Series }, org);
-        let (wire, requests) = (tally.wire_bytes, tally.payloads);
-        assert_eq!(tally.items, items, "{label}: every item arrived");
-        assert_eq!(tally.dropped_points, 0, "{label}: no point dropped");
+        self.run_orgs(sandbox, label, items, &[org.to_owned()], logs, m)
+    }
+
+    /// What the sandbox received from `orgs` together, checked complete.
+    fn run_orgs(
+        &self,
+        sandbox: &Sandbox,
+        label: String,
+        items: usize,
+        orgs: &[String],
+        logs: bool,
+        m: (Duration, f64, f64),
+    ) -> Run {
+        let route = if logs { Route::Logs } else { Route::Series };
+        let (mut wire, mut requests, mut got, mut dropped) = (0, 0, 0, 0);
+        for org in orgs {
+            let tally = sandbox.intake_tally(route, org);
+            wire += tally.wire_bytes;
+            requests += tally.payloads;
+            got += tally.items;
+            dropped += tally.dropped_points;
+        }
+        assert_eq!(got, items, "{label}: every item arrived");
+        assert_eq!(dropped, 0, "{label}: no point dropped");
         let run = Run {
             label,
             items,
@@ -345,18 +414,7 @@ impl Bench {
                 )
                 .unwrap()
         };
-        let series: Arc<Vec<Series<AcmeBench>>> = Arc::new(
-            (0..SERIES)
-                .map(|i| {
-                    DEPTH
-                        .series()
-                        .tags(series_tags(i))
-                        .host(host(i))
-                        .build()
-                        .unwrap()
-                })
-                .collect(),
-        );
+        let series: Arc<Vec<Series<AcmeBench>>> = Arc::new(all_series());
         let data2 = Arc::clone(data);
         let m = self.measure(async move {
             if grouped {
@@ -393,6 +451,128 @@ impl Bench {
             m,
         );
         self.client.block_on(telemetry.shutdown()).unwrap();
+        self.finish(sandbox);
+        run
+    }
+
+    /// Many orgs, as a multi-tenant integration sends: each org with its own API key and its
+    /// own points; the SDK with one `send` per point, every org's queue delivering at once.
+    fn sdk_orgs(&self, data: &Arc<OrgPoints>) -> Run {
+        let sandbox = self.sandbox();
+        let telemetry = self.telemetry(&sandbox);
+        let mut orgs = Vec::new();
+        let mut intakes = Vec::new();
+        for o in 0..data.len() {
+            let (org, key) = self.org(&sandbox, &format!("SDK org {o}"));
+            let _guard = self.client.enter();
+            intakes.push(
+                telemetry
+                    .intake::<AcmeBench>(
+                        InstallationId::from_stored(format!("inst_sdk_org_{o}")),
+                        Domain::Us1,
+                        ApiKey::new(key),
+                    )
+                    .unwrap(),
+            );
+            orgs.push(org);
+        }
+        let series: Arc<Vec<Series<AcmeBench>>> = Arc::new(all_series());
+        let data2 = Arc::clone(data);
+        let telemetry2 = telemetry.clone();
+        let m = self.measure(async move {
+            for (intake, org) in intakes.iter().zip(data2.iter()) {
+                for (s, points) in org {
+                    for &(ts, v) in points {
+                        intake.send(series[*s].point(ts, v)).await.unwrap();
+                    }
+                }
+            }
+            telemetry2.flush().await.unwrap();
+        });
+        let run = self.run_orgs(
+            &sandbox,
+            format!(
+                "metrics, {} orgs, dd-integration: `send` per point (zstd1)",
+                data.len()
+            ),
+            org_items(data),
+            &orgs,
+            false,
+            m,
+        );
+        self.client.block_on(telemetry.shutdown()).unwrap();
+        self.finish(sandbox);
+        run
+    }
+
+    /// Many orgs through the official client: a client per org (its API key is in the
+    /// configuration), one request per org with all its points grouped by series,
+    /// `in_flight` orgs at a time.
+    fn official_orgs(&self, data: &Arc<OrgPoints>, in_flight: usize) -> Run {
+        let sandbox = self.sandbox();
+        let mut orgs = Vec::new();
+        let mut apis = Vec::new();
+        for o in 0..data.len() {
+            let (org, key) = self.org(&sandbox, &format!("Official org {o}"));
+            let _guard = self.client.enter();
+            apis.push(Arc::new(MetricsAPI::with_config(
+                self.official_config(&sandbox, &key),
+            )));
+            orgs.push(org);
+        }
+        let data2 = Arc::clone(data);
+        let m = self.measure(async move {
+            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
+            let mut tasks = tokio::task::JoinSet::new();
+            for (api, org) in apis.into_iter().zip(data2.iter()) {
+                let series: Vec<MetricSeries> = org
+                    .iter()
+                    .map(|(s, points)| {
+                        let points = points
+                            .iter()
+                            .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
+                            .collect();
+                        MetricSeries::new("acme.queue.depth".to_owned(), points)
+                            .type_(MetricIntakeType::GAUGE)
+                            .unit("item".to_owned())
+                            .tags(series_tags(*s))
+                            .resources(vec![
+                                MetricResource::new().name(host(*s)).type_("host".to_owned()),
+                            ])
+                    })
+                    .collect();
+                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
+                tasks.spawn(async move {
+                    api.submit_metrics(
+                        MetricPayload::new(series),
+                        SubmitMetricsOptionalParams::default()
+                            .content_encoding(MetricContentEncoding::ZSTD1),
+                    )
+                    .await
+                    .unwrap();
+                    drop(permit);
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        });
+        let how = if in_flight == 1 {
+            "orgs one after the other".to_owned()
+        } else {
+            format!("{in_flight} orgs at once")
+        };
+        let run = self.run_orgs(
+            &sandbox,
+            format!(
+                "metrics, {} orgs, official client: a request per org, {how} (zstd1)",
+                data.len()
+            ),
+            org_items(data),
+            &orgs,
+            false,
+            m,
+        );
         self.finish(sandbox);
         run
     }
@@ -602,7 +782,8 @@ fn main() {
     // The first rounds warm the allocator and the connection pools. Only the last round is
     // reported (`BENCH_ROUNDS`, default 2).
     let rounds = env_number("BENCH_ROUNDS").unwrap_or(2).max(1);
-    let (mut metrics, mut logs) = (Vec::new(), Vec::new());
+    let by_org = Arc::new(org_points(env_number("BENCH_ORGS").unwrap_or(ORGS)));
+    let (mut metrics, mut logs, mut many) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");
         metrics = vec![bench.sdk_metrics(&data, false)];
@@ -623,6 +804,11 @@ fn main() {
             metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
             metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
         }
+        many = vec![bench.sdk_orgs(&by_org)];
+        if !sdk_only {
+            many.push(bench.official_orgs(&by_org, 1));
+            many.push(bench.official_orgs(&by_org, 64));
+        }
         logs = vec![bench.sdk_logs(&lines)];
         if !sdk_only {
             logs.push(bench.official_logs(&lines, n_lines, OFFICIAL_LINES_PER_REQUEST, IN_FLIGHT));
@@ -642,11 +828,11 @@ fn main() {
         "| run | items | wall s | items/s | client CPU s | client CPU µs/item | sandbox CPU s | bytes on the wire | bytes/item | requests |"
     );
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for r in metrics.iter().chain(&logs) {
+    for r in metrics.iter().chain(&many).chain(&logs) {
         println!("{}", r.row());
     }
     println!();
-    for group in [&metrics, &logs] {
+    for group in [&metrics, &many, &logs] {
         let (sdks, officials): (Vec<&Run>, Vec<&Run>) = group
             .iter()
             .partition(|r| r.label.contains("dd-integration"));

@@ -177,17 +177,43 @@ impl Codec {
             }
             #[cfg(feature = "zstd")]
             Codec::Zstd(level) => {
-                let compressor = match &mut scratch.zstd {
-                    Some((l, c)) if *l == level => c,
+                use zstd::stream::raw::{Encoder, InBuffer, Operation as _, OutBuffer};
+                let encoder = match &mut scratch.zstd {
+                    Some((l, e)) if *l == level => {
+                        e.reinit().expect("resetting a zstd context");
+                        e
+                    }
                     slot => {
-                        let c = zstd::bulk::Compressor::new(level).expect("a zstd context");
-                        &mut slot.insert((level, c)).1
+                        let e = Encoder::new(level).expect("a zstd context");
+                        &mut slot.insert((level, e)).1
                     }
                 };
+                // As a stream, its size not told in advance: zstd then uses the level's own
+                // tables, as Datadog's official client does, not the smaller ones it picks for
+                // an input it knows is small (about 1 % more bytes on a payload of 10 KB).
                 out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
-                compressor
-                    .compress_to_buffer(raw, out)
-                    .expect("zstd into a buffer of compress_bound bytes");
+                let mut input = InBuffer::around(raw);
+                loop {
+                    let at = out.len();
+                    let mut output = OutBuffer::around_pos(out, at);
+                    let done = if input.pos() < raw.len() {
+                        encoder
+                            .run(&mut input, &mut output)
+                            .expect("zstd into memory");
+                        false
+                    } else {
+                        encoder.finish(&mut output, true).expect("zstd into memory") == 0
+                    };
+                    // The output's end of use: `out` is free again below.
+                    let written = output.pos();
+                    debug_assert_eq!(out.len(), written);
+                    if done {
+                        break;
+                    }
+                    if out.len() == out.capacity() {
+                        out.reserve(64 << 10);
+                    }
+                }
             }
         }
         Bytes::copy_from_slice(out)
@@ -202,7 +228,7 @@ struct Scratch {
     /// A deflate state (gzip or zlib framing), reset between payloads.
     deflate: Option<(Codec, flate2::Compress)>,
     #[cfg(feature = "zstd")]
-    zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
+    zstd: Option<(i32, zstd::stream::raw::Encoder<'static>)>,
 }
 
 /// At most this many scratch sets are kept, and none whose buffers grew past `SCRATCH_KEEP`.
@@ -263,9 +289,9 @@ struct Chunk {
 }
 
 impl Chunk {
-    /// `header` + points + `]}`.
+    /// The header's prefix + points + its suffix.
     fn len(&self) -> usize {
-        self.header.json.len() + self.points.len() + 2
+        self.header.len() + self.points.len()
     }
 }
 
@@ -336,7 +362,7 @@ impl SeriesBatch {
                 self.scratch.clear();
                 render_point(&mut self.scratch, timestamp, value);
                 let comma = usize::from(!self.chunks.is_empty());
-                let grown = raw + comma + header.json.len() + 2 + self.scratch.len();
+                let grown = raw + comma + header.len() + self.scratch.len();
                 if grown > target && self.points > 0 {
                     return false;
                 }
@@ -398,9 +424,9 @@ impl SeriesPayload {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&c.header.json);
+            out.extend_from_slice(&c.header.prefix);
             out.extend_from_slice(&c.points);
-            out.extend_from_slice(b"]}");
+            out.extend_from_slice(&c.header.suffix);
         }
         out.extend_from_slice(b"]}");
         debug_assert_eq!(out.len() - start, self.raw);
@@ -706,6 +732,40 @@ impl Body {
 #[cfg(test)]
 mod tests {
 
+    /// zstd as Datadog's official client runs it (a stream at the default level, its size not
+    /// told in advance) gives the same bytes: payloads never cost more on the wire than there.
+    #[cfg(feature = "zstd")]
+    #[test]
+    fn zstd_payloads_are_no_larger_than_a_streamed_default_level() {
+        for (series, points) in [(1usize, 1usize), (10, 20), (100, 20), (1000, 50)] {
+            let mut batch = SeriesBatch::default();
+            let headers: Vec<_> = (0..series)
+                .map(|j| {
+                    let name: &'static str = Box::leak(format!("acme.q{j}").into_boxed_str());
+                    header(name)
+                })
+                .collect();
+            for p in 0..points {
+                for h in &headers {
+                    let v = ((p * 13) % 10_000) as f64 / 100.0;
+                    assert!(batch.push(h, 1_700_000_000 + 10 * p as i64, v, usize::MAX));
+                }
+            }
+            let body = Body::Series(batch.take());
+            let raw = body.render().into_owned();
+            let (len, wire) = Codec::Zstd(3).encode_body(&body);
+            assert_eq!(len, raw.len());
+            let official = zstd::stream::encode_all(&raw[..], 0).unwrap();
+            assert!(
+                wire.len() <= official.len(),
+                "{series}x{points}: {} bytes, streamed default level {}",
+                wire.len(),
+                official.len()
+            );
+            assert_eq!(zstd::stream::decode_all(&wire[..]).unwrap(), raw);
+        }
+    }
+
     #[test]
     fn rendered_timestamps_are_read_back_and_counted_past_a_cutoff() {
         let header = header("acme.a");
@@ -730,10 +790,11 @@ mod tests {
     use super::*;
 
     fn header(name: &'static str) -> Arc<SeriesHeader> {
-        let json = format!("{{\"metric\":\"{name}\",\"type\":3,\"points\":[");
+        let prefix = format!("{{\"metric\":\"{name}\",\"points\":[");
         Arc::new(SeriesHeader {
             metric: name,
-            json: json.into_bytes().into_boxed_slice(),
+            prefix: prefix.into_bytes().into_boxed_slice(),
+            suffix: b"],\"type\":3}".to_vec().into_boxed_slice(),
         })
     }
 
