@@ -537,7 +537,9 @@ impl Bench {
                             .unit("item".to_owned())
                             .tags(series_tags(*s))
                             .resources(vec![
-                                MetricResource::new().name(host(*s)).type_("host".to_owned()),
+                                MetricResource::new()
+                                    .name(host(*s))
+                                    .type_("host".to_owned()),
                             ])
                     })
                     .collect();
@@ -795,12 +797,7 @@ fn main() {
                 OFFICIAL_POINTS_PER_REQUEST,
                 IN_FLIGHT,
             ));
-            metrics.push(bench.official_metrics(
-                &data,
-                n_points,
-                OFFICIAL_POINTS_PER_REQUEST,
-                1,
-            ));
+            metrics.push(bench.official_metrics(&data, n_points, OFFICIAL_POINTS_PER_REQUEST, 1));
             metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
             metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
         }
