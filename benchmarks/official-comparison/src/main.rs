@@ -196,6 +196,27 @@ fn all_series() -> Vec<Series<AcmeBench>> {
         .collect()
 }
 
+/// Series `i` of the benchmark with `points`, as a caller of the official client builds it.
+fn official_series(i: usize, points: Vec<MetricPoint>) -> MetricSeries {
+    MetricSeries::new("acme.queue.depth".to_owned(), points)
+        .type_(MetricIntakeType::GAUGE)
+        .unit("item".to_owned())
+        .tags(series_tags(i))
+        .resources(vec![
+            MetricResource::new().name(host(i)).type_("host".to_owned()),
+        ])
+}
+
+/// One `submit_metrics` call with zstd1, as the official client's docs show.
+async fn submit(api: &MetricsAPI, series: Vec<MetricSeries>) {
+    api.submit_metrics(
+        MetricPayload::new(series),
+        SubmitMetricsOptionalParams::default().content_encoding(MetricContentEncoding::ZSTD1),
+    )
+    .await
+    .unwrap();
+}
+
 fn series_tags(i: usize) -> Vec<String> {
     vec![
         "env:bench".to_owned(),
@@ -532,26 +553,12 @@ impl Bench {
                             .iter()
                             .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
                             .collect();
-                        MetricSeries::new("acme.queue.depth".to_owned(), points)
-                            .type_(MetricIntakeType::GAUGE)
-                            .unit("item".to_owned())
-                            .tags(series_tags(*s))
-                            .resources(vec![
-                                MetricResource::new()
-                                    .name(host(*s))
-                                    .type_("host".to_owned()),
-                            ])
+                        official_series(*s, points)
                     })
                     .collect();
                 let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
                 tasks.spawn(async move {
-                    api.submit_metrics(
-                        MetricPayload::new(series),
-                        SubmitMetricsOptionalParams::default()
-                            .content_encoding(MetricContentEncoding::ZSTD1),
-                    )
-                    .await
-                    .unwrap();
+                    submit(&api, series).await;
                     drop(permit);
                 });
             }
@@ -610,27 +617,12 @@ impl Bench {
                 }
                 let series: Vec<MetricSeries> = by_series
                     .into_iter()
-                    .map(|(s, points)| {
-                        let i = s as usize;
-                        MetricSeries::new("acme.queue.depth".to_owned(), points)
-                            .type_(MetricIntakeType::GAUGE)
-                            .unit("item".to_owned())
-                            .tags(series_tags(i))
-                            .resources(vec![
-                                MetricResource::new().name(host(i)).type_("host".to_owned()),
-                            ])
-                    })
+                    .map(|(s, points)| official_series(s as usize, points))
                     .collect();
                 let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
                 let api = Arc::clone(&api);
                 tasks.spawn(async move {
-                    api.submit_metrics(
-                        MetricPayload::new(series),
-                        SubmitMetricsOptionalParams::default()
-                            .content_encoding(MetricContentEncoding::ZSTD1),
-                    )
-                    .await
-                    .unwrap();
+                    submit(&api, series).await;
                     drop(permit);
                 });
             }
