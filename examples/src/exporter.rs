@@ -5,6 +5,7 @@
 //! key that `api_keys_write` creates at install.
 
 use dd_integration::datadog_integration;
+use dd_integration::telemetry::{Check, Metric};
 
 /// The exporter integration.
 #[datadog_integration(
@@ -53,6 +54,12 @@ use dd_integration::datadog_integration;
     ),
 )]
 pub struct AcmeExporter;
+
+/// The queue depth, checked against the declaration at compile time.
+pub const QUEUE_DEPTH: Metric<AcmeExporter> = Metric::declared("acme_exporter.queue.depth");
+
+/// Whether Acme's API answered, checked against the declaration at compile time.
+pub const CAN_CONNECT: Check<AcmeExporter> = Check::declared("acme_exporter.can_connect");
 
 #[cfg(test)]
 mod tests {

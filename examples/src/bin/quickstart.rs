@@ -15,12 +15,13 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 use dd_integration::install::{ApiKeyOutcome, InstallFailure};
+use dd_integration::telemetry::{CheckStatus, Event, ServiceCheck, Telemetry};
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Sandbox};
 use dd_integration::{
     ClientSecret, DatadogIntegration, InstallHooks, InstallReport, Installation, Installer, Sealer,
     SealingKey, Site, SqliteStore,
 };
-use dd_integration_examples::exporter::AcmeExporter;
+use dd_integration_examples::exporter::{AcmeExporter, CAN_CONNECT, QUEUE_DEPTH};
 
 struct Options {
     site: Site,
@@ -218,6 +219,34 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
             "missing scopes {missing}; re-authorize at {}",
             installer.reauthorize_url(&stored)
         );
+    }
+
+    // The exporter's data, with the installation's marketplace API key, to its region's
+    // intake: batched, compressed, retried, and delivered before shutdown returns.
+    let telemetry = Telemetry::builder()
+        .endpoints(sandbox.endpoints())
+        .build()?;
+    let intake = telemetry.installation::<AcmeExporter>(&stored)?;
+    let depth = QUEUE_DEPTH.series().tag("queue:default").build()?;
+    intake.send(depth.now(42.0)).await?;
+    intake
+        .send(Event::new("Deploy finished", "acme-api v2.3.1 is live").tag("env:prod"))
+        .await?;
+    intake
+        .send(ServiceCheck::new(CAN_CONNECT, "acme-api", CheckStatus::Ok))
+        .await?;
+    telemetry.shutdown().await?;
+    let stats = intake.stats();
+    println!(
+        "sent to {} with the marketplace API key: {} point, {} event, {} service check delivered ({} bytes on the wire)",
+        stored.domain.api_host(),
+        stats.delivered.points,
+        stats.delivered.events,
+        stats.delivered.service_checks,
+        stats.wire_bytes
+    );
+    for received in sandbox.received_series() {
+        println!("  Datadog's intake decoded: {}", received.body);
     }
 
     // A partner-side disconnect: the grant is revoked at Datadog; the API key is the customer's
