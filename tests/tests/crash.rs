@@ -17,7 +17,7 @@ use dd_integration::store::SqliteStore;
 use dd_integration::testkit::{Route, TokenState};
 use dd_integration::{Installation, InstallationStore};
 use dd_integration_tests::lifecycle::{
-    Lab, Worker, call_api, onboarding_url, run_worker, start_flow, test_settings,
+    Config, Lab, Worker, call_api, onboarding_url, run_worker, start_flow, test_settings,
 };
 
 const WORKER: &str = env!("CARGO_BIN_EXE_lifecycle_worker");
@@ -56,8 +56,8 @@ fn vars(store: &str, mode: &str, ids: &str, pause: Option<&str>) -> Vec<(&'stati
 }
 
 /// Starts a worker that pauses at `point`, and kills it there.
-async fn kill_at(lab: &Lab, vars: &[(&'static str, String)], point: &str) {
-    let mut worker = Worker::spawn(WORKER, &lab.config, vars);
+async fn kill_at(config: &Config, vars: &[(&'static str, String)], point: &str) {
+    let mut worker = Worker::spawn(WORKER, config, vars);
     assert_eq!(worker.line().await, format!("PAUSED {point}"));
     worker.kill().await;
 }
@@ -102,11 +102,7 @@ async fn a_refresh_killed_at_any_point_leaves_a_working_or_truly_marked_installa
             vars(&spec, "token", installation.id.as_str(), Some(point)),
         );
         let point = point.to_string();
-        kills.spawn(async move {
-            let mut worker = Worker::spawn(WORKER, &config, &vars);
-            assert_eq!(worker.line().await, format!("PAUSED {point}"));
-            worker.kill().await;
-        });
+        kills.spawn(async move { kill_at(&config, &vars, &point).await });
     }
     while let Some(done) = kills.join_next().await {
         done.unwrap();
@@ -219,7 +215,7 @@ async fn under_lenient_rotation_a_refresh_killed_after_the_token_call_loses_noth
     lab.sandbox.set_access_token_ttl(Duration::from_secs(3600));
     let point = "refresh_after_token_call";
     kill_at(
-        &lab,
+        &lab.config,
         &vars(&spec, "token", installation.id.as_str(), Some(point)),
         point,
     )
@@ -261,11 +257,7 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
         vars.push(("DD_TEST_CALLBACK", flow.callback.to_string()));
         vars.push(("DD_TEST_COOKIE", flow.cookie.clone()));
         let (config, point) = (lab.config.clone(), point.to_string());
-        kills.spawn(async move {
-            let mut worker = Worker::spawn(WORKER, &config, &vars);
-            assert_eq!(worker.line().await, format!("PAUSED {point}"));
-            worker.kill().await;
-        });
+        kills.spawn(async move { kill_at(&config, &vars, &point).await });
     }
     while let Some(done) = kills.join_next().await {
         done.unwrap();

@@ -16,10 +16,11 @@ use async_trait::async_trait;
 use capture::Capture;
 use dd_integration::install::NoHooks;
 use dd_integration::installation::InstallationStatus;
-use dd_integration::testkit::{Fault, OrgSpec, Route, TokenState};
+use dd_integration::testkit::{Fault, OrgSpec, Route, SandboxOrg, TokenState};
 use dd_integration::tokens::CustomerStep;
 use dd_integration::{
-    Domain, Installation, InstallationId, InstallationStore, MemoryStore, Scope, TokenError,
+    Domain, Installation, InstallationId, InstallationStore, Installer, MemoryStore, Scope,
+    TokenError,
 };
 use dd_integration_tests::lifecycle::{
     Lab, Recorder, SPEC, StoreCall, StoreTap, Tapped, call_api, short_timeouts, start_flow,
@@ -64,6 +65,15 @@ fn lasting(lab: &Lab) {
     lab.sandbox.set_access_token_ttl(Duration::from_secs(3600));
 }
 
+/// `org` installed with an access token that expires inside the leeway: the next call must
+/// refresh. Tokens issued later last an hour again.
+async fn install_expiring(lab: &Lab, installer: &Installer, org: &SandboxOrg) -> Installation {
+    expiring(lab);
+    let installation = lab.install(installer, org).await;
+    lasting(lab);
+    installation
+}
+
 async fn stored(store: &dyn InstallationStore, id: &InstallationId) -> Installation {
     store.get(id).await.unwrap().unwrap()
 }
@@ -74,9 +84,7 @@ async fn a_cached_token_costs_no_io_and_an_expiring_one_is_refreshed_once_for_25
     let store = counting(Counting::default());
     let installer = lab.installer(store.clone(), NoHooks, test_settings());
     let org = lab.org("Acme", Domain::Eu1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     let exchanges = lab.sandbox.calls(Route::Token);
 
     let handle = installer.tokens().installation(&installation.id);
@@ -327,9 +335,7 @@ async fn a_rate_limit_is_waited_out_with_its_reset() {
     let settings = test_settings().max_backoff(Duration::from_secs(2));
     let installer = lab.installer(store.clone(), NoHooks, settings);
     let org = lab.org("Acme", Domain::Ap1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     lab.sandbox.inject(
         Route::Token,
         Fault::status(429).reset_after(Duration::from_secs(1)),
@@ -353,9 +359,7 @@ async fn a_response_lost_after_rotation_is_reported_with_its_true_reason() {
     let hooks = Recorder::default();
     let installer = lab.installer(store.clone(), hooks.clone(), test_settings());
     let org = lab.org("Acme", Domain::Us3);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     // Datadog processes the refresh (and rotates, strictly), then the answer is lost.
     lab.sandbox.inject(Route::Token, Fault::drop_response());
     let calls = lab.sandbox.calls(Route::Token);
@@ -393,9 +397,7 @@ async fn under_lenient_rotation_a_lost_response_loses_nothing() {
     let store: Arc<dyn InstallationStore> = Arc::new(MemoryStore::new());
     let installer = lab.installer(store.clone(), NoHooks, test_settings());
     let org = lab.org("Acme", Domain::Us3);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     lab.sandbox.inject(Route::Token, Fault::drop_response());
     let token = installer
         .tokens()
@@ -416,9 +418,7 @@ async fn a_timed_out_refresh_is_not_taken_for_a_revocation() {
             b.http_config(short_timeouts())
         });
     let org = lab.org("Acme", Domain::Us1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     // The answer comes after the client's time-out. The request is still processed; under
     // lenient rotation the old refresh token stays valid, so the retry succeeds.
     lab.sandbox
@@ -446,9 +446,7 @@ async fn a_rotation_by_another_replica_is_not_a_revocation() {
     let a = lab.installer(store.clone(), hooks.clone(), test_settings());
     let b = lab.installer(store.clone(), hooks.clone(), test_settings());
     let org = lab.org("Acme", Domain::Eu1);
-    expiring(&lab);
-    let installation = lab.install(&a, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &a, &org).await;
     lab.sandbox
         .inject(Route::Token, Fault::latency(Duration::from_millis(300)));
     let slow = tokio::spawn({
@@ -483,9 +481,7 @@ async fn a_caller_that_gives_up_does_not_interrupt_the_refresh() {
     let store: Arc<dyn InstallationStore> = Arc::new(MemoryStore::new());
     let installer = lab.installer(store.clone(), NoHooks, test_settings());
     let org = lab.org("Acme", Domain::Eu1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     lab.sandbox
         .inject(Route::Token, Fault::latency(Duration::from_millis(300)));
     let handle = installer.tokens().installation(&installation.id);
@@ -512,9 +508,7 @@ async fn a_lease_left_by_a_dead_holder_delays_only_until_it_expires() {
     let settings = test_settings().lease(Duration::from_millis(500));
     let installer = lab.installer(store.clone(), NoHooks, settings);
     let org = lab.org("Acme", Domain::Eu1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     let until = SystemTime::now() + Duration::from_millis(500);
     assert!(
         store
@@ -705,9 +699,7 @@ async fn errors_and_hooks_never_show_a_secret() {
     let hooks = Recorder::default();
     let installer = lab.installer(store.clone(), hooks.clone(), test_settings());
     let org = lab.org("Acme", Domain::Eu1);
-    expiring(&lab);
-    let installation = lab.install(&installer, &org).await;
-    lasting(&lab);
+    let installation = install_expiring(&lab, &installer, &org).await;
     lab.sandbox.inject(Route::Token, Fault::drop_response());
     let error = installer
         .tokens()

@@ -196,6 +196,37 @@ fn all_series() -> Vec<Series<AcmeBench>> {
         .collect()
 }
 
+/// Requests of the official client, at most `n` at once, as a caller would run them.
+struct InFlight {
+    slots: Arc<tokio::sync::Semaphore>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl InFlight {
+    fn new(n: usize) -> InFlight {
+        InFlight {
+            slots: Arc::new(tokio::sync::Semaphore::new(n)),
+            tasks: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Waits for a free slot, then starts `request`.
+    async fn start(&mut self, request: impl std::future::Future<Output = ()> + Send + 'static) {
+        let permit = Arc::clone(&self.slots).acquire_owned().await.unwrap();
+        self.tasks.spawn(async move {
+            request.await;
+            drop(permit);
+        });
+    }
+
+    /// Waits for every request started.
+    async fn finish(mut self) {
+        while let Some(done) = self.tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+}
+
 /// Series `i` of the benchmark with `points`, as a caller of the official client builds it.
 fn official_series(i: usize, points: Vec<MetricPoint>) -> MetricSeries {
     MetricSeries::new("acme.queue.depth".to_owned(), points)
@@ -543,8 +574,7 @@ impl Bench {
         }
         let data2 = Arc::clone(data);
         let m = self.measure(async move {
-            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
-            let mut tasks = tokio::task::JoinSet::new();
+            let mut requests = InFlight::new(in_flight);
             for (api, org) in apis.into_iter().zip(data2.iter()) {
                 let series: Vec<MetricSeries> = org
                     .iter()
@@ -556,15 +586,11 @@ impl Bench {
                         official_series(*s, points)
                     })
                     .collect();
-                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
-                tasks.spawn(async move {
-                    submit(&api, series).await;
-                    drop(permit);
-                });
+                requests
+                    .start(async move { submit(&api, series).await })
+                    .await;
             }
-            while let Some(done) = tasks.join_next().await {
-                done.unwrap();
-            }
+            requests.finish().await;
         });
         let how = if in_flight == 1 {
             "orgs one after the other".to_owned()
@@ -605,8 +631,7 @@ impl Bench {
         };
         let data2 = Arc::clone(data);
         let m = self.measure(async move {
-            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
-            let mut tasks = tokio::task::JoinSet::new();
+            let mut requests = InFlight::new(in_flight);
             for chunk in data2.points[..count].chunks(per_request) {
                 let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
                 for &(s, ts, v) in chunk {
@@ -619,16 +644,12 @@ impl Bench {
                     .into_iter()
                     .map(|(s, points)| official_series(s as usize, points))
                     .collect();
-                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
                 let api = Arc::clone(&api);
-                tasks.spawn(async move {
-                    submit(&api, series).await;
-                    drop(permit);
-                });
+                requests
+                    .start(async move { submit(&api, series).await })
+                    .await;
             }
-            while let Some(done) = tasks.join_next().await {
-                done.unwrap();
-            }
+            requests.finish().await;
         });
         let how = if in_flight == 1 {
             "sequential".to_owned()
@@ -708,8 +729,7 @@ impl Bench {
         };
         let lines2 = Arc::clone(lines);
         let m = self.measure(async move {
-            let slots = Arc::new(tokio::sync::Semaphore::new(in_flight));
-            let mut tasks = tokio::task::JoinSet::new();
+            let mut requests = InFlight::new(in_flight);
             for chunk in lines2[..count].chunks(per_request) {
                 let items: Vec<HTTPLogItem> = chunk
                     .iter()
@@ -721,21 +741,20 @@ impl Bench {
                             .service("pager".to_owned())
                     })
                     .collect();
-                let permit = Arc::clone(&slots).acquire_owned().await.unwrap();
                 let api = Arc::clone(&api);
-                tasks.spawn(async move {
-                    api.submit_log(
-                        items,
-                        SubmitLogOptionalParams::default().content_encoding(ContentEncoding::GZIP),
-                    )
-                    .await
-                    .unwrap();
-                    drop(permit);
-                });
+                requests
+                    .start(async move {
+                        api.submit_log(
+                            items,
+                            SubmitLogOptionalParams::default()
+                                .content_encoding(ContentEncoding::GZIP),
+                        )
+                        .await
+                        .unwrap();
+                    })
+                    .await;
             }
-            while let Some(done) = tasks.join_next().await {
-                done.unwrap();
-            }
+            requests.finish().await;
         });
         let how = if in_flight == 1 {
             "sequential".to_owned()

@@ -224,13 +224,12 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<
                 );
             }
         }
-        let metric_type = get("metric_type");
-        if !metric_type.is_empty() && !matches!(metric_type, "gauge" | "count" | "rate") {
-            row.error(
-                Rule::MetadataMetricType,
-                format!("metric_type `{metric_type}` is not gauge, count or rate"),
-            );
-        }
+        row.one_of(
+            Rule::MetadataMetricType,
+            "metric_type",
+            get("metric_type"),
+            &["gauge", "count", "rate"],
+        );
         let interval = get("interval");
         if !interval.is_empty() && interval.parse::<u64>().is_err() {
             row.error(
@@ -257,13 +256,12 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<
                 format!("`{unit}` per `{per_unit}` is a time per time; use the unit `fraction`"),
             );
         }
-        let orientation = get("orientation");
-        if !orientation.is_empty() && !matches!(orientation, "-1" | "0" | "1") {
-            row.error(
-                Rule::MetadataOrientation,
-                format!("orientation `{orientation}` is not -1, 0 or 1"),
-            );
-        }
+        row.one_of(
+            Rule::MetadataOrientation,
+            "orientation",
+            get("orientation"),
+            &["-1", "0", "1"],
+        );
         let integration = get("integration");
         if let Some(source_type_name) = source_type_name {
             let expected = vocabulary::normalize_integration(source_type_name);
@@ -341,5 +339,18 @@ impl Row<'_, '_> {
     fn error(&mut self, rule: Rule, message: String) {
         self.c
             .push(Finding::error(rule, METADATA, message).at_line(self.line));
+    }
+
+    /// `value` of `column` is empty or one of `allowed`, else an error listing them (`a, b or c`).
+    fn one_of(&mut self, rule: Rule, column: &str, value: &str, allowed: &[&str]) {
+        if value.is_empty() || allowed.contains(&value) {
+            return;
+        }
+        let listed = match allowed {
+            [] => String::new(),
+            [only] => (*only).to_owned(),
+            [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        };
+        self.error(rule, format!("{column} `{value}` is not {listed}"));
     }
 }
