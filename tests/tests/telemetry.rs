@@ -334,6 +334,17 @@ async fn every_optional_field_arrives_as_sent() {
         )
         .await
         .unwrap();
+    // When it happened, in milliseconds; the attribute of the same name gives way.
+    let happened_ms = t * 1000 - 17 * 3_600_000 - 250;
+    w.intake
+        .send(
+            Log::new("replayed")
+                .timestamp(UNIX_EPOCH + Duration::from_millis(happened_ms as u64))
+                .attribute("timestamp", "ignored")
+                .attribute("z", 1),
+        )
+        .await
+        .unwrap();
     w.intake
         .send(
             Event::new("Page escalated", "text")
@@ -358,11 +369,24 @@ async fn every_optional_field_arrives_as_sent() {
                                          {"name": "pager", "type": "service"}],
                            "points": [{"timestamp": t - 5, "value": 0.25}]}]})
     );
+    let logs = w.sandbox.received_logs();
+    let entries: Vec<&Value> = logs
+        .iter()
+        .flat_map(|r| r.body.as_array().unwrap())
+        .collect();
     assert_eq!(
-        w.sandbox.received_logs()[0].body,
-        json!([{"ddsource": "acme-pager-worker", "message": "escalated",
-                "page": {"id": 42, "channels": ["sms", "call"]}, "urgent": true,
-                "latency_s": 1.5, "note": null}])
+        entries,
+        [
+            &json!({"ddsource": "acme-pager-worker", "message": "escalated",
+                    "page": {"id": 42, "channels": ["sms", "call"]}, "urgent": true,
+                    "latency_s": 1.5, "note": null}),
+            &json!({"ddsource": "acme-pager", "message": "replayed",
+                    "timestamp": happened_ms, "z": 1}),
+        ]
+    );
+    assert!(
+        logs.iter().all(|r| r.dropped_entries == 0),
+        "17 hours old is kept"
     );
     assert_eq!(
         w.sandbox.received_events()[0].body,
@@ -951,6 +975,13 @@ async fn event_text_and_aggregation_key_limits_count_characters() {
         w.intake.send(Event::new("t", "x").date_happened(old)).await,
         Err(TelemetryError::Invalid {
             field: "date_happened",
+            ..
+        })
+    ));
+    assert!(matches!(
+        w.intake.send(Log::new("x").timestamp(old)).await,
+        Err(TelemetryError::Invalid {
+            field: "log timestamp",
             ..
         })
     ));

@@ -515,6 +515,8 @@ pub struct Log {
     hostname: Option<String>,
     source: Option<String>,
     status: Option<String>,
+    /// Unix milliseconds.
+    timestamp: Option<i64>,
     tags: Vec<String>,
     attributes: serde_json::Map<String, serde_json::Value>,
 }
@@ -557,6 +559,16 @@ impl Log {
         self
     }
 
+    /// When it happened, if not when Datadog receives it: sent as `timestamp` in Unix
+    /// milliseconds, one of the attributes Datadog reads the date from. Datadog takes entries at
+    /// most 18 hours old; an older one is refused by
+    /// [`send`](crate::telemetry::Intake::send) with [`TelemetryError::Invalid`]. Once set, an
+    /// attribute named `timestamp` is ignored.
+    pub fn timestamp(mut self, time: SystemTime) -> Log {
+        self.timestamp = Some(unix_ms(time));
+        self
+    }
+
     /// Adds a tag (`key:value`), sent in `ddtags`.
     pub fn tag(mut self, tag: impl Into<String>) -> Log {
         self.tags.push(tag.into());
@@ -569,7 +581,18 @@ impl Log {
         self
     }
 
-    pub(crate) fn render(&self, default_source: &str) -> Result<Vec<u8>, TelemetryError> {
+    pub(crate) fn render(&self, default_source: &str, now: i64) -> Result<Vec<u8>, TelemetryError> {
+        if let Some(ms) = self.timestamp
+            && ms < (now - limits::LOG_MAX_AGE_SECS).saturating_mul(1000)
+        {
+            return Err(TelemetryError::Invalid {
+                field: "log timestamp",
+                reason: format!(
+                    "{}s in the past; Datadog takes log entries at most 18 hours old",
+                    now - ms.div_euclid(1000)
+                ),
+            });
+        }
         let mut out = Vec::with_capacity(self.message.len() + 96);
         out.extend_from_slice(b"{\"ddsource\":");
         json_str(&mut out, self.source.as_deref().unwrap_or(default_source));
@@ -592,8 +615,13 @@ impl Log {
             out.extend_from_slice(b",\"status\":");
             json_str(&mut out, s);
         }
+        if let Some(ms) = self.timestamp {
+            out.extend_from_slice(b",\"timestamp\":");
+            out.extend_from_slice(itoa::Buffer::new().format(ms).as_bytes());
+        }
         for (k, v) in &self.attributes {
-            if LOG_RESERVED.contains(&k.as_str()) {
+            if LOG_RESERVED.contains(&k.as_str()) || (self.timestamp.is_some() && k == "timestamp")
+            {
                 continue;
             }
             out.push(b',');
@@ -1002,9 +1030,9 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
 }
 
 impl<I: Submits<kinds::logs>> Submission<I> for Log {
-    fn prepare(self, _now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
-        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id)?)))
+        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id, now)?)))
     }
 }
 
@@ -1052,6 +1080,14 @@ pub(crate) fn unix(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
         Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    }
+}
+
+/// Unix milliseconds, negative before 1970.
+fn unix_ms(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
     }
 }
 

@@ -34,6 +34,12 @@ const READ_CAP: usize = 16 * 1024 * 1024;
 const MAX_FUTURE_SECS: i64 = 600;
 /// Points further behind the sandbox clock than this are dropped.
 const MAX_PAST_SECS: i64 = 3600;
+/// Log entries whose `timestamp` (Unix milliseconds) is older than this are dropped.
+pub const LOG_MAX_AGE_SECS: i64 = 18 * 3600;
+/// Events whose `date_happened` is older than this are dropped.
+pub const EVENT_MAX_AGE_SECS: i64 = 18 * 3600;
+/// Service checks whose `timestamp` is older than this are dropped.
+pub const CHECK_MAX_AGE_SECS: i64 = 600;
 
 /// One request an intake endpoint accepted, as a test reads it back.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,6 +61,12 @@ pub struct Received {
     pub dropped_points: Vec<DroppedPoint>,
     /// Logs only: how many entries had their message truncated.
     pub truncated_logs: usize,
+    /// Logs, events and service checks: how many entries were accepted and dropped for their
+    /// time (a log's `timestamp` or an event's `date_happened` over 18 hours old, a check's
+    /// `timestamp` over 10 minutes old). Datadog documents these windows, not its answer to an
+    /// entry outside them; the sandbox answers `202` and drops, as Datadog does for metric
+    /// points. The SDK refuses such entries before sending, so either answer is safe.
+    pub dropped_entries: usize,
 }
 
 /// What one org sent to one intake route, in total: kept even when the payloads themselves are
@@ -69,6 +81,9 @@ pub struct IntakeTally {
     pub items: usize,
     /// Metric points accepted and dropped because of their timestamp.
     pub dropped_points: usize,
+    /// Log entries, events and service checks accepted and dropped because of their time
+    /// ([`Received::dropped_entries`]).
+    pub dropped_entries: usize,
     /// Their bodies' sizes as sent.
     pub wire_bytes: usize,
 }
@@ -89,6 +104,7 @@ impl IntakeTally {
         self.payloads += 1;
         self.items += items;
         self.dropped_points += received.dropped_points.len();
+        self.dropped_entries += received.dropped_entries;
         self.wire_bytes += received.wire_bytes;
     }
 }
@@ -165,6 +181,7 @@ impl Arrival {
             body,
             dropped_points: Vec::new(),
             truncated_logs: 0,
+            dropped_entries: 0,
         }
     }
 }
@@ -404,7 +421,10 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
             &format!("Too many log entries: at most {LOGS_MAX_ENTRIES} per request"),
         );
     }
+    let now = shared.lock().clock.unix_secs();
+    let oldest_ms = (now - LOG_MAX_AGE_SECS).saturating_mul(1000);
     let mut truncated = 0;
+    let mut dropped = 0;
     for entry in &mut entries {
         let Some(obj) = entry.as_object_mut() else {
             return spec.error(
@@ -422,10 +442,20 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
             m.truncate(end);
             truncated += 1;
         }
+        // Datadog reads the date from `timestamp` among other attributes; the SDK writes Unix
+        // milliseconds there.
+        if obj
+            .get("timestamp")
+            .and_then(Value::as_i64)
+            .is_some_and(|ms| ms < oldest_ms)
+        {
+            dropped += 1;
+        }
     }
     let mut received = arrival.received(Value::Array(entries));
     received.truncated_logs = truncated;
-    tracing::info!(org_id = %received.org_id, truncated, "sandbox logs: accepted");
+    received.dropped_entries = dropped;
+    tracing::info!(org_id = %received.org_id, truncated, dropped, "sandbox logs: accepted");
     let unkept = shared.lock().record(spec.route, received);
     drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({}))
@@ -481,9 +511,14 @@ pub(super) async fn events(shared: &Shared, call: Call) -> Response {
         "related_event_id": e.get("related_event_id").cloned().unwrap_or(Value::Null),
         "url": format!("https://{ui}/event/event?id={id}"),
     });
+    let stale = e
+        .get("date_happened")
+        .and_then(Value::as_i64)
+        .is_some_and(|at| at < st.clock.unix_secs() - EVENT_MAX_AGE_SECS);
     let body = arrival.json.clone();
-    let received = arrival.received(body);
-    tracing::info!(org_id = %received.org_id, event_id = id, "sandbox events: accepted");
+    let mut received = arrival.received(body);
+    received.dropped_entries = usize::from(stale);
+    tracing::info!(org_id = %received.org_id, event_id = id, stale, "sandbox events: accepted");
     let unkept = st.record(spec.route, received);
     drop(st);
     drop(unkept);
@@ -555,10 +590,24 @@ pub(super) async fn check_run(shared: &Shared, call: Call) -> Response {
     if let Err(why) = check_checks(&arrival.json) {
         return spec.error(StatusCode::BAD_REQUEST, &why);
     }
+    let mut st = shared.lock();
+    let oldest = st.clock.unix_secs() - CHECK_MAX_AGE_SECS;
+    let dropped = arrival.json.as_array().map_or(0, |checks| {
+        checks
+            .iter()
+            .filter(|c| {
+                c.get("timestamp")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|t| t < oldest)
+            })
+            .count()
+    });
     let body = arrival.json.clone();
-    let received = arrival.received(body);
-    tracing::info!(org_id = %received.org_id, "sandbox check_run: accepted");
-    let unkept = shared.lock().record(spec.route, received);
+    let mut received = arrival.received(body);
+    received.dropped_entries = dropped;
+    tracing::info!(org_id = %received.org_id, dropped, "sandbox check_run: accepted");
+    let unkept = st.record(spec.route, received);
+    drop(st);
     drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({ "status": "ok" }))
 }

@@ -81,8 +81,9 @@ use url::Url;
 pub use browser::{AuthorizeError, TestAuthorization};
 pub use faults::{Fault, Route};
 pub use intake::{
-    DroppedPoint, EVENT_TEXT_MAX_CHARS, IntakeTally, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES,
-    LOGS_MAX_ENTRIES, Received, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
+    CHECK_MAX_AGE_SECS, DroppedPoint, EVENT_MAX_AGE_SECS, EVENT_TEXT_MAX_CHARS, IntakeTally,
+    LOG_MAX_AGE_SECS, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, Received,
+    SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
 };
 pub use oauth::SESSION_COOKIE;
 pub use state::{ClientSpec, Consent, OrgSpec, SandboxClient, SandboxOrg, TokenState};

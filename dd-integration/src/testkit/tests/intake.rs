@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::*;
 use crate::testkit::{
-    LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, SERIES_DECOMPRESSED_LIMIT,
-    SERIES_MAX_WIRE_BYTES,
+    CHECK_MAX_AGE_SECS, EVENT_MAX_AGE_SECS, LOG_MAX_AGE_SECS, LOG_MESSAGE_MAX_BYTES,
+    LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, Route, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
 };
 
 const API: &str = "api.datadoghq.eu";
@@ -478,4 +478,77 @@ async fn check_runs() {
             .0,
         403
     );
+}
+
+/// Logs and events older than 18 hours and checks older than 10 minutes are accepted (`202`)
+/// and dropped, each counted, whatever else the payload holds; a second inside each window is
+/// kept.
+#[tokio::test]
+async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped() {
+    let f = fx().await;
+    let key = f.key().await;
+    let t = now(&f);
+    let log_limit_ms = (t - LOG_MAX_AGE_SECS) * 1000;
+    let logs = json!([
+        {"message": "kept, at the edge", "timestamp": log_limit_ms},
+        {"message": "dropped", "timestamp": log_limit_ms - 1},
+        {"message": "kept, no timestamp"},
+        {"message": "kept, a date Datadog parses itself", "timestamp": "2020-01-01T00:00:00Z"},
+        {"message": "dropped too", "timestamp": 0},
+    ]);
+    let (status, _) = f
+        .post(
+            LOGS,
+            "/api/v2/logs",
+            Some(&key),
+            None,
+            serde_json::to_vec(&logs).unwrap(),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(f.sb.received_logs()[0].dropped_entries, 2);
+
+    for (date, dropped) in [(t - EVENT_MAX_AGE_SECS, 0), (t - EVENT_MAX_AGE_SECS - 1, 1)] {
+        let event = json!({"title": "Deploy", "text": "x", "date_happened": date});
+        let (status, body) = f
+            .post(
+                API,
+                "/api/v1/events",
+                Some(&key),
+                None,
+                serde_json::to_vec(&event).unwrap(),
+            )
+            .await;
+        assert_eq!((status, &body["status"]), (202, &json!("ok")));
+        assert_eq!(
+            f.sb.received_events().last().unwrap().dropped_entries,
+            dropped
+        );
+    }
+
+    let checks = json!([
+        {"check": "acme.can_connect", "host_name": "a", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS},
+        {"check": "acme.can_connect", "host_name": "b", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS - 1},
+        {"check": "acme.can_connect", "host_name": "c", "status": 0},
+    ]);
+    let r = f
+        .post(
+            API,
+            "/api/v1/check_run",
+            Some(&key),
+            None,
+            serde_json::to_vec(&checks).unwrap(),
+        )
+        .await;
+    assert_eq!(r, (202, json!({"status": "ok"})));
+    assert_eq!(f.sb.received_check_runs()[0].dropped_entries, 1);
+
+    let org = &f.org.id;
+    let tally = |route| {
+        let t = f.sb.intake_tally(route, org);
+        (t.payloads, t.items, t.dropped_entries)
+    };
+    assert_eq!(tally(Route::Logs), (1, 5, 2));
+    assert_eq!(tally(Route::Events), (2, 2, 1));
+    assert_eq!(tally(Route::CheckRun), (1, 3, 1));
 }
