@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::clock::rfc3339;
 use super::ids;
 use super::server::{Call, api_error, header_text, json_response};
-use super::state::{ApiKey, Grant, Shared, State};
+use super::state::{Grant, Shared, State};
 use crate::api::{ALL_OPERATIONS, Method as ApiMethod, OperationSpec};
 use crate::site::Domain;
 
@@ -43,11 +43,7 @@ pub(super) fn marketplace_key(shared: &Shared, call: Call) -> Response {
         return api_error(StatusCode::FORBIDDEN, "Forbidden");
     }
     let (org_id, client_id) = (grant.org_id.clone(), grant.client_id.clone());
-    if st
-        .api_keys
-        .iter()
-        .any(|k| k.org_id == org_id && k.client_id == client_id)
-    {
+    if st.api_keys.of(&org_id, &client_id).is_some() {
         tracing::info!(client_id = %client_id, org_id = %org_id, "sandbox marketplace key: 409, a key exists");
         return api_error(
             StatusCode::CONFLICT,
@@ -82,11 +78,7 @@ pub(super) fn marketplace_key(shared: &Shared, call: Call) -> Response {
             },
         }
     });
-    st.api_keys.push(ApiKey {
-        org_id: org_id.clone(),
-        client_id: client_id.clone(),
-        key,
-    });
+    st.api_keys.insert(&org_id, &client_id, key);
     tracing::info!(client_id = %client_id, org_id = %org_id, key_id = %id, "sandbox marketplace key: created");
     json_response(StatusCode::CREATED, body)
 }
@@ -94,8 +86,7 @@ pub(super) fn marketplace_key(shared: &Shared, call: Call) -> Response {
 /// The org an API key belongs to, if the key exists on this region.
 pub(super) fn key_org(st: &State, headers: &HeaderMap, domain: Domain) -> Option<String> {
     let key = header_text(headers, "dd-api-key")?;
-    let record = st.api_keys.iter().find(|k| k.key == key)?;
-    let org = st.org(&record.org_id)?;
+    let org = st.org(st.api_keys.org_of(key)?)?;
     (org.public.domain == domain).then(|| org.public.id.clone())
 }
 
@@ -147,17 +138,11 @@ impl super::Sandbox {
         let mut st = self.shared().lock();
         assert!(st.org(org_id).is_some(), "no sandbox org {org_id}");
         assert!(
-            !st.api_keys
-                .iter()
-                .any(|k| k.org_id == org_id && k.client_id == client_id),
+            st.api_keys.of(org_id, client_id).is_none(),
             "the client {client_id} already has a key in org {org_id}"
         );
         let key = ids::api_key();
-        st.api_keys.push(ApiKey {
-            org_id: org_id.to_owned(),
-            client_id: client_id.to_owned(),
-            key: key.clone(),
-        });
+        st.api_keys.insert(org_id, client_id, key.clone());
         key
     }
 }

@@ -412,9 +412,8 @@ impl Sandbox {
         self.shared()
             .lock()
             .api_keys
-            .iter()
-            .find(|k| k.org_id == org_id && k.client_id == client_id)
-            .map(|k| k.key.clone())
+            .of(org_id, client_id)
+            .map(str::to_owned)
     }
 
     /// The customer uninstalled the integration: every grant of the org is revoked (all its
@@ -439,11 +438,9 @@ impl Sandbox {
     /// Returns whether there was one.
     pub fn delete_api_key(&self, org_id: &str, client_id: &str) -> bool {
         let mut st = self.shared().lock();
-        let before = st.api_keys.len();
-        st.api_keys
-            .retain(|k| !(k.org_id == org_id && k.client_id == client_id));
+        let deleted = st.api_keys.remove(org_id, client_id);
         tracing::info!(org_id, client_id, "sandbox: API key deleted");
-        st.api_keys.len() != before
+        deleted
     }
 
     /// The state of a refresh token the sandbox issued; `None` if it never issued it.

@@ -228,10 +228,45 @@ pub(super) struct Refresh {
     pub(super) superseded: bool,
 }
 
-pub(super) struct ApiKey {
-    pub(super) org_id: String,
-    pub(super) client_id: String,
-    pub(super) key: String,
+/// Marketplace API keys: at most one per org and client, found by its text in one lookup
+/// (every intake request looks its key up; a sandbox may hold thousands of orgs).
+#[derive(Default)]
+pub(super) struct ApiKeys {
+    by_owner: HashMap<(String, String), String>,
+    by_key: HashMap<String, String>,
+}
+
+impl ApiKeys {
+    /// The key of this org and client, if there is one.
+    pub(super) fn of(&self, org_id: &str, client_id: &str) -> Option<&str> {
+        self.by_owner
+            .get(&(org_id.to_owned(), client_id.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// The org this key belongs to.
+    pub(super) fn org_of(&self, key: &str) -> Option<&str> {
+        self.by_key.get(key).map(String::as_str)
+    }
+
+    /// Adds a key; the caller has checked that the org and client have none.
+    pub(super) fn insert(&mut self, org_id: &str, client_id: &str, key: String) {
+        self.by_key.insert(key.clone(), org_id.to_owned());
+        self.by_owner
+            .insert((org_id.to_owned(), client_id.to_owned()), key);
+    }
+
+    /// Deletes the key of this org and client; whether there was one.
+    pub(super) fn remove(&mut self, org_id: &str, client_id: &str) -> bool {
+        let Some(key) = self
+            .by_owner
+            .remove(&(org_id.to_owned(), client_id.to_owned()))
+        else {
+            return false;
+        };
+        self.by_key.remove(&key);
+        true
+    }
 }
 
 pub(super) struct Settings {
@@ -259,13 +294,15 @@ pub(super) struct State {
     pub(super) settings: Settings,
     pub(super) clock: Clock,
     pub(super) orgs: Vec<Org>,
+    /// Where each org is in `orgs` (orgs are never removed).
+    pub(super) org_index: HashMap<String, usize>,
     pub(super) clients: Vec<Client>,
     pub(super) pending: HashMap<String, Pending>,
     pub(super) codes: HashMap<String, Code>,
     pub(super) grants: Vec<Grant>,
     pub(super) access: HashMap<String, Access>,
     pub(super) refresh: HashMap<String, Refresh>,
-    pub(super) api_keys: Vec<ApiKey>,
+    pub(super) api_keys: ApiKeys,
     pub(super) monitors: Vec<(String, serde_json::Value)>,
     pub(super) faults: Faults,
     pub(super) calls: HashMap<Route, usize>,
@@ -283,7 +320,7 @@ impl State {
     }
 
     pub(super) fn org(&self, id: &str) -> Option<&Org> {
-        self.orgs.iter().find(|o| o.public.id == id)
+        self.org_index.get(id).map(|&i| &self.orgs[i])
     }
 
     pub(super) fn client(&self, id: &str) -> Option<&Client> {
@@ -318,6 +355,7 @@ impl State {
             domain: spec.domain,
             site: site.clone(),
         };
+        self.org_index.insert(public.id.clone(), self.orgs.len());
         self.orgs.push(Org {
             public: public.clone(),
             vanity: site.vanity().map(str::to_owned),
