@@ -16,6 +16,13 @@
 //! | `POST /api/v2/api_keys/marketplace`, `GET /api/v1/validate`, `GET /api/v1/monitor` | `api.<domain>` |
 //! | `POST /api/v2/series`, `POST /api/v1/events`, `POST /api/v1/check_run` | `api.<domain>` |
 //! | `POST /api/v2/logs` | `http-intake.logs.<domain>` |
+//! | every other operation of Datadog's API that accepts an OAuth token ([`crate::api::ALL_OPERATIONS`]): token, region, scope and application-key checks, then an echo of the request | `api.<domain>` |
+//!
+//! The intake endpoints enforce Datadog's documented limits (sizes, entry counts, encodings)
+//! with Datadog's status codes, and accept but drop what falls outside Datadog's time windows:
+//! metric points over 10 minutes ahead or an hour behind ([`Received::dropped_points`]), log
+//! entries and events over 18 hours old and service checks over 10 minutes old
+//! ([`Received::dropped_entries`]).
 //!
 //! ```
 //! use dd_integration::Domain;
