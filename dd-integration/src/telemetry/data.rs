@@ -561,7 +561,7 @@ impl Log {
 
     /// When it happened, if not when Datadog receives it: sent as `timestamp` in Unix
     /// milliseconds, one of the attributes Datadog reads the date from. Datadog takes entries at
-    /// most 18 hours old; an older one is refused by
+    /// most 18 hours old and 2 hours ahead; one outside is refused by
     /// [`send`](crate::telemetry::Intake::send) with [`TelemetryError::Invalid`]. Once set, an
     /// attribute named `timestamp` is ignored.
     pub fn timestamp(mut self, time: SystemTime) -> Log {
@@ -590,6 +590,17 @@ impl Log {
                 reason: format!(
                     "{}s in the past; Datadog takes log entries at most 18 hours old",
                     now - ms.div_euclid(1000)
+                ),
+            });
+        }
+        if let Some(ms) = self.timestamp
+            && ms > (now + limits::LOG_MAX_AHEAD_SECS).saturating_mul(1000)
+        {
+            return Err(TelemetryError::Invalid {
+                field: "log timestamp",
+                reason: format!(
+                    "{}s in the future; Datadog takes log entries at most 2 hours ahead",
+                    ms.div_euclid(1000) - now
                 ),
             });
         }

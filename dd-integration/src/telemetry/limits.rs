@@ -20,8 +20,11 @@ pub const LOGS_MAX_ENTRIES: usize = 1000;
 /// Logs: the most bytes one entry may have (1 MiB); Datadog truncates larger ones, the SDK
 /// refuses them.
 pub const LOG_ENTRY_MAX_BYTES: usize = 1_048_576;
-/// Logs: the oldest `timestamp` Datadog takes (18 hours).
+/// Logs: the oldest `timestamp` Datadog takes (18 hours; Datadog's log date remapper
+/// documentation).
 pub const LOG_MAX_AGE_SECS: i64 = 18 * 3600;
+/// Logs: the furthest ahead a `timestamp` may be (2 hours; the same documentation).
+pub const LOG_MAX_AHEAD_SECS: i64 = 2 * 3600;
 
 /// Events (`/api/v1/events`): the most characters `text` may have.
 pub const EVENT_TEXT_MAX_CHARS: usize = 4000;

@@ -36,6 +36,8 @@ const MAX_FUTURE_SECS: i64 = 600;
 const MAX_PAST_SECS: i64 = 3600;
 /// Log entries whose `timestamp` (Unix milliseconds) is older than this are dropped.
 pub const LOG_MAX_AGE_SECS: i64 = 18 * 3600;
+/// Log entries whose `timestamp` is further ahead than this are dropped.
+pub const LOG_MAX_AHEAD_SECS: i64 = 2 * 3600;
 /// Events whose `date_happened` is older than this are dropped.
 pub const EVENT_MAX_AGE_SECS: i64 = 18 * 3600;
 /// Service checks whose `timestamp` is older than this are dropped.
@@ -62,8 +64,8 @@ pub struct Received {
     /// Logs only: how many entries had their message truncated.
     pub truncated_logs: usize,
     /// Logs, events and service checks: how many entries were accepted and dropped for their
-    /// time (a log's `timestamp` or an event's `date_happened` over 18 hours old, a check's
-    /// `timestamp` over 10 minutes old). Datadog documents these windows, not its answer to an
+    /// time (a log's `timestamp` over 18 hours old or 2 hours ahead, an event's `date_happened`
+    /// over 18 hours old, a check's `timestamp` over 10 minutes old). Datadog documents these windows, not its answer to an
     /// entry outside them; the sandbox answers `202` and drops, as Datadog does for metric
     /// points. The SDK refuses such entries before sending, so either answer is safe.
     pub dropped_entries: usize,
@@ -423,6 +425,7 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
     }
     let now = shared.lock().clock.unix_secs();
     let oldest_ms = (now - LOG_MAX_AGE_SECS).saturating_mul(1000);
+    let newest_ms = (now + LOG_MAX_AHEAD_SECS).saturating_mul(1000);
     let mut truncated = 0;
     let mut dropped = 0;
     for entry in &mut entries {
@@ -447,7 +450,7 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
         if obj
             .get("timestamp")
             .and_then(Value::as_i64)
-            .is_some_and(|ms| ms < oldest_ms)
+            .is_some_and(|ms| ms < oldest_ms || ms > newest_ms)
         {
             dropped += 1;
         }

@@ -21,7 +21,8 @@
 //! The intake endpoints enforce Datadog's documented limits (sizes, entry counts, encodings)
 //! with Datadog's status codes, and accept but drop what falls outside Datadog's time windows:
 //! metric points over 10 minutes ahead or an hour behind ([`Received::dropped_points`]), log
-//! entries and events over 18 hours old and service checks over 10 minutes old
+//! entries over 18 hours old or 2 hours ahead, events over 18 hours old and service checks over
+//! 10 minutes old
 //! ([`Received::dropped_entries`]).
 //!
 //! ```
@@ -89,8 +90,8 @@ pub use browser::{AuthorizeError, TestAuthorization};
 pub use faults::{Fault, Route};
 pub use intake::{
     CHECK_MAX_AGE_SECS, DroppedPoint, EVENT_MAX_AGE_SECS, EVENT_TEXT_MAX_CHARS, IntakeTally,
-    LOG_MAX_AGE_SECS, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, Received,
-    SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
+    LOG_MAX_AGE_SECS, LOG_MAX_AHEAD_SECS, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES,
+    Received, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
 };
 pub use oauth::SESSION_COOKIE;
 pub use state::{ClientSpec, Consent, OrgSpec, SandboxClient, SandboxOrg, TokenState};

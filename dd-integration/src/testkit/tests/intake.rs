@@ -4,8 +4,9 @@ use serde_json::json;
 
 use super::*;
 use crate::testkit::{
-    CHECK_MAX_AGE_SECS, EVENT_MAX_AGE_SECS, LOG_MAX_AGE_SECS, LOG_MESSAGE_MAX_BYTES,
-    LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, Route, SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
+    CHECK_MAX_AGE_SECS, EVENT_MAX_AGE_SECS, LOG_MAX_AGE_SECS, LOG_MAX_AHEAD_SECS,
+    LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, Route, SERIES_DECOMPRESSED_LIMIT,
+    SERIES_MAX_WIRE_BYTES,
 };
 
 const API: &str = "api.datadoghq.eu";
@@ -480,7 +481,8 @@ async fn check_runs() {
     );
 }
 
-/// Logs and events older than 18 hours and checks older than 10 minutes are accepted (`202`)
+/// Logs older than 18 hours or over 2 hours ahead, events older than 18 hours and checks older
+/// than 10 minutes are accepted (`202`)
 /// and dropped, each counted, whatever else the payload holds; a second inside each window is
 /// kept.
 #[tokio::test]
@@ -489,12 +491,15 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
     let key = f.key().await;
     let t = now(&f);
     let log_limit_ms = (t - LOG_MAX_AGE_SECS) * 1000;
+    let log_ahead_ms = (t + LOG_MAX_AHEAD_SECS) * 1000;
     let logs = json!([
         {"message": "kept, at the edge", "timestamp": log_limit_ms},
         {"message": "dropped", "timestamp": log_limit_ms - 1},
         {"message": "kept, no timestamp"},
         {"message": "kept, a date Datadog parses itself", "timestamp": "2020-01-01T00:00:00Z"},
         {"message": "dropped too", "timestamp": 0},
+        {"message": "kept, ahead at the edge", "timestamp": log_ahead_ms},
+        {"message": "dropped, too far ahead", "timestamp": log_ahead_ms + 1},
     ]);
     let (status, _) = f
         .post(
@@ -506,7 +511,7 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
         )
         .await;
     assert_eq!(status, 202);
-    assert_eq!(f.sb.received_logs()[0].dropped_entries, 2);
+    assert_eq!(f.sb.received_logs()[0].dropped_entries, 3);
 
     for (date, dropped) in [(t - EVENT_MAX_AGE_SECS, 0), (t - EVENT_MAX_AGE_SECS - 1, 1)] {
         let event = json!({"title": "Deploy", "text": "x", "date_happened": date});
@@ -548,7 +553,7 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
         let t = f.sb.intake_tally(route, org);
         (t.payloads, t.items, t.dropped_entries)
     };
-    assert_eq!(tally(Route::Logs), (1, 5, 2));
+    assert_eq!(tally(Route::Logs), (1, 7, 3));
     assert_eq!(tally(Route::Events), (2, 2, 1));
     assert_eq!(tally(Route::CheckRun), (1, 3, 1));
 }
