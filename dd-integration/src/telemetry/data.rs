@@ -575,35 +575,61 @@ impl Log {
         self
     }
 
+    /// Datadog drops an entry whose `timestamp` is over 18 hours old or 2 hours ahead: whether
+    /// set by [`timestamp`](Self::timestamp) or as an integer attribute (which Datadog reads as
+    /// Unix milliseconds, so that Unix seconds there would date the entry in January 1970).
+    fn check_time(&self, now_ms: i64) -> Result<(), TelemetryError> {
+        let (ms, by_attribute) = match self.timestamp {
+            Some(ms) => (ms, false),
+            None => match self
+                .attributes
+                .get("timestamp")
+                .and_then(serde_json::Value::as_i64)
+            {
+                Some(ms) => (ms, true),
+                None => return Ok(()),
+            },
+        };
+        let oldest = now_ms.saturating_sub(limits::LOG_MAX_AGE_SECS * 1000);
+        let newest = now_ms.saturating_add(limits::LOG_MAX_AHEAD_SECS * 1000);
+        let (off_by, bound) = if ms < oldest {
+            (
+                now_ms.saturating_sub(ms),
+                "in the past; Datadog takes log entries at most 18 hours old",
+            )
+        } else if ms > newest {
+            (
+                ms.saturating_sub(now_ms),
+                "in the future; Datadog takes log entries at most 2 hours ahead",
+            )
+        } else {
+            return Ok(());
+        };
+        let hint = if by_attribute {
+            " (Datadog reads an integer `timestamp` attribute as Unix milliseconds; \
+             `Log::timestamp` takes a SystemTime)"
+        } else {
+            ""
+        };
+        Err(TelemetryError::Invalid {
+            field: "log timestamp",
+            reason: format!("{:.3}s {bound}{hint}", off_by as f64 / 1000.0),
+        })
+    }
+
     /// Adds an attribute (any JSON). Attributes named like the fields above are ignored.
     pub fn attribute(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Log {
         self.attributes.insert(key.into(), value.into());
         self
     }
 
-    pub(crate) fn render(&self, default_source: &str, now: i64) -> Result<Vec<u8>, TelemetryError> {
-        if let Some(ms) = self.timestamp
-            && ms < (now - limits::LOG_MAX_AGE_SECS).saturating_mul(1000)
-        {
-            return Err(TelemetryError::Invalid {
-                field: "log timestamp",
-                reason: format!(
-                    "{}s in the past; Datadog takes log entries at most 18 hours old",
-                    now - ms.div_euclid(1000)
-                ),
-            });
-        }
-        if let Some(ms) = self.timestamp
-            && ms > (now + limits::LOG_MAX_AHEAD_SECS).saturating_mul(1000)
-        {
-            return Err(TelemetryError::Invalid {
-                field: "log timestamp",
-                reason: format!(
-                    "{}s in the future; Datadog takes log entries at most 2 hours ahead",
-                    ms.div_euclid(1000) - now
-                ),
-            });
-        }
+    /// The entry as JSON; `now_ms` (Unix milliseconds) is when it is sent.
+    pub(crate) fn render(
+        &self,
+        default_source: &str,
+        now_ms: i64,
+    ) -> Result<Vec<u8>, TelemetryError> {
+        self.check_time(now_ms)?;
         let mut out = Vec::with_capacity(self.message.len() + 96);
         out.extend_from_slice(b"{\"ddsource\":");
         json_str(&mut out, self.source.as_deref().unwrap_or(default_source));
@@ -1041,9 +1067,11 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
 }
 
 impl<I: Submits<kinds::logs>> Submission<I> for Log {
-    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, _now: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
-        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id, now)?)))
+        // The window is checked to the millisecond, as the entry's time is given.
+        let now_ms = unix_ms(SystemTime::now());
+        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id, now_ms)?)))
     }
 }
 
@@ -1109,6 +1137,48 @@ pub(crate) fn unix_now() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_time_is_checked_to_the_millisecond_at_both_edges() {
+        use std::time::Duration;
+        let now_ms = 1_700_000_000_123;
+        let at = |ms: i64| Log::new("m").timestamp(UNIX_EPOCH + Duration::from_millis(ms as u64));
+        let oldest = now_ms - 18 * 3_600_000;
+        let newest = now_ms + 2 * 3_600_000;
+        for ok in [oldest, now_ms, newest] {
+            let json = at(ok).render("acme", now_ms).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+            assert_eq!(v["timestamp"], ok);
+        }
+        for bad in [oldest - 1, newest + 1] {
+            let e = at(bad).render("acme", now_ms).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    TelemetryError::Invalid {
+                        field: "log timestamp",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+        }
+        // An integer attribute is read by Datadog as milliseconds: seconds there are refused.
+        let seconds = Log::new("m").attribute("timestamp", now_ms / 1000);
+        let e = seconds.render("acme", now_ms).unwrap_err().to_string();
+        assert!(e.contains("Unix milliseconds"), "{e}");
+        let ms = Log::new("m").attribute("timestamp", oldest);
+        assert!(ms.render("acme", now_ms).is_ok());
+        // A text date is Datadog's to parse; `Log::timestamp` wins over the attribute.
+        let text = Log::new("m").attribute("timestamp", "2020-01-01T00:00:00Z");
+        assert!(text.render("acme", now_ms).is_ok());
+        let both = at(now_ms)
+            .attribute("timestamp", 5)
+            .render("acme", now_ms)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&both).unwrap();
+        assert_eq!(v["timestamp"], now_ms);
+    }
 
     #[test]
     fn points_render_as_datadog_reads_them() {

@@ -67,7 +67,9 @@ pub struct Received {
     /// time (a log's `timestamp` over 18 hours old or 2 hours ahead, an event's `date_happened`
     /// over 18 hours old, a check's `timestamp` over 10 minutes old). Datadog documents these windows, not its answer to an
     /// entry outside them; the sandbox answers `202` and drops, as Datadog does for metric
-    /// points. The SDK refuses such entries before sending, so either answer is safe.
+    /// points. The SDK refuses such entries when they are sent (a log's `timestamp` whether set
+    /// by `Log::timestamp` or as an integer attribute); an entry that ages past its window
+    /// while queued or retried is dropped here as at Datadog.
     pub dropped_entries: usize,
 }
 
@@ -392,6 +394,32 @@ fn is_string_array(v: &Value) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Time windows of logs, events and service checks
+
+/// Whether Datadog drops a log entry whose `timestamp` is `ms` (Unix milliseconds) at `now_ms`.
+fn log_time_dropped(ms: i64, now_ms: i64) -> bool {
+    ms < now_ms.saturating_sub(LOG_MAX_AGE_SECS * 1000)
+        || ms > now_ms.saturating_add(LOG_MAX_AHEAD_SECS * 1000)
+}
+
+/// Whether Datadog drops an event that happened at `at` (Unix seconds) at `now`.
+fn event_time_dropped(at: i64, now: i64) -> bool {
+    at < now.saturating_sub(EVENT_MAX_AGE_SECS)
+}
+
+/// Whether Datadog drops a service check of `timestamp` `at` (Unix seconds) at `now`.
+fn check_time_dropped(at: i64, now: i64) -> bool {
+    at < now.saturating_sub(CHECK_MAX_AGE_SECS)
+}
+
+fn unix_ms(t: std::time::SystemTime) -> i64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Logs
 
 /// `POST /{logs host}/api/v2/logs`.
@@ -423,9 +451,7 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
             &format!("Too many log entries: at most {LOGS_MAX_ENTRIES} per request"),
         );
     }
-    let now = shared.lock().clock.unix_secs();
-    let oldest_ms = (now - LOG_MAX_AGE_SECS).saturating_mul(1000);
-    let newest_ms = (now + LOG_MAX_AHEAD_SECS).saturating_mul(1000);
+    let now_ms = unix_ms(shared.lock().clock.now());
     let mut truncated = 0;
     let mut dropped = 0;
     for entry in &mut entries {
@@ -450,7 +476,7 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
         if obj
             .get("timestamp")
             .and_then(Value::as_i64)
-            .is_some_and(|ms| ms < oldest_ms || ms > newest_ms)
+            .is_some_and(|ms| log_time_dropped(ms, now_ms))
         {
             dropped += 1;
         }
@@ -517,7 +543,7 @@ pub(super) async fn events(shared: &Shared, call: Call) -> Response {
     let stale = e
         .get("date_happened")
         .and_then(Value::as_i64)
-        .is_some_and(|at| at < st.clock.unix_secs() - EVENT_MAX_AGE_SECS);
+        .is_some_and(|at| event_time_dropped(at, st.clock.unix_secs()));
     let body = arrival.json.clone();
     let mut received = arrival.received(body);
     received.dropped_entries = usize::from(stale);
@@ -594,14 +620,14 @@ pub(super) async fn check_run(shared: &Shared, call: Call) -> Response {
         return spec.error(StatusCode::BAD_REQUEST, &why);
     }
     let mut st = shared.lock();
-    let oldest = st.clock.unix_secs() - CHECK_MAX_AGE_SECS;
+    let now = st.clock.unix_secs();
     let dropped = arrival.json.as_array().map_or(0, |checks| {
         checks
             .iter()
             .filter(|c| {
                 c.get("timestamp")
                     .and_then(Value::as_i64)
-                    .is_some_and(|t| t < oldest)
+                    .is_some_and(|t| check_time_dropped(t, now))
             })
             .count()
     });
@@ -651,4 +677,27 @@ fn check_checks(body: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod windows {
+    use super::*;
+
+    #[test]
+    fn each_window_keeps_its_edge_and_drops_one_past_it() {
+        let now_ms = 1_700_000_000_123;
+        let (oldest, newest) = (now_ms - 18 * 3_600_000, now_ms + 2 * 3_600_000);
+        assert!(!log_time_dropped(oldest, now_ms) && !log_time_dropped(newest, now_ms));
+        assert!(log_time_dropped(oldest - 1, now_ms) && log_time_dropped(newest + 1, now_ms));
+        let now = 1_700_000_000;
+        assert!(!event_time_dropped(now - 18 * 3600, now));
+        assert!(event_time_dropped(now - 18 * 3600 - 1, now));
+        assert!(
+            !event_time_dropped(now + 3600, now),
+            "no documented limit ahead"
+        );
+        assert!(!check_time_dropped(now - 600, now));
+        assert!(check_time_dropped(now - 601, now));
+        assert!(!log_time_dropped(i64::MAX, i64::MAX) && log_time_dropped(i64::MIN, 0));
+    }
 }

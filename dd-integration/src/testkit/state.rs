@@ -249,11 +249,16 @@ impl ApiKeys {
         self.by_key.get(key).map(String::as_str)
     }
 
-    /// Adds a key; the caller has checked that the org and client have none.
+    /// Adds a key (the callers refuse a second one per org and client; one that got here would
+    /// replace the first, which then stops authenticating).
     pub(super) fn insert(&mut self, org_id: &str, client_id: &str, key: String) {
         self.by_key.insert(key.clone(), org_id.to_owned());
-        self.by_owner
-            .insert((org_id.to_owned(), client_id.to_owned()), key);
+        if let Some(old) = self
+            .by_owner
+            .insert((org_id.to_owned(), client_id.to_owned()), key)
+        {
+            self.by_key.remove(&old);
+        }
     }
 
     /// Deletes the key of this org and client; whether there was one.

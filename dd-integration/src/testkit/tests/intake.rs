@@ -483,23 +483,25 @@ async fn check_runs() {
 
 /// Logs older than 18 hours or over 2 hours ahead, events older than 18 hours and checks older
 /// than 10 minutes are accepted (`202`)
-/// and dropped, each counted, whatever else the payload holds; a second inside each window is
+/// and dropped, each counted, whatever else the payload holds; a minute inside each window is
 /// kept.
 #[tokio::test]
 async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped() {
     let f = fx().await;
     let key = f.key().await;
+    // A minute inside or outside each window: the sandbox's clock runs on while the requests
+    // are made (the edges themselves are tested in `intake::windows`).
     let t = now(&f);
-    let log_limit_ms = (t - LOG_MAX_AGE_SECS) * 1000;
-    let log_ahead_ms = (t + LOG_MAX_AHEAD_SECS) * 1000;
+    let log_limit_ms = (t - LOG_MAX_AGE_SECS + 60) * 1000;
+    let log_ahead_ms = (t + LOG_MAX_AHEAD_SECS - 60) * 1000;
     let logs = json!([
-        {"message": "kept, at the edge", "timestamp": log_limit_ms},
-        {"message": "dropped", "timestamp": log_limit_ms - 1},
+        {"message": "kept, a minute inside", "timestamp": log_limit_ms},
+        {"message": "dropped", "timestamp": log_limit_ms - 120_000},
         {"message": "kept, no timestamp"},
         {"message": "kept, a date Datadog parses itself", "timestamp": "2020-01-01T00:00:00Z"},
         {"message": "dropped too", "timestamp": 0},
-        {"message": "kept, ahead at the edge", "timestamp": log_ahead_ms},
-        {"message": "dropped, too far ahead", "timestamp": log_ahead_ms + 1},
+        {"message": "kept, ahead a minute inside", "timestamp": log_ahead_ms},
+        {"message": "dropped, too far ahead", "timestamp": log_ahead_ms + 120_000},
     ]);
     let (status, _) = f
         .post(
@@ -513,7 +515,10 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
     assert_eq!(status, 202);
     assert_eq!(f.sb.received_logs()[0].dropped_entries, 3);
 
-    for (date, dropped) in [(t - EVENT_MAX_AGE_SECS, 0), (t - EVENT_MAX_AGE_SECS - 1, 1)] {
+    for (date, dropped) in [
+        (t - EVENT_MAX_AGE_SECS + 60, 0),
+        (t - EVENT_MAX_AGE_SECS - 60, 1),
+    ] {
         let event = json!({"title": "Deploy", "text": "x", "date_happened": date});
         let (status, body) = f
             .post(
@@ -532,8 +537,8 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
     }
 
     let checks = json!([
-        {"check": "acme.can_connect", "host_name": "a", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS},
-        {"check": "acme.can_connect", "host_name": "b", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS - 1},
+        {"check": "acme.can_connect", "host_name": "a", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS + 60},
+        {"check": "acme.can_connect", "host_name": "b", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS - 60},
         {"check": "acme.can_connect", "host_name": "c", "status": 0},
     ]);
     let r = f
