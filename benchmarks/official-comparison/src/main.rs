@@ -8,8 +8,9 @@
 //! is slow), with the caller batching 1,000 items a request or 50,000 points grouped by series
 //! (awaited one after the other), and tuned (50,000 points or 1,000 lines a request, 4
 //! requests in flight). Then 1,000 orgs (`BENCH_ORGS`), each with its own API key and 200
-//! points: the SDK with an intake per org, the official client with a client per org and one
-//! request per org, the orgs one after the other or 64 at once.
+//! points: the SDK with an intake per org (`send` per point, or of each series' points), the
+//! official client with a client per org and one request per org, the orgs one after the other
+//! or 64 at once.
 //!
 //! The whole sequence runs twice (`BENCH_ROUNDS`) and only the last round is printed: the first
 //! warms the allocator and the connection pools.
@@ -509,7 +510,9 @@ impl Bench {
 
     /// Many orgs, as a multi-tenant integration sends: each org with its own API key and its
     /// own points; the SDK with one `send` per point, every org's queue delivering at once.
-    fn sdk_orgs(&self, data: &Arc<OrgPoints>) -> Run {
+    /// Many orgs through the SDK: `send` per point, or (`grouped`) one `send` of each series'
+    /// points per org, as the official runs group them.
+    fn sdk_orgs(&self, data: &Arc<OrgPoints>, grouped: bool) -> Run {
         let sandbox = self.sandbox();
         let telemetry = self.telemetry(&sandbox);
         let mut orgs = Vec::new();
@@ -520,7 +523,7 @@ impl Bench {
             intakes.push(
                 telemetry
                     .intake::<AcmeBench>(
-                        InstallationId::from_stored(format!("inst_sdk_org_{o}")),
+                        InstallationId::from_stored(format!("inst_sdk_org_{o}_{grouped}")),
                         Domain::Us1,
                         ApiKey::new(key),
                     )
@@ -534,8 +537,13 @@ impl Bench {
         let m = self.measure(async move {
             for (intake, org) in intakes.iter().zip(data2.iter()) {
                 for (s, points) in org {
-                    for &(ts, v) in points {
-                        intake.send(series[*s].point(ts, v)).await.unwrap();
+                    if grouped {
+                        let all = series[*s].points(points.iter().copied());
+                        intake.send(all).await.unwrap();
+                    } else {
+                        for &(ts, v) in points {
+                            intake.send(series[*s].point(ts, v)).await.unwrap();
+                        }
                     }
                 }
             }
@@ -544,8 +552,13 @@ impl Bench {
         let run = self.run_orgs(
             &sandbox,
             format!(
-                "metrics, {} orgs, dd-integration: `send` per point (zstd1)",
-                data.len()
+                "metrics, {} orgs, dd-integration: {} (zstd1)",
+                data.len(),
+                if grouped {
+                    "`send` of each series' points"
+                } else {
+                    "`send` per point"
+                }
             ),
             org_items(data),
             &orgs,
@@ -812,8 +825,9 @@ fn main() {
             metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
             metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
         }
-        many = vec![bench.sdk_orgs(&by_org)];
+        many = vec![bench.sdk_orgs(&by_org, false)];
         if !sdk_only {
+            many.push(bench.sdk_orgs(&by_org, true));
             many.push(bench.official_orgs(&by_org, 1));
             many.push(bench.official_orgs(&by_org, 64));
         }
