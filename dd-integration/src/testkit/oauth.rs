@@ -45,16 +45,9 @@ pub(super) fn authorize(shared: &Shared, call: Call) -> Response {
     // The org: the vanity host's; else the one the browser is logged in to (the sandbox's
     // session cookie, as Datadog's own session decides); else the one named by dd_oid; else the
     // first org of the region.
-    let on_region = |id: &str| {
-        st.orgs
-            .iter()
-            .find(|o| o.public.id == id && o.public.domain == site.domain())
-    };
+    let on_region = |id: &str| st.org(id).filter(|o| o.public.domain == site.domain());
     let org = match site.vanity() {
-        Some(label) => st
-            .orgs
-            .iter()
-            .find(|o| o.public.domain == site.domain() && o.vanity.as_deref() == Some(label)),
+        Some(label) => st.vanity_org(site.domain(), label),
         None => session_org(&call.headers)
             .and_then(|id| on_region(&id))
             .or_else(|| q.get("dd_oid").and_then(|id| on_region(id)))

@@ -146,10 +146,7 @@ impl Host {
         };
         let served = match site.vanity() {
             None => host == site.domain().ui_host(),
-            Some(label) => state
-                .orgs
-                .iter()
-                .any(|o| o.public.domain == site.domain() && o.vanity.as_deref() == Some(label)),
+            Some(label) => state.vanity_org(site.domain(), label).is_some(),
         };
         if served {
             Host::Ui(site)

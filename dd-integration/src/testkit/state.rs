@@ -168,7 +168,6 @@ impl fmt::Debug for SandboxClient {
 
 pub(super) struct Org {
     pub(super) public: SandboxOrg,
-    pub(super) vanity: Option<String>,
     pub(super) grantable: Option<Vec<String>>,
     /// The user who authorizes (and so creates the marketplace key) in this org.
     pub(super) user_id: String,
@@ -301,6 +300,8 @@ pub(super) struct State {
     pub(super) orgs: Vec<Org>,
     /// Where each org is in `orgs` (orgs are never removed).
     pub(super) org_index: HashMap<String, usize>,
+    /// Where the org of each vanity subdomain (region, label) is in `orgs`.
+    pub(super) vanity_index: HashMap<(Domain, String), usize>,
     pub(super) clients: Vec<Client>,
     pub(super) pending: HashMap<String, Pending>,
     pub(super) codes: HashMap<String, Code>,
@@ -328,32 +329,37 @@ impl State {
         self.org_index.get(id).map(|&i| &self.orgs[i])
     }
 
+    /// The org whose vanity subdomain `label` is, on `domain`.
+    pub(super) fn vanity_org(&self, domain: Domain, label: &str) -> Option<&Org> {
+        self.vanity_index
+            .get(&(domain, label.to_owned()))
+            .map(|&i| &self.orgs[i])
+    }
+
     pub(super) fn client(&self, id: &str) -> Option<&Client> {
         self.clients.iter().find(|c| c.public.client_id == id)
     }
 
     pub(super) fn add_org(&mut self, spec: OrgSpec) -> SandboxOrg {
-        let site =
-            match &spec.vanity {
-                None => Site::of(spec.domain),
-                Some(label) => {
-                    let site = Site::parse(&format!("{label}.{}", spec.domain))
-                        .ok()
-                        .filter(|s| s.vanity().is_some())
-                        .unwrap_or_else(|| {
-                            panic!(
-                                "`{label}` is not usable as a vanity subdomain of {}",
-                                spec.domain
-                            )
-                        });
-                    assert!(
-                        !self.orgs.iter().any(|o| o.public.domain == spec.domain
-                            && o.vanity.as_deref() == site.vanity()),
-                        "the vanity subdomain {site} is already taken by another sandbox org"
-                    );
-                    site
-                }
-            };
+        let site = match &spec.vanity {
+            None => Site::of(spec.domain),
+            Some(label) => {
+                let site = Site::parse(&format!("{label}.{}", spec.domain))
+                    .ok()
+                    .filter(|s| s.vanity().is_some())
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "`{label}` is not usable as a vanity subdomain of {}",
+                            spec.domain
+                        )
+                    });
+                assert!(
+                    self.vanity_org(spec.domain, label).is_none(),
+                    "the vanity subdomain {site} is already taken by another sandbox org"
+                );
+                site
+            }
+        };
         let public = SandboxOrg {
             id: ids::uuid(),
             name: spec.name,
@@ -361,9 +367,12 @@ impl State {
             site: site.clone(),
         };
         self.org_index.insert(public.id.clone(), self.orgs.len());
+        if let Some(label) = site.vanity() {
+            self.vanity_index
+                .insert((spec.domain, label.to_owned()), self.orgs.len());
+        }
         self.orgs.push(Org {
             public: public.clone(),
-            vanity: site.vanity().map(str::to_owned),
             grantable: spec.grantable,
             user_id: ids::uuid(),
         });

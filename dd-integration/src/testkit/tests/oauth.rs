@@ -127,6 +127,23 @@ async fn org_is_chosen_by_vanity_host_then_dd_oid_then_first() {
     assert_eq!(query(&cb, "dd_oid").unwrap(), big.id);
     assert_eq!(query(&cb, "site").unwrap(), "https://bigcorp.datadoghq.eu");
     assert_eq!(query(&cb, "domain").unwrap(), "datadoghq.eu");
+    // The same label on another region is another org; on the same region it is taken.
+    let big_us =
+        f.sb.add_org(OrgSpec::new("BigCorp US", Domain::Us1).vanity("bigcorp"));
+    let cb =
+        f.sb.authorize(&oid("bigcorp.datadoghq.com", &[]))
+            .await
+            .unwrap();
+    assert_eq!(query(&cb, "dd_oid").unwrap(), big_us.id);
+    let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        f.sb.add_org(OrgSpec::new("Impostor", Domain::Eu1).vanity("bigcorp"))
+    }));
+    assert!(taken.is_err(), "a vanity subdomain belongs to one org");
+    let cb =
+        f.sb.authorize(&oid("bigcorp.datadoghq.eu", &[]))
+            .await
+            .unwrap();
+    assert_eq!(query(&cb, "dd_oid").unwrap(), big.id);
     let cb =
         f.sb.authorize(&oid("us3.datadoghq.com", &[]))
             .await
