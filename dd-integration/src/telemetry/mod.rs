@@ -11,7 +11,9 @@
 //!   payloads at most 1,000 entries and 5 MiB, each entry at most 1 MiB; points more than 10
 //!   minutes ahead or 1 hour behind are refused when sent ([`TelemetryError::PointOutOfWindow`]),
 //!   and points that pass the hour while queued or retried (Datadog accepts and drops them) are
-//!   reported by `flush` ([`DeliveryFailure::Expired`]), not counted as delivered.
+//!   reported by `flush` ([`DeliveryFailure::Expired`]), not counted as delivered. Log entries
+//!   dated over 18 hours back or 2 hours ahead ([`Log::timestamp`]), events over 18 hours old
+//!   and service checks over 10 minutes old are refused when sent, as Datadog drops them.
 //! - **Retries**: 408, 429 (after `X-RateLimit-Reset`), 5xx, time-outs and cut connections, with
 //!   jittered exponential backoff; a payload answered 413 is split in halves and resent.
 //! - **Key revocation**: a 403 marks the installation's key as refused; every later send fails
