@@ -51,7 +51,7 @@ pub(super) fn authorize(shared: &Shared, call: Call) -> Response {
         None => session_org(&call.headers)
             .and_then(|id| on_region(&id))
             .or_else(|| q.get("dd_oid").and_then(|id| on_region(id)))
-            .or_else(|| st.orgs.iter().find(|o| o.public.domain == site.domain())),
+            .or_else(|| st.first_org_on(site.domain())),
     };
     let Some(org) = org else {
         return error_page(&format!(

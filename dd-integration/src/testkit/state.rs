@@ -297,11 +297,12 @@ impl Default for Settings {
 pub(super) struct State {
     pub(super) settings: Settings,
     pub(super) clock: Clock,
-    pub(super) orgs: Vec<Org>,
-    /// Where each org is in `orgs` (orgs are never removed).
-    pub(super) org_index: HashMap<String, usize>,
+    /// Added only by `add_org`, which keeps the indexes below; never removed.
+    orgs: Vec<Org>,
+    /// Where each org is in `orgs`.
+    org_index: HashMap<String, usize>,
     /// Where the org of each vanity subdomain (region, label) is in `orgs`.
-    pub(super) vanity_index: HashMap<(Domain, String), usize>,
+    vanity_index: HashMap<(Domain, String), usize>,
     pub(super) clients: Vec<Client>,
     pub(super) pending: HashMap<String, Pending>,
     pub(super) codes: HashMap<String, Code>,
@@ -327,6 +328,11 @@ impl State {
 
     pub(super) fn org(&self, id: &str) -> Option<&Org> {
         self.org_index.get(id).map(|&i| &self.orgs[i])
+    }
+
+    /// The first org added on `domain`.
+    pub(super) fn first_org_on(&self, domain: Domain) -> Option<&Org> {
+        self.orgs.iter().find(|o| o.public.domain == domain)
     }
 
     /// The org whose vanity subdomain `label` is, on `domain`.
