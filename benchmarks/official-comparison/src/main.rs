@@ -509,9 +509,8 @@ impl Bench {
     }
 
     /// Many orgs, as a multi-tenant integration sends: each org with its own API key and its
-    /// own points; the SDK with one `send` per point, every org's queue delivering at once.
-    /// Many orgs through the SDK: `send` per point, or (`grouped`) one `send` of each series'
-    /// points per org, as the official runs group them.
+    /// own points, every org's queue delivering at once; the SDK with one `send` per point, or
+    /// (`grouped`) one `send` of each series' points per org, as the official runs group them.
     fn sdk_orgs(&self, data: &Arc<OrgPoints>, grouped: bool) -> Run {
         let sandbox = self.sandbox();
         let telemetry = self.telemetry(&sandbox);
@@ -825,9 +824,11 @@ fn main() {
             metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
             metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
         }
-        many = vec![bench.sdk_orgs(&by_org, false)];
+        many = vec![
+            bench.sdk_orgs(&by_org, false),
+            bench.sdk_orgs(&by_org, true),
+        ];
         if !sdk_only {
-            many.push(bench.sdk_orgs(&by_org, true));
             many.push(bench.official_orgs(&by_org, 1));
             many.push(bench.official_orgs(&by_org, 64));
         }

@@ -581,12 +581,14 @@ impl Log {
     fn check_time(&self, now_ms: i64) -> Result<(), TelemetryError> {
         let (ms, by_attribute) = match self.timestamp {
             Some(ms) => (ms, false),
+            // Any JSON number, as Datadog reads it: a float is cut to whole milliseconds,
+            // saturating.
             None => match self
                 .attributes
                 .get("timestamp")
-                .and_then(serde_json::Value::as_i64)
+                .and_then(serde_json::Value::as_f64)
             {
-                Some(ms) => (ms, true),
+                Some(ms) => (ms as i64, true),
                 None => return Ok(()),
             },
         };
@@ -617,7 +619,10 @@ impl Log {
         })
     }
 
-    /// Adds an attribute (any JSON). Attributes named like the fields above are ignored.
+    /// Adds an attribute (any JSON). Attributes named `message`, `service`, `hostname`,
+    /// `ddsource`, `ddtags` or `status` are ignored (the methods above set those), and
+    /// `timestamp` too once [`timestamp`](Self::timestamp) is set; a numeric `timestamp`
+    /// attribute is checked against Datadog's window as Unix milliseconds.
     pub fn attribute(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Log {
         self.attributes.insert(key.into(), value.into());
         self
@@ -1169,6 +1174,13 @@ mod tests {
         assert!(e.contains("Unix milliseconds"), "{e}");
         let ms = Log::new("m").attribute("timestamp", oldest);
         assert!(ms.render("acme", now_ms).is_ok());
+        let float_seconds = Log::new("m").attribute("timestamp", 1_700_000_000.5);
+        assert!(float_seconds.render("acme", now_ms).is_err());
+        let huge = Log::new("m").attribute("timestamp", u64::MAX);
+        assert!(
+            huge.render("acme", now_ms).is_err(),
+            "past i64 is far ahead"
+        );
         // A text date is Datadog's to parse; `Log::timestamp` wins over the attribute.
         let text = Log::new("m").attribute("timestamp", "2020-01-01T00:00:00Z");
         assert!(text.render("acme", now_ms).is_ok());

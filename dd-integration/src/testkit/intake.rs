@@ -475,8 +475,8 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
         // milliseconds there.
         if obj
             .get("timestamp")
-            .and_then(Value::as_i64)
-            .is_some_and(|ms| log_time_dropped(ms, now_ms))
+            .and_then(Value::as_f64)
+            .is_some_and(|ms| log_time_dropped(ms as i64, now_ms))
         {
             dropped += 1;
         }

@@ -359,8 +359,12 @@ impl State {
                             spec.domain
                         )
                     });
+                // The label as the site has it (lower case), as requests will look it up.
+                let taken = site
+                    .vanity()
+                    .is_some_and(|label| self.vanity_org(spec.domain, label).is_some());
                 assert!(
-                    self.vanity_org(spec.domain, label).is_none(),
+                    !taken,
                     "the vanity subdomain {site} is already taken by another sandbox org"
                 );
                 site

@@ -135,10 +135,15 @@ async fn org_is_chosen_by_vanity_host_then_dd_oid_then_first() {
             .await
             .unwrap();
     assert_eq!(query(&cb, "dd_oid").unwrap(), big_us.id);
-    let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        f.sb.add_org(OrgSpec::new("Impostor", Domain::Eu1).vanity("bigcorp"))
-    }));
-    assert!(taken.is_err(), "a vanity subdomain belongs to one org");
+    for label in ["bigcorp", "BigCorp"] {
+        let taken = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f.sb.add_org(OrgSpec::new("Impostor", Domain::Eu1).vanity(label))
+        }));
+        assert!(
+            taken.is_err(),
+            "{label}: a vanity subdomain belongs to one org"
+        );
+    }
     let cb =
         f.sb.authorize(&oid("bigcorp.datadoghq.eu", &[]))
             .await
