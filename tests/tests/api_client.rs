@@ -94,6 +94,14 @@ impl World {
     }
 }
 
+/// The declared scopes an org's admin lets OAuth clients have when dashboards are withheld.
+fn all_but_dashboards() -> impl Iterator<Item = &'static str> {
+    SCOPES
+        .iter()
+        .copied()
+        .filter(|s| !s.starts_with("dashboards"))
+}
+
 fn vanity(name: &str, domain: Domain) -> OrgSpec {
     OrgSpec::new(name, domain).vanity(format!("v{}", name.to_ascii_lowercase()))
 }
@@ -421,11 +429,7 @@ async fn a_429_waits_for_x_ratelimit_reset() {
 async fn a_403_names_the_grant_that_is_missing() {
     let w = World::new().await;
     // The org's admin lets OAuth clients read monitors, not dashboards.
-    let narrowed = SCOPES
-        .iter()
-        .copied()
-        .filter(|s| !s.starts_with("dashboards"));
-    let org = w.org(vanity("Acme", Domain::Ap1).grantable_scopes(narrowed));
+    let org = w.org(vanity("Acme", Domain::Ap1).grantable_scopes(all_but_dashboards()));
     let installation = w.install(&org).await;
     assert!(
         !installation
@@ -459,11 +463,7 @@ async fn a_403_names_the_grant_that_is_missing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_403_reads_the_grants_again_from_the_store() {
     let w = World::new().await;
-    let narrowed = SCOPES
-        .iter()
-        .copied()
-        .filter(|s| !s.starts_with("dashboards"));
-    let org = w.org(vanity("Acme", Domain::Eu1).grantable_scopes(narrowed));
+    let org = w.org(vanity("Acme", Domain::Eu1).grantable_scopes(all_but_dashboards()));
     let installation = w.install(&org).await;
     // The copy the client is made from still lists `dashboards_read`.
     let mut stale = installation.clone();

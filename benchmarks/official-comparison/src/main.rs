@@ -490,11 +490,7 @@ impl Bench {
             }
             intake.flush().await.unwrap();
         });
-        let how = if grouped {
-            "`send` of each series' points per 50000 points"
-        } else {
-            "`send` per point"
-        };
+        let how = sdk_use(grouped, " per 50000 points");
         let run = self.run(
             &sandbox,
             format!("metrics, dd-integration: {how} (zstd1)"),
@@ -553,11 +549,7 @@ impl Bench {
             format!(
                 "metrics, {} orgs, dd-integration: {} (zstd1)",
                 data.len(),
-                if grouped {
-                    "`send` of each series' points"
-                } else {
-                    "`send` per point"
-                }
+                sdk_use(grouped, "")
             ),
             org_items(data),
             &orgs,
@@ -873,6 +865,16 @@ fn main() {
                     / (official.wire as f64 / official.items as f64),
             );
         }
+    }
+}
+
+/// How an SDK run sends, for its label: a point per `send`, or each series' points together
+/// (`per` says over how many points).
+fn sdk_use(grouped: bool, per: &str) -> String {
+    if grouped {
+        format!("`send` of each series' points{per}")
+    } else {
+        "`send` per point".to_owned()
     }
 }
 

@@ -1016,8 +1016,10 @@ impl Item {
 /// (see [`Submits`](crate::Submits)): sending a kind the declaration does not list does not
 /// compile. Sealed.
 pub trait Submission<I>: sealed::Sealed {
+    /// Validated against the clock at `now_ms` (Unix milliseconds: a log's time is given to
+    /// the millisecond, the others' to the second).
     #[doc(hidden)]
-    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError>;
+    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError>;
 }
 
 /// A submission validated and rendered (opaque).
@@ -1034,8 +1036,9 @@ mod sealed {
 }
 
 impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
-    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Metrics)?;
+        let now = now_ms.div_euclid(1000);
         let mut bad = None;
         self.points.for_each(|t, v| {
             if bad.is_some() {
@@ -1072,25 +1075,23 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
 }
 
 impl<I: Submits<kinds::logs>> Submission<I> for Log {
-    fn prepare(self, _now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
-        // The window is checked to the millisecond, as the entry's time is given.
-        let now_ms = unix_ms(SystemTime::now());
         Ok(Prepared(Item::Log(self.render(I::SPEC.app_id, now_ms)?)))
     }
 }
 
 impl<I: Submits<kinds::events>> Submission<I> for Event {
-    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Events)?;
-        Ok(Prepared(Item::Event(self.render(now)?)))
+        Ok(Prepared(Item::Event(self.render(now_ms.div_euclid(1000))?)))
     }
 }
 
 impl<I: Submits<kinds::service_checks>> Submission<I> for ServiceCheck<I> {
-    fn prepare(self, now: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::ServiceChecks)?;
-        Ok(Prepared(Item::Check(self.render(now)?)))
+        Ok(Prepared(Item::Check(self.render(now_ms.div_euclid(1000))?)))
     }
 }
 
@@ -1137,6 +1138,11 @@ fn unix_ms(time: SystemTime) -> i64 {
 
 pub(crate) fn unix_now() -> i64 {
     unix(SystemTime::now())
+}
+
+/// Now, in Unix milliseconds.
+pub(crate) fn unix_now_ms() -> i64 {
+    unix_ms(SystemTime::now())
 }
 
 #[cfg(test)]

@@ -622,7 +622,7 @@ impl<I: DatadogIntegration> Intake<I> {
     /// The data refused before sending (undeclared, out of Datadog's limits), or
     /// [`TelemetryError::KeyRejected`] / [`TelemetryError::Closed`].
     pub async fn send(&self, data: impl Submission<I>) -> Result<(), TelemetryError> {
-        let Prepared(item) = data.prepare(data::unix_now())?;
+        let Prepared(item) = data.prepare(data::unix_now_ms())?;
         self.queue.send(item).await
     }
 
@@ -631,7 +631,7 @@ impl<I: DatadogIntegration> Intake<I> {
     /// # Errors
     /// As [`send`](Self::send), and [`TelemetryError::Full`] instead of waiting.
     pub fn try_send(&self, data: impl Submission<I>) -> Result<(), TelemetryError> {
-        let Prepared(item) = data.prepare(data::unix_now())?;
+        let Prepared(item) = data.prepare(data::unix_now_ms())?;
         self.queue.try_send(item)
     }
 

@@ -21,6 +21,14 @@ impl Clock {
     pub(super) fn unix_secs(&self) -> i64 {
         unix_secs(self.now())
     }
+
+    /// Milliseconds since the Unix epoch (a log entry's `timestamp`).
+    pub(super) fn unix_ms(&self) -> i64 {
+        match self.now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+        }
+    }
 }
 
 pub(super) fn unix_secs(t: SystemTime) -> i64 {

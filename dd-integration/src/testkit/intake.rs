@@ -412,13 +412,6 @@ fn check_time_dropped(at: i64, now: i64) -> bool {
     at < now.saturating_sub(CHECK_MAX_AGE_SECS)
 }
 
-fn unix_ms(t: std::time::SystemTime) -> i64 {
-    match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Logs
 
@@ -451,7 +444,7 @@ pub(super) async fn logs(shared: &Shared, call: Call) -> Response {
             &format!("Too many log entries: at most {LOGS_MAX_ENTRIES} per request"),
         );
     }
-    let now_ms = unix_ms(shared.lock().clock.now());
+    let now_ms = shared.lock().clock.unix_ms();
     let mut truncated = 0;
     let mut dropped = 0;
     for entry in &mut entries {
@@ -512,7 +505,7 @@ pub(super) async fn events(shared: &Shared, call: Call) -> Response {
         zstd: false,
         logs: false,
     };
-    let arrival = match arrive(shared, call, &spec).await {
+    let mut arrival = match arrive(shared, call, &spec).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
@@ -544,7 +537,7 @@ pub(super) async fn events(shared: &Shared, call: Call) -> Response {
         .get("date_happened")
         .and_then(Value::as_i64)
         .is_some_and(|at| event_time_dropped(at, st.clock.unix_secs()));
-    let body = arrival.json.clone();
+    let body = arrival.json.take();
     let mut received = arrival.received(body);
     received.dropped_entries = usize::from(stale);
     tracing::info!(org_id = %received.org_id, event_id = id, stale, "sandbox events: accepted");
@@ -612,15 +605,14 @@ pub(super) async fn check_run(shared: &Shared, call: Call) -> Response {
         zstd: false,
         logs: false,
     };
-    let arrival = match arrive(shared, call, &spec).await {
+    let mut arrival = match arrive(shared, call, &spec).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
     if let Err(why) = check_checks(&arrival.json) {
         return spec.error(StatusCode::BAD_REQUEST, &why);
     }
-    let mut st = shared.lock();
-    let now = st.clock.unix_secs();
+    let now = shared.lock().clock.unix_secs();
     let dropped = arrival.json.as_array().map_or(0, |checks| {
         checks
             .iter()
@@ -631,12 +623,11 @@ pub(super) async fn check_run(shared: &Shared, call: Call) -> Response {
             })
             .count()
     });
-    let body = arrival.json.clone();
+    let body = arrival.json.take();
     let mut received = arrival.received(body);
     received.dropped_entries = dropped;
     tracing::info!(org_id = %received.org_id, dropped, "sandbox check_run: accepted");
-    let unkept = st.record(spec.route, received);
-    drop(st);
+    let unkept = shared.lock().record(spec.route, received);
     drop(unkept);
     json_response(StatusCode::ACCEPTED, json!({ "status": "ok" }))
 }

@@ -60,6 +60,12 @@ impl Fx {
         }
         json_of(req.send().await.unwrap()).await
     }
+
+    /// `body` as plain JSON with `key`.
+    async fn post_json(&self, host: &str, path: &str, key: &str, body: &Value) -> (u16, Value) {
+        let wire = serde_json::to_vec(body).unwrap();
+        self.post(host, path, Some(key), None, wire).await
+    }
 }
 
 /// A valid series body of exactly `n` bytes.
@@ -407,11 +413,8 @@ async fn events_validation_and_encodings() {
         json!({"title": "t", "text": "x", "alert_type": "fatal"}),
         json!([]),
     ] {
-        let wire = serde_json::to_vec(&bad).unwrap();
         assert_eq!(
-            f.post(API, "/api/v1/events", Some(&key), None, wire)
-                .await
-                .0,
+            f.post_json(API, "/api/v1/events", &key, &bad).await.0,
             400,
             "{bad}"
         );
@@ -463,11 +466,8 @@ async fn check_runs() {
         json!([{"check": "c", "host_name": "h", "status": 0, "tags": "env:prod"}]),
         json!({"check": "c", "host_name": "h", "status": 0}),
     ] {
-        let wire = serde_json::to_vec(&bad).unwrap();
         assert_eq!(
-            f.post(API, "/api/v1/check_run", Some(&key), None, wire)
-                .await
-                .0,
+            f.post_json(API, "/api/v1/check_run", &key, &bad).await.0,
             400,
             "{bad}"
         );
@@ -503,15 +503,7 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
         {"message": "kept, ahead a minute inside", "timestamp": log_ahead_ms},
         {"message": "dropped, too far ahead", "timestamp": log_ahead_ms + 120_000},
     ]);
-    let (status, _) = f
-        .post(
-            LOGS,
-            "/api/v2/logs",
-            Some(&key),
-            None,
-            serde_json::to_vec(&logs).unwrap(),
-        )
-        .await;
+    let (status, _) = f.post_json(LOGS, "/api/v2/logs", &key, &logs).await;
     assert_eq!(status, 202);
     assert_eq!(f.sb.received_logs()[0].dropped_entries, 3);
 
@@ -520,15 +512,7 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
         (t - EVENT_MAX_AGE_SECS - 60, 1),
     ] {
         let event = json!({"title": "Deploy", "text": "x", "date_happened": date});
-        let (status, body) = f
-            .post(
-                API,
-                "/api/v1/events",
-                Some(&key),
-                None,
-                serde_json::to_vec(&event).unwrap(),
-            )
-            .await;
+        let (status, body) = f.post_json(API, "/api/v1/events", &key, &event).await;
         assert_eq!((status, &body["status"]), (202, &json!("ok")));
         assert_eq!(
             f.sb.received_events().last().unwrap().dropped_entries,
@@ -541,15 +525,7 @@ async fn logs_events_and_checks_past_their_time_window_are_accepted_and_dropped(
         {"check": "acme.can_connect", "host_name": "b", "status": 0, "timestamp": t - CHECK_MAX_AGE_SECS - 60},
         {"check": "acme.can_connect", "host_name": "c", "status": 0},
     ]);
-    let r = f
-        .post(
-            API,
-            "/api/v1/check_run",
-            Some(&key),
-            None,
-            serde_json::to_vec(&checks).unwrap(),
-        )
-        .await;
+    let r = f.post_json(API, "/api/v1/check_run", &key, &checks).await;
     assert_eq!(r, (202, json!({"status": "ok"})));
     assert_eq!(f.sb.received_check_runs()[0].dropped_entries, 1);
 
