@@ -99,23 +99,30 @@ fn thread_id() -> i32 {
 
 /// CPU seconds (user + system) the group's threads have used so far.
 fn cpu(group: Group) -> f64 {
-    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
     let threads = THREADS.lock().unwrap().clone();
-    let mut total = 0u64;
-    for (g, tid) in threads {
-        if g != group {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
-            continue;
-        };
-        // Fields after the command name (which may contain spaces): utime and stime are the
-        // 12th and 13th.
-        let rest = &stat[stat.rfind(')').unwrap() + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        total += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    }
-    total as f64 / ticks
+    threads
+        .into_iter()
+        .filter(|&(g, _)| g == group)
+        .map(|(_, tid)| stat_cpu(&format!("/proc/self/task/{tid}/stat")))
+        .sum()
+}
+
+/// CPU seconds the calling thread has used so far.
+fn thread_cpu() -> f64 {
+    stat_cpu("/proc/thread-self/stat")
+}
+
+/// User + system CPU seconds from a thread's `stat` file (0 if it is gone).
+fn stat_cpu(path: &str) -> f64 {
+    let ticks = 100.0; // sysconf(_SC_CLK_TCK) on Linux
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces): utime and stime are the
+    // 12th and 13th.
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    (fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()) as f64 / ticks
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,6 +266,15 @@ fn series_tags(i: usize) -> Vec<String> {
 
 fn host(i: usize) -> String {
     format!("web-{}", i % 50)
+}
+
+/// A log line as a caller of the official client builds it.
+fn official_log((message, host): &(String, String)) -> HTTPLogItem {
+    HTTPLogItem::new(message.clone())
+        .ddsource("acme-bench".to_owned())
+        .ddtags("env:bench".to_owned())
+        .hostname(host.clone())
+        .service("pager".to_owned())
 }
 
 fn log_line(i: usize) -> (String, String) {
@@ -414,8 +430,7 @@ impl Bench {
     fn official_config(&self, sandbox: &Sandbox, key: &str) -> Configuration {
         // The official client's second server is `{protocol}://{name}`: the sandbox, with the
         // Datadog host as the first path segment, as the sandbox expects.
-        let base = sandbox.base_url();
-        let authority = format!("{}:{}", base.host_str().unwrap(), base.port().unwrap());
+        let authority = authority(sandbox);
         let mut config = Configuration::new();
         config.server_index = 1;
         config
@@ -735,16 +750,7 @@ impl Bench {
         let m = self.measure(async move {
             let mut requests = InFlight::new(in_flight);
             for chunk in lines2[..count].chunks(per_request) {
-                let items: Vec<HTTPLogItem> = chunk
-                    .iter()
-                    .map(|(message, host)| {
-                        HTTPLogItem::new(message.clone())
-                            .ddsource("acme-bench".to_owned())
-                            .ddtags("env:bench".to_owned())
-                            .hostname(host.clone())
-                            .service("pager".to_owned())
-                    })
-                    .collect();
+                let items: Vec<HTTPLogItem> = chunk.iter().map(official_log).collect();
                 let api = Arc::clone(&api);
                 requests
                     .start(async move {
@@ -776,6 +782,264 @@ impl Bench {
         self.finish(sandbox);
         run
     }
+
+    // -- no client work
+
+    /// The bodies of `prepared` posted by a bare HTTP client, `in_flight` at a time: what a
+    /// client that spent nothing building and compressing payloads would reach here. Returns
+    /// the run and what building the bodies cost.
+    fn replay(
+        &self,
+        sandbox: &Sandbox,
+        prepared: Prepared,
+        orgs: &[String],
+        logs: bool,
+        in_flight: usize,
+    ) -> (Run, Floor) {
+        let (host, path, encoding) = if logs {
+            ("http-intake.logs.datadoghq.com", "/api/v2/logs", "gzip")
+        } else {
+            ("api.datadoghq.com", "/api/v2/series", "zstd1")
+        };
+        let url = format!("http://{}/{host}{path}", authority(sandbox));
+        let client = {
+            let _guard = self.client.enter();
+            reqwest::Client::new()
+        };
+        let floor = Floor {
+            what: prepared.what.clone(),
+            json: prepared.per_item(prepared.json_cpu),
+            compress: prepared.per_item(prepared.compress_cpu),
+        };
+        let Prepared {
+            what,
+            items,
+            bodies,
+            ..
+        } = prepared;
+        let m = self.measure(async move {
+            let mut requests = InFlight::new(in_flight);
+            for (key, body) in bodies {
+                let request = client
+                    .post(&url)
+                    .header("DD-API-KEY", key)
+                    .header("Content-Type", "application/json")
+                    .header("Content-Encoding", encoding)
+                    .body(body);
+                requests
+                    .start(async move {
+                        let response = request.send().await.unwrap();
+                        assert_eq!(response.status(), 202, "the sandbox accepts the body");
+                        response.bytes().await.unwrap();
+                    })
+                    .await;
+            }
+            requests.finish().await;
+        });
+        let label = format!("{what}, compressed beforehand: {NO_CLIENT_WORK}, {in_flight} at once");
+        (self.run_orgs(sandbox, label, items, orgs, logs, m), floor)
+    }
+
+    fn bare_metrics(&self, data: &Points) -> (Run, Floor) {
+        let sandbox = self.sandbox();
+        let (org, key) = self.org(&sandbox, "No client work");
+        let prepared = prepared_metrics(data, &key);
+        let done = self.replay(&sandbox, prepared, &[org], false, IN_FLIGHT);
+        self.finish(sandbox);
+        done
+    }
+
+    fn bare_orgs(&self, data: &OrgPoints, in_flight: usize) -> (Run, Floor) {
+        let sandbox = self.sandbox();
+        let (orgs, keys): (Vec<String>, Vec<String>) = (0..data.len())
+            .map(|o| self.org(&sandbox, &format!("No client work {o}")))
+            .unzip();
+        let prepared = prepared_orgs(data, &keys);
+        let done = self.replay(&sandbox, prepared, &orgs, false, in_flight);
+        self.finish(sandbox);
+        done
+    }
+
+    fn bare_logs(&self, lines: &[(String, String)]) -> (Run, Floor) {
+        let sandbox = self.sandbox();
+        let (org, key) = self.org(&sandbox, "No client work");
+        let prepared = prepared_logs(lines, &key);
+        let done = self.replay(&sandbox, prepared, &[org], true, IN_FLIGHT);
+        self.finish(sandbox);
+        done
+    }
+}
+
+/// The sandbox's `host:port`.
+fn authority(sandbox: &Sandbox) -> String {
+    let base = sandbox.base_url();
+    format!("{}:{}", base.host_str().unwrap(), base.port().unwrap())
+}
+
+/// In the label of the runs that post bodies built beforehand.
+const NO_CLIENT_WORK: &str = "no client work";
+
+/// What building the official client's bodies cost, per item, on one thread (µs).
+struct Floor {
+    what: String,
+    json: f64,
+    compress: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// No client work: the most any client could reach here
+
+/// The official client's JSON formatter: floats written with `Display` (`3`, not `3.0`), as
+/// its `DDFormatter` writes them, so that the bodies below are the bytes it sends.
+struct OfficialFloats;
+
+impl serde_json::ser::Formatter for OfficialFloats {
+    fn write_f64<W>(&mut self, writer: &mut W, value: f64) -> std::io::Result<()>
+    where
+        W: ?Sized + std::io::Write,
+    {
+        write!(writer, "{value}")
+    }
+}
+
+/// Request bodies built and compressed beforehand, as the official client builds and
+/// compresses them, each with its org's API key; and the CPU seconds of each step, on one
+/// thread: the least a client that sends these bytes must spend before any HTTP.
+struct Prepared {
+    what: String,
+    items: usize,
+    /// (API key, compressed body).
+    bodies: Vec<(String, Vec<u8>)>,
+    json_cpu: f64,
+    compress_cpu: f64,
+}
+
+impl Prepared {
+    /// Serialises `payloads` (each with its key), then compresses each as `encoding` says.
+    fn new<T: serde::Serialize>(
+        what: String,
+        items: usize,
+        payloads: Vec<(String, T)>,
+        encoding: &str,
+    ) -> Prepared {
+        let c0 = thread_cpu();
+        let json: Vec<(String, Vec<u8>)> = payloads
+            .into_iter()
+            .map(|(key, payload)| {
+                let mut ser = serde_json::Serializer::with_formatter(Vec::new(), OfficialFloats);
+                payload.serialize(&mut ser).unwrap();
+                (key, ser.into_inner())
+            })
+            .collect();
+        let c1 = thread_cpu();
+        let bodies = json
+            .into_iter()
+            .map(|(key, raw)| (key, compress(encoding, &raw)))
+            .collect();
+        let c2 = thread_cpu();
+        Prepared {
+            what,
+            items,
+            bodies,
+            json_cpu: c1 - c0,
+            compress_cpu: c2 - c1,
+        }
+    }
+
+    fn per_item(&self, seconds: f64) -> f64 {
+        seconds * 1e6 / self.items as f64
+    }
+}
+
+/// As the official client compresses: zstd at its default level as a stream, gzip at flate2's
+/// default level.
+fn compress(encoding: &str, raw: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    match encoding {
+        "zstd1" => {
+            let mut enc = zstd::stream::Encoder::new(Vec::new(), 0).unwrap();
+            enc.write_all(raw).unwrap();
+            enc.finish().unwrap()
+        }
+        "gzip" => {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(raw).unwrap();
+            enc.finish().unwrap()
+        }
+        other => panic!("no such encoding here: {other}"),
+    }
+}
+
+/// The official client's 50,000-point payloads, grouped by series as its runs group them.
+fn prepared_metrics(data: &Points, key: &str) -> Prepared {
+    let payloads = data
+        .points
+        .chunks(OFFICIAL_POINTS_PER_REQUEST)
+        .map(|chunk| {
+            let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
+            for &(s, ts, v) in chunk {
+                by_series
+                    .entry(s)
+                    .or_default()
+                    .push(MetricPoint::new().timestamp(ts).value(v));
+            }
+            let series = by_series
+                .into_iter()
+                .map(|(s, points)| official_series(s as usize, points))
+                .collect();
+            (key.to_owned(), MetricPayload::new(series))
+        })
+        .collect();
+    Prepared::new(
+        format!("metrics: the official client's {OFFICIAL_POINTS_PER_REQUEST}-point payloads"),
+        data.points.len(),
+        payloads,
+        "zstd1",
+    )
+}
+
+/// One payload per org, with all its points, as the official many-orgs runs send them.
+fn prepared_orgs(data: &OrgPoints, keys: &[String]) -> Prepared {
+    let payloads = data
+        .iter()
+        .zip(keys)
+        .map(|(org, key)| {
+            let series = org
+                .iter()
+                .map(|(s, points)| {
+                    let points = points
+                        .iter()
+                        .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
+                        .collect();
+                    official_series(*s, points)
+                })
+                .collect();
+            (key.clone(), MetricPayload::new(series))
+        })
+        .collect();
+    Prepared::new(
+        format!("metrics, {} orgs: a payload per org", data.len()),
+        org_items(data),
+        payloads,
+        "zstd1",
+    )
+}
+
+/// The official client's 1,000-line payloads.
+fn prepared_logs(lines: &[(String, String)], key: &str) -> Prepared {
+    let payloads = lines
+        .chunks(OFFICIAL_LINES_PER_REQUEST)
+        .map(|chunk| {
+            let items: Vec<HTTPLogItem> = chunk.iter().map(official_log).collect();
+            (key.to_owned(), items)
+        })
+        .collect();
+    Prepared::new(
+        format!("logs: the official client's {OFFICIAL_LINES_PER_REQUEST}-line payloads"),
+        lines.len(),
+        payloads,
+        "gzip",
+    )
 }
 
 fn main() {
@@ -801,6 +1065,7 @@ fn main() {
     let rounds = env_number("BENCH_ROUNDS").unwrap_or(2).max(1);
     let by_org = Arc::new(org_points(env_number("BENCH_ORGS").unwrap_or(ORGS)));
     let (mut metrics, mut logs, mut many) = (Vec::new(), Vec::new(), Vec::new());
+    let mut floors = Vec::new();
     for round in 1..=rounds {
         eprintln!("round {round} of {rounds}");
         metrics = vec![bench.sdk_metrics(&data, false)];
@@ -816,6 +1081,14 @@ fn main() {
             metrics.push(bench.official_metrics(&data, n_points, 1000, 1));
             metrics.push(bench.official_metrics(&data, one_by_one, 1, 1));
         }
+        floors.clear();
+        let mut bare = |(run, floor)| {
+            floors.push(floor);
+            run
+        };
+        if !sdk_only {
+            metrics.push(bare(bench.bare_metrics(&data)));
+        }
         many = vec![
             bench.sdk_orgs(&by_org, false),
             bench.sdk_orgs(&by_org, true),
@@ -823,12 +1096,14 @@ fn main() {
         if !sdk_only {
             many.push(bench.official_orgs(&by_org, 1));
             many.push(bench.official_orgs(&by_org, 64));
+            many.push(bare(bench.bare_orgs(&by_org, 64)));
         }
         logs = vec![bench.sdk_logs(&lines)];
         if !sdk_only {
             logs.push(bench.official_logs(&lines, n_lines, OFFICIAL_LINES_PER_REQUEST, IN_FLIGHT));
             logs.push(bench.official_logs(&lines, n_lines, OFFICIAL_LINES_PER_REQUEST, 1));
             logs.push(bench.official_logs(&lines, one_by_one, 1, 1));
+            logs.push(bare(bench.bare_logs(&lines)));
         }
     }
     if std::env::var_os("BENCH_THREADS").is_some() {
@@ -848,9 +1123,23 @@ fn main() {
     }
     println!();
     for group in [&metrics, &many, &logs] {
-        let (sdks, officials): (Vec<&Run>, Vec<&Run>) = group
+        let (bare, clients): (Vec<&Run>, Vec<&Run>) = group
             .iter()
+            .partition(|r| r.label.contains(NO_CLIENT_WORK));
+        let (sdks, officials): (Vec<&Run>, Vec<&Run>) = clients
+            .into_iter()
             .partition(|r| r.label.contains("dd-integration"));
+        for (ceiling, official) in bare
+            .iter()
+            .flat_map(|b| officials.iter().map(move |o| (*b, *o)))
+        {
+            println!(
+                "- {} vs {}: x{:.2}, the most any client could have over it here",
+                ceiling.label,
+                official.label,
+                ceiling.rate() / official.rate(),
+            );
+        }
         for (sdk, official) in sdks
             .iter()
             .flat_map(|s| officials.iter().map(move |o| (*s, *o)))
@@ -865,6 +1154,18 @@ fn main() {
                     / (official.wire as f64 / official.items as f64),
             );
         }
+    }
+    print_floors(&floors);
+}
+
+/// Prints what building the official client's bodies cost, and what that bounds.
+fn print_floors(floors: &[Floor]) {
+    println!();
+    for f in floors {
+        println!(
+            "- {}: JSON {:.3} µs/item, compression {:.3} µs/item, on one thread",
+            f.what, f.json, f.compress
+        );
     }
 }
 
