@@ -46,8 +46,9 @@ impl OAuthClient {
         let request = http.post(url).bearer_auth(access_token.expose_secret());
         let reply =
             tracing::Instrument::instrument(http.send(operation, domain, request), span).await?;
-        // 201 is what Datadog was seen to return; 200 is accepted too, the docs do not say.
-        if !matches!(reply.status, StatusCode::CREATED | StatusCode::OK) {
+        // 201 is what Datadog was seen to return; any 2xx is taken, the docs do not say, and
+        // a key in a body thrown away would be lost for good.
+        if !reply.status.is_success() {
             let error = error_from_reply(operation, &reply);
             tracing::warn!(status = reply.status.as_u16(), %error, "marketplace key refused");
             return Err(error);

@@ -711,7 +711,8 @@ impl<I: DatadogIntegration, O: Authorized<I>> ApiCall<'_, I, O> {
                     refreshed = true;
                 }
                 StatusCode::UNAUTHORIZED => {
-                    inner.tokens.invalidate(&token);
+                    // The token is fresh: what refuses it is this endpoint, not its age.
+                    // Dropping it would make every later call refresh (and rotate) again.
                     return Err(ApiError::Unauthorized {
                         operation: operation(),
                         installation: inner.installation.clone(),

@@ -45,6 +45,23 @@ const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 /// How long a replayed callback waits for the first one to finish.
 const REPLAY_WAIT: Duration = Duration::from_secs(15);
 
+/// How long, after Datadog answered that the org's API key exists, a flow waits for another
+/// flow of the same org (another tab) to store the key it was given.
+const CONCURRENT_KEY_WAIT: Duration = Duration::from_secs(3);
+
+/// A callback whose flow this request claimed: what completing it needs, owned.
+struct Claimed {
+    flow_id: String,
+    site: Site,
+    domain: Domain,
+    code: String,
+    verifier: PkceVerifier,
+    /// `dd_oid` and `dd_org_name` from the callback, as the browser sent them (unverified).
+    org_id: Option<String>,
+    org_name: Option<String>,
+    account: Option<String>,
+}
+
 /// Who is connecting, as the partner's [`InstallHooks::identify`] says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -689,8 +706,9 @@ impl Installer {
             .map_err(|_| Outcome::Failed(InstallFailure::ForgedFlow))?;
         let flow_id = flow_id(state);
         let expires_at = UNIX_EPOCH + Duration::from_secs(flow.expires);
-        let store = &self.inner.store;
-        match store
+        match self
+            .inner
+            .store
             .claim_flow(&flow_id, expires_at)
             .await
             .map_err(store_failed)?
@@ -698,11 +716,33 @@ impl Installer {
             FlowClaim::Claimed => {}
             _ => return self.replay(&flow_id).await,
         }
-        let result = self
-            .install(&site, domain, code, &verifier, params, flow.account)
-            .await;
+        // The claimed flow is completed in a task of its own: when the browser goes away (a
+        // closed tab, a proxy's time-out), the server drops this handler's future, and an API
+        // key Datadog had just created, not yet stored, would be lost with it.
+        let flow = Claimed {
+            flow_id,
+            site,
+            domain,
+            code: code.to_owned(),
+            verifier,
+            org_id: params.one("dd_oid").map(bounded),
+            org_name: params.one("dd_org_name").map(bounded),
+            account: flow.account,
+        };
+        let this = self.clone();
+        match tokio::spawn(async move { this.complete(flow).await }).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Outcome::Failed(InstallFailure::BadCallback(
+                "the server is shutting down; connect again from the integration tile",
+            ))),
+        }
+    }
+
+    async fn complete(&self, flow: Claimed) -> Result<InstallReport, Outcome> {
+        let result = self.install(&flow).await;
         let installed = result.as_ref().ok().map(|r| &r.installation.id);
-        if let Err(e) = store.finish_flow(&flow_id, installed).await {
+        if let Err(e) = self.inner.store.finish_flow(&flow.flow_id, installed).await {
             tracing::warn!(error = %e, "could not record the end of a flow");
         }
         match result {
@@ -714,15 +754,16 @@ impl Installer {
         }
     }
 
-    async fn install(
-        &self,
-        site: &Site,
-        domain: Domain,
-        code: &str,
-        verifier: &PkceVerifier,
-        params: &Params,
-        account: Option<String>,
-    ) -> Result<InstallReport, InstallFailure> {
+    async fn install(&self, flow: &Claimed) -> Result<InstallReport, InstallFailure> {
+        let Claimed {
+            site,
+            domain,
+            code,
+            verifier,
+            account,
+            ..
+        } = flow;
+        let domain = *domain;
         let spec = self.inner.spec;
         let oauth = &self.inner.oauth;
         let store = &self.inner.store;
@@ -741,19 +782,32 @@ impl Installer {
                 detail: "the token response has no refresh_token".into(),
             }));
         };
-        let org_id = params.one("dd_oid").map(bounded);
-        let previous = match &org_id {
+        // `dd_oid` comes from the browser, and nothing Datadog returns confirms it: an
+        // installation is linked to the org's earlier one (replacing it, taking over its API
+        // key) only when the same partner account made both, so that a callback URL edited to
+        // name another org cannot take that org's installation or key.
+        let previous = match &flow.org_id {
             Some(org) => store
                 .find_by_org(org)
                 .await
-                .map_err(InstallFailure::Store)?,
+                .map_err(InstallFailure::Store)?
+                .filter(|p| {
+                    let same = p.partner_account == *account;
+                    if !same {
+                        tracing::warn!(
+                            previous = %p.id,
+                            "the org's installation belongs to another partner account: not linked"
+                        );
+                    }
+                    same
+                }),
             None => None,
         };
         let now = SystemTime::now();
         let mut installation = Installation {
             id: InstallationId::generate(),
-            org_id,
-            org_name: params.one("dd_org_name").map(bounded),
+            org_id: flow.org_id.clone(),
+            org_name: flow.org_name.clone(),
             site: site.clone(),
             domain,
             granted_scopes: granted.clone(),
@@ -761,7 +815,7 @@ impl Installer {
             access_token_expires_at: grant.expires_at,
             refresh_token,
             api_key: None,
-            partner_account: account,
+            partner_account: account.clone(),
             status: InstallationStatus::Active,
             previous: previous.as_ref().map(|p| p.id.clone()),
             created_at: now,
@@ -795,32 +849,92 @@ impl Installer {
         previous: Option<&Installation>,
         granted: &ScopeSet,
     ) -> ApiKeyOutcome {
+        // A reinstall: the org's key from before is the one Datadog will not create again. It
+        // moves to the new installation unless Datadog says it is invalid: a validation that
+        // failed for a passing reason (a time-out, a 5xx) proves nothing, and a key left on
+        // the replaced installation could never be reached again.
+        if let Some(old) = previous.and_then(|p| p.api_key.clone())
+            && self.usable(installation.domain, &old).await
+        {
+            return self
+                .keep_key(installation, old, ApiKeyOutcome::Reused)
+                .await;
+        }
         if !self.inner.spec.creates_api_key() {
             return ApiKeyOutcome::NotRequested;
         }
         if !granted.contains(&Scope::API_KEYS_WRITE) {
             return ApiKeyOutcome::ScopeNotGranted;
         }
-        let oauth = &self.inner.oauth;
-        let domain = installation.domain;
-        // A reinstall: the org's key from before is the one Datadog will not create again.
-        if let Some(old) = previous.and_then(|p| p.api_key.clone())
-            && matches!(oauth.validate_api_key(domain, &old.key).await, Ok(true))
-        {
-            return self
-                .keep_key(installation, old, ApiKeyOutcome::Reused)
-                .await;
-        }
-        match oauth
-            .create_marketplace_api_key(domain, &installation.access_token)
+        match self
+            .inner
+            .oauth
+            .create_marketplace_api_key(installation.domain, &installation.access_token)
             .await
         {
             Ok(key) => {
                 self.keep_key(installation, key, ApiKeyOutcome::Created)
                     .await
             }
-            Err(Error::ApiKeyAlreadyExists) => ApiKeyOutcome::AlreadyExists,
+            Err(Error::ApiKeyAlreadyExists) => match self.stored_key(installation).await {
+                Some(key) => {
+                    self.keep_key(installation, key, ApiKeyOutcome::Reused)
+                        .await
+                }
+                None => ApiKeyOutcome::AlreadyExists,
+            },
             Err(e) => ApiKeyOutcome::Failed(e.to_string()),
+        }
+    }
+
+    /// False only when Datadog answers that the key is invalid.
+    async fn usable(&self, domain: Domain, key: &MarketplaceApiKey) -> bool {
+        match self.inner.oauth.validate_api_key(domain, &key.key).await {
+            Ok(valid) => valid,
+            Err(e) => {
+                tracing::warn!(error = %e, "the org's API key could not be checked; kept");
+                true
+            }
+        }
+    }
+
+    /// After a `409`: the org's key as another installation of the same org and partner account
+    /// stored it (an earlier one, or one completing at the same moment in another tab, whose
+    /// key Datadog created a moment ago and which stores it shortly).
+    async fn stored_key(&self, installation: &Installation) -> Option<MarketplaceApiKey> {
+        let org = installation.org_id.as_deref()?;
+        let deadline = tokio::time::Instant::now() + CONCURRENT_KEY_WAIT;
+        loop {
+            let rows = match self.inner.store.list_by_org(org).await {
+                Ok(rows) => rows,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not look for the org's stored API key");
+                    return None;
+                }
+            };
+            let others = rows.iter().rev().filter(|row| {
+                row.id != installation.id && row.partner_account == installation.partner_account
+            });
+            // Newest first.
+            for row in others.clone() {
+                if let Some(key) = &row.api_key
+                    && self.usable(installation.domain, key).await
+                {
+                    tracing::info!(from = %row.id, "the org's API key found on another installation");
+                    return Some(key.clone());
+                }
+            }
+            // Waiting helps only while another flow of the org may still be storing its key.
+            let recent = SystemTime::now()
+                .checked_sub(CONCURRENT_KEY_WAIT * 10)
+                .unwrap_or(UNIX_EPOCH);
+            let pending = others
+                .clone()
+                .any(|row| row.api_key.is_none() && row.created_at > recent);
+            if !pending || tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

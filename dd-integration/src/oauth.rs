@@ -15,7 +15,7 @@ use url::Url;
 use crate::endpoint::Endpoints;
 use crate::error::{Error, Operation, RateLimit, quoted};
 use crate::pkce::{PkceChallenge, PkceVerifier};
-use crate::scope::ScopeSet;
+use crate::scope::{Scope, ScopeSet};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
 use crate::site::{Domain, Site};
 use crate::transport::{DatadogHttp, HttpConfig, Reply};
@@ -262,7 +262,9 @@ impl OAuthClient {
         let reply = http
             .send(operation, domain, http.post(url).form(form))
             .await?;
-        if reply.status != StatusCode::OK {
+        // Any 2xx with a token in it is taken: a grant thrown away here may hold the only copy
+        // of a rotated refresh token.
+        if !reply.status.is_success() {
             let error = error_from_reply(operation, &reply);
             tracing::warn!(status = reply.status.as_u16(), %error, "token request refused");
             return Err(error);
@@ -336,13 +338,10 @@ impl TokenGrant {
                 .map_err(|_| "expires_in is a string that is not a number of seconds")?,
             Some(_) => return Err("expires_in is neither a number nor a string".into()),
         };
-        let scopes = match raw.scope.as_deref() {
-            None => None,
-            Some(text) => Some(
-                ScopeSet::parse(text)
-                    .map_err(|e| format!("the granted scope list is malformed: {e}"))?,
-            ),
-        };
+        // Past a day the token is refreshed early rather than trusted: a huge `expires_in`
+        // would otherwise overflow the clock.
+        let life = life.min(MAX_ACCESS_TOKEN_LIFE);
+        let scopes = raw.scope.as_deref().map(granted_scopes);
         Ok(TokenGrant {
             access_token: AccessToken::new(raw.access_token),
             refresh_token: raw
@@ -355,9 +354,38 @@ impl TokenGrant {
     }
 }
 
-/// Maps a non-success reply to the documented error it stands for.
+/// The longest an access token is trusted for, whatever `expires_in` says.
+const MAX_ACCESS_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+
+/// The granted scopes as the token response lists them, read leniently: space- or
+/// comma-separated, any case. A name that is not a scope name is skipped and logged (a grant
+/// holding a rotated refresh token is never refused over its scope list); a declared scope
+/// skipped that way shows as missing, which is the safe side.
+fn granted_scopes(text: &str) -> ScopeSet {
+    text.split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|name| !name.is_empty())
+        .filter_map(|name| {
+            let scope = Scope::parse(name).or_else(|_| Scope::parse(&name.to_ascii_lowercase()));
+            if scope.is_err() {
+                tracing::warn!(scope = %quoted(name), "a granted scope that is not a scope name: skipped");
+            }
+            scope.ok()
+        })
+        .collect()
+}
+
+/// Maps a reply the call does not take to the documented error it stands for. A 2xx body is
+/// never quoted (a token or key response may be in it), nor is any body but for Datadog's
+/// error fields or a short text.
 pub(crate) fn error_from_reply(operation: Operation, reply: &Reply) -> Error {
     let status = reply.status.as_u16();
+    if reply.status.is_success() {
+        return Error::UnexpectedResponse {
+            operation,
+            status,
+            detail: "a success status this call does not take; its body is not shown, since it may hold a secret".into(),
+        };
+    }
     if reply.status == StatusCode::TOO_MANY_REQUESTS {
         return Error::RateLimited {
             operation,
@@ -512,12 +540,58 @@ mod tests {
             r#"{"access_token":"SECRET-A","expires_in":"soon"}"#,
             r#"{"access_token":"SECRET-A","expires_in":-5}"#,
             r#"{"access_token":"SECRET-A","expires_in":[1]}"#,
-            r#"{"access_token":"SECRET-A","scope":"bad scope!"}"#,
             r#"<html>SECRET-A</html>"#,
             r#"{"access_token":""}"#,
         ] {
             let e = at(body).unwrap_err();
             assert!(!e.contains("SECRET"), "{body} -> {e}");
+        }
+    }
+
+    #[test]
+    fn a_huge_expires_in_is_capped_not_a_panic() {
+        for life in ["1e20", "18446744073709551615", "\"18446744073709551615\""] {
+            let g = at(&format!(r#"{{"access_token":"a","expires_in":{life}}}"#)).unwrap();
+            assert_eq!(
+                g.expires_at,
+                SystemTime::UNIX_EPOCH + MAX_ACCESS_TOKEN_LIFE,
+                "{life}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_odd_scope_list_never_costs_the_grant() {
+        let g = at(r#"{"access_token":"a","refresh_token":"r","scope":"Monitors_Read,api_keys_write  new:scope! dashboards_read"}"#)
+            .expect("the grant is kept");
+        assert!(g.refresh_token.is_some());
+        let scopes = g.scopes.unwrap();
+        for name in ["monitors_read", "api_keys_write", "dashboards_read"] {
+            assert!(
+                scopes.contains(&Scope::parse(name).unwrap()),
+                "{name}: {scopes}"
+            );
+        }
+        assert_eq!(
+            scopes.len(),
+            3,
+            "the name that is no scope name is skipped: {scopes}"
+        );
+    }
+
+    #[test]
+    fn a_success_status_the_call_does_not_take_never_quotes_its_body() {
+        for status in [201, 202, 204] {
+            let reply = Reply {
+                status: StatusCode::from_u16(status).unwrap(),
+                headers: reqwest::header::HeaderMap::new(),
+                body: br#"{"access_token":"SECRET-A","refresh_token":"SECRET-R","data":{"attributes":{"key":"SECRET-K"}}}"#.to_vec(),
+            };
+            for operation in [Operation::ExchangeCode, Operation::CreateMarketplaceKey] {
+                let e = error_from_reply(operation, &reply);
+                let shown = format!("{e} {e:?}");
+                assert!(!shown.contains("SECRET"), "{status}: {shown}");
+            }
         }
     }
 }

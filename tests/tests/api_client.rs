@@ -356,6 +356,16 @@ async fn a_401_refreshes_and_retries_once() {
     assert!(error.needs_reauthorization());
     assert_eq!(w.sandbox.calls(Route::Token), tokens + 2);
     assert_eq!(w.sandbox.calls(Route::Monitor), 5);
+
+    // The token refused after a refresh was fresh: the next calls use it, no refresh each.
+    for _ in 0..3 {
+        api.call::<v1::ListMonitors>().send().await.unwrap();
+    }
+    assert_eq!(
+        w.sandbox.calls(Route::Token),
+        tokens + 2,
+        "no refresh per call"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

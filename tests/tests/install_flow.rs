@@ -11,8 +11,8 @@ use dd_integration::DatadogIntegration;
 use dd_integration::install::{ApiKeyOutcome, Identify, InstallFailure};
 use dd_integration::testkit::{Consent, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
 use dd_integration::{
-    ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, Installer, Scope, Sealer,
-    SealingKey, Site,
+    ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, InstallationId, Installer,
+    Scope, Sealer, SealingKey, Site,
 };
 use dd_integration_tests::integration::AcmePager;
 use http::HeaderMap;
@@ -117,6 +117,16 @@ impl App {
 
     async fn installations(&self) -> usize {
         self.installer.store().list().await.unwrap().len()
+    }
+
+    /// The org's current installation.
+    async fn current(&self, org: &SandboxOrg) -> dd_integration::Installation {
+        self.installer
+            .store()
+            .find_by_org(&org.id)
+            .await
+            .unwrap()
+            .expect("the org is installed")
     }
 
     fn failures(&self) -> Vec<String> {
@@ -801,6 +811,193 @@ async fn reinstalling_an_org_reuses_its_key_and_links_the_old_record() {
     assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
     let old = app.installer.store().get(&first.id).await.unwrap().unwrap();
     assert!(!old.is_active());
+}
+
+#[tokio::test]
+async fn a_key_check_failing_for_a_passing_reason_keeps_the_org_key() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let onboarding = app.base.join("/datadog/connect").unwrap();
+    app.sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    let first = app.current(&org).await;
+    // The reinstall's check of the org's key meets a 503 (every attempt).
+    app.sandbox
+        .inject(Route::Validate, Fault::status(503).always());
+    let done = app
+        .sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let second = app.current(&org).await;
+    assert_eq!(second.previous.as_ref(), Some(&first.id));
+    assert_eq!(
+        second.api_key.as_ref().map(|k| &k.key),
+        first.api_key.as_ref().map(|k| &k.key),
+        "an unchecked key is carried over, not left on the replaced installation"
+    );
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+    assert!(matches!(
+        app.hooks.0.lock().unwrap().installed[1].api_key,
+        ApiKeyOutcome::Reused
+    ));
+}
+
+#[tokio::test]
+async fn a_409_finds_the_key_an_earlier_installation_of_the_org_kept() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let onboarding = app.base.join("/datadog/connect").unwrap();
+    app.sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    let first = app.current(&org).await;
+    // A newer installation of the org that holds no key (one whose key request failed), so the
+    // next install finds no key on the org's current installation.
+    let mut keyless = first.clone();
+    keyless.id = InstallationId::generate();
+    keyless.api_key = None;
+    keyless.previous = Some(first.id.clone());
+    app.installer.store().insert(&keyless).await.unwrap();
+    let done = app
+        .sandbox
+        .test_authorization(&onboarding, &org)
+        .await
+        .unwrap();
+    assert_eq!(done.status, 200, "{}", done.body);
+    let third = app.current(&org).await;
+    assert_eq!(third.previous.as_ref(), Some(&keyless.id));
+    assert_eq!(
+        third.api_key.as_ref().map(|k| &k.key),
+        first.api_key.as_ref().map(|k| &k.key),
+        "Datadog's 409 sends the install to the key the org's first installation kept"
+    );
+    assert_eq!(
+        app.sandbox.calls(Route::MarketplaceKey),
+        2,
+        "one key created, one 409"
+    );
+    assert!(!done.body.contains("revoke"), "{}", done.body);
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_key() {
+    let app = App::start().await;
+    app.hooks.0.lock().unwrap().login_required = true;
+    let victim = app.sandbox.add_org(OrgSpec::new("Victim", Domain::Us1));
+    let attacker = app.sandbox.add_org(OrgSpec::new("Mallory", Domain::Us1));
+    let install = |user: &'static str, org: SandboxOrg, dd_oid: String| {
+        let app = &app;
+        async move {
+            let mut browser = Browser::new();
+            browser.jar.insert("acme_session".into(), user.to_owned());
+            let callback = browser.start(app, &org).await;
+            let callback = with_param(&callback, "dd_oid", &dd_oid);
+            browser.get(&callback).await
+        }
+    };
+    let page = install("alice", victim.clone(), victim.id.clone()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let theirs = app.current(&victim).await;
+    assert!(theirs.api_key.is_some());
+
+    // Mallory authorizes her own org, then edits the callback to name the victim's org.
+    let page = install("mallory", attacker.clone(), victim.id.clone()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let hers = app
+        .installer
+        .store()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.partner_account.as_deref() == Some("mallory"))
+        .unwrap();
+    assert_eq!(
+        hers.previous, None,
+        "not linked to the victim's installation"
+    );
+    assert_ne!(
+        hers.api_key.as_ref().map(|k| &k.key),
+        theirs.api_key.as_ref().map(|k| &k.key),
+        "the victim's key stays the victim's"
+    );
+    let still = app
+        .installer
+        .store()
+        .get(&theirs.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        still.is_active(),
+        "the victim's installation is not replaced"
+    );
+
+    // The victim's own reinstall still finds its key.
+    let page = install("alice", victim.clone(), victim.id.clone()).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let again = app
+        .installer
+        .store()
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|i| i.partner_account.as_deref() == Some("alice"))
+        .unwrap();
+    assert_ne!(again.id, theirs.id);
+    assert_eq!(
+        again.api_key.as_ref().map(|k| &k.key),
+        theirs.api_key.as_ref().map(|k| &k.key)
+    );
+}
+
+#[tokio::test]
+async fn a_browser_gone_mid_callback_loses_no_key() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.sandbox.inject(
+        Route::MarketplaceKey,
+        Fault::latency(Duration::from_millis(800)),
+    );
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    // The tab is closed while Datadog creates the key.
+    let gone = browser
+        .http
+        .get(callback.clone())
+        .header(
+            "cookie",
+            browser
+                .jar
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .timeout(Duration::from_millis(200))
+        .send()
+        .await;
+    assert!(gone.is_err(), "the request was cut before the answer");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stored = app.installer.store().find_by_org(&org.id).await.unwrap();
+        if stored.as_ref().is_some_and(|i| i.api_key.is_some()) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the key Datadog created was never stored: {stored:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
 }
 
 #[tokio::test]

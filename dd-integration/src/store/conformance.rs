@@ -137,6 +137,7 @@ pub const CASES: &[&str] = &[
     "insert_marks_the_previous_installation_replaced",
     "find_by_org_returns_the_current_installation_whatever_its_status",
     "list_is_in_creation_order",
+    "list_by_org_has_every_installation_of_the_org_in_order",
     "set_api_key_then_get",
     "update_tokens_compares_and_swaps",
     "concurrent_token_updates_have_one_winner_per_version",
@@ -198,6 +199,7 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
         "insert_marks_the_previous_installation_replaced" => insert_replaces(&t).await,
         "find_by_org_returns_the_current_installation_whatever_its_status" => find_by_org(&t).await,
         "list_is_in_creation_order" => list_order(&t).await,
+        "list_by_org_has_every_installation_of_the_org_in_order" => list_by_org(&t).await,
         "set_api_key_then_get" => set_api_key(&t).await,
         "update_tokens_compares_and_swaps" => update_tokens(&t).await,
         "concurrent_token_updates_have_one_winner_per_version" => cas_race(&t).await,
@@ -238,6 +240,7 @@ macro_rules! installation_store_conformance {
             insert_marks_the_previous_installation_replaced,
             find_by_org_returns_the_current_installation_whatever_its_status,
             list_is_in_creation_order,
+            list_by_org_has_every_installation_of_the_org_in_order,
             set_api_key_then_get,
             update_tokens_compares_and_swaps,
             concurrent_token_updates_have_one_winner_per_version,
@@ -557,6 +560,48 @@ async fn insert_replaces<F: StoreFactory>(t: &Bench<'_, F>) {
     assert_eq!(
         active.id, new.id,
         "find_by_org returns the new installation"
+    );
+}
+
+async fn list_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
+    let store = t.open().await;
+    assert!(
+        store
+            .list_by_org("org-a")
+            .await
+            .expect("list_by_org")
+            .is_empty()
+    );
+    let a = sample_installation("org-a");
+    let b = sample_installation("org-b");
+    let mut a2 = sample_installation("org-a");
+    a2.previous = Some(a.id.clone());
+    let a3 = sample_installation("org-a");
+    for i in [&a, &b, &a2, &a3] {
+        must_insert(&store, i).await;
+    }
+    store
+        .set_status(&a3.id, &InstallationStatus::Removed)
+        .await
+        .expect("set_status");
+    let found: Vec<_> = store
+        .list_by_org("org-a")
+        .await
+        .expect("list_by_org")
+        .into_iter()
+        .map(|i| (i.id, i.status))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                a.id.clone(),
+                InstallationStatus::Replaced { by: a2.id.clone() }
+            ),
+            (a2.id.clone(), InstallationStatus::Active),
+            (a3.id.clone(), InstallationStatus::Removed),
+        ],
+        "org-a's installations, replaced and removed included, oldest first; none of org-b's"
     );
 }
 

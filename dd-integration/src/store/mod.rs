@@ -73,6 +73,15 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// Every installation, in creation order.
     async fn list(&self) -> Result<Vec<Installation>, StoreError>;
 
+    /// Every installation of an org, whatever its status, in creation order: where an install
+    /// looks for the org's API key when Datadog says the org has one. The default reads
+    /// [`list`](Self::list); stores with many installations should answer from an index.
+    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+        let mut all = self.list().await?;
+        all.retain(|i| i.org_id.as_deref() == Some(org_id));
+        Ok(all)
+    }
+
     /// Records the marketplace API key of an installation.
     async fn set_api_key(
         &self,
@@ -231,6 +240,10 @@ impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
 
     async fn list(&self) -> Result<Vec<Installation>, StoreError> {
         (**self).list().await
+    }
+
+    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+        (**self).list_by_org(org_id).await
     }
 
     async fn set_api_key(

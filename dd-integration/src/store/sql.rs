@@ -881,6 +881,16 @@ where
         rows.iter().map(|r| self.read_row(r)).collect()
     }
 
+    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 ORDER BY seq");
+        let rows = sqlx::query::<DB>(&sql)
+            .bind(org_id.to_owned())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.error("list an org's installations"))?;
+        rows.iter().map(|r| self.read_row(r)).collect()
+    }
+
     #[tracing::instrument(name = "store.set_api_key", skip_all, fields(installation = %id, backend = self.dialect.name()))]
     async fn set_api_key(
         &self,
@@ -1097,6 +1107,13 @@ macro_rules! forward_to_sql_store {
                 &self,
             ) -> Result<Vec<$crate::installation::Installation>, $crate::store::StoreError> {
                 self.inner.list().await
+            }
+
+            async fn list_by_org(
+                &self,
+                org_id: &str,
+            ) -> Result<Vec<$crate::installation::Installation>, $crate::store::StoreError> {
+                self.inner.list_by_org(org_id).await
             }
 
             async fn set_api_key(
