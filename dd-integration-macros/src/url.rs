@@ -94,6 +94,40 @@ pub fn check(url: &str) -> Result<CheckedUrl, String> {
     })
 }
 
+/// For a redirect URI, which Datadog compares byte for byte with the one the SDK sends: refuses
+/// what a URL parser rewrites (a default port, an empty path, `.` or `..` segments), so that
+/// the URL registered from the declaration is the URL sent. Run after [`check`].
+pub fn sent_as_written(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let default_port = match scheme {
+        "https" => ":443",
+        _ => ":80",
+    };
+    if authority.ends_with(default_port) {
+        return Err(format!(
+            "has the default port `{default_port}`: write it without (the URL is sent without              it, and Datadog compares the redirect URI byte for byte)"
+        ));
+    }
+    if !tail.starts_with('/') {
+        return Err(format!(
+            "has no path: write `{scheme}://{authority}/{tail}` (it is sent with the `/`, and              Datadog compares the redirect URI byte for byte)"
+        ));
+    }
+    let path = tail.split('?').next().unwrap_or_default();
+    if path
+        .split('/')
+        .any(|segment| segment == "." || segment == "..")
+    {
+        return Err(
+            "has a `.` or `..` path segment: write the path it resolves to (it is sent resolved,              and Datadog compares the redirect URI byte for byte)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// `host` and the port after `:`, if any; IPv6 literals in brackets.
 fn split_port(authority: &str) -> Result<(&str, Option<&str>), String> {
     if authority.starts_with('[') {
@@ -209,6 +243,26 @@ mod tests {
         assert!(err("https://acme.example/é").contains("non-ASCII"));
         assert!(err("https://acme.example/a\"b").contains("percent-encode"));
         assert!(err("https:///cb").contains("no host"));
+    }
+
+    #[test]
+    fn a_redirect_is_sent_as_written_or_refused() {
+        for url in [
+            "https://acme.example/cb",
+            "https://acme.example:8443/cb?x=1",
+            "http://localhost:3000/",
+            "https://acme.example/a.b/..c",
+        ] {
+            sent_as_written(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        let refused = |url: &str| sent_as_written(url).expect_err(url);
+        assert!(refused("https://acme.example:443/cb").contains("default port `:443`"));
+        assert!(refused("http://localhost:80/cb").contains("default port `:80`"));
+        assert!(refused("https://acme.example").contains("write `https://acme.example/`"));
+        assert!(refused("https://acme.example?x=1").contains("write `https://acme.example/?x=1`"));
+        assert!(refused("https://acme.example/a/../cb").contains("`..`"));
+        assert!(refused("https://acme.example/./cb").contains("`.`"));
+        assert!(refused("https://acme.example/cb/..?x=1").contains("`..`"));
     }
 
     #[test]

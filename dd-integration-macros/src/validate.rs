@@ -421,7 +421,7 @@ impl Validator<'_> {
         let mut uris = Vec::new();
         for lit in &redirect.value {
             let text = lit.value();
-            if let Err(e) = url::check(&text) {
+            if let Err(e) = url::check(&text).and_then(|_| url::sent_as_written(&text)) {
                 self.error(lit.span(), format!("`redirect` `{text}` {e}"));
             } else if !seen.insert(text.clone()) {
                 self.error(lit.span(), format!("the redirect `{text}` is listed twice"));

@@ -322,11 +322,12 @@ impl InstallerBuilder {
         let sealer = self.sealer.ok_or(InstallConfigError::Missing(
             "sealing key (InstallerBuilder::sealer; generate one with SealingKey::generate)",
         ))?;
-        let redirect = pick_url(self.redirect_uri, spec.redirect_uris, "redirect URI")?;
+        let redirect = pick_url(self.redirect_uri, spec.redirect_uris, "redirect URI", true)?;
         let onboarding = pick_url(
             self.onboarding_url,
             &[spec.onboarding_url],
             "onboarding URL",
+            false,
         )?;
         if redirect.origin() != onboarding.origin() {
             return Err(InstallConfigError::Origins {
@@ -361,10 +362,13 @@ impl InstallerBuilder {
     }
 }
 
+/// The URL chosen (or the first declared), checked; `exact`: it must be sent as written (a
+/// redirect URI, which Datadog compares byte for byte with the one registered).
 fn pick_url(
     chosen: Option<String>,
     declared: &[&str],
     what: &'static str,
+    exact: bool,
 ) -> Result<Url, InstallConfigError> {
     let text = match chosen {
         Some(text) => text,
@@ -377,6 +381,15 @@ fn pick_url(
         what,
         reason: e.to_string(),
     })?;
+    if exact && url.as_str() != text {
+        return Err(InstallConfigError::Url {
+            what,
+            reason: format!(
+                "it would be sent as `{}`, not as written: declare and register that form",
+                url.as_str()
+            ),
+        });
+    }
     let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
         || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
         || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());

@@ -1079,6 +1079,13 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
         .is_err()
     );
     assert!(build("http://acme.example/cb", "http://acme.example/connect").is_err());
+    let rewritten = build("http://localhost:80/cb", "http://localhost:80/connect")
+        .expect_err("a redirect URI the parser rewrites is refused")
+        .to_string();
+    assert!(
+        rewritten.contains("sent as `http://localhost/cb`"),
+        "{rewritten}"
+    );
     assert!(
         build("http://localhost:1/cb", "http://localhost:2/connect").is_err(),
         "origins differ"
