@@ -668,14 +668,25 @@ impl Installer {
         }
         if let Some(error) = params.one("error") {
             let description = params.one("error_description").map(crate::error::quoted);
-            return Err(Outcome::Failed(if error == "access_denied" {
+            let failure = if error == "access_denied" {
                 InstallFailure::Denied { description }
             } else {
                 InstallFailure::Datadog {
                     error: crate::error::quoted(error),
                     description,
                 }
-            }));
+            };
+            // Only the browser whose flow it is (its cookie, its state) ends the flow and
+            // reports the failure: anyone can load `?error=access_denied`.
+            let own = match (params.one("state"), cookie_name) {
+                (Some(state), Some(name)) => self.open_flow(headers, name, state).is_ok(),
+                _ => false,
+            };
+            return Err(if own {
+                Outcome::Failed(failure)
+            } else {
+                Outcome::FailedQuietly(failure)
+            });
         }
         let (Some(state), Some(code), Some(cookie_name)) =
             (params.one("state"), params.one("code"), cookie_name)
@@ -684,20 +695,7 @@ impl Installer {
                 "`code` or `state` is missing",
             )));
         };
-        // Without the cookie nothing is consumed: a preview bot or another browser leaves the
-        // flow intact for the real one.
-        let sealed = cookie(headers, cookie_name)
-            .ok_or(Outcome::FailedQuietly(InstallFailure::NoFlowCookie))?;
-        let flow: FlowState = self
-            .inner
-            .sealer
-            .open(cookie_name, &sealed)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(Outcome::Failed(InstallFailure::ForgedFlow))?;
-        if !bool::from(flow.state.as_bytes().ct_eq(state.as_bytes())) {
-            return Err(Outcome::Failed(InstallFailure::ForgedFlow));
-        }
+        let flow = self.open_flow(headers, cookie_name, state)?;
         if unix(SystemTime::now()) > flow.expires {
             return Err(Outcome::Failed(InstallFailure::Expired));
         }
@@ -750,6 +748,30 @@ impl Installer {
                 "the server is shutting down; connect again from the integration tile",
             ))),
         }
+    }
+
+    /// The flow sealed in this browser's cookie, if it is the flow `state` names.
+    fn open_flow(
+        &self,
+        headers: &HeaderMap,
+        cookie_name: &str,
+        state: &str,
+    ) -> Result<FlowState, Outcome> {
+        // Without the cookie nothing is consumed: a preview bot or another browser leaves the
+        // flow intact for the real one.
+        let sealed = cookie(headers, cookie_name)
+            .ok_or(Outcome::FailedQuietly(InstallFailure::NoFlowCookie))?;
+        let flow: FlowState = self
+            .inner
+            .sealer
+            .open(cookie_name, &sealed)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .ok_or(Outcome::Failed(InstallFailure::ForgedFlow))?;
+        if !bool::from(flow.state.as_bytes().ct_eq(state.as_bytes())) {
+            return Err(Outcome::Failed(InstallFailure::ForgedFlow));
+        }
+        Ok(flow)
     }
 
     async fn complete(&self, flow: Claimed) -> Result<InstallReport, Outcome> {

@@ -655,6 +655,29 @@ async fn a_denied_authorization_is_a_clear_page_and_a_typed_event() {
 }
 
 #[tokio::test]
+async fn an_error_callback_from_another_browser_ends_no_flow_and_reports_nothing() {
+    let app = App::start().await;
+    app.sandbox.set_consent(Consent::Deny);
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    // The same URL, state included, loaded by someone without the flow's cookie.
+    let page = Browser::new().get(&callback).await;
+    assert!(page.body.contains("declined"), "{}", page.body);
+    assert!(app.failures().is_empty(), "{:?}", app.failures());
+    // Or with a state of no flow.
+    let forged = with_param(&callback, "state", "not-a-flow");
+    browser.get(&forged).await;
+    assert!(app.failures().is_empty(), "{:?}", app.failures());
+    assert!(!browser.jar.is_empty(), "the real flow's cookie is kept");
+    // The browser whose flow it is ends it.
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("declined"), "{}", page.body);
+    assert_eq!(app.failures().len(), 1, "{:?}", app.failures());
+    assert!(browser.jar.is_empty(), "the flow cookie is cleared");
+}
+
+#[tokio::test]
 async fn a_narrowed_grant_is_installed_and_reported() {
     let app = App::start().await;
     let org = app
