@@ -119,6 +119,18 @@ impl App {
         self.installer.store().list().await.unwrap().len()
     }
 
+    /// The tile's "test authorization" button, clicked for `org`, completed.
+    async fn authorize_from_tile(&self, org: &SandboxOrg) -> String {
+        let onboarding = self.base.join("/datadog/connect").unwrap();
+        let done = self
+            .sandbox
+            .test_authorization(&onboarding, org)
+            .await
+            .unwrap();
+        assert_eq!(done.status, 200, "{}", done.body);
+        done.body
+    }
+
     /// The org's current installation.
     async fn current(&self, org: &SandboxOrg) -> dd_integration::Installation {
         self.installer
@@ -254,13 +266,7 @@ async fn installs_on_every_site_and_a_vanity_subdomain_with_the_test_authorizati
             "/{}/oauth2/v1/authorize",
             org.site.authorize_host()
         ))));
-        let installation = app
-            .installer
-            .store()
-            .find_by_org(&org.id)
-            .await
-            .unwrap()
-            .unwrap();
+        let installation = app.current(org).await;
         assert_eq!(installation.domain, org.domain);
         assert_eq!(installation.site, org.site);
         assert_eq!(installation.org_name.as_deref(), Some(org.name.as_str()));
@@ -385,13 +391,7 @@ async fn the_partner_login_comes_back_to_the_same_onboarding_url() {
     let page = browser.get(&return_to).await;
     let callback = app.sandbox.authorize(&page.location()).await.unwrap();
     assert_eq!(browser.get(&callback).await.status, 200);
-    let installation = app
-        .installer
-        .store()
-        .find_by_org(&org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let installation = app.current(&org).await;
     assert_eq!(installation.partner_account.as_deref(), Some("user-7"));
 }
 
@@ -753,13 +753,7 @@ async fn key_409_keeps_the_installation_and_shows_the_recovery() {
         "{}",
         page.body
     );
-    let installation = app
-        .installer
-        .store()
-        .find_by_org(&org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let installation = app.current(&org).await;
     assert!(installation.api_key.is_none());
     assert!(matches!(
         app.hooks.0.lock().unwrap().installed[0].api_key,
@@ -781,13 +775,7 @@ async fn key_5xx_keeps_the_installation_and_says_to_retry() {
         "{}",
         page.body
     );
-    let installation = app
-        .installer
-        .store()
-        .find_by_org(&org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let installation = app.current(&org).await;
     assert!(installation.api_key.is_none());
     assert!(matches!(
         app.hooks.0.lock().unwrap().installed[0].api_key,
@@ -804,26 +792,14 @@ async fn reinstalling_an_org_reuses_its_key_and_links_the_old_record() {
         .test_authorization(&onboarding, &org)
         .await
         .unwrap();
-    let first = app
-        .installer
-        .store()
-        .find_by_org(&org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let first = app.current(&org).await;
     let done = app
         .sandbox
         .test_authorization(&onboarding, &org)
         .await
         .unwrap();
     assert_eq!(done.status, 200, "{}", done.body);
-    let second = app
-        .installer
-        .store()
-        .find_by_org(&org.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let second = app.current(&org).await;
     assert_ne!(first.id, second.id);
     assert_eq!(second.previous.as_ref(), Some(&first.id));
     assert_eq!(
@@ -840,21 +816,12 @@ async fn reinstalling_an_org_reuses_its_key_and_links_the_old_record() {
 async fn a_key_check_failing_for_a_passing_reason_keeps_the_org_key() {
     let app = App::start().await;
     let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
-    let onboarding = app.base.join("/datadog/connect").unwrap();
-    app.sandbox
-        .test_authorization(&onboarding, &org)
-        .await
-        .unwrap();
+    app.authorize_from_tile(&org).await;
     let first = app.current(&org).await;
     // The reinstall's check of the org's key meets a 503 (every attempt).
     app.sandbox
         .inject(Route::Validate, Fault::status(503).always());
-    let done = app
-        .sandbox
-        .test_authorization(&onboarding, &org)
-        .await
-        .unwrap();
-    assert_eq!(done.status, 200, "{}", done.body);
+    app.authorize_from_tile(&org).await;
     let second = app.current(&org).await;
     assert_eq!(second.previous.as_ref(), Some(&first.id));
     assert_eq!(
@@ -873,11 +840,7 @@ async fn a_key_check_failing_for_a_passing_reason_keeps_the_org_key() {
 async fn a_409_finds_the_key_an_earlier_installation_of_the_org_kept() {
     let app = App::start().await;
     let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
-    let onboarding = app.base.join("/datadog/connect").unwrap();
-    app.sandbox
-        .test_authorization(&onboarding, &org)
-        .await
-        .unwrap();
+    app.authorize_from_tile(&org).await;
     let first = app.current(&org).await;
     // A newer installation of the org that holds no key (one whose key request failed), so the
     // next install finds no key on the org's current installation.
@@ -886,12 +849,7 @@ async fn a_409_finds_the_key_an_earlier_installation_of_the_org_kept() {
     keyless.api_key = None;
     keyless.previous = Some(first.id.clone());
     app.installer.store().insert(&keyless).await.unwrap();
-    let done = app
-        .sandbox
-        .test_authorization(&onboarding, &org)
-        .await
-        .unwrap();
-    assert_eq!(done.status, 200, "{}", done.body);
+    let body = app.authorize_from_tile(&org).await;
     let third = app.current(&org).await;
     assert_eq!(third.previous.as_ref(), Some(&keyless.id));
     assert_eq!(
@@ -904,7 +862,7 @@ async fn a_409_finds_the_key_an_earlier_installation_of_the_org_kept() {
         2,
         "one key created, one 409"
     );
-    assert!(!done.body.contains("revoke"), "{}", done.body);
+    assert!(!body.contains("revoke"), "{body}");
 }
 
 #[tokio::test]
@@ -1063,13 +1021,7 @@ async fn two_hundred_concurrent_installs_each_make_one_key_request() {
         .collect();
     assert!(outcomes.is_empty(), "{outcomes:?}");
     for org in &orgs {
-        let installation = app
-            .installer
-            .store()
-            .find_by_org(&org.id)
-            .await
-            .unwrap()
-            .unwrap();
+        let installation = app.current(org).await;
         assert!(installation.api_key.is_some());
         assert_eq!(installation.site, Site::of(org.domain));
     }

@@ -246,6 +246,34 @@ fn official_series(i: usize, points: Vec<MetricPoint>) -> MetricSeries {
         ])
 }
 
+/// `chunk`'s points grouped by series, as a caller of the official client groups them.
+fn grouped_series(chunk: &[(u32, i64, f64)]) -> Vec<MetricSeries> {
+    let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
+    for &(s, ts, v) in chunk {
+        by_series
+            .entry(s)
+            .or_default()
+            .push(MetricPoint::new().timestamp(ts).value(v));
+    }
+    by_series
+        .into_iter()
+        .map(|(s, points)| official_series(s as usize, points))
+        .collect()
+}
+
+/// One org's series, for the official client.
+fn org_series(org: &[(usize, Vec<(i64, f64)>)]) -> Vec<MetricSeries> {
+    org.iter()
+        .map(|(s, points)| {
+            let points = points
+                .iter()
+                .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
+                .collect();
+            official_series(*s, points)
+        })
+        .collect()
+}
+
 /// One `submit_metrics` call with zstd1, as the official client's docs show.
 async fn submit(api: &MetricsAPI, series: Vec<MetricSeries>) {
     api.submit_metrics(
@@ -595,16 +623,7 @@ impl Bench {
         let m = self.measure(async move {
             let mut requests = InFlight::new(in_flight);
             for (api, org) in apis.into_iter().zip(data2.iter()) {
-                let series: Vec<MetricSeries> = org
-                    .iter()
-                    .map(|(s, points)| {
-                        let points = points
-                            .iter()
-                            .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
-                            .collect();
-                        official_series(*s, points)
-                    })
-                    .collect();
+                let series = org_series(org);
                 requests
                     .start(async move { submit(&api, series).await })
                     .await;
@@ -652,17 +671,7 @@ impl Bench {
         let m = self.measure(async move {
             let mut requests = InFlight::new(in_flight);
             for chunk in data2.points[..count].chunks(per_request) {
-                let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
-                for &(s, ts, v) in chunk {
-                    by_series
-                        .entry(s)
-                        .or_default()
-                        .push(MetricPoint::new().timestamp(ts).value(v));
-                }
-                let series: Vec<MetricSeries> = by_series
-                    .into_iter()
-                    .map(|(s, points)| official_series(s as usize, points))
-                    .collect();
+                let series = grouped_series(chunk);
                 let api = Arc::clone(&api);
                 requests
                     .start(async move { submit(&api, series).await })
@@ -976,18 +985,7 @@ fn prepared_metrics(data: &Points, key: &str) -> Prepared {
         .points
         .chunks(OFFICIAL_POINTS_PER_REQUEST)
         .map(|chunk| {
-            let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
-            for &(s, ts, v) in chunk {
-                by_series
-                    .entry(s)
-                    .or_default()
-                    .push(MetricPoint::new().timestamp(ts).value(v));
-            }
-            let series = by_series
-                .into_iter()
-                .map(|(s, points)| official_series(s as usize, points))
-                .collect();
-            (key.to_owned(), MetricPayload::new(series))
+            (key.to_owned(), MetricPayload::new(grouped_series(chunk)))
         })
         .collect();
     Prepared::new(
@@ -1004,17 +1002,7 @@ fn prepared_orgs(data: &OrgPoints, keys: &[String]) -> Prepared {
         .iter()
         .zip(keys)
         .map(|(org, key)| {
-            let series = org
-                .iter()
-                .map(|(s, points)| {
-                    let points = points
-                        .iter()
-                        .map(|&(ts, v)| MetricPoint::new().timestamp(ts).value(v))
-                        .collect();
-                    official_series(*s, points)
-                })
-                .collect();
-            (key.clone(), MetricPayload::new(series))
+            (key.clone(), MetricPayload::new(org_series(org)))
         })
         .collect();
     Prepared::new(
