@@ -78,7 +78,10 @@ pub enum InstallationStatus {
 pub struct Installation {
     /// The installation's id.
     pub id: InstallationId,
-    /// The Datadog org's id (`dd_oid` on the callback), when Datadog sent it.
+    /// The Datadog org's id (`dd_oid` on the callback), when Datadog sent it. It reaches the
+    /// SDK through the customer's browser and nothing Datadog returns confirms it: do not grant
+    /// access by it alone. The SDK links a reinstall to the org's earlier installation (and its
+    /// API key) only when the same partner account made both.
     pub org_id: Option<String>,
     /// The Datadog org's name (`dd_org_name`), when Datadog sent it.
     pub org_name: Option<String>,
