@@ -49,6 +49,10 @@ const REPLAY_WAIT: Duration = Duration::from_secs(15);
 /// flow of the same org (another tab) to store the key it was given.
 const CONCURRENT_KEY_WAIT: Duration = Duration::from_secs(3);
 
+/// An installation of the org without a key, created less than this long ago, may be a flow
+/// still storing the key Datadog just gave it: only then is it worth waiting for.
+const CONCURRENT_FLOW_AGE: Duration = Duration::from_secs(30);
+
 /// A callback whose flow this request claimed: what completing it needs, owned.
 struct Claimed {
     flow_id: String,
@@ -961,7 +965,7 @@ impl Installer {
             }
             // Waiting helps only while another flow of the org may still be storing its key.
             let recent = SystemTime::now()
-                .checked_sub(CONCURRENT_KEY_WAIT * 10)
+                .checked_sub(CONCURRENT_FLOW_AGE)
                 .unwrap_or(UNIX_EPOCH);
             let pending = others
                 .clone()

@@ -131,6 +131,20 @@ impl App {
         done.body
     }
 
+    /// What the `installed` hook was told of the API key, install `i` (in order).
+    fn key_outcome(&self, i: usize) -> ApiKeyOutcome {
+        self.hooks.0.lock().unwrap().installed[i].api_key.clone()
+    }
+
+    /// The newest installation the partner account `account` made.
+    async fn newest_of(&self, account: &str) -> dd_integration::Installation {
+        let all = self.installer.store().list().await.unwrap();
+        all.into_iter()
+            .rev()
+            .find(|i| i.partner_account.as_deref() == Some(account))
+            .expect("the account installed")
+    }
+
     /// The org's current installation.
     async fn current(&self, org: &SandboxOrg) -> dd_integration::Installation {
         self.installer
@@ -703,10 +717,7 @@ async fn a_grant_without_api_keys_write_makes_no_key_request() {
     let callback = browser.start(&app, &org).await;
     let page = browser.get(&callback).await;
     assert!(page.body.contains("Data cannot be sent"), "{}", page.body);
-    assert!(matches!(
-        app.hooks.0.lock().unwrap().installed[0].api_key,
-        ApiKeyOutcome::ScopeNotGranted
-    ));
+    assert!(matches!(app.key_outcome(0), ApiKeyOutcome::ScopeNotGranted));
     assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 0);
 }
 
@@ -755,10 +766,7 @@ async fn key_409_keeps_the_installation_and_shows_the_recovery() {
     );
     let installation = app.current(&org).await;
     assert!(installation.api_key.is_none());
-    assert!(matches!(
-        app.hooks.0.lock().unwrap().installed[0].api_key,
-        ApiKeyOutcome::AlreadyExists
-    ));
+    assert!(matches!(app.key_outcome(0), ApiKeyOutcome::AlreadyExists));
 }
 
 #[tokio::test]
@@ -777,10 +785,7 @@ async fn key_5xx_keeps_the_installation_and_says_to_retry() {
     );
     let installation = app.current(&org).await;
     assert!(installation.api_key.is_none());
-    assert!(matches!(
-        app.hooks.0.lock().unwrap().installed[0].api_key,
-        ApiKeyOutcome::Failed(_)
-    ));
+    assert!(matches!(app.key_outcome(0), ApiKeyOutcome::Failed(_)));
 }
 
 #[tokio::test]
@@ -830,10 +835,7 @@ async fn a_key_check_failing_for_a_passing_reason_keeps_the_org_key() {
         "an unchecked key is carried over, not left on the replaced installation"
     );
     assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
-    assert!(matches!(
-        app.hooks.0.lock().unwrap().installed[1].api_key,
-        ApiKeyOutcome::Reused
-    ));
+    assert!(matches!(app.key_outcome(1), ApiKeyOutcome::Reused));
 }
 
 #[tokio::test]
@@ -878,26 +880,17 @@ async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_ke
             browser.jar.insert("acme_session".into(), user.to_owned());
             let callback = browser.start(app, &org).await;
             let callback = with_param(&callback, "dd_oid", &dd_oid);
-            browser.get(&callback).await
+            let page = browser.get(&callback).await;
+            assert_eq!(page.status, 200, "{}", page.body);
         }
     };
-    let page = install("alice", victim.clone(), victim.id.clone()).await;
-    assert_eq!(page.status, 200, "{}", page.body);
+    install("alice", victim.clone(), victim.id.clone()).await;
     let theirs = app.current(&victim).await;
     assert!(theirs.api_key.is_some());
 
     // Mallory authorizes her own org, then edits the callback to name the victim's org.
-    let page = install("mallory", attacker.clone(), victim.id.clone()).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let hers = app
-        .installer
-        .store()
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|i| i.partner_account.as_deref() == Some("mallory"))
-        .unwrap();
+    install("mallory", attacker.clone(), victim.id.clone()).await;
+    let hers = app.newest_of("mallory").await;
     assert_eq!(
         hers.previous, None,
         "not linked to the victim's installation"
@@ -920,18 +913,8 @@ async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_ke
     );
 
     // The victim's own reinstall still finds its key.
-    let page = install("alice", victim.clone(), victim.id.clone()).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let again = app
-        .installer
-        .store()
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .rev()
-        .find(|i| i.partner_account.as_deref() == Some("alice"))
-        .unwrap();
+    install("alice", victim.clone(), victim.id.clone()).await;
+    let again = app.newest_of("alice").await;
     assert_ne!(again.id, theirs.id);
     assert_eq!(
         again.api_key.as_ref().map(|k| &k.key),

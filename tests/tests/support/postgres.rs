@@ -263,21 +263,10 @@ impl Cluster {
     /// `server.key`, the key readable by the server's user only, as PostgreSQL requires).
     fn certificates(&self) -> Result<(), String> {
         // Each command's words, split on white space.
-        let openssl = |command: &str| -> Result<(), String> {
-            let output = Command::new("openssl")
-                .args(command.split_whitespace())
-                .current_dir(&self.dir)
-                .stdin(Stdio::null())
-                .output()
-                .map_err(|e| format!("running openssl (apt-get install openssl): {e}"))?;
-            if output.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "openssl {command} failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                ))
-            }
+        let openssl = |command: &str| {
+            let mut openssl = Command::new("openssl");
+            openssl.args(command.split_whitespace());
+            self.succeed(openssl, "openssl (apt-get install openssl)")
         };
         let ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
         openssl(&format!(
@@ -329,19 +318,26 @@ impl Cluster {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Result<(), String> {
-        let output = self
-            .command(program)
-            .args(args)
+        let mut command = self.command(program);
+        command.args(args);
+        self.succeed(command, program).map_err(|e| {
+            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+            format!("{e}\n{log}")
+        })
+    }
+
+    /// Runs `command` in the cluster's directory; its status and output if it failed.
+    fn succeed(&self, mut command: Command, what: &str) -> Result<(), String> {
+        let output = command
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("running {program}: {e}"))?;
+            .map_err(|e| format!("running {what}: {e}"))?;
         if output.status.success() {
             Ok(())
         } else {
-            let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
             Err(format!(
-                "{program} failed ({}): {}{}\n{log}",
+                "{what} failed ({}): {}{}",
                 output.status,
                 String::from_utf8_lossy(&output.stdout),
                 String::from_utf8_lossy(&output.stderr)
