@@ -23,6 +23,8 @@ pub enum Operation {
     CreateMarketplaceKey,
     /// `GET /api/v1/validate`.
     ValidateApiKey,
+    /// `GET /api/v2/users`, read for the org the token belongs to.
+    ConfirmOrg,
     /// A bearer call to Datadog's API.
     Api,
 }
@@ -38,6 +40,7 @@ impl Operation {
                 "marketplace API key creation (POST /api/v2/api_keys/marketplace)"
             }
             Operation::ValidateApiKey => "API key validation (GET /api/v1/validate)",
+            Operation::ConfirmOrg => "org confirmation (GET /api/v2/users)",
             Operation::Api => "API call",
         }
     }

@@ -60,8 +60,9 @@ struct Claimed {
     domain: Domain,
     code: String,
     verifier: PkceVerifier,
-    /// `dd_oid` and `dd_org_name` from the callback, as the browser sent them (unverified).
-    org_id: Option<String>,
+    /// `dd_oid` and `dd_org_name` from the callback, as the browser sent them: hints, never
+    /// evidence (anyone can edit them in the callback URL).
+    org_hint: Option<String>,
     org_name: Option<String>,
     account: Option<String>,
 }
@@ -740,7 +741,7 @@ impl Installer {
             domain,
             code: code.to_owned(),
             verifier,
-            org_id: params.one("dd_oid").map(bounded),
+            org_hint: params.one("dd_oid").map(bounded),
             org_name: params.one("dd_org_name").map(bounded),
             account: flow.account,
         };
@@ -821,31 +822,32 @@ impl Installer {
                 detail: "the token response has no refresh_token".into(),
             }));
         };
-        // `dd_oid` comes from the browser, and nothing Datadog returns confirms it: an
-        // installation is linked to the org's earlier one (replacing it, taking over its API
-        // key) only when the same partner account made both, so that a callback URL edited to
-        // name another org cannot take that org's installation or key.
-        let previous = match &flow.org_id {
+        // The org is the one Datadog names for this access token, never the callback's
+        // `dd_oid` (the browser can edit it). Only a confirmed org links this installation to
+        // the org's earlier one and carries the org's API key over.
+        let org_id = self
+            .confirmed_org(domain, &grant.access_token, &granted)
+            .await;
+        if let (Some(confirmed), Some(hint)) = (&org_id, &flow.org_hint)
+            && confirmed != hint
+        {
+            tracing::warn!(
+                "the callback's dd_oid is not the org Datadog names for the token: ignored"
+            );
+        }
+        let previous = match &org_id {
             Some(org) => store
                 .find_by_org(org)
                 .await
                 .map_err(InstallFailure::Store)?
-                .filter(|p| {
-                    let same = p.partner_account == *account;
-                    if !same {
-                        tracing::warn!(
-                            previous = %p.id,
-                            "the org's installation belongs to another partner account: not linked"
-                        );
-                    }
-                    same
-                }),
+                .filter(|p| p.domain == domain),
             None => None,
         };
         let now = SystemTime::now();
         let mut installation = Installation {
             id: InstallationId::generate(),
-            org_id: flow.org_id.clone(),
+            org_id,
+            org_hint: flow.org_hint.clone(),
             org_name: flow.org_name.clone(),
             site: site.clone(),
             domain,
@@ -880,6 +882,26 @@ impl Installer {
             missing_scopes,
             api_key,
         })
+    }
+
+    /// The org Datadog names for `access_token`, when the integration declares
+    /// `user_access_read` and the customer granted it; else `None` (nothing is linked).
+    async fn confirmed_org(
+        &self,
+        domain: Domain,
+        access_token: &crate::secret::AccessToken,
+        granted: &ScopeSet,
+    ) -> Option<String> {
+        if !granted.contains(&Scope::USER_ACCESS_READ) {
+            return None;
+        }
+        match self.inner.oauth.confirmed_org(domain, access_token).await {
+            Ok(org) => org,
+            Err(e) => {
+                tracing::warn!(error = %e, "the token's org could not be read: the installation is linked to no other");
+                None
+            }
+        }
     }
 
     async fn api_key(
@@ -937,9 +959,9 @@ impl Installer {
         }
     }
 
-    /// After a `409`: the org's key as another installation of the same org and partner account
-    /// stored it (an earlier one, or one completing at the same moment in another tab, whose
-    /// key Datadog created a moment ago and which stores it shortly).
+    /// After a `409`: the org's key as another installation of the same confirmed org stored it
+    /// (an earlier one, or one completing at the same moment in another tab, whose key Datadog
+    /// created a moment ago and which stores it shortly). Without a confirmed org, none.
     async fn stored_key(&self, installation: &Installation) -> Option<MarketplaceApiKey> {
         let org = installation.org_id.as_deref()?;
         let deadline = tokio::time::Instant::now() + CONCURRENT_KEY_WAIT;
@@ -951,9 +973,10 @@ impl Installer {
                     return None;
                 }
             };
-            let others = rows.iter().rev().filter(|row| {
-                row.id != installation.id && row.partner_account == installation.partner_account
-            });
+            let others = rows
+                .iter()
+                .rev()
+                .filter(|row| row.id != installation.id && row.domain == installation.domain);
             // Newest first.
             for row in others.clone() {
                 if let Some(key) = &row.api_key

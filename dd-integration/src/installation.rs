@@ -78,12 +78,18 @@ pub enum InstallationStatus {
 pub struct Installation {
     /// The installation's id.
     pub id: InstallationId,
-    /// The Datadog org's id (`dd_oid` on the callback), when Datadog sent it. It reaches the
-    /// SDK through the customer's browser and nothing Datadog returns confirms it: do not grant
-    /// access by it alone. The SDK links a reinstall to the org's earlier installation (and its
-    /// API key) only when the same partner account made both.
+    /// The Datadog org's id **as Datadog confirmed it**: read with the installation's own access
+    /// token from Datadog's API (`GET /api/v2/users`, each user's `relationships.org`), which
+    /// needs the integration to declare `user_access_read`. `None` when the integration does not
+    /// declare that scope, the customer did not grant it, or the call failed. The SDK links a
+    /// reinstall to the org's earlier installation, and carries the org's API key over, only
+    /// through this id; [`InstallationStore::find_by_org`](crate::store::InstallationStore::find_by_org)
+    /// looks it up.
     pub org_id: Option<String>,
-    /// The Datadog org's name (`dd_org_name`), when Datadog sent it.
+    /// `dd_oid` as the customer's browser passed it on the callback: a hint for display and
+    /// support, never evidence. Anyone can edit it in the callback URL.
+    pub org_hint: Option<String>,
+    /// The Datadog org's name (`dd_org_name`) as the browser passed it: for display only.
     pub org_name: Option<String>,
     /// The UI origin the customer came from (their vanity subdomain kept).
     pub site: Site,

@@ -13,6 +13,7 @@ pub mod install;
 pub mod installation;
 pub mod integration;
 pub mod oauth;
+mod org;
 mod page;
 pub mod pkce;
 pub mod scope;

@@ -132,7 +132,7 @@ impl Lab {
         let client = sandbox.add_client(
             ClientSpec::new("Acme Pager")
                 .redirect_uri(REDIRECT)
-                .scopes(["monitors_read", "api_keys_write"]),
+                .scopes(["monitors_read", "api_keys_write", "user_access_read"]),
         );
         let (_, sealing_key) = SealingKey::generate("test").expect("a sealing key");
         let config = Config {

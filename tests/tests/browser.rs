@@ -190,7 +190,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
     let client = sandbox.add_client(
         ClientSpec::new("Acme Pager")
             .redirect_uri(callback.as_str())
-            .scopes(["monitors_read", "api_keys_write"]),
+            .scopes(["monitors_read", "api_keys_write", "user_access_read"]),
     );
     let installer = Installer::builder(AcmePager::SPEC)
         .client(

@@ -14,7 +14,7 @@ use dd_integration::{
     ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, InstallationId, Installer,
     Scope, Sealer, SealingKey, Site,
 };
-use dd_integration_tests::integration::AcmePager;
+use dd_integration_tests::integration::{AcmeBeacon, AcmePager};
 use http::HeaderMap;
 use url::Url;
 
@@ -24,6 +24,8 @@ struct Seen {
     installed: Vec<InstallReport>,
     failed: Vec<String>,
     login_required: bool,
+    /// The partner names no account (as with no `identify` hook at all).
+    anonymous: bool,
 }
 
 #[derive(Clone, Default)]
@@ -32,6 +34,9 @@ struct Hooks(Arc<Mutex<Seen>>);
 #[async_trait]
 impl InstallHooks for Hooks {
     async fn identify(&self, headers: &HeaderMap, return_to: &str) -> Identify {
+        if self.0.lock().unwrap().anonymous {
+            return Identify::Anonymous;
+        }
         if !self.0.lock().unwrap().login_required {
             return Identify::Account("acct-42".into());
         }
@@ -75,18 +80,28 @@ impl App {
             dd_integration::install::InstallerBuilder,
         ) -> dd_integration::install::InstallerBuilder,
     ) -> App {
+        App::start_spec(AcmePager::SPEC, configure).await
+    }
+
+    /// The app of another integration; the sandbox's client holds the scopes it declares.
+    async fn start_spec(
+        spec: &'static dd_integration::IntegrationSpec,
+        configure: impl FnOnce(
+            dd_integration::install::InstallerBuilder,
+        ) -> dd_integration::install::InstallerBuilder,
+    ) -> App {
         let sandbox = Sandbox::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let base = Url::parse(&format!("http://localhost:{port}")).unwrap();
         let callback = base.join("/datadog/oauth/callback").unwrap();
         let client = sandbox.add_client(
-            dd_integration::testkit::ClientSpec::new("Acme Pager")
+            dd_integration::testkit::ClientSpec::new(spec.name)
                 .redirect_uri(callback.as_str())
-                .scopes(["monitors_read", "api_keys_write"]),
+                .scopes(spec.scopes.iter().map(|s| s.as_str())),
         );
         let hooks = Hooks::default();
-        let builder = Installer::builder(AcmePager::SPEC)
+        let builder = Installer::builder(spec)
             .client(
                 client.client_id.clone(),
                 ClientSecret::new(client.client_secret.clone()),
@@ -221,7 +236,10 @@ impl Browser {
     async fn start(&mut self, app: &App, org: &SandboxOrg) -> Url {
         let page = self.get(&app.onboarding(org)).await;
         assert_eq!(page.status, 302, "{}", page.body);
-        app.sandbox.authorize(&page.location()).await.unwrap()
+        // The person is logged in to `org` in Datadog: `dd_oid` on the authorize URL picks it
+        // (else the sandbox takes the region's first org).
+        let authorize = with_added_param(&page.location(), "dd_oid", &org.id);
+        app.sandbox.authorize(&authorize).await.unwrap()
     }
 }
 
@@ -230,6 +248,12 @@ fn param(url: &Url, key: &str) -> String {
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
+}
+
+fn with_added_param(url: &Url, key: &str, value: &str) -> Url {
+    let mut out = url.clone();
+    out.query_pairs_mut().append_pair(key, value);
+    out
 }
 
 fn with_param(url: &Url, key: &str, value: &str) -> Url {
@@ -911,6 +935,11 @@ async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_ke
         still.is_active(),
         "the victim's installation is not replaced"
     );
+    assert_eq!(
+        app.current(&victim).await.id,
+        theirs.id,
+        "find_by_org(victim) is still the victim's installation"
+    );
 
     // The victim's own reinstall still finds its key.
     install("alice", victim.clone(), victim.id.clone()).await;
@@ -919,6 +948,156 @@ async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_ke
     assert_eq!(
         again.api_key.as_ref().map(|k| &k.key),
         theirs.api_key.as_ref().map(|k| &k.key)
+    );
+}
+
+/// The takeover the security review found: with no partner accounts (no `identify` hook, as
+/// in the README), Mallory authorizes her own org and edits `dd_oid` in her callback URL to
+/// the victim's org. The integration does not declare `user_access_read`, so no org is
+/// confirmed: nothing is linked, the victim's installation and key stay the victim's.
+#[tokio::test]
+async fn an_edited_dd_oid_without_partner_accounts_takes_nothing_of_the_victim() {
+    let app = App::start_spec(AcmeBeacon::SPEC, |b| b).await;
+    app.hooks.0.lock().unwrap().anonymous = true;
+    let victim = app.sandbox.add_org(OrgSpec::new("Victim", Domain::Us1));
+    let attacker = app.sandbox.add_org(OrgSpec::new("Mallory", Domain::Us1));
+    app.authorize_from_tile(&victim).await;
+    let theirs = app.installer.store().list().await.unwrap().pop().unwrap();
+    assert_eq!(
+        theirs.org_id, None,
+        "no org is confirmed without user_access_read"
+    );
+    assert_eq!(theirs.org_hint.as_deref(), Some(victim.id.as_str()));
+    assert!(theirs.api_key.is_some());
+
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &attacker).await;
+    let callback = with_param(&callback, "dd_oid", &victim.id);
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let hers = app.installer.store().list().await.unwrap().pop().unwrap();
+    assert_ne!(hers.id, theirs.id);
+    assert_eq!(
+        hers.previous, None,
+        "not linked to the victim's installation"
+    );
+    assert_eq!(hers.org_id, None);
+    assert_ne!(
+        hers.api_key.as_ref().map(|k| &k.key),
+        theirs.api_key.as_ref().map(|k| &k.key),
+        "the victim's key stays the victim's"
+    );
+    let still = app
+        .installer
+        .store()
+        .get(&theirs.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        still.is_active(),
+        "the victim's installation is not replaced"
+    );
+    assert!(
+        app.installer
+            .store()
+            .find_by_org(&victim.id)
+            .await
+            .unwrap()
+            .is_none(),
+        "no installation is found as the victim org's through a browser parameter"
+    );
+    // Her key is her org's: data sent with it lands in her org, not the victim's.
+    assert_eq!(
+        app.sandbox.calls(Route::MarketplaceKey),
+        2,
+        "each org's key created with its own token"
+    );
+    assert_eq!(
+        app.sandbox.calls(Route::Users),
+        0,
+        "no org is read without the scope"
+    );
+}
+
+/// The same edit against an integration that declares `user_access_read`: the org is the one
+/// Datadog names for Mallory's token, so she gets her own org's installation and key, and the
+/// victim org's current installation is still the victim's.
+#[tokio::test]
+async fn an_edited_dd_oid_is_overruled_by_the_org_datadog_confirms() {
+    let app = App::start().await;
+    app.hooks.0.lock().unwrap().anonymous = true;
+    let victim = app.sandbox.add_org(OrgSpec::new("Victim", Domain::Us1));
+    let attacker = app.sandbox.add_org(OrgSpec::new("Mallory", Domain::Us1));
+    app.authorize_from_tile(&victim).await;
+    let theirs = app.current(&victim).await;
+    assert_eq!(theirs.org_id.as_deref(), Some(victim.id.as_str()));
+
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &attacker).await;
+    let callback = with_param(&callback, "dd_oid", &victim.id);
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let hers = app.current(&attacker).await;
+    assert_eq!(hers.org_id.as_deref(), Some(attacker.id.as_str()));
+    assert_eq!(
+        hers.org_hint.as_deref(),
+        Some(victim.id.as_str()),
+        "kept as a hint only"
+    );
+    assert_eq!(hers.previous, None);
+    assert_ne!(
+        hers.api_key.as_ref().map(|k| &k.key),
+        theirs.api_key.as_ref().map(|k| &k.key)
+    );
+    assert_eq!(
+        app.current(&victim).await.id,
+        theirs.id,
+        "the victim org's installation is still the victim's"
+    );
+    assert!(
+        app.installer
+            .store()
+            .get(&theirs.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+}
+
+/// Without a confirmed org a reinstall is a new installation: Datadog's 409 says the org has a
+/// key, and the customer is told how to recover, rather than being given a key found through
+/// a browser parameter.
+#[tokio::test]
+async fn a_reinstall_without_a_confirmed_org_links_nothing_and_shows_the_recovery() {
+    let app = App::start_spec(AcmeBeacon::SPEC, |b| b).await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.authorize_from_tile(&org).await;
+    let body = app.authorize_from_tile(&org).await;
+    let all = app.installer.store().list().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|i| i.is_active() && i.previous.is_none()));
+    assert!(matches!(app.key_outcome(1), ApiKeyOutcome::AlreadyExists));
+    assert!(body.contains("revoke"), "{body}");
+}
+
+/// Datadog's users API failing (a 503) confirms no org: the install completes, unlinked.
+#[tokio::test]
+async fn an_org_that_cannot_be_confirmed_is_linked_to_nothing() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.authorize_from_tile(&org).await;
+    app.sandbox
+        .inject(Route::Users, Fault::status(503).always());
+    app.authorize_from_tile(&org).await;
+    let all = app.installer.store().list().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].org_id, None);
+    assert_eq!(all[1].previous, None);
+    assert!(
+        all[0].is_active(),
+        "the confirmed installation is not replaced"
     );
 }
 

@@ -260,7 +260,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
 
     let Some(server) = postgres_support::server() else {
         return;
@@ -279,7 +279,48 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1]);
+    assert_eq!(versions, vec![1, 2]);
+}
+
+/// An org id stored before the SDK confirmed org ids with Datadog came from the browser's
+/// `dd_oid`: the migration keeps it as a hint only, so no reinstall is linked through it (an
+/// edited `dd_oid` once took another org's installation and key).
+#[tokio::test]
+async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
+    let dir = TempDir::new();
+    let file = dir.file();
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    let mut old = sample_installation("org-from-the-browser");
+    old.org_hint = None;
+    store.insert(&old).await.unwrap();
+    drop(store);
+    // Back to the first schema, as a database written by an earlier release.
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER TABLE dd_installations DROP COLUMN org_hint",
+        "DELETE FROM dd_schema_version WHERE version = 2",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    raw.close().await.unwrap();
+
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    let migrated = store.get(&old.id).await.unwrap().unwrap();
+    assert_eq!(
+        migrated.org_id, None,
+        "an unconfirmed id is no org identity"
+    );
+    assert_eq!(migrated.org_hint.as_deref(), Some("org-from-the-browser"));
+    assert!(
+        store
+            .find_by_org("org-from-the-browser")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing is found, and so linked, through it"
+    );
 }
 
 /// Runs futures at once (each on its own task) and collects their outputs in order.
@@ -314,7 +355,7 @@ async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 1
+                supported: 2
             }
         ),
         "{error:?}"

@@ -280,6 +280,7 @@ pub fn sample_installation(org_id: &str) -> Installation {
     Installation {
         id: InstallationId::generate(),
         org_id: Some(org_id.to_owned()),
+        org_hint: Some(org_id.to_owned()),
         org_name: Some(format!("Org {org_id}")),
         site: Site::parse("acme.datadoghq.eu").expect("a valid site"),
         domain: Domain::Eu1,
@@ -379,6 +380,10 @@ fn assert_same(found: &Installation, expected: &Installation, what: &str) {
     assert_eq!(found.id, expected.id, "{what}: id");
     assert_eq!(found.org_id, expected.org_id, "{what}: org_id of {id}");
     assert_eq!(
+        found.org_hint, expected.org_hint,
+        "{what}: org_hint of {id}"
+    );
+    assert_eq!(
         found.org_name, expected.org_name,
         "{what}: org_name of {id}"
     );
@@ -463,6 +468,7 @@ async fn insert_then_get<F: StoreFactory>(t: &Bench<'_, F>) {
     // Every optional field absent, another site and region.
     let mut bare = sample_installation("org-bare");
     bare.org_id = None;
+    bare.org_hint = None;
     bare.org_name = None;
     bare.partner_account = None;
     bare.site = Site::of(Domain::Us5);

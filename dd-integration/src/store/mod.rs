@@ -67,7 +67,8 @@ pub trait InstallationStore: Send + Sync + 'static {
 
     /// The org's current installation: its newest one that no newer installation replaced,
     /// whatever its status (active, revoked or removed), so that a reinstall can link to it and
-    /// keep its API key. `None` if the org never installed.
+    /// keep its API key. `None` if the org never installed. `org_id` is an org id Datadog
+    /// confirmed ([`Installation::org_id`]), never the callback's `dd_oid`.
     async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError>;
 
     /// Every installation, in creation order.

@@ -26,7 +26,7 @@ use crate::secret::{AccessToken, ApiKey, RefreshToken};
 use crate::site::{Domain, Site};
 
 /// The newest schema version this code knows.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 /// How long a finished or abandoned flow claim is kept after its cookie expired, as the memory
 /// store does: a late replay of the callback still finds how the flow ended.
@@ -121,6 +121,13 @@ impl Dialect {
                 .into(),
                 "CREATE INDEX dd_flows_keep_until ON dd_flows (keep_until)".into(),
             ],
+            // `org_id` holds only an org id Datadog confirmed; the callback's `dd_oid` (which
+            // the browser can edit) moves to `org_hint`. Ids stored before were never
+            // confirmed: they become hints, so no installation is linked through them.
+            2 => vec![
+                "ALTER TABLE dd_installations ADD COLUMN org_hint TEXT".into(),
+                "UPDATE dd_installations SET org_hint = org_id, org_id = NULL".into(),
+            ],
             _ => Vec::new(),
         }
     }
@@ -130,15 +137,15 @@ const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version";
+    created_at, updated_at, version, org_hint";
 
 const INSERT: &str = "INSERT INTO dd_installations (id, org_id, org_name, site, domain, \
     granted_scopes, access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version) \
+    created_at, updated_at, version, org_hint) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-    $19, $20, $21) \
+    $19, $20, $21, $22) \
     ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const MARK_REPLACED: &str = "UPDATE dd_installations \
@@ -326,6 +333,7 @@ fn status_from_columns(
 struct StoredRow {
     id: String,
     org_id: Option<String>,
+    org_hint: Option<String>,
     org_name: Option<String>,
     site: String,
     domain: String,
@@ -386,6 +394,7 @@ impl StoredRow {
             version: stored_version(&id, self.version)?,
             id,
             org_id: self.org_id,
+            org_hint: self.org_hint,
             org_name: self.org_name,
             site,
             domain,
@@ -701,6 +710,7 @@ where
                 created_at: row.try_get(18)?,
                 updated_at: row.try_get(19)?,
                 version: row.try_get(20)?,
+                org_hint: row.try_get(21)?,
             })
         })()
         .map_err(self.error("read an installation"))?;
@@ -767,7 +777,8 @@ where
             .bind(previous.clone())
             .bind(created_at)
             .bind(millis(installation.updated_at))
-            .bind(version);
+            .bind(version)
+            .bind(installation.org_hint.clone());
         let pool = self.pool.clone();
         let begin = self.dialect.begin_write();
         let inserted = detached(async move {

@@ -126,6 +126,38 @@ pub(super) fn monitors(shared: &Shared, call: Call) -> Response {
     json_response(StatusCode::OK, Value::Array(list))
 }
 
+/// `GET /{api host}/api/v2/users`: needs `user_access_read`. Lists the token's org's user, with
+/// `relationships.org` naming the org as Datadog's users API does (its id is the org's UUID,
+/// the `dd_oid` the callback carries).
+pub(super) fn users(shared: &Shared, call: Call) -> Response {
+    let st = shared.lock();
+    let Some(grant) = bearer(&st, &call.headers, call.domain) else {
+        tracing::info!("sandbox users: no valid bearer token");
+        return unauthorized();
+    };
+    if has_app_key(&call.headers) || !grant.scopes.iter().any(|s| s == "user_access_read") {
+        tracing::info!(client_id = %grant.client_id, "sandbox users: forbidden");
+        return api_error(StatusCode::FORBIDDEN, "Forbidden");
+    }
+    let Some(org) = st.org(&grant.org_id) else {
+        return api_error(StatusCode::NOT_FOUND, "Not found");
+    };
+    let body = json!({
+        "data": [{
+            "type": "users",
+            "id": org.user_id,
+            "attributes": { "status": "Active", "disabled": false },
+            "relationships": {
+                "org": { "data": { "type": "orgs", "id": org.public.id } },
+                "roles": { "data": [] },
+            },
+        }],
+        "meta": { "page": { "total_count": 1, "total_filtered_count": 1 } },
+    });
+    tracing::info!(client_id = %grant.client_id, org_id = %grant.org_id, "sandbox users: listed");
+    json_response(StatusCode::OK, body)
+}
+
 impl super::Sandbox {
     /// Issues a marketplace API key for `org_id` as if the OAuth client `client_id` had created
     /// it at install (`POST /api/v2/api_keys/marketplace`), without the OAuth flow: for tests of

@@ -33,6 +33,8 @@ pub enum Route {
     Events,
     /// `POST /api/v1/check_run` on `api.<domain>`.
     CheckRun,
+    /// `GET /api/v2/users` on `api.<domain>` (the SDK reads the token's org there).
+    Users,
 }
 
 impl Route {
@@ -49,6 +51,7 @@ impl Route {
             Route::Logs => "submit_logs",
             Route::Events => "post_event",
             Route::CheckRun => "submit_service_check",
+            Route::Users => "list_users",
         }
     }
 }

@@ -38,6 +38,7 @@ enum Endpoint {
     Logs,
     Events,
     CheckRun,
+    Users,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -61,6 +62,7 @@ impl Endpoint {
             "/api/v2/logs" => Endpoint::Logs,
             "/api/v1/events" => Endpoint::Events,
             "/api/v1/check_run" => Endpoint::CheckRun,
+            "/api/v2/users" => Endpoint::Users,
             _ => return None,
         })
     }
@@ -77,12 +79,15 @@ impl Endpoint {
             Endpoint::Logs => Route::Logs,
             Endpoint::Events => Route::Events,
             Endpoint::CheckRun => Route::CheckRun,
+            Endpoint::Users => Route::Users,
         }
     }
 
     fn method(self) -> Method {
         match self {
-            Endpoint::Authorize | Endpoint::Validate | Endpoint::Monitor => Method::GET,
+            Endpoint::Authorize | Endpoint::Validate | Endpoint::Monitor | Endpoint::Users => {
+                Method::GET
+            }
             _ => Method::POST,
         }
     }
@@ -110,6 +115,7 @@ impl Endpoint {
             Endpoint::Logs => "logs intake (POST /api/v2/logs)",
             Endpoint::Events => "events API (POST /api/v1/events)",
             Endpoint::CheckRun => "service check intake (POST /api/v1/check_run)",
+            Endpoint::Users => "users API (GET /api/v2/users)",
         }
     }
 }
@@ -293,6 +299,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
             Endpoint::Logs => intake::logs(&shared, call).await,
             Endpoint::Events => intake::events(&shared, call).await,
             Endpoint::CheckRun => intake::check_run(&shared, call).await,
+            Endpoint::Users => api::users(&shared, call),
         };
         tracing::info!(
             status = resp.status().as_u16(),

@@ -176,10 +176,13 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("  final page ({}): {}", done.status, text_of(&done.body));
 
+    // The exporter does not declare `user_access_read`, so the SDK does not confirm the org
+    // (and links no reinstall): the newest installation is this one.
     let installation = installer
         .store()
-        .find_by_org(&org.id)
+        .list()
         .await?
+        .pop()
         .ok_or("no installation was stored")?;
     let key = installation
         .api_key
@@ -270,9 +273,13 @@ fn print_installation(installation: &Installation) {
         .duration_since(SystemTime::now())
         .map_or(0, |d| d.as_secs());
     println!(
-        "  org {} ({}) on {}, site {}",
+        "  org {} (dd_oid {}, as the browser passed it; confirmed by Datadog: {}) on {}, site {}",
         installation.org_name.as_deref().unwrap_or("?"),
-        installation.org_id.as_deref().unwrap_or("?"),
+        installation.org_hint.as_deref().unwrap_or("?"),
+        installation
+            .org_id
+            .as_deref()
+            .unwrap_or("no, user_access_read is not declared"),
         installation.domain.name(),
         installation.site
     );
