@@ -68,12 +68,17 @@ impl OAuthClient {
             name: Option<String>,
             created_at: Option<String>,
         }
+        // serde_json's message can quote a value of the answer (`{"data":"<key>"}` gives
+        // `invalid type: string "<key>"`): only its category and position are shown.
         let body: Body = serde_json::from_slice(&reply.body).map_err(|e| {
             Error::UnexpectedResponse {
                 operation,
                 status: reply.status.as_u16(),
                 detail: format!(
-                    "no key at data.attributes.key ({e}); the key may have been created: see the recovery for a lost key in Organization Settings > API Keys"
+                    "no key at data.attributes.key (the answer's JSON does not have Datadog's documented shape: {:?} at line {}, column {}; the body is not shown, it may hold the key); the key may have been created: see the recovery for a lost key in Organization Settings > API Keys",
+                    e.classify(),
+                    e.line(),
+                    e.column()
                 ),
             }
         })?;
@@ -111,7 +116,12 @@ impl OAuthClient {
                     serde_json::from_slice(&reply.body).map_err(|e| Error::UnexpectedResponse {
                         operation,
                         status: 200,
-                        detail: format!("not {{\"valid\": bool}}: {e}"),
+                        detail: format!(
+                            "not {{\"valid\": bool}} ({:?} at line {}, column {})",
+                            e.classify(),
+                            e.line(),
+                            e.column()
+                        ),
                     })?;
                 Ok(body.valid)
             }

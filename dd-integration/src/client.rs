@@ -51,7 +51,7 @@ use tracing::Instrument as _;
 
 use crate::api::{Authorized, Method, Operation};
 use crate::endpoint::Endpoints;
-use crate::error::{RateLimit, quoted};
+use crate::error::{RateLimit, quoted, quoted_answer};
 use crate::install::Installer;
 use crate::installation::{Installation, InstallationId};
 use crate::integration::DatadogIntegration;
@@ -863,7 +863,7 @@ fn detail(body: &[u8]) -> Option<String> {
         .iter()
         .filter_map(|e| e.as_str().or_else(|| e.get("detail")?.as_str()))
         .collect();
-    (!text.is_empty()).then(|| quoted(&text.join("; ")))
+    (!text.is_empty()).then(|| quoted_answer(&text.join("; ")))
 }
 
 fn jitter_ms(max: u64) -> u64 {

@@ -117,6 +117,17 @@ pub enum Error {
         /// The call that failed.
         operation: Operation,
     },
+    /// `invalid_client` with another status than 401 (RFC 6749 §5.2 allows 400): the client id
+    /// is unknown to Datadog, or its authentication failed.
+    #[error(
+        "Datadog does not recognize the OAuth client at the {operation} (invalid_client, HTTP {status}): the client id is unknown on this Datadog site, or the client secret does not belong to it. Configure the id and secret of the same OAuth client from the Developer Platform (test and published clients have their own)"
+    )]
+    InvalidClient {
+        /// The call that failed.
+        operation: Operation,
+        /// The HTTP status.
+        status: u16,
+    },
     /// `invalid_request - Invalid client_id parameter value`.
     #[error(
         "Datadog does not accept this client_id (`Invalid client_id parameter value`): until the integration is published only users of your developer org can authorize it, and after publication the production client has its own id and secret. Test from the developer org, or configure the published client's id and secret"
@@ -271,6 +282,44 @@ impl Error {
     }
 }
 
+/// Text from Datadog's answer (an error body, an `error_description`) made safe for a message:
+/// every token-shaped run ([`redact_tokens`]) replaced, then [`quoted`]. An answer can echo a
+/// token, a code or a key; a message shown on a page or in a log must not.
+pub(crate) fn quoted_answer(text: &str) -> String {
+    quoted(&redact_tokens(text))
+}
+
+/// The shortest run of token characters taken for a secret. Datadog's access and refresh
+/// tokens, codes and API keys (32 hex characters) are all longer; the words of an error message
+/// are shorter.
+const TOKEN_SHAPED: usize = 20;
+
+/// `text` with every run of at least [`TOKEN_SHAPED`] token characters (letters, digits and
+/// `-._~+/=`) replaced by `[redacted]`.
+pub(crate) fn redact_tokens(text: &str) -> String {
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
+    let mut out = String::with_capacity(text.len().min(4096));
+    let mut run = String::new();
+    let mut flush = |run: &mut String, out: &mut String| {
+        if run.chars().count() >= TOKEN_SHAPED {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if is_token_char(c) {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
 /// Untrusted text from a response, made safe to put into a message: control characters
 /// escaped, at most 200 characters.
 pub(crate) fn quoted(text: &str) -> String {
@@ -283,4 +332,23 @@ pub(crate) fn quoted(text: &str) -> String {
         out.push('…');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_shaped_runs_are_redacted_and_words_kept() {
+        let text = "invalid_grant: refresh token 1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d is unknown (abc.def-ghi_jkl~mno+pqr/stu=)";
+        let shown = redact_tokens(text);
+        assert!(!shown.contains("1a2b3c4d5e6f"), "{shown}");
+        assert!(!shown.contains("abc.def"), "{shown}");
+        assert!(shown.starts_with("invalid_grant: refresh token [redacted] is unknown"));
+        assert_eq!(
+            redact_tokens("Mismatching redirect URI"),
+            "Mismatching redirect URI"
+        );
+        assert_eq!(redact_tokens(""), "");
+    }
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::endpoint::Endpoints;
-use crate::error::{Error, Operation, RateLimit, quoted};
+use crate::error::{Error, Operation, RateLimit, quoted, quoted_answer};
 use crate::pkce::{PkceChallenge, PkceVerifier};
 use crate::scope::{Scope, ScopeSet};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
@@ -301,55 +301,78 @@ pub struct TokenGrant {
 }
 
 impl TokenGrant {
-    /// Parses a token response tolerantly: `expires_in` as a number or a string, `scope`
-    /// missing, `token_type` in any case. The error never quotes the body (it holds tokens).
+    /// Parses a 2xx token response. Every token in it is kept: a grant thrown away here may
+    /// hold the only copy of a rotated refresh token, already spent at Datadog. Odd fields are
+    /// defaulted and logged, never a reason to refuse the grant: `expires_in` missing, negative
+    /// or not a number of seconds gives Datadog's documented hour; a `token_type` other than
+    /// Bearer is logged; a `scope` that is not a string is read as "not said". An answer with
+    /// a refresh token and no access token keeps the refresh token with an access token that
+    /// has already expired (the next use refreshes). Only an answer with neither token, or not
+    /// a JSON object, is refused; the error never quotes the body (it may hold tokens).
     fn parse(body: &[u8], sent_at: SystemTime) -> Result<TokenGrant, String> {
-        #[derive(Deserialize)]
-        struct Raw {
-            access_token: String,
-            refresh_token: Option<String>,
-            token_type: Option<String>,
-            expires_in: Option<serde_json::Value>,
-            scope: Option<String>,
+        use serde_json::Value;
+        let Ok(Value::Object(mut raw)) = serde_json::from_slice::<Value>(body) else {
+            return Err(
+                "the token response is not a JSON object (its body is not shown: it may hold a token)"
+                    .into(),
+            );
+        };
+        let mut text = |field: &str| match raw.remove(field) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                tracing::warn!(field, "a token response field is not a string: ignored");
+                None
+            }
+        };
+        let access_token = text("access_token");
+        let refresh_token = text("refresh_token");
+        let token_type = text("token_type");
+        let scope = text("scope");
+        if access_token.is_none() && refresh_token.is_none() {
+            return Err("the token response has no access_token".into());
         }
-        let raw: Raw = serde_json::from_slice(body).map_err(|e| {
-            // serde_json's message names the field and position, never the value.
-            format!("the token response is not the JSON Datadog documents ({e})")
-        })?;
-        if raw.access_token.is_empty() {
-            return Err("the token response has an empty access_token".into());
-        }
-        if let Some(kind) = raw.token_type.as_deref()
+        if let Some(kind) = token_type.as_deref()
             && !kind.eq_ignore_ascii_case("bearer")
         {
-            return Err(format!("the token type is `{}`, not Bearer", quoted(kind)));
+            tracing::warn!(token_type = %quoted(kind), "the token type is not Bearer; the token is kept and sent as a bearer token");
         }
-        let life = match raw.expires_in {
-            None | Some(serde_json::Value::Null) => DEFAULT_ACCESS_TOKEN_LIFE,
-            Some(serde_json::Value::Number(n)) => n
+        let life = match raw.remove("expires_in") {
+            None | Some(Value::Null) => Some(DEFAULT_ACCESS_TOKEN_LIFE),
+            Some(Value::Number(n)) => n
                 .as_u64()
-                .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
-                .map(Duration::from_secs)
-                .ok_or("expires_in is negative")?,
-            Some(serde_json::Value::String(s)) => s
-                .trim()
-                .parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| "expires_in is a string that is not a number of seconds")?,
-            Some(_) => return Err("expires_in is neither a number nor a string".into()),
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.is_finite() && *f >= 0.0)
+                        .map(|f| f as u64)
+                })
+                .map(Duration::from_secs),
+            Some(Value::String(s)) => s.trim().parse::<u64>().ok().map(Duration::from_secs),
+            Some(_) => None,
         };
+        let life = life.unwrap_or_else(|| {
+            tracing::warn!(
+                "expires_in is not a number of seconds: the access token is taken to last Datadog's documented hour"
+            );
+            DEFAULT_ACCESS_TOKEN_LIFE
+        });
         // Past a day the token is refreshed early rather than trusted: a huge `expires_in`
         // would otherwise overflow the clock.
         let life = life.min(MAX_ACCESS_TOKEN_LIFE);
-        let scopes = raw.scope.as_deref().map(granted_scopes);
+        let (access_token, expires_at) = match access_token {
+            Some(token) => (token, sent_at + life),
+            None => {
+                tracing::warn!(
+                    "the token response has a refresh token but no access token: the refresh token is kept, the next use refreshes"
+                );
+                (String::new(), sent_at)
+            }
+        };
         Ok(TokenGrant {
-            access_token: AccessToken::new(raw.access_token),
-            refresh_token: raw
-                .refresh_token
-                .filter(|t| !t.is_empty())
-                .map(RefreshToken::new),
-            expires_at: sent_at + life,
-            scopes,
+            access_token: AccessToken::new(access_token),
+            refresh_token: refresh_token.map(RefreshToken::new),
+            expires_at,
+            scopes: scope.as_deref().map(granted_scopes),
         })
     }
 }
@@ -357,21 +380,43 @@ impl TokenGrant {
 /// The longest an access token is trusted for, whatever `expires_in` says.
 const MAX_ACCESS_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
 
+/// The most scope names read from one token answer: Datadog's catalog has a few hundred; a
+/// longer list is cut (and logged) rather than read at any length.
+const MAX_GRANTED_NAMES: usize = 1024;
+
 /// The granted scopes as the token response lists them, read leniently: space- or
 /// comma-separated, any case. A name that is not a scope name is skipped and logged (a grant
 /// holding a rotated refresh token is never refused over its scope list); a declared scope
-/// skipped that way shows as missing, which is the safe side.
+/// skipped that way shows as missing, which is the safe side. No suggestion is looked for, and
+/// at most [`MAX_GRANTED_NAMES`] names are read, so a hostile answer costs linear time.
 fn granted_scopes(text: &str) -> ScopeSet {
-    text.split(|c: char| c.is_ascii_whitespace() || c == ',')
-        .filter(|name| !name.is_empty())
-        .filter_map(|name| {
-            let scope = Scope::parse(name).or_else(|_| Scope::parse(&name.to_ascii_lowercase()));
-            if scope.is_err() {
-                tracing::warn!(scope = %quoted(name), "a granted scope that is not a scope name: skipped");
+    let mut names = text
+        .split(|c: char| c.is_ascii_whitespace() || c == ',')
+        .filter(|name| !name.is_empty());
+    let mut set = ScopeSet::new();
+    let mut skipped = 0usize;
+    for name in names.by_ref().take(MAX_GRANTED_NAMES) {
+        match Scope::parse_quietly(name)
+            .or_else(|| Scope::parse_quietly(&name.to_ascii_lowercase()))
+        {
+            Some(scope) => {
+                set.insert(scope);
             }
-            scope.ok()
-        })
-        .collect()
+            None => {
+                if skipped < 8 {
+                    tracing::warn!(scope = %quoted(name), "a granted scope that is not a scope name: skipped");
+                }
+                skipped += 1;
+            }
+        }
+    }
+    if names.next().is_some() {
+        tracing::warn!(
+            read = MAX_GRANTED_NAMES,
+            "the granted scope list is longer than any Datadog grants: the rest is not read"
+        );
+    }
+    set
 }
 
 /// Maps a reply the call does not take to the documented error it stands for. A 2xx body is
@@ -420,6 +465,12 @@ pub(crate) fn error_from_reply(operation: Operation, reply: &Reply) -> Error {
     if text.contains("Mismatching redirect URI") {
         return Error::MismatchingRedirectUri;
     }
+    // RFC 6749 §4.1.3 and §5.2: a redirect URI that differs from the authorize request's is
+    // refused at the exchange (as `invalid_grant` or `invalid_request`, by server): that is the
+    // partner's configuration, not a grant the customer must renew.
+    if operation == Operation::ExchangeCode && mentions_redirect_uri(&text) {
+        return Error::MismatchingRedirectUri;
+    }
     if text.contains("Invalid code or code verifier") {
         return Error::InvalidCodeOrVerifier;
     }
@@ -442,21 +493,28 @@ pub(crate) fn error_from_reply(operation: Operation, reply: &Reply) -> Error {
     match oauth {
         Some(body) if body.error == "invalid_grant" => Error::InvalidGrant {
             operation,
-            description: body.error_description.as_deref().map(quoted),
+            description: body.error_description.as_deref().map(quoted_answer),
         },
-        Some(body) if body.error == "invalid_client" => Error::ClientAuthentication { operation },
+        Some(body) if body.error == "invalid_client" => Error::InvalidClient { operation, status },
         Some(body) => Error::OAuth {
             operation,
             status,
             error: quoted(&body.error),
-            description: body.error_description.as_deref().map(quoted),
+            description: body.error_description.as_deref().map(quoted_answer),
         },
         None => Error::UnexpectedResponse {
             operation,
             status,
-            detail: format!("body: {}", quoted(&text)),
+            detail: format!("body: {}", quoted_answer(&text)),
         },
     }
+}
+
+fn mentions_redirect_uri(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    ["redirect_uri", "redirect uri", "redirection uri"]
+        .iter()
+        .any(|needle| lower.contains(needle))
 }
 
 fn forbidden_hint(operation: Operation) -> &'static str {
@@ -532,20 +590,81 @@ mod tests {
         );
     }
 
+    /// The security review's finding: a 200 refresh answer whose `expires_in` was `-5` or
+    /// `"soon"` (or whose `token_type` was odd) was refused whole, dropping the rotated refresh
+    /// token the old one had already been traded for.
     #[test]
-    fn bad_token_responses_never_quote_the_body() {
+    fn a_2xx_with_odd_fields_keeps_its_rotated_refresh_token() {
         for body in [
-            r#"{"refresh_token":"SECRET-R"}"#,
-            r#"{"access_token":"SECRET-A","token_type":"mac"}"#,
-            r#"{"access_token":"SECRET-A","expires_in":"soon"}"#,
-            r#"{"access_token":"SECRET-A","expires_in":-5}"#,
-            r#"{"access_token":"SECRET-A","expires_in":[1]}"#,
+            r#"{"access_token":"A","refresh_token":"R","expires_in":-5}"#,
+            r#"{"access_token":"A","refresh_token":"R","expires_in":"soon"}"#,
+            r#"{"access_token":"A","refresh_token":"R","expires_in":[1]}"#,
+            r#"{"access_token":"A","refresh_token":"R","expires_in":{"s":1}}"#,
+            r#"{"access_token":"A","refresh_token":"R","expires_in":-1e300}"#,
+            r#"{"access_token":"A","refresh_token":"R","token_type":"mac"}"#,
+            r#"{"access_token":"A","refresh_token":"R","token_type":7,"scope":["x"]}"#,
+        ] {
+            let g = at(body).unwrap_or_else(|e| panic!("{body}: refused ({e})"));
+            assert_eq!(
+                g.refresh_token.as_ref().map(RefreshToken::expose_secret),
+                Some("R"),
+                "{body}"
+            );
+            assert_eq!(g.access_token.expose_secret(), "A", "{body}");
+            assert_eq!(
+                g.expires_at,
+                SystemTime::UNIX_EPOCH + DEFAULT_ACCESS_TOKEN_LIFE,
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_2xx_with_only_a_refresh_token_keeps_it_and_an_expired_access_token() {
+        let g = at(r#"{"refresh_token":"R","access_token":null}"#).expect("kept");
+        assert_eq!(
+            g.refresh_token.as_ref().map(RefreshToken::expose_secret),
+            Some("R")
+        );
+        assert!(g.access_token.expose_secret().is_empty());
+        assert_eq!(g.expires_at, SystemTime::UNIX_EPOCH, "already expired");
+    }
+
+    #[test]
+    fn answers_without_any_token_are_refused_without_quoting_the_body() {
+        for body in [
             r#"<html>SECRET-A</html>"#,
             r#"{"access_token":""}"#,
+            r#"{"access_token":["SECRET-A"]}"#,
+            r#"["SECRET-A"]"#,
+            r#""SECRET-A""#,
+            r#"{"data":"SECRET-A"}"#,
         ] {
             let e = at(body).unwrap_err();
             assert!(!e.contains("SECRET"), "{body} -> {e}");
         }
+    }
+
+    /// The review's abuse case: a 1 MiB answer of near-miss scope names looked for a "did you
+    /// mean" per name and held an executor thread for minutes.
+    #[test]
+    fn a_megabyte_of_near_miss_scope_names_is_read_in_linear_time() {
+        let names = "monitors_raed! dashbaords_read? ".repeat(1 << 15);
+        let body = format!(
+            r#"{{"access_token":"a","refresh_token":"r","scope":"monitors_read {names}"}}"#
+        );
+        assert!(body.len() > 1 << 20);
+        let g = at(&body).expect("kept");
+        let scopes = g.scopes.expect("read");
+        assert!(scopes.contains(&Scope::MONITORS_READ));
+        assert_eq!(scopes.len(), 1);
+        // Past the bound nothing is read, however valid.
+        let long = format!(
+            "{} dashboards_read",
+            "monitors_read ".repeat(MAX_GRANTED_NAMES)
+        );
+        let g = at(&format!(r#"{{"access_token":"a","scope":"{long}"}}"#)).expect("kept");
+        assert!(!g.scopes.unwrap().contains(&Scope::DASHBOARDS_READ));
     }
 
     #[test]
@@ -591,6 +710,76 @@ mod tests {
                 let e = error_from_reply(operation, &reply);
                 let shown = format!("{e} {e:?}");
                 assert!(!shown.contains("SECRET"), "{status}: {shown}");
+            }
+        }
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: reqwest::header::HeaderMap::new(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// The review's finding: an unknown client_id (400 `invalid_client`, as RFC 6749 §5.2
+    /// allows) was reported as "HTTP 401 ... the client secret is wrong".
+    #[test]
+    fn a_400_invalid_client_names_the_client_not_a_401_secret() {
+        let e = error_from_reply(
+            Operation::ExchangeCode,
+            &reply(400, r#"{"error":"invalid_client"}"#),
+        );
+        assert!(
+            matches!(e, Error::InvalidClient { status: 400, .. }),
+            "{e:?}"
+        );
+        assert!(!e.to_string().contains("401"), "{e}");
+        let e = error_from_reply(
+            Operation::Refresh,
+            &reply(401, r#"{"error":"invalid_client"}"#),
+        );
+        assert!(matches!(e, Error::ClientAuthentication { .. }), "{e:?}");
+    }
+
+    /// The review's finding: a redirect-URI mismatch at the exchange (RFC 6749 §4.1.3) was
+    /// reported as a grant the customer must renew; it is the partner's configuration.
+    #[test]
+    fn a_redirect_uri_mismatch_at_the_exchange_is_the_partners_configuration() {
+        for body in [
+            r#"{"error":"invalid_grant","error_description":"Invalid \"redirect_uri\" in request."}"#,
+            r#"{"error":"invalid_request","error_description":"redirect_uri does not match"}"#,
+            r#"{"error":"invalid_grant","error_description":"The redirection URI differs"}"#,
+        ] {
+            let e = error_from_reply(Operation::ExchangeCode, &reply(400, body));
+            assert!(matches!(e, Error::MismatchingRedirectUri), "{body}: {e:?}");
+            assert!(!e.is_invalid_grant(), "{body}");
+        }
+    }
+
+    /// The review's finding: 3xx and 4xx bodies were quoted up to 200 characters, token-shaped
+    /// values included.
+    #[test]
+    fn error_bodies_and_descriptions_never_show_a_token_shaped_value() {
+        let token = "tok_0123456789abcdefABCDEF";
+        for (status, body) in [
+            (302, format!("moved to /callback?code={token}")),
+            (
+                400,
+                format!(
+                    r#"{{"error":"invalid_grant","error_description":"refresh token {token} is unknown"}}"#
+                ),
+            ),
+            (
+                418,
+                format!(r#"{{"error":"odd","error_description":"{token}"}}"#),
+            ),
+            (404, format!("<html>{token}</html>")),
+        ] {
+            for operation in [Operation::Refresh, Operation::Revoke, Operation::Api] {
+                let e = error_from_reply(operation, &reply(status, &body));
+                let shown = format!("{e} {e:?}");
+                assert!(!shown.contains(token), "{status} {operation}: {shown}");
             }
         }
     }

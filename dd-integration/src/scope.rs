@@ -98,6 +98,16 @@ impl Scope {
         Ok(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(name.into()))))
     }
 
+    /// `name` as a scope, or `None` when it is not a scope name; unlike [`Scope::parse`] it
+    /// looks for no suggestion, so its cost stays linear in `name` on hostile input (the
+    /// granted scopes of a token answer are read with it).
+    pub(crate) fn parse_quietly(name: &str) -> Option<Scope> {
+        if name.is_empty() || name.len() > Scope::MAX_LEN || !name.chars().all(is_scope_char) {
+            return None;
+        }
+        Some(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(name.into()))))
+    }
+
     /// The catalog scope named `name`, if there is one.
     ///
     /// Usable in `const` items, with `expect` (a `match` on the result is refused there):

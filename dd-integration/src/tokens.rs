@@ -235,7 +235,25 @@ pub enum TokenError {
         /// The one that replaced it.
         by: InstallationId,
     },
-    /// Datadog failed transiently on every attempt; the refresh token is unchanged.
+    /// Datadog failed on every attempt, and one attempt may have reached it (a 502 or 504, a
+    /// time-out, a connection cut after sending): the refresh token may have been spent. The
+    /// journal mark stays on the installation; the next call refreshes again, and if Datadog
+    /// then refuses the stored refresh token the installation is reported revoked with this
+    /// cause.
+    #[error(
+        "Datadog's token endpoint failed {attempts} time(s) for installation {id}: {source}. One attempt may have reached Datadog and rotated the refresh token, whose answer was lost; the installation stays marked as refreshing. Retry later: if Datadog then refuses the stored refresh token, the customer must connect again from the tile"
+    )]
+    InDoubt {
+        /// The installation.
+        id: InstallationId,
+        /// Token requests made.
+        attempts: u32,
+        /// The last failure.
+        #[source]
+        source: Arc<Error>,
+    },
+    /// Datadog failed transiently on every attempt, and each answer was definite: the refresh
+    /// token is unchanged.
     #[error(
         "Datadog's token endpoint failed {attempts} time(s) for installation {id}: {source}. The installation is intact; retry later"
     )]
@@ -308,6 +326,7 @@ impl TokenError {
         matches!(
             self,
             TokenError::Unavailable { .. }
+                | TokenError::InDoubt { .. }
                 | TokenError::Store { .. }
                 | TokenError::Busy { .. }
                 | TokenError::Interrupted { .. }
@@ -838,7 +857,13 @@ impl Tokens {
                     }
                     let id = entry.id.clone();
                     let source = Arc::new(error);
-                    let failure = if source.is_transient() {
+                    let failure = if source.is_transient() && doubt.is_some() {
+                        TokenError::InDoubt {
+                            id,
+                            attempts: attempt,
+                            source,
+                        }
+                    } else if source.is_transient() {
                         TokenError::Unavailable {
                             id,
                             attempts: attempt,
@@ -965,6 +990,11 @@ impl Tokens {
                             .map_or(0, |d| d.as_secs()),
                         "tokens refreshed and stored"
                     );
+                    if update.access_token.expose_secret().is_empty() {
+                        // The answer held a rotated refresh token and no access token: the
+                        // refresh token is stored; look again (the next round refreshes).
+                        return Ok(None);
+                    }
                     return Ok(Some(update.access_token));
                 }
                 Err(StoreError::Conflict { .. }) => match store.get(&entry.id).await {

@@ -219,11 +219,16 @@ pub async fn install(installer: &Installer, sandbox: &Sandbox, org: &SandboxOrg)
     let flow = start_flow(installer, sandbox, &onboarding_url(org)).await;
     let page = flow.finish(installer).await;
     assert_eq!(page.status(), 200, "{}", page.body());
+    // The newest installation the browser named the org for (`find_by_org` finds confirmed
+    // orgs only, and a narrowed grant may lack `user_access_read`).
     installer
         .store()
-        .find_by_org(&org.id)
+        .list()
         .await
         .expect("the store answers")
+        .into_iter()
+        .rev()
+        .find(|i| i.org_hint.as_deref() == Some(org.id.as_str()))
         .expect("the installation is stored")
 }
 

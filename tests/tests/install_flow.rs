@@ -1101,6 +1101,27 @@ async fn an_org_that_cannot_be_confirmed_is_linked_to_nothing() {
     );
 }
 
+/// The review's finding: a 2xx key answer shaped `{"data":"<key>"}` put the key into the
+/// JSON error shown on the page and given to the hook.
+#[tokio::test]
+async fn a_misshapen_key_answer_never_shows_the_key() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let key = "0123456789abcdef0123456789abcdef";
+    app.sandbox.inject(
+        Route::MarketplaceKey,
+        Fault::rewrite_answer("data", serde_json::json!(key)),
+    );
+    let body = app.authorize_from_tile(&org).await;
+    assert!(body.contains("Data cannot be sent yet"), "{body}");
+    assert!(!body.contains(key), "{body}");
+    let ApiKeyOutcome::Failed(reason) = app.key_outcome(0) else {
+        panic!("{:?}", app.key_outcome(0));
+    };
+    assert!(!reason.contains(key), "{reason}");
+    assert!(reason.contains("Organization Settings"), "{reason}");
+}
+
 #[tokio::test]
 async fn a_browser_gone_mid_callback_loses_no_key() {
     let app = App::start().await;

@@ -658,7 +658,7 @@ async fn a_narrowed_grant_names_its_missing_scopes_and_the_url_to_reauthorize() 
     let org = lab.sandbox.add_org(
         OrgSpec::new("Narrow", Domain::Eu1)
             .vanity("narrow")
-            .grantable_scopes(["api_keys_write"]),
+            .grantable_scopes(["api_keys_write", "user_access_read"]),
     );
     let first = lab.install(&installer, &org).await;
     let missing = first.missing_scopes(SPEC);
@@ -775,4 +775,117 @@ async fn no_secret_reaches_the_logs_of_refresh_revocation_and_disconnect() {
             "a secret reached the logs"
         );
     }
+}
+
+/// The security review's finding: a 200 refresh answer with an odd field (`expires_in` of `-5`
+/// or `"soon"`, a `token_type` that is not Bearer) was refused whole under strict rotation: the
+/// rotated refresh token in it was dropped, the old one was already dead, and the installation
+/// was marked revoked. Every such answer now keeps its tokens, and the next refresh works.
+#[tokio::test]
+async fn a_2xx_refresh_answer_with_odd_fields_keeps_the_rotated_refresh_token() {
+    let lab = Lab::start().await;
+    let store: Arc<dyn InstallationStore> = Arc::new(MemoryStore::default());
+    let installer = lab.installer(store.clone(), NoHooks, test_settings());
+    let org = lab.org("Acme", Domain::Us1);
+    let installation = install_expiring(&lab, &installer, &org).await;
+    let handle = installer.tokens().installation(&installation.id);
+    let mut spent = installation.refresh_token.clone();
+    let mut last = None;
+    for (field, value) in [
+        ("expires_in", serde_json::json!(-5)),
+        ("expires_in", serde_json::json!("soon")),
+        ("token_type", serde_json::json!("mac")),
+        ("scope", serde_json::json!(["not", "a", "string"])),
+    ] {
+        // The answer is odd; the next answer (the refresh after this one) is normal.
+        lab.sandbox
+            .inject(Route::Token, Fault::rewrite_answer(field, value.clone()));
+        // Each round refreshes: the first because the installed token expires inside the
+        // leeway, the next because the API refused the last one.
+        if let Some(last) = &last {
+            handle.invalidate(last);
+        }
+        let token = handle
+            .access_token()
+            .await
+            .unwrap_or_else(|e| panic!("{field} = {value}: {e}"));
+        let after = stored(store.as_ref(), &installation.id).await;
+        assert!(after.is_active(), "{field} = {value}: {:?}", after.status);
+        assert_ne!(
+            after.refresh_token, spent,
+            "{field} = {value}: the rotated token is stored"
+        );
+        assert_eq!(
+            lab.sandbox
+                .refresh_token_state(after.refresh_token.expose_secret()),
+            Some(TokenState::Active),
+            "{field} = {value}: the stored refresh token is the live one"
+        );
+        assert_eq!(after.access_token, token);
+        spent = after.refresh_token.clone();
+        last = Some(token);
+    }
+}
+
+/// A 200 refresh answer with a refresh token and no access token: the refresh token is kept,
+/// and the lifecycle refreshes again with it.
+#[tokio::test]
+async fn a_2xx_refresh_answer_without_an_access_token_keeps_its_refresh_token() {
+    let lab = Lab::start().await;
+    let store: Arc<dyn InstallationStore> = Arc::new(MemoryStore::default());
+    let installer = lab.installer(store.clone(), NoHooks, test_settings());
+    let org = lab.org("Acme", Domain::Us1);
+    let installation = install_expiring(&lab, &installer, &org).await;
+    lab.sandbox.inject(
+        Route::Token,
+        Fault::rewrite_answer("access_token", serde_json::Value::Null),
+    );
+    let token = installer
+        .tokens()
+        .installation(&installation.id)
+        .access_token()
+        .await
+        .expect("a second refresh with the kept refresh token");
+    assert!(!token.expose_secret().is_empty());
+    let after = stored(store.as_ref(), &installation.id).await;
+    assert!(after.is_active());
+    assert_eq!(
+        lab.sandbox
+            .refresh_token_state(after.refresh_token.expose_secret()),
+        Some(TokenState::Active)
+    );
+}
+
+/// The review's finding: persistent 502s were reported as "the installation is intact" while
+/// the journal mark said a rotation may have happened (a 502 can come from a proxy after
+/// Datadog processed the refresh). The error now says the rotation is in doubt, and the mark
+/// stays.
+#[tokio::test]
+async fn persistent_502s_report_a_rotation_in_doubt_not_an_intact_installation() {
+    let lab = Lab::start().await;
+    let store: Arc<dyn InstallationStore> = Arc::new(MemoryStore::new());
+    let installer = lab.installer(store.clone(), NoHooks, test_settings());
+    let org = lab.org("Acme", Domain::Eu1);
+    lab.sandbox.set_access_token_ttl(Duration::from_secs(1));
+    let installation = lab.install(&installer, &org).await;
+    lasting(&lab);
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the access token is now expired
+    lab.sandbox
+        .inject(Route::Token, Fault::status(502).always());
+    let error = installer
+        .tokens()
+        .access_token(&installation.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, TokenError::InDoubt { .. }), "{error}");
+    assert!(!error.to_string().contains("intact"), "{error}");
+    assert!(error.is_transient() && !error.needs_reauthorization());
+    let during = stored(store.as_ref(), &installation.id).await;
+    assert!(during.refresh_interrupted(), "the journal mark stays");
+    lab.sandbox.clear_faults();
+    installer
+        .tokens()
+        .access_token(&installation.id)
+        .await
+        .expect("the untouched refresh token still works once Datadog answers");
 }

@@ -82,6 +82,10 @@ enum FaultKind {
     },
     Latency(Duration),
     Drop,
+    Rewrite {
+        field: String,
+        value: serde_json::Value,
+    },
 }
 
 impl Fault {
@@ -124,6 +128,20 @@ impl Fault {
         }
     }
 
+    /// Process the request (it takes effect), then answer with its JSON body's top-level
+    /// `field` set to `value` (or removed, for `Value::Null`): an answer that is odd in one
+    /// field, such as a refresh answer whose `expires_in` is `-5`, whose `token_type` is not
+    /// Bearer, or that has no `access_token`. Only JSON-object answers are rewritten.
+    pub fn rewrite_answer(field: impl Into<String>, value: serde_json::Value) -> Fault {
+        Fault {
+            kind: FaultKind::Rewrite {
+                field: field.into(),
+                value,
+            },
+            remaining: Some(1),
+        }
+    }
+
     /// Apply to the next `n` calls of the route (the default is 1).
     pub fn times(mut self, n: u32) -> Fault {
         self.remaining = Some(n);
@@ -162,6 +180,8 @@ pub(super) enum Action {
     Delay(Duration),
     /// Process, then cut the connection.
     Drop,
+    /// Process, then set (or, for null, remove) a top-level field of the JSON answer.
+    Rewrite(String, serde_json::Value),
 }
 
 /// The faults waiting on each route, applied first in, first out.
@@ -198,6 +218,7 @@ impl Faults {
             }
             FaultKind::Latency(d) => Action::Delay(d),
             FaultKind::Drop => Action::Drop,
+            FaultKind::Rewrite { field, value } => Action::Rewrite(field, value),
         })
     }
 }
@@ -248,4 +269,25 @@ impl http_body::Body for FailingBody {
             "sandbox fault: response dropped",
         ))))
     }
+}
+
+/// `resp` with its JSON object body's `field` set to `value` (removed for null).
+pub(super) async fn rewrite(resp: Response, field: &str, value: serde_json::Value) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 16 << 20).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "unreadable answer").into_response();
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            if value.is_null() {
+                map.remove(field);
+            } else {
+                map.insert(field.to_owned(), value);
+            }
+            serde_json::to_vec(&map).unwrap_or_default()
+        }
+        _ => bytes.to_vec(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }

@@ -264,6 +264,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
             route,
         };
         let mut drop = false;
+        let mut rewrite = None;
         match action {
             Some(Action::Respond(resp)) => {
                 tracing::info!(status = resp.status().as_u16(), "sandbox: injected status");
@@ -274,6 +275,7 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
                 tokio::time::sleep(d).await;
             }
             Some(Action::Drop) => drop = true,
+            Some(Action::Rewrite(field, value)) => rewrite = Some((field, value)),
             None => {}
         }
         let call = Call {
@@ -306,6 +308,13 @@ async fn dispatch(AxumState(shared): AxumState<Arc<Shared>>, req: Request) -> Re
             dropped = drop,
             "sandbox: handled"
         );
+        let resp = match rewrite {
+            Some((field, value)) => {
+                tracing::info!(field = %field, "sandbox: answer rewritten");
+                faults::rewrite(resp, &field, value).await
+            }
+            None => resp,
+        };
         if drop { faults::cut(resp) } else { resp }
     }
     .instrument(span)
