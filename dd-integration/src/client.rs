@@ -51,7 +51,7 @@ use tracing::Instrument as _;
 
 use crate::api::{Authorized, Method, Operation};
 use crate::endpoint::Endpoints;
-use crate::error::{RateLimit, quoted, quoted_answer};
+use crate::error::{RateLimit, quoted_answer};
 use crate::install::Installer;
 use crate::installation::{Installation, InstallationId};
 use crate::integration::DatadogIntegration;

@@ -300,7 +300,7 @@ pub(crate) fn redact_tokens(text: &str) -> String {
     let is_token_char = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
     let mut out = String::with_capacity(text.len().min(4096));
     let mut run = String::new();
-    let mut flush = |run: &mut String, out: &mut String| {
+    let flush = |run: &mut String, out: &mut String| {
         if run.chars().count() >= TOKEN_SHAPED {
             out.push_str("[redacted]");
         } else {

@@ -212,6 +212,10 @@ pub enum InstallFailure {
     /// The store failed.
     #[error("the installation could not be stored: {0}")]
     Store(#[source] crate::store::StoreError),
+    /// More callbacks than the code exchange limit allows
+    /// ([`InstallerBuilder::exchange_limit`]): the flow stays open, to be reloaded.
+    #[error("too many code exchanges at this moment (the installer's exchange limit)")]
+    Busy,
 }
 
 /// The flow's state, sealed into the cookie.
@@ -239,6 +243,7 @@ pub struct InstallerBuilder {
     hooks: Arc<dyn InstallHooks>,
     flow_lifetime: Duration,
     token_settings: TokenSettings,
+    exchange_limit: ExchangeLimit,
 }
 
 impl std::fmt::Debug for InstallerBuilder {
@@ -315,6 +320,16 @@ impl InstallerBuilder {
         self
     }
 
+    /// How many code exchanges (token requests carrying the client secret) this installer
+    /// makes at most: `burst` at once, then `per_minute` (default 60 and 120). Each flow makes
+    /// at most one; a callback past the limit gets a 503 page and its flow stays open to be
+    /// retried, so that anonymous onboarding and forged codes cannot drive the partner's
+    /// client into Datadog's rate limit. Set it per replica.
+    pub fn exchange_limit(mut self, burst: u32, per_minute: u32) -> Self {
+        self.exchange_limit = ExchangeLimit::new(burst, per_minute);
+        self
+    }
+
     /// Checks everything and builds the installer.
     pub fn build(self) -> Result<Installer, InstallConfigError> {
         let spec = self.spec;
@@ -362,6 +377,7 @@ impl InstallerBuilder {
                 redirect,
                 secure_cookie,
                 flow_lifetime: self.flow_lifetime,
+                exchanges: self.exchange_limit,
             }),
         })
     }
@@ -475,6 +491,53 @@ struct Inner {
     redirect: Url,
     secure_cookie: bool,
     flow_lifetime: Duration,
+    exchanges: ExchangeLimit,
+}
+
+/// A token bucket over code exchanges.
+struct ExchangeLimit {
+    burst: f64,
+    per_second: f64,
+    bucket: std::sync::Mutex<(f64, std::time::Instant)>,
+}
+
+impl ExchangeLimit {
+    fn new(burst: u32, per_minute: u32) -> ExchangeLimit {
+        let burst = f64::from(burst.max(1));
+        ExchangeLimit {
+            burst,
+            per_second: f64::from(per_minute.max(1)) / 60.0,
+            bucket: std::sync::Mutex::new((burst, std::time::Instant::now())),
+        }
+    }
+
+    /// Takes one exchange if the bucket has one.
+    fn take(&self) -> bool {
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = std::time::Instant::now();
+        let (tokens, last) = *bucket;
+        let tokens =
+            (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.burst);
+        if tokens >= 1.0 {
+            *bucket = (tokens - 1.0, now);
+            true
+        } else {
+            *bucket = (tokens, now);
+            false
+        }
+    }
+
+    /// Returns an exchange taken but not made.
+    fn give_back(&self) {
+        let mut bucket = self
+            .bucket
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        bucket.0 = (bucket.0 + 1.0).min(self.burst);
+    }
 }
 
 impl std::fmt::Debug for Installer {
@@ -503,6 +566,7 @@ impl Installer {
             hooks: Arc::new(NoHooks),
             flow_lifetime: FLOW_LIFETIME,
             token_settings: TokenSettings::default(),
+            exchange_limit: ExchangeLimit::new(60, 120),
         }
     }
 
@@ -652,7 +716,10 @@ impl Installer {
             Ok(report) => self.success_page(&report),
             Err(Outcome::Replayed(report)) => self.success_page(&report),
             Err(Outcome::Failed(failure)) => self.failure_page(failure).await,
-            Err(Outcome::FailedQuietly(failure)) => self.failure_body(&failure),
+            Err(Outcome::FailedQuietly(failure)) => {
+                tracing::info!(error = %failure, "callback refused (no flow of this server's)");
+                self.failure_body(&failure)
+            }
         };
         if let Some(name) = cookie_name.filter(|_| ended) {
             self.set_cookie(&mut response, &name, "", Duration::ZERO);
@@ -666,8 +733,16 @@ impl Installer {
         headers: &HeaderMap,
         cookie_name: Option<&str>,
     ) -> Result<InstallReport, Outcome> {
+        // Until the flow cookie opens, nothing shows that this server began the flow: such
+        // failures are shown but not reported to the partner's `failed` hook (anyone can load
+        // the callback URL with any query).
+        if params.too_long {
+            return Err(Outcome::FailedQuietly(InstallFailure::BadCallback(
+                "the callback's query is too long",
+            )));
+        }
         if !params.duplicated.is_empty() {
-            return Err(Outcome::Failed(InstallFailure::BadCallback(
+            return Err(Outcome::FailedQuietly(InstallFailure::BadCallback(
                 "a parameter is repeated",
             )));
         }
@@ -696,7 +771,7 @@ impl Installer {
         let (Some(state), Some(code), Some(cookie_name)) =
             (params.one("state"), params.one("code"), cookie_name)
         else {
-            return Err(Outcome::Failed(InstallFailure::BadCallback(
+            return Err(Outcome::FailedQuietly(InstallFailure::BadCallback(
                 "`code` or `state` is missing",
             )));
         };
@@ -722,6 +797,13 @@ impl Installer {
             .map_err(|_| Outcome::Failed(InstallFailure::ForgedFlow))?;
         let flow_id = flow_id(state);
         let expires_at = UNIX_EPOCH + Duration::from_secs(flow.expires);
+        // An exchange is taken from the limit before the flow is claimed, so that a callback
+        // turned away can be reloaded later; a replay (the flow was claimed before) gives it
+        // back.
+        if !self.inner.exchanges.take() {
+            tracing::warn!("code exchange limit reached: callback turned away");
+            return Err(Outcome::FailedQuietly(InstallFailure::Busy));
+        }
         match self
             .inner
             .store
@@ -730,7 +812,10 @@ impl Installer {
             .map_err(store_failed)?
         {
             FlowClaim::Claimed => {}
-            _ => return self.replay(&flow_id).await,
+            _ => {
+                self.inner.exchanges.give_back();
+                return self.replay(&flow_id).await;
+            }
         }
         // The claimed flow is completed in a task of its own: when the browser goes away (a
         // closed tab, a proxy's time-out), the server drops this handler's future, and an API
@@ -772,9 +857,9 @@ impl Installer {
             .open(cookie_name, &sealed)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(Outcome::Failed(InstallFailure::ForgedFlow))?;
+            .ok_or(Outcome::FailedQuietly(InstallFailure::ForgedFlow))?;
         if !bool::from(flow.state.as_bytes().ct_eq(state.as_bytes())) {
-            return Err(Outcome::Failed(InstallFailure::ForgedFlow));
+            return Err(Outcome::FailedQuietly(InstallFailure::ForgedFlow));
         }
         Ok(flow)
     }
@@ -1141,6 +1226,10 @@ impl Installer {
                 StatusCode::BAD_GATEWAY,
                 "The connection could not be completed. Start again from the integration tile; if it keeps failing, contact support.".to_owned(),
             ),
+            InstallFailure::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many connections are being completed at this moment. Reload this page in a minute to finish connecting.".to_owned(),
+            ),
             InstallFailure::NoFlowCookie | InstallFailure::Expired => (
                 StatusCode::BAD_REQUEST,
                 "This page was opened outside the browser tab that started the connection, or too late. Start again from the integration tile in Datadog.".to_owned(),
@@ -1207,24 +1296,43 @@ fn store_failed(e: crate::store::StoreError) -> Outcome {
     Outcome::Failed(InstallFailure::Store(e))
 }
 
-/// Query parameters, with repeated names noted (a repeated `code` or `state` is refused).
+/// The longest callback query read. Datadog's callback carries a handful of short parameters;
+/// a longer query is refused whole rather than read in part.
+const MAX_QUERY: usize = 8 * 1024;
+
+/// Query parameters, with repeated names noted (a repeated `code` or `state` is refused), every
+/// one of them counted: a cap on how many are read would hide a repeat past it.
 struct Params {
     pairs: Vec<(String, String)>,
     duplicated: Vec<String>,
+    too_long: bool,
 }
 
 impl Params {
     fn parse(query: Option<&str>) -> Params {
+        let query = query.unwrap_or("");
+        if query.len() > MAX_QUERY {
+            return Params {
+                pairs: Vec::new(),
+                duplicated: Vec::new(),
+                too_long: true,
+            };
+        }
+        let mut seen = std::collections::HashSet::new();
         let mut pairs: Vec<(String, String)> = Vec::new();
         let mut duplicated = Vec::new();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).take(64) {
-            if pairs.iter().any(|(key, _)| *key == k) {
-                duplicated.push(k.into_owned());
-            } else {
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            if seen.insert(k.clone()) {
                 pairs.push((k.into_owned(), v.into_owned()));
+            } else {
+                duplicated.push(k.into_owned());
             }
         }
-        Params { pairs, duplicated }
+        Params {
+            pairs,
+            duplicated,
+            too_long: false,
+        }
     }
 
     fn one(&self, key: &str) -> Option<&str> {

@@ -110,7 +110,10 @@ impl Config {
             .endpoints(Endpoints::override_base(&self.sandbox).expect("a loopback sandbox"))
             .store(store)
             .hooks(hooks)
-            .token_settings(settings);
+            .token_settings(settings)
+            // The labs install hundreds of orgs in seconds, far past the default limit a
+            // partner's replica puts on code exchanges.
+            .exchange_limit(10_000, 100_000);
         configure(builder).build().expect("the installer builds")
     }
 }

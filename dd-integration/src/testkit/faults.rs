@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 /// One of the Datadog endpoints the sandbox serves, for counting calls and injecting faults.
@@ -288,6 +288,6 @@ pub(super) async fn rewrite(resp: Response, field: &str, value: serde_json::Valu
         }
         _ => bytes.to_vec(),
     };
-    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
-    Response::from_parts(parts, axum::body::Body::from(body))
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
