@@ -26,6 +26,23 @@ const MAX_CONNECTIONS: u32 = 4;
 /// `PostgresStore`.
 ///
 /// Secrets are sealed with the [`Sealer`] before they reach the file.
+///
+/// # File permissions (Unix)
+///
+/// The file holds, in the clear, each installation's org id and name, site, scopes and partner
+/// account, and the flows in progress; so it is for the service's user alone. A file the store
+/// creates is created `0600` (owner read and write; the process's umask can only remove from
+/// that), and SQLite creates its `-wal` and `-shm` companions with the file's mode. A file that
+/// already exists and that the group or other users may read or write (a store created before
+/// this check, or a `touch` under a `022` umask) is tightened at open to the owner's bits
+/// (at least read and write), its companions too, with a warning in the log; if the process
+/// cannot change it (it is not the file's owner), the warning says so and the store opens
+/// anyway. Sharing the file with another user through its group is therefore not supported.
+///
+/// This holds for a plain path (SQLite reads a name starting with `file:` as a URI, which the
+/// store passes on as it is). The store creates no directory: put the file in a directory only
+/// the service's user can write (not a shared one such as `/tmp`, where another user could
+/// create the file, or a link, first).
 pub struct SqliteStore {
     inner: SqlStore<sqlx::Sqlite>,
     path: PathBuf,
@@ -36,6 +53,8 @@ impl SqliteStore {
     /// up to date.
     pub async fn open(path: impl AsRef<Path>, sealer: Sealer) -> Result<SqliteStore, StoreError> {
         let path = path.as_ref().to_path_buf();
+        #[cfg(unix)]
+        owner_only(&path);
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -107,6 +126,75 @@ impl fmt::Debug for SqliteStore {
 }
 
 forward_to_sql_store!(SqliteStore);
+
+/// The companions SQLite keeps beside the file: the write-ahead log, its shared-memory index,
+/// and the rollback journal (used before the file is in WAL mode).
+#[cfg(unix)]
+const COMPANIONS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+/// Creates the file at `path` readable and writable by its owner only (`0600`) if it does not
+/// exist, before SQLite opens it (SQLite would create it `0644` under the usual umask); if it
+/// exists, tightens it and its companions to their owner's bits. Failures are logged, not
+/// returned: SQLite's own open reports a missing directory or a denied access better.
+#[cfg(unix)]
+fn owner_only(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+
+    // What SQLite reads as no file at all (`:memory:`, a temporary database) or as a URI: not a
+    // path to create here.
+    let name = path.as_os_str().as_encoded_bytes();
+    if name.is_empty() || name == b":memory:" || name.starts_with(b"file:") {
+        tracing::debug!(path = %path.display(), "not a plain path: permissions left to SQLite");
+        return;
+    }
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Ok(_) => tracing::debug!(path = %path.display(), "SQLite file created 0600"),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        // SQLite's open fails next, and says what to do.
+        Err(_) => return,
+    }
+    tighten(path);
+    for suffix in COMPANIONS {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        tighten(Path::new(&companion));
+    }
+}
+
+/// Removes the group's and other users' bits from an existing file's mode (keeping its owner's
+/// read and write), with a warning; nothing if it does not exist or is already owner-only.
+#[cfg(unix)]
+fn tighten(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+
+    let Ok(metadata) = std::fs::metadata(file) else {
+        return;
+    };
+    if !metadata.is_file() {
+        return;
+    }
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    let tightened = (mode & 0o700) | 0o600;
+    match std::fs::set_permissions(file, std::fs::Permissions::from_mode(tightened)) {
+        Ok(()) => tracing::warn!(
+            path = %file.display(),
+            "the SQLite installation store's file was {mode:04o}, open to other users: now {tightened:04o}"
+        ),
+        Err(e) => tracing::warn!(
+            path = %file.display(),
+            error = %e,
+            "the SQLite installation store's file is {mode:04o}, open to other users, and could not be changed: make it 0600"
+        ),
+    }
+}
 
 /// `SQLITE_BUSY` and its extended codes (`SQLITE_BUSY_RECOVERY`, `SQLITE_BUSY_SNAPSHOT`), and
 /// `SQLITE_LOCKED`.

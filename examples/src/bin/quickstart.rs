@@ -8,7 +8,12 @@
 //!
 //! `--serve` keeps both servers running and prints the URL to open in a browser, where a person
 //! clicks through the consent page.
+//!
+//! The installations live in a SQLite file in a directory of its own under the system's temporary
+//! directory (created `0700` on Unix, the file `0600`), removed when the quickstart ends: at the
+//! end of a run, on an error, and on Ctrl-C (or SIGTERM on Unix), with or without `--serve`.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -22,6 +27,7 @@ use dd_integration::{
     SealingKey, Site, SqliteStore,
 };
 use dd_integration_examples::exporter::{AcmeExporter, CAN_CONNECT, QUEUE_DEPTH};
+use tokio::sync::watch;
 
 struct Options {
     site: Site,
@@ -37,11 +43,97 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(options).await {
+    // Ctrl-C (or SIGTERM) ends the run: `--serve` shuts its server down, closes the store and
+    // returns; a run without it is dropped where it is. Either way the scratch directory, and the
+    // database in it, are removed on the way out.
+    let (stop, stopped) = watch::channel(false);
+    let signal = stop_signal();
+    tokio::spawn(async move {
+        signal.await;
+        let _ = stop.send(true);
+    });
+    let serve = options.serve;
+    let mut interrupted = stopped.clone();
+    let outcome = tokio::select! {
+        outcome = run(options, stopped) => outcome,
+        _ = interrupted.wait_for(|stop| *stop), if !serve => Err("interrupted".into()),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("quickstart failed: {error}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Ctrl-C, or SIGTERM on Unix. On Unix the handlers are installed before this returns, so a
+/// signal that arrives before the future is first polled is not missed.
+fn stop_signal() -> impl Future<Output = ()> + Send {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let interrupt = signal(SignalKind::interrupt());
+        let terminate = signal(SignalKind::terminate());
+        async move {
+            match (interrupt, terminate) {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A directory of the quickstart's own under the temporary directory, removed (with everything in
+/// it) when dropped. On Unix it is `0700`, and a fresh name: never a directory or link someone
+/// else made.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn create() -> std::io::Result<Scratch> {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let mut attempt = 0;
+        loop {
+            let dir = std::env::temp_dir().join(format!(
+                "dd-quickstart-{}-{nanos:08x}-{attempt}",
+                std::process::id()
+            ));
+            let mut builder = std::fs::DirBuilder::new();
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            match builder.create(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        match std::fs::remove_dir_all(&self.0) {
+            Ok(()) => println!("removed {}", self.0.display()),
+            Err(e) => eprintln!("could not remove {}: {e}", self.0.display()),
         }
     }
 }
@@ -96,7 +188,11 @@ impl InstallHooks for Printer {
     }
 }
 
-async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
+async fn run(
+    options: Options,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let scratch = Scratch::create()?;
     let spec = AcmeExporter::SPEC;
     let site = options.site;
 
@@ -123,10 +219,11 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
             .scopes(spec.scopes.iter().map(|s| s.as_str())),
     );
     // Installations live in SQLite, their tokens and key sealed at rest under the partner's key
-    // (a temporary file and a fresh key here; SealingKey::from_env in a real deployment).
+    // (a temporary file and a fresh key here; SealingKey::from_env in a real deployment). The
+    // scratch directory outlives everything below (declared first, dropped last), so it is
+    // removed after the store is closed, and whenever `run` ends.
     let (sealing_key, _) = SealingKey::generate("quickstart")?;
-    let database =
-        std::env::temp_dir().join(format!("dd-quickstart-{}.sqlite", std::process::id()));
+    let database = scratch.path().join("installations.sqlite");
     let store = Arc::new(SqliteStore::open(&database, Sealer::new(sealing_key.clone())).await?);
     let installer = Installer::builder(spec)
         .client(
@@ -140,8 +237,16 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         .store(store.clone())
         .hooks(Printer)
         .build()?;
+    // Served with the SDK's time-outs against slow clients, until `shutdown` fires.
     let router = dd_integration::web::router(installer.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (shutdown, shut) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(dd_integration::web::Server::new().serve_with_shutdown(
+        listener,
+        router,
+        async move {
+            let _ = shut.await;
+        },
+    ));
 
     println!("{} (declared in examples/src/exporter.rs)", spec.name);
     println!("  scopes: {}", spec.scope_set());
@@ -163,7 +268,12 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "\nOpen this URL in a browser to click through the install (Ctrl-C to stop):\n\n  {url}\n"
         );
-        tokio::signal::ctrl_c().await?;
+        let _ = stopped.wait_for(|stop| *stop).await;
+        println!("\nStopping.");
+        let _ = shutdown.send(());
+        let _ = server.await;
+        drop(installer);
+        store.close().await;
         return Ok(());
     }
 
@@ -259,10 +369,10 @@ async fn run(options: Options) -> Result<(), Box<dyn std::error::Error>> {
     for step in &gone.customer_steps {
         println!("  tell the customer: {step}");
     }
+    let _ = shutdown.send(());
+    let _ = server.await;
     drop(installer);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
-    }
+    store.close().await;
     println!("\nDone. Run with --serve to click through it in a browser.");
     Ok(())
 }
