@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dd_integration::telemetry::limits::{
-    LOG_ENTRY_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES, SERIES_DECOMPRESSED_LIMIT,
-    SERIES_MAX_WIRE_BYTES,
+    LOG_ENTRY_MAX_BYTES, LOG_ENTRY_MAX_DEPTH, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES,
+    SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
 };
 use dd_integration::telemetry::{
     AlertType, Check, CheckStatus, DeliveryFailure, Event, FlushError, Intake, Log,
@@ -1559,4 +1559,249 @@ async fn nothing_secret_in_debug_or_errors() {
             .contains(&format!("…{}", &key[key.len() - 4..]))
     );
     w.telemetry.shutdown().await.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile input: refused alone when sent, never a panic, never a lost batch
+
+/// `UNIX_EPOCH - i64::MAX` seconds: the oldest time a timestamp in seconds can name.
+fn dawn_of_time() -> SystemTime {
+    UNIX_EPOCH
+        .checked_sub(Duration::from_secs(i64::MAX as u64))
+        .expect("this platform's SystemTime reaches i64::MAX seconds back")
+}
+
+/// `depth` levels of arrays and objects around a number, each level moved in (`json!` would
+/// copy the value).
+fn nested(depth: usize) -> Value {
+    let mut v = Value::from(1);
+    for i in 0..depth {
+        v = if i % 2 == 0 {
+            Value::Array(vec![v])
+        } else {
+            Value::Object([("k".to_owned(), v)].into_iter().collect())
+        };
+    }
+    v
+}
+
+/// `t - now` of a point dated `i64::MIN` overflowed: a panic in a debug build, a wrapped offset
+/// in a release one. Every extreme is refused as out of Datadog's window, the offset saturated.
+#[tokio::test]
+async fn a_point_timestamped_i64_min_is_refused_at_send_not_an_overflow_panic() {
+    let w = World::new(Domain::Us1, quick()).await;
+    let series = pages();
+    let t = now();
+    for bad in [
+        series.point(i64::MIN, 1.0),
+        series.point(i64::MIN + 1, 1.0),
+        series.point(i64::MAX, 1.0),
+        series.point_at(dawn_of_time(), 1.0),
+        series.points([(t, 1.0), (i64::MIN, 2.0)]),
+    ] {
+        let error = w.intake.send(bad).await.unwrap_err();
+        assert!(
+            matches!(error, TelemetryError::PointOutOfWindow { .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("check the source's clock"));
+    }
+    let error = w.intake.try_send(series.point(i64::MIN, 1.0)).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TelemetryError::PointOutOfWindow {
+                timestamp: i64::MIN,
+                offset_secs: i64::MIN,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("behind"), "{error}");
+    w.intake.send(series.point(t, 7.0)).await.unwrap();
+    w.intake.flush().await.unwrap();
+    let got: Vec<f64> = points(&w.sandbox.received_series())
+        .into_iter()
+        .map(|p| p.2)
+        .collect();
+    assert_eq!(got, [7.0], "nothing refused was sent");
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// `now - at` for a time `i64::MAX` seconds before the epoch overflowed in the age checks of
+/// events and service checks. They are refused as too old, the age saturated.
+#[tokio::test]
+async fn an_event_or_service_check_dated_i64_max_seconds_before_the_epoch_is_refused_not_an_overflow_panic()
+ {
+    let w = World::new(Domain::Us1, quick()).await;
+    let event = w
+        .intake
+        .send(Event::new("t", "x").date_happened(dawn_of_time()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            event,
+            TelemetryError::Invalid {
+                field: "date_happened",
+                ..
+            }
+        ),
+        "{event}"
+    );
+    assert!(
+        event.to_string().contains("at most 18 hours old"),
+        "{event}"
+    );
+    let check = w
+        .intake
+        .send(ServiceCheck::new(CAN_CONNECT, "h", CheckStatus::Ok).timestamp(dawn_of_time()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            check,
+            TelemetryError::Invalid {
+                field: "service check timestamp",
+                ..
+            }
+        ),
+        "{check}"
+    );
+    let log = w
+        .intake
+        .try_send(Log::new("x").timestamp(dawn_of_time()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            log,
+            TelemetryError::Invalid {
+                field: "log timestamp",
+                ..
+            }
+        ),
+        "{log}"
+    );
+    w.intake.send(Event::new("t", "fine")).await.unwrap();
+    w.intake
+        .send(ServiceCheck::new(CAN_CONNECT, "h", CheckStatus::Ok))
+        .await
+        .unwrap();
+    w.intake.flush().await.unwrap();
+    assert_eq!(w.sandbox.received_events().len(), 1);
+    assert_eq!(w.sandbox.received_check_runs().len(), 1);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// The fuzz run's loss: one entry nested past what the intake's JSON parser reads made it
+/// refuse the whole payload (400), its 50 batch mates with it. That entry is now refused alone,
+/// when sent; the deepest entry the parser reads still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_log_nested_130_levels_deep_is_refused_alone_and_its_50_batch_mates_arrive() {
+    let w = World::new(Domain::Eu1, quick().linger(Duration::from_secs(30))).await;
+    for i in 0..25 {
+        w.intake
+            .send(Log::new(format!("before {i}")))
+            .await
+            .unwrap();
+    }
+    let error = w
+        .intake
+        .send(Log::new("deep").attribute("payload", nested(130)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            TelemetryError::TooDeep { attribute, limit }
+                if attribute == "payload" && *limit == LOG_ENTRY_MAX_DEPTH
+        ),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("flatten the attribute"),
+        "{error}"
+    );
+    for i in 0..25 {
+        w.intake.send(Log::new(format!("after {i}"))).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    let logs = w.sandbox.received_logs();
+    assert_eq!(logs.len(), 1, "one payload");
+    assert_eq!(logs[0].body.as_array().unwrap().len(), 50);
+    assert_eq!(w.intake.stats().delivered.logs, 50);
+    none_refused(&w.sandbox, Route::Logs);
+
+    // At the limit (the entry's object and its attribute's levels), with a batch mate: both
+    // arrive in one payload the parser reads.
+    w.intake
+        .send(Log::new("deepest").attribute("payload", nested(LOG_ENTRY_MAX_DEPTH - 1)))
+        .await
+        .unwrap();
+    w.intake.send(Log::new("mate")).await.unwrap();
+    w.intake.flush().await.unwrap();
+    let logs = w.sandbox.received_logs();
+    assert_eq!(logs.len(), 2);
+    assert_eq!(logs[1].body.as_array().unwrap().len(), 2);
+    assert_eq!(logs[1].body[0]["message"], "deepest");
+    none_refused(&w.sandbox, Route::Logs);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// Datadog reads a series' `interval` as an int64: a larger one made it refuse the whole metric
+/// payload, every other series in it too. It is refused when the series is built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_series_interval_past_i64_max_is_refused_when_built_not_poisoning_its_payload() {
+    let error = PAGES.series().interval(u64::MAX).build().unwrap_err();
+    assert!(
+        matches!(
+            error,
+            TelemetryError::Invalid {
+                field: "interval",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("in seconds"), "{error}");
+    let w = World::new(Domain::Us1, quick().linger(Duration::from_secs(30))).await;
+    let edge = PAGES
+        .series()
+        .tag("edge")
+        .interval(i64::MAX as u64)
+        .build()
+        .unwrap();
+    let t = now();
+    w.intake.send(edge.point(t, 1.0)).await.unwrap();
+    w.intake.send(pages().point(t, 2.0)).await.unwrap();
+    w.intake.flush().await.unwrap();
+    let received = w.sandbox.received_series();
+    assert_eq!(received.len(), 1);
+    assert_eq!(points(&received).len(), 2);
+    assert_eq!(received[0].body["series"][0]["interval"], i64::MAX);
+    none_refused(&w.sandbox, Route::Series);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// The settings' fields are public: budgets past what a semaphore holds and a linger past what
+/// an `Instant` holds are clamped when the telemetry is built, not a panic in it or its worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_at_their_type_maxima_are_clamped_not_a_panic() {
+    let mut settings = quick();
+    settings.queue_bytes = usize::MAX;
+    settings.total_queue_bytes = usize::MAX;
+    settings.linger = Duration::MAX;
+    let sandbox = Sandbox::start().await;
+    let telemetry = telemetry(&sandbox, settings);
+    assert_eq!(telemetry.settings().queue_bytes, u32::MAX as usize);
+    assert_eq!(telemetry.settings().total_queue_bytes, u32::MAX as usize);
+    let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let intake = intake(&sandbox, &telemetry, &org, "inst_max");
+    intake.send(Log::new("kept")).await.unwrap();
+    intake.try_send(Log::new("kept too")).unwrap();
+    intake.flush().await.unwrap();
+    assert_eq!(intake.stats().delivered.logs, 2);
+    assert_eq!(sandbox.received_logs()[0].body[0]["message"], "kept");
+    telemetry.shutdown().await.unwrap();
 }

@@ -286,7 +286,7 @@ impl<I: DatadogIntegration> SeriesBuilder<I> {
         self
     }
 
-    /// The interval of a count or rate, in seconds.
+    /// The interval of a count or rate, in seconds (at most `i64::MAX`, Datadog's `int64`).
     pub fn interval(mut self, seconds: u64) -> SeriesBuilder<I> {
         self.interval = Some(seconds);
         self
@@ -295,9 +295,24 @@ impl<I: DatadogIntegration> SeriesBuilder<I> {
     /// The series, its JSON header rendered once for every point sent with it.
     ///
     /// # Errors
-    /// [`TelemetryError::Invalid`] for an empty tag or resource, and
-    /// [`TelemetryError::OverLimit`] when tags and resources together exceed 64 KiB.
+    /// [`TelemetryError::Invalid`] for an empty tag or resource or an interval past `i64::MAX`,
+    /// and [`TelemetryError::OverLimit`] when tags and resources together exceed 64 KiB.
     pub fn build(self) -> Result<Series<I>, TelemetryError> {
+        // Datadog reads `interval` as an int64: a larger one makes it refuse the whole payload,
+        // every other series in it too.
+        if let Some(interval) = self.interval
+            && i64::try_from(interval).is_err()
+        {
+            return Err(TelemetryError::Invalid {
+                field: "interval",
+                reason: format!(
+                    "{interval} is past {} seconds, the largest Datadog reads (an int64), and \
+                     would make it refuse the whole payload; give the count's or rate's \
+                     interval in seconds (60 for one flushed each minute)",
+                    i64::MAX
+                ),
+            });
+        }
         if self.tags.iter().any(String::is_empty) {
             return Err(TelemetryError::Invalid {
                 field: "tag",
@@ -521,6 +536,59 @@ pub struct Log {
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The deepest an attribute's value may nest: the entry's own object is one level.
+const ATTRIBUTE_MAX_DEPTH: usize = limits::LOG_ENTRY_MAX_DEPTH - 1;
+
+/// How deeply `value` nests JSON objects and arrays (a scalar: 0), counted up to `limit + 1`
+/// at most. Without recursion: a value nested a million levels deep is measured, and refused,
+/// without overflowing the stack.
+fn nesting(value: &serde_json::Value, limit: usize) -> usize {
+    use serde_json::Value;
+    if !(value.is_array() || value.is_object()) {
+        // Most attributes: no allocation.
+        return 0;
+    }
+    let mut deepest = 0;
+    // Each value with the number of containers around it.
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, around)) = stack.pop() {
+        let depth = around + 1;
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, depth))),
+            _ => continue,
+        }
+        deepest = deepest.max(depth);
+        if deepest > limit {
+            break;
+        }
+    }
+    deepest
+}
+
+/// Drops JSON values without recursion: the derived drop of a value nested a hundred thousand
+/// levels deep overflows the stack.
+fn drop_flat(values: impl IntoIterator<Item = serde_json::Value>) {
+    use serde_json::Value;
+    let mut stack: Vec<Value> = values
+        .into_iter()
+        .filter(|v| v.is_array() || v.is_object())
+        .collect();
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Array(a) => {
+                stack.extend(a.into_iter().filter(|c| c.is_array() || c.is_object()))
+            }
+            Value::Object(o) => stack.extend(
+                o.into_iter()
+                    .map(|(_, c)| c)
+                    .filter(|c| c.is_array() || c.is_object()),
+            ),
+            _ => {}
+        }
+    }
+}
+
 /// Field names the SDK writes itself; attributes by these names are ignored.
 const LOG_RESERVED: [&str; 6] = [
     "message", "service", "hostname", "ddsource", "ddtags", "status",
@@ -622,7 +690,10 @@ impl Log {
     /// Adds an attribute (any JSON). Attributes named `message`, `service`, `hostname`,
     /// `ddsource`, `ddtags` or `status` are ignored (the methods above set those), and
     /// `timestamp` too once [`timestamp`](Self::timestamp) is set; a numeric `timestamp`
-    /// attribute is checked against Datadog's window as Unix milliseconds.
+    /// attribute is checked against Datadog's window as Unix milliseconds. An attribute nesting
+    /// objects and arrays deeper than [`limits::LOG_ENTRY_MAX_DEPTH`] (the entry counted) is
+    /// refused by [`send`](crate::telemetry::Intake::send) with [`TelemetryError::TooDeep`], as
+    /// the intake would refuse the whole payload holding it.
     pub fn attribute(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Log {
         self.attributes.insert(key.into(), value.into());
         self
@@ -665,6 +736,14 @@ impl Log {
             if LOG_RESERVED.contains(&k.as_str()) || (self.timestamp.is_some() && k == "timestamp")
             {
                 continue;
+            }
+            // Measured before it is serialized: serde_json's serializer recurses, and the intake's
+            // parser refuses the whole payload past its depth, not just this entry.
+            if nesting(v, ATTRIBUTE_MAX_DEPTH) > ATTRIBUTE_MAX_DEPTH {
+                return Err(TelemetryError::TooDeep {
+                    attribute: k.chars().take(64).collect(),
+                    limit: limits::LOG_ENTRY_MAX_DEPTH,
+                });
             }
             out.push(b',');
             json_str(&mut out, k);
@@ -842,13 +921,13 @@ impl Event {
             }
         }
         if let Some(at) = self.date_happened
-            && at < now - limits::EVENT_MAX_AGE_SECS
+            && at < now.saturating_sub(limits::EVENT_MAX_AGE_SECS)
         {
             return Err(TelemetryError::Invalid {
                 field: "date_happened",
                 reason: format!(
                     "{}s in the past; Datadog takes events at most 18 hours old",
-                    now - at
+                    now.saturating_sub(at)
                 ),
             });
         }
@@ -929,13 +1008,13 @@ impl<I: DatadogIntegration> ServiceCheck<I> {
 
     pub(crate) fn render(&self, now: i64) -> Result<Vec<u8>, TelemetryError> {
         if let Some(at) = self.timestamp
-            && at < now - limits::CHECK_MAX_AGE_SECS
+            && at < now.saturating_sub(limits::CHECK_MAX_AGE_SECS)
         {
             return Err(TelemetryError::Invalid {
                 field: "service check timestamp",
                 reason: format!(
                     "{}s in the past; Datadog takes service checks at most 10 minutes old",
-                    now - at
+                    now.saturating_sub(at)
                 ),
             });
         }
@@ -989,8 +1068,10 @@ impl Item {
     /// Roughly the bytes it will take rendered: what the queue's budget counts.
     pub(crate) fn cost(&self) -> usize {
         match self {
-            Item::Points { points, .. } => 16 + POINT_COST * points.len(),
-            Item::Log(b) | Item::Event(b) | Item::Check(b) => b.len() + 1,
+            Item::Points { points, .. } => {
+                POINT_COST.saturating_mul(points.len()).saturating_add(16)
+            }
+            Item::Log(b) | Item::Event(b) | Item::Check(b) => b.len().saturating_add(1),
         }
     }
 
@@ -1048,13 +1129,14 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
                 bad = Some(TelemetryError::NotFinite {
                     metric: self.header.metric,
                 });
-            } else if t > now + limits::POINT_MAX_AHEAD_SECS
-                || t < now - limits::POINT_MAX_BEHIND_SECS
+            } else if t > now.saturating_add(limits::POINT_MAX_AHEAD_SECS)
+                || t < now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
             {
+                // Saturating: a timestamp of `i64::MIN` is the caller's, and must not overflow.
                 bad = Some(TelemetryError::PointOutOfWindow {
                     metric: self.header.metric,
                     timestamp: t,
-                    offset_secs: t - now,
+                    offset_secs: t.saturating_sub(now),
                 });
             }
         });
@@ -1077,7 +1159,10 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
 impl<I: Submits<kinds::logs>> Submission<I> for Log {
     fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
-        Ok(Prepared(Item::Log(self.render(I::SPEC.app_id, now_ms)?)))
+        let rendered = self.render(I::SPEC.app_id, now_ms);
+        // The attributes are the caller's, however deep (a refused one included).
+        drop_flat(self.attributes.into_iter().map(|(_, v)| v));
+        Ok(Prepared(Item::Log(rendered?)))
     }
 }
 
@@ -1304,6 +1389,80 @@ mod tests {
             br#"{"metric":"acme.queue","points":["#
         );
         assert_eq!(&*bare.header.suffix, br#"],"type":1,"unit":"item"}"#);
+    }
+
+    /// `depth` levels of arrays and objects, alternating, around a number.
+    fn nested(depth: usize) -> serde_json::Value {
+        let mut v = serde_json::Value::from(1);
+        for i in 0..depth {
+            // Moved in: `json!` would copy `v` recursively, and drop it so.
+            v = if i % 2 == 0 {
+                serde_json::Value::Array(vec![v])
+            } else {
+                serde_json::Value::Object([("k".to_owned(), v)].into_iter().collect())
+            };
+        }
+        v
+    }
+
+    /// The limit is serde_json's own: a payload of one entry at the limit is read back, one
+    /// level deeper is not. Were the SDK to send the deeper one, its whole payload would go.
+    #[test]
+    fn a_log_nested_one_level_past_what_the_intake_parser_reads_is_refused_alone() {
+        let now_ms = 1_700_000_000_000;
+        let at_limit = Log::new("m").attribute("deep", nested(ATTRIBUTE_MAX_DEPTH));
+        let entry = at_limit.render("acme", now_ms).unwrap();
+        let payload = [b"[".as_slice(), &entry, b"]"].concat();
+        let back: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(nesting(&back, usize::MAX), limits::LOG_ENTRY_MAX_DEPTH + 1);
+
+        let over = Log::new("m").attribute("deep", nested(ATTRIBUTE_MAX_DEPTH + 1));
+        let error = over.render("acme", now_ms).unwrap_err();
+        assert_eq!(
+            error,
+            TelemetryError::TooDeep {
+                attribute: "deep".into(),
+                limit: limits::LOG_ENTRY_MAX_DEPTH
+            }
+        );
+        assert!(error.to_string().contains("flatten"), "{error}");
+        // What it would have been: a payload serde_json refuses whole.
+        let mut unchecked = over.clone();
+        let value = unchecked.attributes.remove("deep").unwrap();
+        let text = format!(r#"[{{"message":"m","deep":{value}}}]"#);
+        let refused = serde_json::from_str::<serde_json::Value>(&text).unwrap_err();
+        assert!(refused.to_string().contains("recursion limit"), "{refused}");
+        // A reserved name is not sent, so not measured.
+        let reserved = Log::new("m").attribute("status", nested(ATTRIBUTE_MAX_DEPTH + 1));
+        assert!(reserved.render("acme", now_ms).is_ok());
+    }
+
+    struct Logger;
+
+    impl DatadogIntegration for Logger {
+        const SPEC: &'static crate::integration::IntegrationSpec =
+            &crate::integration::IntegrationSpec {
+                name: "Logger",
+                app_id: "logger",
+                submits: &[DataKind::Logs],
+                ..*crate::__private::INVALID_SPEC
+            };
+    }
+
+    impl Submits<kinds::logs> for Logger {}
+
+    /// Measured and dropped without recursion: the derived drop of such a value, or
+    /// serde_json's serializer, would overflow the stack and abort the process.
+    #[test]
+    fn a_log_attribute_nested_200000_levels_is_refused_without_overflowing_the_stack() {
+        let log = Log::new("m")
+            .attribute("deep", nested(200_000))
+            .attribute("status", nested(200_000));
+        let error = <Log as Submission<Logger>>::prepare(log, 1_700_000_000_000).unwrap_err();
+        assert!(matches!(error, TelemetryError::TooDeep { .. }), "{error}");
+        // Accepted with a deep value under a reserved name, which is not sent: dropped flat too.
+        let log = Log::new("m").attribute("status", nested(200_000));
+        assert!(<Log as Submission<Logger>>::prepare(log, 1_700_000_000_000).is_ok());
     }
 
     #[test]

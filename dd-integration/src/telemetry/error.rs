@@ -90,6 +90,22 @@ pub enum TelemetryError {
         /// What to do.
         fix: &'static str,
     },
+    /// A log attribute nested deeper than [`limits::LOG_ENTRY_MAX_DEPTH`](super::limits::LOG_ENTRY_MAX_DEPTH):
+    /// the intake's JSON parser would refuse the whole payload holding the entry, its other
+    /// entries with it, so the entry is refused alone when sent.
+    #[error(
+        "the log attribute `{attribute}` nests JSON objects and arrays more than {limit} levels \
+         deep (the entry's own object counted): the intake's JSON parser would refuse the whole \
+         payload holding it, with every other entry in it, so it is not sent; flatten the \
+         attribute (Datadog indexes far shallower attributes anyway) or send its deep part as \
+         a string"
+    )]
+    TooDeep {
+        /// The attribute's name (its first 64 characters).
+        attribute: String,
+        /// The deepest an entry may nest.
+        limit: usize,
+    },
     /// A field Datadog would refuse.
     #[error("{field} is not valid: {reason}")]
     Invalid {

@@ -20,6 +20,13 @@ pub const LOGS_MAX_ENTRIES: usize = 1000;
 /// Logs: the most bytes one entry may have (1 MiB); Datadog truncates larger ones, the SDK
 /// refuses them.
 pub const LOG_ENTRY_MAX_BYTES: usize = 1_048_576;
+/// Logs: the deepest an entry may nest JSON objects and arrays, its own object counted as one.
+/// The payload, an array of entries, adds a level, and must still be read whole by the intake's
+/// JSON parser: serde_json (the sandbox's) reads at most 127 levels (its recursion limit of
+/// 128), and a payload that cannot be read is refused with every entry in it. Datadog documents
+/// no nesting limit of its own (it advises attributes far shallower); the SDK refuses a deeper
+/// entry alone, when it is sent.
+pub const LOG_ENTRY_MAX_DEPTH: usize = 126;
 /// Logs: the oldest `timestamp` Datadog takes (18 hours; Datadog's log date remapper
 /// documentation).
 pub const LOG_MAX_AGE_SECS: i64 = 18 * 3600;

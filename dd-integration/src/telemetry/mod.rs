@@ -8,7 +8,9 @@
 //! `gzip` for logs), and delivers with retries:
 //!
 //! - **Limits**: metric payloads at most 512,000 bytes as sent and under 5 MiB decompressed; log
-//!   payloads at most 1,000 entries and 5 MiB, each entry at most 1 MiB; points more than 10
+//!   payloads at most 1,000 entries and 5 MiB, each entry at most 1 MiB and nested at most 126
+//!   levels deep ([`TelemetryError::TooDeep`]: a deeper one would make the intake's JSON parser
+//!   refuse its whole payload, so it is refused alone when sent); points more than 10
 //!   minutes ahead or 1 hour behind are refused when sent ([`TelemetryError::PointOutOfWindow`]),
 //!   and points that pass the hour while queued or retried (Datadog accepts and drops them) are
 //!   reported by `flush` ([`DeliveryFailure::Expired`]), not counted as delivered. Log entries
@@ -72,6 +74,8 @@ mod batch;
 mod data;
 mod error;
 pub mod limits;
+#[cfg(test)]
+mod proptests;
 mod worker;
 
 use std::collections::HashMap;
@@ -104,12 +108,13 @@ use worker::{KeyRejectedHook, Queue, Transport};
 #[non_exhaustive]
 pub struct TelemetrySettings {
     /// Bytes (roughly, as rendered JSON) one installation may have queued, in flight included,
-    /// before `send` waits and `try_send` fails (default 16 MiB).
+    /// before `send` waits and `try_send` fails (default 16 MiB; at most `u32::MAX`, about
+    /// 4 GiB: larger is taken as that).
     pub queue_bytes: usize,
-    /// The same for all installations together (default 1 GiB).
+    /// The same for all installations together (default 1 GiB; at most `u32::MAX`).
     pub total_queue_bytes: usize,
     /// How long a payload that is not full waits for more data before it is sent (default
-    /// 250 ms).
+    /// 250 ms; at most a year, longer is taken as a year).
     pub linger: Duration,
     /// Requests one installation may have in flight at once (default 4).
     pub max_in_flight: usize,
@@ -309,6 +314,17 @@ fn flushed(failures: Vec<TelemetryError>) -> Result<(), FlushError> {
     }
 }
 
+/// The largest queue budget: permits are taken in `u32`, and a semaphore holds at most
+/// `Semaphore::MAX_PERMITS`.
+const MAX_QUEUE_BYTES: usize = if (u32::MAX as usize) < Semaphore::MAX_PERMITS {
+    u32::MAX as usize
+} else {
+    Semaphore::MAX_PERMITS
+};
+
+/// The longest linger: a deadline `Instant::now() + linger` cannot overflow.
+const MAX_LINGER: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// Builds a [`Telemetry`].
 #[must_use]
 pub struct TelemetryBuilder {
@@ -375,7 +391,13 @@ impl TelemetryBuilder {
         };
         // The pool of the given client, whatever host the probe names.
         let (client, _) = http.post(http.url("api.datadoghq.com", "/")).build_split();
-        let global = Arc::new(Semaphore::new(self.settings.total_queue_bytes));
+        // The fields are public, and a budget counts in `u32` permits: what a semaphore or an
+        // `Instant` cannot hold is clamped here, not a panic later.
+        let mut settings = self.settings;
+        settings.queue_bytes = settings.queue_bytes.min(MAX_QUEUE_BYTES);
+        settings.total_queue_bytes = settings.total_queue_bytes.min(MAX_QUEUE_BYTES);
+        settings.linger = settings.linger.min(MAX_LINGER);
+        let global = Arc::new(Semaphore::new(settings.total_queue_bytes));
         Ok(Telemetry {
             inner: Arc::new(Inner {
                 transport: Arc::new(Transport {
@@ -383,12 +405,10 @@ impl TelemetryBuilder {
                     endpoints: http.endpoints().clone(),
                     // The field is public: a 0 set by hand would stall every delivery.
                     slots: Semaphore::new(
-                        self.settings
-                            .total_in_flight
-                            .clamp(1, Semaphore::MAX_PERMITS),
+                        settings.total_in_flight.clamp(1, Semaphore::MAX_PERMITS),
                     ),
                 }),
-                settings: self.settings,
+                settings,
                 global,
                 queues: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),

@@ -25,7 +25,7 @@ use super::data::Item;
 use super::error::{DeliveryFailure, TelemetryError};
 use super::{IntakeStats, KindCounts, TelemetrySettings, limits};
 use crate::endpoint::Endpoints;
-use crate::error::{RateLimit, quoted};
+use crate::error::{RateLimit, quoted_answer};
 use crate::installation::InstallationId;
 use crate::integration::DataKind;
 use crate::secret::ApiKey;
@@ -827,7 +827,7 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
         match posted {
             Posted::Sent { at } => {
                 // Datadog drops, with a 202, points older than an hour when it takes them.
-                let expired = body.older_than(at - limits::POINT_MAX_BEHIND_SECS);
+                let expired = body.older_than(at.saturating_sub(limits::POINT_MAX_BEHIND_SECS));
                 if expired > 0 {
                     tracing::warn!(expired, "metric points were over an hour old when sent");
                     outcome.failures.push((expired, DeliveryFailure::Expired));
@@ -939,7 +939,7 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                                 return Posted::Failed(DeliveryFailure::RateLimited { rate_limit });
                             }
                             // Past the reset, with jitter so that many orgs do not return at once.
-                            Some(reset) => reset + jitter(Duration::from_millis(250)),
+                            Some(reset) => reset.saturating_add(jitter(Duration::from_millis(250))),
                             None => backoff(settings, attempt),
                         }
                     }
@@ -1011,9 +1011,9 @@ fn error_detail(body: &[u8]) -> String {
         })
         .unwrap_or_default();
     if messages.is_empty() {
-        quoted(&String::from_utf8_lossy(body))
+        quoted_answer(&String::from_utf8_lossy(body))
     } else {
-        quoted(&messages.join("; "))
+        quoted_answer(&messages.join("; "))
     }
 }
 
@@ -1034,5 +1034,25 @@ fn jitter(max: Duration) -> Duration {
     if nanos == 0 {
         return Duration::ZERO;
     }
-    Duration::from_nanos(r % (nanos + 1))
+    // `max` may be past u64::MAX nanoseconds (a `max_backoff` of `Duration::MAX`).
+    Duration::from_nanos(nanos.checked_add(1).map_or(r, |n| r % n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The settings are public fields: a backoff of `Duration::MAX` waits long, it does not
+    /// overflow.
+    #[test]
+    fn a_backoff_of_duration_max_saturates_instead_of_overflowing() {
+        let settings = TelemetrySettings::default()
+            .backoff(Duration::MAX)
+            .max_backoff(Duration::MAX);
+        for attempt in [1, 2, 30, u32::MAX] {
+            assert!(backoff(&settings, attempt) >= Duration::MAX / 2);
+        }
+        assert!(jitter(Duration::MAX) <= Duration::MAX);
+        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
+    }
 }
