@@ -264,6 +264,22 @@ impl Error {
         )
     }
 
+    /// True when Datadog may have processed the request whose answer this is: no answer at all
+    /// (a time-out, a connection cut after sending), a gateway's 502 or 504, or a success this
+    /// SDK could not read. A refresh may then have rotated the refresh token, a key request may
+    /// have created the org's key: the journals of both windows stay set.
+    pub fn may_have_been_processed(&self) -> bool {
+        match self {
+            Error::Timeout { .. } => true,
+            // A connection that was never made sent nothing.
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Server { status, .. } => matches!(status, 502 | 504),
+            Error::UnexpectedResponse { status, .. } => (200..300).contains(status),
+            Error::ResponseTooLarge { .. } => true,
+            _ => false,
+        }
+    }
+
     /// True when Datadog refused the grant itself: the customer must authorize again (after the
     /// caller has ruled out a rotation by another replica).
     pub fn is_invalid_grant(&self) -> bool {

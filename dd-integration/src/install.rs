@@ -146,6 +146,10 @@ pub enum ApiKeyOutcome {
     AlreadyExists,
     /// Creation failed; the message says why.
     Failed(String),
+    /// The key's creation began and stored no outcome (the installation's key journal,
+    /// [`Installation::api_key_interrupted`]): a crash or a lost answer. Datadog may hold a key
+    /// for the org that nobody can read; the customer must revoke it and connect again.
+    Interrupted,
 }
 
 /// Why a flow ended without an installation.
@@ -212,6 +216,12 @@ pub enum InstallFailure {
     /// The store failed.
     #[error("the installation could not be stored: {0}")]
     Store(#[source] crate::store::StoreError),
+    /// The flow was claimed and never finished: the server completing it stopped (a restart, a
+    /// crash) before the installation was stored. Nothing was stored and no key created.
+    #[error(
+        "the flow was being completed when the server stopped, before anything was stored; start again from the tile"
+    )]
+    Interrupted,
     /// More callbacks than the code exchange limit allows
     /// ([`InstallerBuilder::exchange_limit`]): the flow stays open, to be reloaded.
     #[error("too many code exchanges at this moment (the installer's exchange limit)")]
@@ -709,6 +719,7 @@ impl Installer {
                     | InstallFailure::Exchange(_)
                     | InstallFailure::Store(_)
                     | InstallFailure::Expired
+                    | InstallFailure::Interrupted
             ),
             Err(Outcome::FailedQuietly(_)) => false,
         };
@@ -865,9 +876,12 @@ impl Installer {
     }
 
     async fn complete(&self, flow: Claimed) -> Result<InstallReport, Outcome> {
+        // A stored installation recorded the flow's outcome as soon as it was written (see
+        // `install`); a flow that failed before that records its failure here.
         let result = self.install(&flow).await;
-        let installed = result.as_ref().ok().map(|r| &r.installation.id);
-        if let Err(e) = self.inner.store.finish_flow(&flow.flow_id, installed).await {
+        if result.is_err()
+            && let Err(e) = self.inner.store.finish_flow(&flow.flow_id, None).await
+        {
             tracing::warn!(error = %e, "could not record the end of a flow");
         }
         match result {
@@ -941,6 +955,10 @@ impl Installer {
             access_token_expires_at: grant.expires_at,
             refresh_token,
             api_key: None,
+            // The key journal, written with the tokens: a key request follows.
+            api_key_requested_at: (spec.creates_api_key()
+                && granted.contains(&Scope::API_KEYS_WRITE))
+            .then_some(now),
             partner_account: account.clone(),
             status: InstallationStatus::Active,
             previous: previous.as_ref().map(|p| p.id.clone()),
@@ -948,11 +966,20 @@ impl Installer {
             updated_at: now,
             version: 1,
         };
-        // The tokens are durable before anything else can fail.
+        // The tokens (and the key journal) are durable before anything else can fail.
         store
             .insert(&installation)
             .await
             .map_err(InstallFailure::Store)?;
+        // The flow's outcome is its installation from now on: a reload or a second click waits
+        // for its key (the journal shows it is being created), and after a crash finds the
+        // installation and the true state of its key rather than a flow that never ends.
+        if let Err(e) = store
+            .finish_flow(&flow.flow_id, Some(&installation.id))
+            .await
+        {
+            tracing::warn!(error = %e, "could not record the end of a flow");
+        }
         let api_key = self
             .api_key(&mut installation, previous.as_ref(), &granted)
             .await;
@@ -1027,9 +1054,41 @@ impl Installer {
                     self.keep_key(installation, key, ApiKeyOutcome::Reused)
                         .await
                 }
-                None => ApiKeyOutcome::AlreadyExists,
+                None => {
+                    // Datadog created nothing this time: the org's key predates this install.
+                    self.clear_key_journal(installation).await;
+                    ApiKeyOutcome::AlreadyExists
+                }
             },
-            Err(e) => ApiKeyOutcome::Failed(e.to_string()),
+            Err(e) => {
+                if e.may_have_been_processed() {
+                    // The key may exist at Datadog with its answer lost: the journal stays, so
+                    // the installation says so for good.
+                    tracing::error!(installation = %installation.id, error = %e, "the marketplace API key may have been created and lost");
+                } else {
+                    self.clear_key_journal(installation).await;
+                }
+                ApiKeyOutcome::Failed(e.to_string())
+            }
+        }
+    }
+
+    /// Clears the key journal after an answer that certainly created no key.
+    async fn clear_key_journal(&self, installation: &mut Installation) {
+        if installation.api_key_requested_at.is_none() {
+            return;
+        }
+        match self
+            .inner
+            .store
+            .clear_api_key_request(&installation.id)
+            .await
+        {
+            Ok(()) => {
+                installation.api_key_requested_at = None;
+                installation.version += 1;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not clear the key journal"),
         }
     }
 
@@ -1097,6 +1156,7 @@ impl Installer {
             match self.inner.store.set_api_key(&installation.id, &key).await {
                 Ok(()) => {
                     installation.api_key = Some(key);
+                    installation.api_key_requested_at = None;
                     installation.version += 1;
                     return outcome;
                 }
@@ -1130,6 +1190,13 @@ impl Installer {
                             .ok_or(Outcome::Failed(InstallFailure::BadCallback(
                                 "the flow's installation is gone",
                             )))?;
+                    // Its key is being created (by the first callback): wait for the outcome,
+                    // so that nobody is told "connected" before the key is durable.
+                    if installation.api_key_interrupted() && tokio::time::Instant::now() < deadline
+                    {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
                     return Err(Outcome::Replayed(Box::new(InstallReport {
                         missing_scopes: self
                             .inner
@@ -1138,6 +1205,8 @@ impl Installer {
                             .missing_from(&installation.granted_scopes),
                         api_key: if installation.api_key.is_some() {
                             ApiKeyOutcome::Created
+                        } else if installation.api_key_interrupted() {
+                            ApiKeyOutcome::Interrupted
                         } else {
                             ApiKeyOutcome::NotRequested
                         },
@@ -1155,9 +1224,7 @@ impl Installer {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
                 _ => {
-                    return Err(Outcome::Failed(InstallFailure::BadCallback(
-                        "this authorization is still being completed in another tab",
-                    )));
+                    return Err(Outcome::Failed(InstallFailure::Interrupted));
                 }
             }
         }
@@ -1192,6 +1259,10 @@ impl Installer {
                 "<p><strong>Data cannot be sent yet:</strong> the API key was not created ({}). Connect again from the integration tile in a few minutes.</p>",
                 escape(reason)
             )),
+            ApiKeyOutcome::Interrupted => body.push_str(&format!(
+                "<p><strong>Data cannot be sent yet.</strong> Creating your organization's API key for {name} was interrupted, and Datadog may have created a key that was not saved. In Datadog, open Organization Settings &gt; API Keys, revoke the key named after {name} (\"OAuth Client API Key\") if there is one, then connect again from the integration tile.</p>",
+                name = escape(spec.name)
+            )),
             ApiKeyOutcome::ScopeNotGranted => body.push_str(
                 "<p><strong>Data cannot be sent:</strong> the permission to create an API key was not granted.</p>",
             ),
@@ -1225,6 +1296,10 @@ impl Installer {
             InstallFailure::Exchange(_) | InstallFailure::Store(_) => (
                 StatusCode::BAD_GATEWAY,
                 "The connection could not be completed. Start again from the integration tile; if it keeps failing, contact support.".to_owned(),
+            ),
+            InstallFailure::Interrupted => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This connection did not finish: the server stopped while completing it, before anything was saved. Start again from the integration tile in Datadog.".to_owned(),
             ),
             InstallFailure::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -106,6 +106,12 @@ pub struct Installation {
     pub refresh_token: RefreshToken,
     /// The marketplace API key, once created.
     pub api_key: Option<MarketplaceApiKey>,
+    /// The install's journal of the key window: when the SDK was about to ask Datadog for the
+    /// org's marketplace API key, until an outcome is stored (the key, or an answer that
+    /// certainly created none). Set while the key is being created; left set by a crash or a
+    /// lost answer in that window, when Datadog may have created a key that nobody holds
+    /// (see [`Installation::api_key_interrupted`]).
+    pub api_key_requested_at: Option<SystemTime>,
     /// The partner's own account this installation belongs to, as the partner's hook named it.
     pub partner_account: Option<String>,
     /// Whether it can be used.
@@ -132,6 +138,14 @@ impl Installation {
     /// [`Installer::reauthorize_url`](crate::Installer::reauthorize_url).
     pub fn missing_scopes(&self, spec: &IntegrationSpec) -> ScopeSet {
         spec.scope_set().missing_from(&self.granted_scopes)
+    }
+
+    /// Whether the creation of its marketplace API key began and stored no outcome: under way
+    /// now, or stopped by a crash or a lost answer. Datadog may then hold a key for the org
+    /// that nobody can read (it shows a key once, and makes one per org): the customer must
+    /// revoke it in Organization Settings > API Keys and connect again.
+    pub fn api_key_interrupted(&self) -> bool {
+        self.api_key.is_none() && self.api_key_requested_at.is_some()
     }
 
     /// Whether a refresh of its tokens began (its refresh token may have been sent to Datadog)

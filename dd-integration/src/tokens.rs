@@ -1367,18 +1367,9 @@ fn remaining_steps(installation: &Installation) -> Vec<CustomerStep> {
     }]
 }
 
-/// Whether Datadog may have processed (and so rotated) a refresh whose answer was `error`: no
-/// answer at all, a gateway's, or a success this SDK could not read.
+/// Whether Datadog may have processed (and so rotated) a refresh whose answer was `error`.
 fn may_have_rotated(error: &Error) -> bool {
-    match error {
-        Error::Timeout { .. } => true,
-        // A connection that was never made sent nothing.
-        Error::Transport { source, .. } => !source.is_connect(),
-        Error::Server { status, .. } => matches!(status, 502 | 504),
-        Error::UnexpectedResponse { status, .. } => (200..300).contains(status),
-        Error::ResponseTooLarge { .. } => true,
-        _ => false,
-    }
+    error.may_have_been_processed()
 }
 
 /// Between half and all of `base`, so that replicas that failed together retry apart.

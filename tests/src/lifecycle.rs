@@ -651,6 +651,13 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         )
         .await
     }
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        self.around(
+            StoreCall::Other("clear_api_key_request"),
+            self.inner.clear_api_key_request(id),
+        )
+        .await
+    }
     async fn update_tokens(
         &self,
         id: &InstallationId,

@@ -182,13 +182,25 @@ async fn every_family_is_called_with_the_installations_token_on_its_region() {
         .await
         .unwrap();
     echo(&v, "UpdateIncident");
+    // `GET /api/v2/users` has a handler of its own: the org's users, each naming the org.
     let v: Value = api
         .call::<v2::ListUsers>()
         .query("page[size]", 10)
         .json()
         .await
         .unwrap();
-    echo(&v, "ListUsers");
+    assert_eq!(
+        v["data"][0]["relationships"]["org"]["data"]["id"],
+        org.id.as_str()
+    );
+    let v: Value = api
+        .call::<v2::GetUser>()
+        .path("user_id", "u-1")
+        .query("page[size]", 10)
+        .json()
+        .await
+        .unwrap();
+    echo(&v, "GetUser");
     assert_eq!(v["query"]["page[size]"], "10");
     let v: Value = api
         .call::<v1::QueryMetrics>()

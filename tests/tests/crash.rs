@@ -242,6 +242,7 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
         "install_before_token_call",
         "install_after_token_call",
         "install_after_write",
+        "install_after_key_call",
     ];
     let orgs: Vec<_> = points
         .iter()
@@ -251,11 +252,13 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
     // This process starts each flow (onboarding, Datadog's authorize page); a worker receives
     // the browser at the callback and is killed at the point.
     let mut kills = tokio::task::JoinSet::new();
+    let mut flows = Vec::new();
     for (point, org) in points.iter().zip(&orgs) {
         let flow = start_flow(&installer, &lab.sandbox, &onboarding_url(org)).await;
         let mut vars = vars(&spec, "callback", "", Some(point));
         vars.push(("DD_TEST_CALLBACK", flow.callback.to_string()));
         vars.push(("DD_TEST_COOKIE", flow.cookie.clone()));
+        flows.push(flow);
         let (config, point) = (lab.config.clone(), point.to_string());
         kills.spawn(async move { kill_at(&config, &vars, &point).await });
     }
@@ -264,15 +267,20 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
     }
     assert_eq!(
         lab.sandbox.calls(Route::Token),
-        2,
-        "two codes were exchanged before the kill"
+        3,
+        "three codes were exchanged before the kill"
     );
-    assert_eq!(lab.sandbox.calls(Route::MarketplaceKey), 0);
-    let [before_call, after_call, after_write] = [0, 1, 2].map(|i| &orgs[i]);
+    assert_eq!(
+        lab.sandbox.calls(Route::MarketplaceKey),
+        1,
+        "one key was created, and died with its process"
+    );
+    let [before_call, after_call, after_write, after_key] = [0, 1, 2, 3].map(|i| &orgs[i]);
     // No record of the first two: nothing claims to work.
     assert!(store.find_by_org(&before_call.id).await.unwrap().is_none());
     assert!(store.find_by_org(&after_call.id).await.unwrap().is_none());
-    // The third is stored and works (a restarted process refreshes it); it has no API key yet.
+    // The third is stored and works (a restarted process refreshes it); it has no API key, and
+    // its key journal says the key was being created.
     let stored = store
         .find_by_org(&after_write.id)
         .await
@@ -284,20 +292,54 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
             .await
             .starts_with("OK ")
     );
+    // The fourth: Datadog created its key, which died unstored. The journal says so.
+    let lost = store
+        .find_by_org(&after_key.id)
+        .await
+        .unwrap()
+        .expect("stored before the key call");
+    assert!(
+        lost.api_key_interrupted(),
+        "the key window is journaled: {:?}",
+        lost.api_key_requested_at
+    );
+
+    // The browser reloads the killed callback (served by a replica alive): the flow's outcome
+    // is its installation, and the page tells the true state of the key and the next step.
+    let page = flows[3].finish(&installer).await;
+    assert_eq!(page.status(), 200, "{}", page.body());
+    assert!(
+        page.body().contains("interrupted") && page.body().contains("revoke"),
+        "{}",
+        page.body()
+    );
+    // A reload of a flow killed before anything was stored says it did not finish.
+    let page = flows[1].finish(&installer).await;
+    assert_eq!(page.status(), 503, "{}", page.body());
+    assert!(page.body().contains("did not finish"), "{}", page.body());
 
     // The customer starts again from the tile: each org installs, with its key, and the
-    // interrupted record is linked.
+    // interrupted record is linked. The org whose key was lost gets Datadog's 409 and the
+    // recovery; once the customer revoked the lost key, it installs too.
     for org in &orgs {
-        let flow = start_flow(&installer, &lab.sandbox, &onboarding_url(org)).await;
-        let mut vars = vars(&spec, "callback", "", None);
-        vars.push(("DD_TEST_CALLBACK", flow.callback.to_string()));
-        vars.push(("DD_TEST_COOKIE", flow.cookie.clone()));
-        assert_eq!(run_worker(WORKER, &lab.config, &vars).await, "STATUS 200");
-        let installation = store
-            .find_by_org(&org.id)
-            .await
-            .unwrap()
-            .expect("installed");
+        let connect = || async {
+            let flow = start_flow(&installer, &lab.sandbox, &onboarding_url(org)).await;
+            let mut vars = vars(&spec, "callback", "", None);
+            vars.push(("DD_TEST_CALLBACK", flow.callback.to_string()));
+            vars.push(("DD_TEST_COOKIE", flow.cookie.clone()));
+            assert_eq!(run_worker(WORKER, &lab.config, &vars).await, "STATUS 200");
+            store
+                .find_by_org(&org.id)
+                .await
+                .unwrap()
+                .expect("installed")
+        };
+        let mut installation = connect().await;
+        if org.id == after_key.id {
+            assert!(installation.api_key.is_none(), "the lost key cannot be had");
+            assert!(lab.sandbox.delete_api_key(&org.id, &lab.config.client_id));
+            installation = connect().await;
+        }
         assert!(installation.api_key.is_some(), "{}", org.name);
         assert!(
             restarted_token(&lab, &spec, &installation)
@@ -319,7 +361,12 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
                 );
             }
             InstallationStatus::Replaced { by } => {
-                assert!(store.get(by).await.unwrap().unwrap().is_active());
+                // Follow the chain of reinstalls to the org's current installation.
+                let mut current = store.get(by).await.unwrap().unwrap();
+                while let InstallationStatus::Replaced { by } = &current.status {
+                    current = store.get(by).await.unwrap().unwrap();
+                }
+                assert!(current.is_active());
             }
             other => panic!("unexpected status {other:?}"),
         }

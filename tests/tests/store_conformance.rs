@@ -300,6 +300,7 @@ async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
         .unwrap();
     for statement in [
         "ALTER TABLE dd_installations DROP COLUMN org_hint",
+        "ALTER TABLE dd_installations DROP COLUMN api_key_requested_at",
         "DELETE FROM dd_schema_version WHERE version = 2",
     ] {
         sqlx::query(statement).execute(&mut raw).await.unwrap();

@@ -139,6 +139,7 @@ pub const CASES: &[&str] = &[
     "list_is_in_creation_order",
     "list_by_org_has_every_installation_of_the_org_in_order",
     "set_api_key_then_get",
+    "the_key_journal_is_cleared_by_the_key_or_by_a_clear",
     "update_tokens_compares_and_swaps",
     "concurrent_token_updates_have_one_winner_per_version",
     "refresh_lease_is_exclusive",
@@ -201,6 +202,7 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
         "list_is_in_creation_order" => list_order(&t).await,
         "list_by_org_has_every_installation_of_the_org_in_order" => list_by_org(&t).await,
         "set_api_key_then_get" => set_api_key(&t).await,
+        "the_key_journal_is_cleared_by_the_key_or_by_a_clear" => key_journal(&t).await,
         "update_tokens_compares_and_swaps" => update_tokens(&t).await,
         "concurrent_token_updates_have_one_winner_per_version" => cas_race(&t).await,
         "refresh_lease_is_exclusive" => lease_exclusive(&t).await,
@@ -242,6 +244,7 @@ macro_rules! installation_store_conformance {
             list_is_in_creation_order,
             list_by_org_has_every_installation_of_the_org_in_order,
             set_api_key_then_get,
+            the_key_journal_is_cleared_by_the_key_or_by_a_clear,
             update_tokens_compares_and_swaps,
             concurrent_token_updates_have_one_winner_per_version,
             refresh_lease_is_exclusive,
@@ -289,6 +292,7 @@ pub fn sample_installation(org_id: &str) -> Installation {
         access_token_expires_at: now + Duration::from_secs(3600),
         refresh_token: RefreshToken::new(format!("conformance-refresh-token-{tag}")),
         api_key: None,
+        api_key_requested_at: Some(now),
         partner_account: Some(format!("account-{tag}")),
         status: InstallationStatus::Active,
         previous: None,
@@ -469,6 +473,7 @@ async fn insert_then_get<F: StoreFactory>(t: &Bench<'_, F>) {
     let mut bare = sample_installation("org-bare");
     bare.org_id = None;
     bare.org_hint = None;
+    bare.api_key_requested_at = None;
     bare.org_name = None;
     bare.partner_account = None;
     bare.site = Site::of(Domain::Us5);
@@ -713,6 +718,7 @@ async fn set_api_key<F: StoreFactory>(t: &Bench<'_, F>) {
         .await
         .expect("set_api_key");
     installation.api_key = Some(key);
+    installation.api_key_requested_at = None;
     installation.version += 1;
     // The other store (process) reads it too.
     assert_same(
@@ -726,6 +732,31 @@ async fn set_api_key<F: StoreFactory>(t: &Bench<'_, F>) {
     {
         Err(StoreError::NotFound(_)) => {}
         other => panic!("set_api_key of an unknown id gave {other:?}, not NotFound"),
+    }
+}
+
+async fn key_journal<F: StoreFactory>(t: &Bench<'_, F>) {
+    let [one, other] = t.two().await;
+    // Inserted with the journal mark: the key is being created.
+    let mut interrupted = sample_installation("org-key-journal");
+    must_insert(&*one, &interrupted).await;
+    let read = must_get(&*other, &interrupted.id).await;
+    assert!(
+        read.api_key_interrupted(),
+        "the mark is durable and read back"
+    );
+    // A request that certainly created nothing clears it; the version moves.
+    one.clear_api_key_request(&interrupted.id)
+        .await
+        .expect("clear_api_key_request");
+    interrupted.api_key_requested_at = None;
+    interrupted.version += 1;
+    let read = must_get(&*other, &interrupted.id).await;
+    assert_same(&read, &interrupted, "after clear_api_key_request");
+    assert!(!read.api_key_interrupted());
+    match one.clear_api_key_request(&InstallationId::generate()).await {
+        Err(StoreError::NotFound(_)) => {}
+        other => panic!("clear_api_key_request of an unknown id gave {other:?}, not NotFound"),
     }
 }
 

@@ -102,6 +102,16 @@ impl InstallationStore for MemoryStore {
         let mut memory = self.lock();
         let installation = memory.find(id)?;
         installation.api_key = Some(key.clone());
+        installation.api_key_requested_at = None;
+        installation.updated_at = SystemTime::now();
+        installation.version += 1;
+        Ok(())
+    }
+
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        let mut memory = self.lock();
+        let installation = memory.find(id)?;
+        installation.api_key_requested_at = None;
         installation.updated_at = SystemTime::now();
         installation.version += 1;
         Ok(())

@@ -83,12 +83,17 @@ pub trait InstallationStore: Send + Sync + 'static {
         Ok(all)
     }
 
-    /// Records the marketplace API key of an installation.
+    /// Records the marketplace API key of an installation, and clears its key journal
+    /// ([`Installation::api_key_requested_at`]) in the same write.
     async fn set_api_key(
         &self,
         id: &InstallationId,
         key: &MarketplaceApiKey,
     ) -> Result<(), StoreError>;
+
+    /// Clears the key journal ([`Installation::api_key_requested_at`]) of an installation
+    /// whose key request certainly created no key (Datadog refused it, or it was not sent).
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError>;
 
     /// Replaces the tokens of an installation if its version is still `expected_version`
     /// (compare and swap), bumping the version. Returns the new version, or
@@ -253,6 +258,10 @@ impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
         key: &MarketplaceApiKey,
     ) -> Result<(), StoreError> {
         (**self).set_api_key(id, key).await
+    }
+
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        (**self).clear_api_key_request(id).await
     }
 
     async fn update_tokens(

@@ -127,6 +127,8 @@ impl Dialect {
             2 => vec![
                 "ALTER TABLE dd_installations ADD COLUMN org_hint TEXT".into(),
                 "UPDATE dd_installations SET org_hint = org_id, org_id = NULL".into(),
+                // The install's key journal (`Installation::api_key_requested_at`).
+                "ALTER TABLE dd_installations ADD COLUMN api_key_requested_at BIGINT".into(),
             ],
             _ => Vec::new(),
         }
@@ -137,15 +139,15 @@ const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version, org_hint";
+    created_at, updated_at, version, org_hint, api_key_requested_at";
 
 const INSERT: &str = "INSERT INTO dd_installations (id, org_id, org_name, site, domain, \
     granted_scopes, access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version, org_hint) \
+    created_at, updated_at, version, org_hint, api_key_requested_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-    $19, $20, $21, $22) \
+    $19, $20, $21, $22, $23) \
     ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const MARK_REPLACED: &str = "UPDATE dd_installations \
@@ -154,7 +156,12 @@ const MARK_REPLACED: &str = "UPDATE dd_installations \
 
 const SET_API_KEY: &str = "UPDATE dd_installations \
     SET api_key_id = $2, api_key = $3, api_key_name = $4, api_key_created_at = $5, \
-    updated_at = $6, version = version + 1 WHERE id = $1 RETURNING id";
+    api_key_requested_at = NULL, updated_at = $6, version = version + 1 WHERE id = $1 \
+    RETURNING id";
+
+const CLEAR_API_KEY_REQUEST: &str = "UPDATE dd_installations \
+    SET api_key_requested_at = NULL, updated_at = $2, version = version + 1 WHERE id = $1 \
+    RETURNING id";
 
 const UPDATE_TOKENS: &str = "UPDATE dd_installations \
     SET access_token = $3, access_token_expires_at = $4, refresh_token = $5, \
@@ -334,6 +341,7 @@ struct StoredRow {
     id: String,
     org_id: Option<String>,
     org_hint: Option<String>,
+    api_key_requested_at: Option<i64>,
     org_name: Option<String>,
     site: String,
     domain: String,
@@ -395,6 +403,7 @@ impl StoredRow {
             id,
             org_id: self.org_id,
             org_hint: self.org_hint,
+            api_key_requested_at: self.api_key_requested_at.map(from_millis),
             org_name: self.org_name,
             site,
             domain,
@@ -483,6 +492,7 @@ where
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     /// A store on `pool`, with the schema brought up to date.
@@ -711,6 +721,7 @@ where
                 updated_at: row.try_get(19)?,
                 version: row.try_get(20)?,
                 org_hint: row.try_get(21)?,
+                api_key_requested_at: row.try_get(22)?,
             })
         })()
         .map_err(self.error("read an installation"))?;
@@ -778,7 +789,8 @@ where
             .bind(created_at)
             .bind(millis(installation.updated_at))
             .bind(version)
-            .bind(installation.org_hint.clone());
+            .bind(installation.org_hint.clone())
+            .bind(installation.api_key_requested_at.map(millis));
         let pool = self.pool.clone();
         let begin = self.dialect.begin_write();
         let inserted = detached(async move {
@@ -859,6 +871,7 @@ where
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Option<String>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     usize: ColumnIndex<DB::Row>,
 {
     #[tracing::instrument(name = "store.insert", skip_all, fields(installation = %installation.id, backend = self.dialect.name()))]
@@ -930,6 +943,18 @@ where
             }
             None => Err(StoreError::NotFound(id.clone())),
         }
+    }
+
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        let updated = sqlx::query_scalar::<DB, String>(CLEAR_API_KEY_REQUEST)
+            .bind(id.as_str().to_owned())
+            .bind(millis(SystemTime::now()))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.error("clear an API key request"))?;
+        updated
+            .map(|_| ())
+            .ok_or_else(|| StoreError::NotFound(id.clone()))
     }
 
     #[tracing::instrument(name = "store.update_tokens", skip_all, fields(installation = %id, expected_version = expected_version, backend = self.dialect.name()))]
@@ -1133,6 +1158,13 @@ macro_rules! forward_to_sql_store {
                 key: &$crate::api_key::MarketplaceApiKey,
             ) -> Result<(), $crate::store::StoreError> {
                 self.inner.set_api_key(id, key).await
+            }
+
+            async fn clear_api_key_request(
+                &self,
+                id: &$crate::installation::InstallationId,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.clear_api_key_request(id).await
             }
 
             async fn update_tokens(

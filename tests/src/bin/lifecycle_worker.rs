@@ -16,7 +16,8 @@
 //!   the refresh token not yet sent), `refresh_after_token_call` (Datadog answered; the new
 //!   tokens are not written), `refresh_after_write`, `install_before_token_call` (the flow is
 //!   claimed, the code not yet exchanged), `install_after_token_call` (exchanged, not stored),
-//!   `install_after_write` (stored; no API key yet).
+//!   `install_after_write` (stored; no API key yet), `install_after_key_call` (Datadog created
+//!   the marketplace API key; it is not stored).
 //!
 //! The pause points sit in a store wrapper: the SDK carries no test hook.
 
@@ -172,6 +173,7 @@ impl StoreTap for Pause {
     async fn before(&self, call: &StoreCall<'_>) {
         match call {
             StoreCall::Insert => self.at("install_after_token_call").await,
+            StoreCall::Other("set_api_key") => self.at("install_after_key_call").await,
             StoreCall::UpdateTokens { journal: false, .. } => {
                 self.at("refresh_after_token_call").await;
             }
