@@ -360,6 +360,9 @@ async fn flow_pages_are_not_cached_and_leak_no_referrer() {
     for page in [&onboarding, &done, &picker] {
         assert_eq!(page.headers["cache-control"], "no-store");
         assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        // RFC 9700 §4.15 for the client's own pages: never framed.
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     }
     let set_cookie = onboarding.headers["set-cookie"].to_str().unwrap();
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=600"] {
