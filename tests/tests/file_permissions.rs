@@ -7,6 +7,17 @@
 #[path = "support/capture.rs"]
 mod capture;
 
+/// Every test of this binary logs into one capture, the process's global subscriber.
+fn logs() -> &'static capture::Capture {
+    static LOGS: std::sync::OnceLock<capture::Capture> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let capture = capture::Capture::default();
+        tracing::subscriber::set_global_default(capture.subscriber())
+            .expect("no other global subscriber in this binary");
+        capture
+    })
+}
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -136,19 +147,21 @@ async fn another_local_user_cannot_read_a_store_created_world_readable_before() 
     let dir = TempDir::new();
     // A store as it was created before the fix, or a file the partner `touch`ed: the file and
     // its companions 0644 (a store is open, so the -wal and -shm exist).
+    logs();
     let earlier = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     for (path, _) in modes(&dir.file()) {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let capture = capture::Capture::default();
-    let store = {
-        let _guard = tracing::subscriber::set_default(capture.subscriber());
-        SqliteStore::open(dir.file(), sealer()).await.unwrap()
-    };
+    let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     assert_owner_only(&dir.file());
-    let log = capture.text();
+    // This file's line of the process-wide capture (a subscriber set for one thread misses
+    // events whose callsites the other tests, running at once, registered first).
+    let path = dir.file().display().to_string();
+    let log = logs().text();
     assert!(
-        log.contains("WARN") && log.contains("open to other users: now 0600"),
+        log.lines().any(|line| line.contains("WARN")
+            && line.contains("open to other users: now 0600")
+            && line.contains(&path)),
         "the tightening is logged as a warning:\n{log}"
     );
     store.close().await;
