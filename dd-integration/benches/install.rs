@@ -129,6 +129,7 @@ fn main() {
             .redirect_uri(format!("{app}/cb"))
             .onboarding_url(format!("{app}/connect"))
             .endpoints(sandbox.endpoints())
+            .memory_store_for_tests()
             .build()
             .unwrap();
         let router = dd_integration::web::router(installer.clone());

@@ -306,9 +306,21 @@ impl InstallerBuilder {
         self
     }
 
-    /// Where installations are stored (default: [`MemoryStore`], which forgets on restart).
+    /// Where installations are stored: required. [`SqliteStore`](crate::store::SqliteStore)
+    /// (one file; the embedded choice) or `PostgresStore` (several replicas). The store holds
+    /// each org's marketplace API key, which Datadog shows once: a store that forgets on
+    /// restart loses them all.
     pub fn store(mut self, store: Arc<dyn InstallationStore>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Keeps installations in memory only: **for tests**. Every installation, and every
+    /// marketplace API key Datadog showed once, is lost when the process stops. A production
+    /// installer names a durable [`store`](InstallerBuilder::store); without one,
+    /// [`build`](InstallerBuilder::build) fails rather than forget silently.
+    pub fn memory_store_for_tests(mut self) -> Self {
+        self.store = Some(Arc::new(MemoryStore::new()));
         self
     }
 
@@ -370,7 +382,9 @@ impl InstallerBuilder {
             .http_config(self.http)
             .build()?;
         let secure_cookie = redirect.scheme() == "https";
-        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let store = self.store.ok_or(InstallConfigError::Missing(
+            "durable installation store (InstallerBuilder::store): SqliteStore::open(\"<a private directory>/installations.sqlite\", sealer) keeps installations, and the marketplace API keys Datadog shows only once, across restarts; PostgresStore for several replicas. Tests may call InstallerBuilder::memory_store_for_tests()",
+        ))?;
         let tokens = Tokens::builder(oauth.clone(), Arc::clone(&store))
             .hooks(Arc::clone(&self.hooks))
             .settings(self.token_settings)

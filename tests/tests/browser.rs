@@ -201,6 +201,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
         .redirect_uri(callback.as_str())
         .onboarding_url(base.join("/datadog/connect").unwrap().as_str())
         .endpoints(sandbox.endpoints())
+        .memory_store_for_tests()
         .build()
         .unwrap();
     let router = dd_integration::web::router(installer.clone());

@@ -110,6 +110,7 @@ impl App {
             .redirect_uri(callback.as_str())
             .onboarding_url(base.join("/datadog/connect").unwrap().as_str())
             .endpoints(sandbox.endpoints())
+            .memory_store_for_tests()
             .hooks(hooks.clone());
         let installer = configure(builder).build().unwrap();
         let router = dd_integration::web::router(installer.clone());
@@ -1296,6 +1297,7 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
             .sealer(key())
             .redirect_uri(redirect)
             .onboarding_url(onboarding)
+            .memory_store_for_tests()
             .build()
     };
     assert!(
@@ -1331,5 +1333,22 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
             .build()
             .is_err(),
         "no sealing key"
+    );
+}
+
+/// The partner's first hour: the README's set-up once built an installer that kept every
+/// installation (and every marketplace API key, shown once) in memory, silently. An installer
+/// without a store is now refused, with the durable choice in the error.
+#[test]
+fn an_installer_without_a_store_is_refused_rather_than_kept_in_memory() {
+    let error = Installer::builder(AcmePager::SPEC)
+        .client("cid", ClientSecret::new("secret"))
+        .sealer(Sealer::new(SealingKey::generate("test").unwrap().0))
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("SqliteStore::open") && error.contains("memory_store_for_tests"),
+        "{error}"
     );
 }

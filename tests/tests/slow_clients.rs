@@ -43,6 +43,7 @@ impl App {
             .sealer(Sealer::new(SealingKey::generate("slow").unwrap().0))
             .redirect_uri(format!("{base}/datadog/oauth/callback"))
             .onboarding_url(format!("{base}/datadog/connect"))
+            .memory_store_for_tests()
             .build()
             .unwrap();
         let router = Router::new()
