@@ -236,6 +236,10 @@ struct FlowState {
     site: String,
     account: Option<String>,
     expires: u64,
+    /// The flow ended (its code spent or refused): the cookie is kept, without the verifier,
+    /// so that a reload, Back/Forward or a second tab shows the flow's outcome.
+    #[serde(default)]
+    finished: bool,
 }
 
 /// Builds an [`Installer`].
@@ -691,6 +695,7 @@ impl Installer {
             site: site.authorize_host(),
             account,
             expires: unix(expires),
+            finished: false,
         };
         let name = self.cookie_name(&state);
         let sealed = self.inner.sealer.seal(
@@ -721,7 +726,10 @@ impl Installer {
         let params = Params::parse(uri.query());
         let state = params.one("state");
         let cookie_name = state.map(|s| self.cookie_name(s));
-        let result = self.finish(&params, headers, cookie_name.as_deref()).await;
+        let mut opened = None;
+        let result = self
+            .finish(&params, headers, cookie_name.as_deref(), &mut opened)
+            .await;
         // The cookie is cleared only when the flow ended. A callback that never opened it (a
         // crafted link, a wrong domain) must not cancel the person's flow.
         let ended = match &result {
@@ -737,6 +745,7 @@ impl Installer {
             ),
             Err(Outcome::FailedQuietly(_)) => false,
         };
+        let expired = matches!(result, Err(Outcome::Failed(InstallFailure::Expired)));
         let mut response = match result {
             Ok(report) => self.success_page(&report),
             Err(Outcome::Replayed(report)) => self.success_page(&report),
@@ -746,8 +755,29 @@ impl Installer {
                 self.failure_body(&failure)
             }
         };
-        if let Some(name) = cookie_name.filter(|_| ended) {
-            self.set_cookie(&mut response, &name, "", Duration::ZERO);
+        // An ended flow's cookie is replaced by its finished form (no verifier) for the rest of
+        // the flow's life, as long as the store keeps the flow's outcome: a reload then shows
+        // that outcome instead of a stranger's callback.
+        if let Some(name) = cookie_name.as_ref().filter(|_| ended && expired) {
+            self.set_cookie(&mut response, name, "", Duration::ZERO);
+        }
+        if let (Some(name), Some(state), Some(expires)) =
+            (cookie_name.filter(|_| ended && !expired), state, opened)
+        {
+            let finished = FlowState {
+                state: state.to_owned(),
+                verifier: String::new(),
+                site: String::new(),
+                account: None,
+                expires,
+                finished: true,
+            };
+            let sealed = self.inner.sealer.seal(
+                &name,
+                &serde_json::to_vec(&finished).expect("the flow state serializes"),
+            );
+            let life = Duration::from_secs(expires.saturating_sub(unix(SystemTime::now())));
+            self.set_cookie(&mut response, &name, &sealed, life);
         }
         response
     }
@@ -757,6 +787,7 @@ impl Installer {
         params: &Params,
         headers: &HeaderMap,
         cookie_name: Option<&str>,
+        opened: &mut Option<u64>,
     ) -> Result<InstallReport, Outcome> {
         // Until the flow cookie opens, nothing shows that this server began the flow: such
         // failures are shown but not reported to the partner's `failed` hook (anyone can load
@@ -783,10 +814,15 @@ impl Installer {
             };
             // Only the browser whose flow it is (its cookie, its state) ends the flow and
             // reports the failure: anyone can load `?error=access_denied`.
-            let own = match (params.one("state"), cookie_name) {
-                (Some(state), Some(name)) => self.open_flow(headers, name, state).is_ok(),
-                _ => false,
+            let flow = match (params.one("state"), cookie_name) {
+                (Some(state), Some(name)) => self.open_flow(headers, name, state).ok(),
+                _ => None,
             };
+            // A reload of a finished flow's error page shows it again, reported once.
+            let own = flow.as_ref().is_some_and(|f| !f.finished);
+            if let Some(flow) = flow.filter(|f| !f.finished) {
+                *opened = Some(flow.expires);
+            }
             return Err(if own {
                 Outcome::Failed(failure)
             } else {
@@ -801,6 +837,11 @@ impl Installer {
             )));
         };
         let flow = self.open_flow(headers, cookie_name, state)?;
+        if flow.finished {
+            // A reload, Back/Forward or a second tab of an ended flow: its outcome, as stored.
+            return self.replay(&flow_id(state), true).await;
+        }
+        *opened = Some(flow.expires);
         if unix(SystemTime::now()) > flow.expires {
             return Err(Outcome::Failed(InstallFailure::Expired));
         }
@@ -839,7 +880,7 @@ impl Installer {
             FlowClaim::Claimed => {}
             _ => {
                 self.inner.exchanges.give_back();
-                return self.replay(&flow_id).await;
+                return self.replay(&flow_id, false).await;
             }
         }
         // The claimed flow is completed in a task of its own: when the browser goes away (a
@@ -1186,7 +1227,9 @@ impl Installer {
         )
     }
 
-    async fn replay(&self, flow_id: &str) -> Result<InstallReport, Outcome> {
+    /// The outcome of a flow claimed before (`finished`: by a callback that ended, as its
+    /// cookie says), waiting for it while it is being completed.
+    async fn replay(&self, flow_id: &str, finished: bool) -> Result<InstallReport, Outcome> {
         let store = &self.inner.store;
         let deadline = tokio::time::Instant::now() + REPLAY_WAIT;
         loop {
@@ -1228,8 +1271,19 @@ impl Installer {
                     })));
                 }
                 FlowClaim::Failed => {
-                    return Err(Outcome::Failed(InstallFailure::BadCallback(
+                    // Reported when it failed: shown again, not reported again.
+                    return Err(Outcome::FailedQuietly(InstallFailure::BadCallback(
                         "this authorization already failed; start again from the tile",
+                    )));
+                }
+                FlowClaim::Claimed if finished => {
+                    // The store no longer knows the ended flow (its record was purged): give
+                    // the claim just taken back as failed, and say what to do.
+                    if let Err(e) = store.finish_flow(flow_id, None).await {
+                        tracing::warn!(error = %e, "could not record the end of a flow");
+                    }
+                    return Err(Outcome::FailedQuietly(InstallFailure::BadCallback(
+                        "this connection already ended; if the integration is not connected, start again from the integration tile",
                     )));
                 }
                 FlowClaim::InProgress | FlowClaim::Claimed
@@ -1282,6 +1336,12 @@ impl Installer {
             ),
             _ => {}
         }
+        if !matches!(
+            report.api_key,
+            ApiKeyOutcome::Created | ApiKeyOutcome::Reused | ApiKeyOutcome::NotRequested
+        ) {
+            body.push_str(&support_line(spec));
+        }
         body.push_str("<p>You may now close this tab.</p>");
         page::html(
             StatusCode::OK,
@@ -1309,7 +1369,7 @@ impl Installer {
             ),
             InstallFailure::Exchange(_) | InstallFailure::Store(_) => (
                 StatusCode::BAD_GATEWAY,
-                "The connection could not be completed. Start again from the integration tile; if it keeps failing, contact support.".to_owned(),
+                "The connection could not be completed. Start again from the integration tile; if it keeps failing, contact support (below).".to_owned(),
             ),
             InstallFailure::Interrupted => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -1331,7 +1391,7 @@ impl Installer {
         page::html(
             status,
             &format!("{} was not connected", spec.name),
-            &format!("<p>{}</p>", escape(&advice)),
+            &format!("<p>{}</p>{}", escape(&advice), support_line(spec)),
         )
     }
 
@@ -1379,6 +1439,24 @@ enum Outcome {
     Failed(InstallFailure),
     /// Shown, but not reported to the partner's hook: nothing of the flow was touched.
     FailedQuietly(InstallFailure),
+}
+
+/// The partner's support contact, from the declaration, as a paragraph of a page.
+fn support_line(spec: &IntegrationSpec) -> String {
+    let author = &spec.author;
+    if author.support_email.is_empty() {
+        return String::new();
+    }
+    let company = if author.name.is_empty() {
+        spec.name
+    } else {
+        author.name
+    };
+    format!(
+        "<p>Need help? Contact {} support at <a href=\"mailto:{email}\">{email}</a>.</p>",
+        escape(company),
+        email = escape(author.support_email)
+    )
 }
 
 fn store_failed(e: crate::store::StoreError) -> Outcome {

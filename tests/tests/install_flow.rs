@@ -372,11 +372,87 @@ async fn flow_pages_are_not_cached_and_leak_no_referrer() {
     // The code is spent and appears nowhere the SDK produced after the callback.
     assert!(!done.body.contains(&param(&callback, "code")));
     assert!(done.headers.get("location").is_none());
-    assert!(
-        browser.jar.is_empty(),
-        "the flow cookie is cleared: {:?}",
-        browser.jar
+    // The flow cookie now holds the finished flow (no verifier), for the flow's life: the
+    // cookie changed, and a reload shows the outcome without a second exchange.
+    let sealed_before = onboarding.headers["set-cookie"].to_str().unwrap();
+    let (name, now) = browser
+        .jar
+        .iter()
+        .next()
+        .expect("the finished flow's cookie");
+    assert!(!sealed_before.contains(now.as_str()), "{name} was replaced");
+    let again = browser.get(&callback).await;
+    assert!(again.body.contains("is connected"), "{}", again.body);
+    assert_eq!(again.headers["cache-control"], "no-store");
+    assert_eq!(app.sandbox.calls(Route::Token), 1);
+}
+
+/// The partner's first hour: reloading the success page (or Back/Forward, or the same URL in
+/// a second tab of the browser) said "not connected" to a connected customer, since the
+/// success answer cleared the flow cookie. It now shows the flow's outcome, creating nothing.
+#[tokio::test]
+async fn a_reload_of_a_finished_flow_shows_its_outcome_and_creates_nothing() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    assert_eq!(browser.get(&callback).await.status, 200);
+    for _ in 0..3 {
+        let page = browser.get(&callback).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains("is connected"), "{}", page.body);
+    }
+    assert_eq!(app.installations().await, 1);
+    assert_eq!(app.sandbox.calls(Route::Token), 1);
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+    assert_eq!(
+        app.hooks.0.lock().unwrap().installed.len(),
+        1,
+        "installed once"
     );
+
+    // A failed exchange: the reload says the authorization failed, and reports nothing again.
+    app.sandbox.inject(Route::Token, Fault::status(400));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert_eq!(page.status, 502, "{}", page.body);
+    let failures = app.failures().len();
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("already failed"), "{}", page.body);
+    assert_eq!(app.failures().len(), failures, "reported once");
+}
+
+/// The partner's first hour: a failure page said "contact support" without the address the
+/// declaration holds. Every failure page a customer can reach names it.
+#[tokio::test]
+async fn failure_pages_name_the_partners_support_contact() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let contact = "mailto:support@acme.example";
+    // A failed exchange, a callback in another browser, a bad site, and a success page whose key
+    // Datadog did not create.
+    app.sandbox.inject(Route::Token, Fault::status(500));
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let mut pages = vec![browser.get(&callback).await];
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    pages.push(Browser::new().get(&callback).await);
+    let mut onboarding = app.onboarding(&org);
+    onboarding.set_query(Some("site=https%3A%2F%2Fdatadoghq.evil.example"));
+    pages.push(Browser::new().get(&onboarding).await);
+    app.sandbox
+        .inject(Route::MarketplaceKey, Fault::status(503));
+    pages.push(browser.get(&callback).await);
+    for page in &pages {
+        assert!(
+            page.body.contains(contact),
+            "{}: {}",
+            page.status,
+            page.body
+        );
+    }
 }
 
 #[tokio::test]
@@ -687,7 +763,10 @@ async fn a_denied_authorization_is_a_clear_page_and_a_typed_event() {
         app.failures()
     );
     assert_eq!(app.installations().await, 0);
-    assert!(browser.jar.is_empty(), "the flow cookie is cleared");
+    // The flow is finished: a reload shows the same page and reports nothing again.
+    let again = browser.get(&callback).await;
+    assert!(again.body.contains("declined"), "{}", again.body);
+    assert_eq!(app.failures().len(), 1, "{:?}", app.failures());
 }
 
 #[tokio::test]
@@ -710,7 +789,9 @@ async fn an_error_callback_from_another_browser_ends_no_flow_and_reports_nothing
     let page = browser.get(&callback).await;
     assert!(page.body.contains("declined"), "{}", page.body);
     assert_eq!(app.failures().len(), 1, "{:?}", app.failures());
-    assert!(browser.jar.is_empty(), "the flow cookie is cleared");
+    let page = browser.get(&callback).await;
+    assert!(page.body.contains("declined"), "{}", page.body);
+    assert_eq!(app.failures().len(), 1, "a reload reports nothing again");
 }
 
 #[tokio::test]
