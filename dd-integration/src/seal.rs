@@ -16,9 +16,17 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 const NONCE_LEN: usize = 24;
 const FORMAT: &str = "v1";
 
-/// A 256-bit sealing key with an id. Generate one with [`SealingKey::generate`] and keep it in
-/// the partner's secret manager; give it to the SDK as base64 (for example in an environment
-/// variable).
+/// A 256-bit sealing key with an id. Make one with the `dd-sealing-key` command (`cargo run -p
+/// dd-integration --bin dd-sealing-key -- k1`, or `cargo install dd-integration --bin
+/// dd-sealing-key`) or [`SealingKey::generate`], keep it in the partner's secret manager, and
+/// give it to the SDK as base64 (for example in an environment variable).
+///
+/// One [`Sealer`] serves the whole installer: the flow cookie and every secret the store keeps
+/// (tokens, API keys) are sealed with it, each value bound to its purpose (the cookie's name;
+/// the installation and column), so that none opens in another place. Every replica needs the
+/// same key. To rotate: make a new key, run with `Sealer::new(new).with_older_key(old)`, call
+/// the store's `reseal()`, and drop the old key once it reports nothing left under it and the
+/// flow lifetime (10 minutes) has passed, so that no flow cookie sealed under it is pending.
 #[derive(Clone)]
 pub struct SealingKey {
     id: String,
@@ -45,7 +53,7 @@ impl SealingKey {
     }
 
     /// A key from its base64 form (standard or URL-safe alphabet, padding optional), as
-    /// [`SealingKey::generate`] prints it.
+    /// [`SealingKey::generate`] returns it and the `dd-sealing-key` command prints it.
     pub fn from_base64(id: &str, text: &str) -> Result<SealingKey, SealError> {
         let text = text.trim().trim_end_matches('=');
         let bytes = URL_SAFE_NO_PAD
@@ -54,8 +62,8 @@ impl SealingKey {
         SealingKey::from_bytes(id, &bytes)
     }
 
-    /// The key in the environment variable `var` (its base64 form, as
-    /// [`SealingKey::generate`] prints it). The error names the variable, never its value.
+    /// The key in the environment variable `var` (its base64 form, as the `dd-sealing-key`
+    /// command prints it). The error names the variable, never its value.
     pub fn from_env(id: &str, var: &str) -> Result<SealingKey, SealError> {
         let text = std::env::var(var).map_err(|_| SealError::KeyMissing {
             source_name: format!("environment variable {var}"),
