@@ -630,6 +630,13 @@ impl Installer {
         url
     }
 
+    /// Checks the OAuth client's id and secret with Datadog on `domain` before any customer
+    /// connects (see [`OAuthClient::check_credentials`] for what it relies on). Call it at
+    /// start-up: a wrong secret is then found by the partner, not by the first customer.
+    pub async fn check_credentials(&self, domain: Domain) -> Result<(), Error> {
+        self.inner.oauth.check_credentials(domain).await
+    }
+
     /// The path the onboarding handler serves.
     pub fn onboarding_path(&self) -> &str {
         self.inner.onboarding.path()

@@ -205,6 +205,34 @@ impl OAuthClient {
             .await
     }
 
+    /// Checks the client id and secret with Datadog before any customer connects: a refresh
+    /// with a refresh token Datadog never issued. `Ok(())` when Datadog authenticated the client
+    /// and refused only the token (`invalid_grant`); the error otherwise:
+    /// [`Error::ClientAuthentication`] (a wrong or missing secret),
+    /// [`Error::InvalidClientId`] or [`Error::InvalidClient`] (an unknown client id), or a
+    /// transient failure that proves nothing.
+    ///
+    /// What it relies on: RFC 6749 §6, under which the token endpoint authenticates a
+    /// confidential client before it validates the refresh token, and Datadog's token endpoint
+    /// documentation (401 for a missing or wrong secret, `Invalid client_id parameter value` for
+    /// an unknown client). Run it at start-up against the region the partner's OAuth client was
+    /// created on, or on each region served. It spends nothing: no token is issued or revoked.
+    pub async fn check_credentials(&self, domain: Domain) -> Result<(), Error> {
+        let probe = format!("dd-integration-credential-check-{}", random_hex());
+        match self.refresh(domain, &RefreshToken::new(probe)).await {
+            Err(e) if e.is_invalid_grant() => {
+                tracing::info!(%domain, "the OAuth client's credentials are accepted");
+                Ok(())
+            }
+            // A grant for a token Datadog never issued: nothing to fear from the credentials.
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::error!(%domain, error = %e, "the OAuth client's credentials were not accepted");
+                Err(e)
+            }
+        }
+    }
+
     /// Revokes a refresh token (RFC 7009): the grant ends, and the customer must authorize again
     /// from the tile. Succeeds also when the token was already invalid, as RFC 7009 specifies.
     pub async fn revoke_refresh_token(
@@ -375,6 +403,13 @@ impl TokenGrant {
             scopes: scope.as_deref().map(granted_scopes),
         })
     }
+}
+
+/// 16 random bytes in hex.
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS random source failed");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The longest an access token is trusted for, whatever `expires_in` says.

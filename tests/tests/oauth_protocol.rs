@@ -158,6 +158,51 @@ async fn wrong_client_secret_is_a_401_with_the_fix() {
     assert!(!err.to_string().contains("not-the-secret"));
 }
 
+/// The partner's first hour: a wrong client secret was found only when the first customer's
+/// install failed. `check_credentials` finds it at start-up, and spends nothing.
+#[tokio::test]
+async fn credentials_are_checked_before_the_first_customer() {
+    let world = World::new(SCOPES).await;
+    world
+        .oauth
+        .check_credentials(Domain::Us1)
+        .await
+        .expect("the right id and secret are accepted");
+    let with = |id: &str, secret: &str| {
+        OAuthClient::builder(id, ClientSecret::new(secret), REDIRECT)
+            .endpoints(world.sandbox.endpoints())
+            .build()
+            .unwrap()
+    };
+    let err = with(&world.client.client_id, "not-the-secret")
+        .check_credentials(Domain::Eu1)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ClientAuthentication { .. }), "{err:?}");
+    assert!(!err.to_string().contains("not-the-secret"));
+    let err = with("no-such-client", &world.client.client_secret)
+        .check_credentials(Domain::Us1)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidClientId
+                | Error::InvalidClient { .. }
+                | Error::ClientAuthentication { .. }
+        ),
+        "{err:?}"
+    );
+    // A Datadog that fails says nothing of the credentials: the failure is transient.
+    world.sandbox.inject(Route::Token, Fault::status(503));
+    let err = world
+        .oauth
+        .check_credentials(Domain::Us1)
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err:?}");
+}
+
 #[test]
 fn empty_client_secret_or_id_is_refused_before_any_call() {
     let err = OAuthClient::builder("cid", ClientSecret::new(""), REDIRECT)

@@ -259,6 +259,9 @@ async fn run(
         org.domain.name(),
         org.site
     );
+    // Before any customer: Datadog authenticates the client id and secret.
+    installer.check_credentials(org.domain).await?;
+    println!("  OAuth client:    id and secret accepted by Datadog's token endpoint");
 
     if options.serve {
         let mut url = url::Url::parse(&onboarding)?;
