@@ -503,6 +503,66 @@ pub enum InstallConfigError {
 }
 
 /// The install flow of one integration. Cheap to clone; share one between all requests.
+///
+/// Built with [`Installer::builder`], served by [`web::router`](crate::web::router). A complete
+/// installer, run against the Datadog sandbox (a customer clicks the tile's Test
+/// Authorization button and the installation is stored, its API key with it):
+///
+/// ```
+/// use std::sync::Arc;
+/// use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox};
+/// use dd_integration::{
+///     ClientSecret, DatadogIntegration, Domain, Installer, Sealer, SealingKey, SqliteStore,
+///     datadog_integration,
+/// };
+///
+/// #[datadog_integration(
+///     name = "Acme Pager",
+///     scopes = [monitors_read, api_keys_write],
+///     redirect = "https://acme.example/datadog/callback",
+///     onboarding = "https://acme.example/datadog/connect",
+///     submits = [events],
+///     description = "Pages the on-call engineer when a Datadog monitor alerts.",
+///     author(name = "Acme", homepage = "https://acme.example",
+///            support_email = "support@acme.example", sales_email = "sales@acme.example"),
+/// )]
+/// struct AcmePager;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sandbox = Sandbox::start().await;
+/// let org = sandbox.add_org(OrgSpec::new("Customer", Domain::Eu1));
+/// // The partner's app on loopback (plain http is accepted there, for development).
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let base = format!("http://localhost:{}", listener.local_addr()?.port());
+/// let client = sandbox.add_client(
+///     ClientSpec::new("Acme Pager")
+///         .redirect_uri(format!("{base}/datadog/callback"))
+///         .scopes(["monitors_read", "api_keys_write"]),
+/// );
+/// let dir = std::env::temp_dir().join(format!("dd-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// let sealer = Sealer::new(SealingKey::generate("k1")?.0);
+/// let store = SqliteStore::open(dir.join("installations.sqlite"), sealer.clone()).await?;
+/// let installer = Installer::builder(AcmePager::SPEC)
+///     .client(client.client_id.clone(), ClientSecret::new(client.client_secret.clone()))
+///     .sealer(sealer)
+///     .store(Arc::new(store))
+///     .redirect_uri(format!("{base}/datadog/callback"))
+///     .onboarding_url(format!("{base}/datadog/connect"))
+///     .endpoints(sandbox.endpoints())
+///     .build()?;
+/// let app = dd_integration::web::router(installer.clone());
+/// tokio::spawn(dd_integration::web::serve(listener, app));
+///
+/// let onboarding = url::Url::parse(&format!("{base}/datadog/connect"))?;
+/// let done = sandbox.test_authorization(&onboarding, &org).await?;
+/// assert_eq!(done.status, 200);
+/// let installation = installer.store().list().await?.pop().expect("stored");
+/// assert!(installation.api_key.is_some());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Installer {
     inner: Arc<Inner>,

@@ -1,6 +1,4 @@
-//! Build a Datadog API integration from one declaration.
-//!
-//! See the README for the whole picture; each module documents one concern.
+#![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -1,9 +1,12 @@
 //! The install flow's handlers as an axum router, and a server with time-outs to serve them.
 //!
-//! ```ignore
+//! ```no_run
+//! # async fn run(installer: dd_integration::Installer) -> std::io::Result<()> {
 //! let app = axum::Router::new().merge(dd_integration::web::router(installer));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
 //! dd_integration::web::serve(listener, app).await?;
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! [`serve`] is `axum::serve` with time-outs: `axum::serve` waits for a request's headers for
@@ -83,16 +86,20 @@ pub async fn serve(listener: TcpListener, router: Router) -> io::Result<()> {
 /// An HTTP/1.1 server for a [`Router`] with time-outs against slow clients: what [`serve`]
 /// uses, with its time-outs changeable and a graceful shutdown.
 ///
-/// ```ignore
+/// ```no_run
 /// use std::time::Duration;
+/// # async fn run(listener: tokio::net::TcpListener, app: axum::Router) -> std::io::Result<()> {
 ///
 /// dd_integration::web::Server::new()
 ///     .header_read_timeout(Duration::from_secs(5))
 ///     .request_timeout(Duration::from_secs(30))
 ///     .serve_with_shutdown(listener, app, async {
-///         let _ = tokio::signal::ctrl_c().await;
+///         // Your shutdown signal (Ctrl-C, SIGTERM, an orchestrator's stop).
+///         tokio::time::sleep(Duration::from_secs(3600)).await;
 ///     })
 ///     .await?;
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// - **Header-read time-out** (default 10 s): from a connection's accept, or from the end of

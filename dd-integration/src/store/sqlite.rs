@@ -43,6 +43,24 @@ const MAX_CONNECTIONS: u32 = 4;
 /// store passes on as it is). The store creates no directory: put the file in a directory only
 /// the service's user can write (not a shared one such as `/tmp`, where another user could
 /// create the file, or a link, first).
+///
+/// ```
+/// use std::sync::Arc;
+/// use dd_integration::{InstallationStore, Sealer, SealingKey, SqliteStore};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = std::env::temp_dir().join(format!("dd-sqlite-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir)?;
+/// // The sealing key from the partner's secret manager (`dd-sealing-key` makes one).
+/// let sealer = Sealer::new(SealingKey::generate("k1")?.0);
+/// let store = SqliteStore::open(dir.join("installations.sqlite"), sealer).await?;
+/// assert!(store.list().await?.is_empty());
+/// // Give it to the installer: `Installer::builder(..).store(Arc::new(store))`.
+/// let _shared: Arc<dyn InstallationStore> = Arc::new(store);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok(())
+/// # }
+/// ```
 pub struct SqliteStore {
     inner: SqlStore<sqlx::Sqlite>,
     path: PathBuf,
