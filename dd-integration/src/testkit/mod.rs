@@ -1,6 +1,14 @@
 //! The Datadog sandbox: a fake Datadog on loopback, faithful to Datadog's documented behaviour,
 //! for testing an integration end to end without a Datadog account.
 //!
+//! **Testing a partner's integration end to end takes one call**:
+//! `TestIntegration::start(MyIntegration::SPEC).await` starts the sandbox, registers an OAuth
+//! client with the declared scopes and a loopback redirect URI, builds the installer on it and
+//! serves the install flow; `world.install("Customer", Domain::Eu1).await` then completes
+//! Datadog's Test Authorization for a new org and returns the stored installation. See
+//! [`TestIntegration`]. Add it with one dev-dependency line:
+//! `dd-integration = { version = "...", features = ["testkit"] }`.
+//!
 //! [`Sandbox::start`] runs a real HTTP server on `127.0.0.1` on a random port. Point the SDK at
 //! it with [`Sandbox::endpoints`]: a request meant for `https://<datadog host><path>` then
 //! arrives as `<base>/<datadog host><path>`, and the sandbox checks the host as Datadog's DNS and
@@ -69,6 +77,7 @@ mod api;
 mod browser;
 mod clock;
 mod faults;
+mod harness;
 mod ids;
 mod intake;
 mod oauth;
@@ -88,6 +97,7 @@ use url::Url;
 
 pub use browser::{AuthorizeError, TestAuthorization};
 pub use faults::{Fault, Route};
+pub use harness::TestIntegration;
 pub use intake::{
     CHECK_MAX_AGE_SECS, DroppedPoint, EVENT_MAX_AGE_SECS, EVENT_TEXT_MAX_CHARS, IntakeTally,
     LOG_MAX_AGE_SECS, LOG_MAX_AHEAD_SECS, LOG_MESSAGE_MAX_BYTES, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES,
