@@ -17,19 +17,38 @@ pub struct MemoryStore {
     inner: Mutex<Memory>,
 }
 
+/// Installations in creation order (a deleted one leaves an empty slot), found by index: by id,
+/// and by org (its slots in creation order). An installation's org never changes.
 #[derive(Default, Debug)]
 struct Memory {
-    installations: Vec<Installation>,
+    installations: Vec<Option<Installation>>,
+    by_id: HashMap<InstallationId, usize>,
+    by_org: HashMap<String, Vec<usize>>,
     flows: HashMap<String, (FlowClaim, SystemTime)>,
     leases: HashMap<InstallationId, (String, SystemTime)>,
 }
 
 impl Memory {
     fn find(&mut self, id: &InstallationId) -> Result<&mut Installation, StoreError> {
-        self.installations
-            .iter_mut()
-            .find(|i| &i.id == id)
+        self.by_id
+            .get(id)
+            .and_then(|&slot| self.installations[slot].as_mut())
             .ok_or_else(|| StoreError::NotFound(id.clone()))
+    }
+
+    fn get(&self, id: &InstallationId) -> Option<&Installation> {
+        self.by_id
+            .get(id)
+            .and_then(|&slot| self.installations[slot].as_ref())
+    }
+
+    /// The org's installations, in creation order.
+    fn of_org<'a>(&'a self, org_id: &str) -> impl DoubleEndedIterator<Item = &'a Installation> {
+        self.by_org
+            .get(org_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|&slot| self.installations[slot].as_ref())
     }
 }
 
@@ -52,11 +71,11 @@ impl MemoryStore {
 impl InstallationStore for MemoryStore {
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
         let mut memory = self.lock();
-        if memory.installations.iter().any(|i| i.id == installation.id) {
+        if memory.by_id.contains_key(&installation.id) {
             return Err(StoreError::Duplicate(installation.id.clone()));
         }
         if let Some(previous) = &installation.previous
-            && let Some(old) = memory.installations.iter_mut().find(|i| &i.id == previous)
+            && let Ok(old) = memory.find(previous)
         {
             old.status = InstallationStatus::Replaced {
                 by: installation.id.clone(),
@@ -64,34 +83,40 @@ impl InstallationStore for MemoryStore {
             old.updated_at = installation.created_at;
             old.version += 1;
         }
-        memory.installations.push(installation.clone());
+        let slot = memory.installations.len();
+        memory.installations.push(Some(installation.clone()));
+        memory.by_id.insert(installation.id.clone(), slot);
+        if let Some(org) = &installation.org_id {
+            memory.by_org.entry(org.clone()).or_default().push(slot);
+        }
         Ok(())
     }
 
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
-        Ok(self
-            .lock()
-            .installations
-            .iter()
-            .find(|i| &i.id == id)
-            .cloned())
+        Ok(self.lock().get(id).cloned())
     }
 
     async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
         Ok(self
             .lock()
-            .installations
-            .iter()
+            .of_org(org_id)
             .rev()
-            .find(|i| {
-                i.org_id.as_deref() == Some(org_id)
-                    && !matches!(i.status, InstallationStatus::Replaced { .. })
-            })
+            .find(|i| !matches!(i.status, InstallationStatus::Replaced { .. }))
             .cloned())
     }
 
     async fn list(&self) -> Result<Vec<Installation>, StoreError> {
-        Ok(self.lock().installations.clone())
+        Ok(self
+            .lock()
+            .installations
+            .iter()
+            .flatten()
+            .cloned()
+            .collect())
+    }
+
+    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+        Ok(self.lock().of_org(org_id).cloned().collect())
     }
 
     async fn set_api_key(
@@ -192,10 +217,18 @@ impl InstallationStore for MemoryStore {
 
     async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
         let mut memory = self.lock();
-        let before = memory.installations.len();
-        memory.installations.retain(|i| &i.id != id);
         memory.leases.remove(id);
-        Ok(memory.installations.len() != before)
+        let Some(slot) = memory.by_id.remove(id) else {
+            return Ok(false);
+        };
+        if let Some(org) = memory.installations[slot]
+            .take()
+            .and_then(|removed| removed.org_id)
+            && let Some(slots) = memory.by_org.get_mut(&org)
+        {
+            slots.retain(|&s| s != slot);
+        }
+        Ok(true)
     }
 
     async fn claim_flow(
