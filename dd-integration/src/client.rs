@@ -352,10 +352,17 @@ impl ApiResponse {
         } else {
             &self.body
         };
+        // serde_json's message can quote a value of the answer (`invalid type: string
+        // "<value>"`), which may be a secret of the customer's: its category and position only.
         serde_json::from_slice(body).map_err(|e| ApiError::Decode {
             operation: self.operation.to_owned(),
             status: self.status,
-            detail: e.to_string(),
+            detail: format!(
+                "{:?} error at line {}, column {} (the body is not quoted: it may hold a secret)",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
         })
     }
 }

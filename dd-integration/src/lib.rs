@@ -14,6 +14,8 @@ pub mod oauth;
 mod org;
 mod page;
 pub mod pkce;
+#[cfg(test)]
+mod proptests;
 pub mod scope;
 pub mod seal;
 pub mod secret;

@@ -534,7 +534,7 @@ pub(crate) fn error_from_reply(operation: Operation, reply: &Reply) -> Error {
         Some(body) => Error::OAuth {
             operation,
             status,
-            error: quoted(&body.error),
+            error: quoted_answer(&body.error),
             description: body.error_description.as_deref().map(quoted_answer),
         },
         None => Error::UnexpectedResponse {

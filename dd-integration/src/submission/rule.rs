@@ -46,13 +46,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding; its file and message are made one printable line here, whatever folder
+    /// text a rule quotes in them (a pull request's files could otherwise put newlines or
+    /// terminal escapes into CI's output).
     pub(crate) fn error(rule: Rule, file: &str, message: impl Into<String>) -> Finding {
         Finding {
             severity: Severity::Error,
             rule,
-            file: file.to_owned(),
+            file: printable(file),
             line: None,
-            message: message.into(),
+            message: printable(&message.into()),
         }
     }
 
@@ -72,6 +75,23 @@ impl Finding {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// `text` with every control character escaped (`\n`, `\u{1b}`), so that it prints as one line.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 impl fmt::Display for Finding {

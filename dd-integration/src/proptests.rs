@@ -1,0 +1,287 @@
+//! Property tests of every parser of outside input but the telemetry items (which
+//! `telemetry::proptests` covers): the `site` and `domain` parameters, the install flow's
+//! onboarding and callback requests, sealed cookies, Datadog's token, key, org and API answers
+//! and its error bodies, scope names and lists, and the submission folder's files.
+//!
+//! Each property runs a bounded number of cases (`PROPTEST_CASES` raises it for a deeper local
+//! run); the inputs that found bugs in the security review are kept as plain unit tests beside
+//! the properties, so they run on every `cargo test` whatever the random seed.
+
+mod answers;
+mod install;
+mod scope;
+mod seal;
+mod site;
+mod submission;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::test_runner::Config;
+use tokio::net::{TcpListener, TcpStream};
+
+/// A runner's configuration: `cases` cases unless `PROPTEST_CASES` says otherwise, and no
+/// regression files written into the source tree (the seeds worth keeping are unit tests).
+pub(crate) fn config(cases: u32) -> Config {
+    // `Config::default()` reads the `PROPTEST_*` variables.
+    let mut config = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = cases;
+    }
+    config.failure_persistence = None;
+    config
+}
+
+/// A current-thread runtime, built once per test and shared by its cases.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a current-thread runtime")
+}
+
+/// How many cases ended which way, so that a property that stopped reaching its interesting
+/// branch fails rather than passing vacuously.
+#[derive(Default)]
+pub(crate) struct Tally(std::cell::RefCell<std::collections::BTreeMap<&'static str, usize>>);
+
+impl Tally {
+    pub(crate) fn add(&self, what: &'static str) {
+        *self.0.borrow_mut().entry(what).or_default() += 1;
+    }
+
+    pub(crate) fn get(&self, what: &str) -> usize {
+        self.0.borrow().get(what).copied().unwrap_or(0)
+    }
+
+    /// Fails unless each of `wanted` happened at least once (only at the default case count:
+    /// a run with fewer `PROPTEST_CASES` may miss one).
+    pub(crate) fn assert_reached(&self, test: &str, wanted: &[&str]) {
+        eprintln!("{test}: {:?}", self.0.borrow());
+        if std::env::var_os("PROPTEST_CASES").is_some() {
+            return;
+        }
+        for what in wanted {
+            assert!(self.get(what) > 0, "{test}: no case reached `{what}`");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Strategies shared by the modules
+
+/// Markup that must never come back out of a page unescaped.
+pub(crate) const XSS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "\"><script>alert(1)</script>",
+    "'><img src=x onerror=alert(1)>",
+    "<svg/onload=alert(1)>",
+    "</title><script>alert(1)</script>",
+    "</p><iframe src=javascript:alert(1)>",
+    "<scr<script>ipt>alert(1)</script>",
+    "\u{0}<script>alert(1)</script>",
+    "<<script>>",
+    "&lt;script&gt;",
+    "<!--<script>-->",
+    "<a href=\"javascript:alert(1)\">x</a>",
+    "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "<p style=\"background:url(javascript:alert(1))\">",
+];
+
+/// Any characters, control characters and unpaired combining marks included.
+pub(crate) fn any_text(max: usize) -> impl Strategy<Value = String> + Clone {
+    vec(any::<char>(), 0..max).prop_map(String::from_iter)
+}
+
+/// Text an attacker would try: arbitrary characters, markup, percent-encoding garbage, control
+/// characters, look-alike Unicode, token-shaped runs, and now and then something long.
+pub(crate) fn hostile_text() -> impl Strategy<Value = String> + Clone {
+    prop_oneof![
+        12 => short_hostile_text(),
+        1 => (any_text(4), 100usize..3_000).prop_map(|(s, n)| {
+            let unit = if s.is_empty() { "x".to_owned() } else { s };
+            unit.repeat(n.div_ceil(unit.len()))
+        }),
+    ]
+}
+
+/// [`hostile_text`] without the long values: at most a few dozen characters.
+pub(crate) fn short_hostile_text() -> impl Strategy<Value = String> + Clone {
+    let pieces = prop_oneof![
+        4 => any_text(12),
+        2 => select(XSS).prop_map(str::to_owned),
+        2 => select(&[
+            "%", "%%", "%0", "%zz", "%00", "%0a", "%0d%0a", "%ff", "%e2%82", "%C0%AE", "%25", "+",
+            "&", "=", "==", ";", "#", "?", "/", "\\", "\"", "'", "\u{0}", "\n", "\r\n", "\t",
+            "\u{202e}", "\u{200b}", "\u{feff}", "\u{fffd}", "é", "е", "ı", "ß", "🦀", "\u{10ffff}",
+            " ", "..", "../", "null", "undefined", "NaN", "-1", "0", "9999999999999999999999",
+        ][..])
+        .prop_map(str::to_owned),
+        1 => "[A-Za-z0-9]{20,40}",
+        1 => "[a-z_]{1,12}",
+    ];
+    vec(pieces, 0..6).prop_map(|p| p.concat())
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTML checks
+
+/// The tags the flow's pages are made of: any other tag came from input.
+const PAGE_TAGS: &[&str] = &[
+    "!doctype", "html", "head", "meta", "title", "style", "body", "h1", "p", "ul", "li", "a",
+    "small", "strong",
+];
+
+/// Every `<` in `body` that does not open or close one of the pages' own tags: markup that came
+/// from input unescaped. Empty for a safe page.
+pub(crate) fn foreign_markup(body: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, _) in body.match_indices('<') {
+        let rest = &body[i + 1..];
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !PAGE_TAGS.contains(&name.as_str()) {
+            found.push(body[i..].chars().take(40).collect());
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// A loopback peer that answers every request the same way
+
+/// What the peer answers.
+#[derive(Clone, Debug)]
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Answer {
+    pub(crate) fn new(status: u16, body: impl Into<Vec<u8>>) -> Answer {
+        Answer {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// A plain-HTTP server on a loopback port standing in for every Datadog host (through
+/// [`crate::Endpoints::override_base`]): each request gets the current [`Answer`], and the
+/// requests are counted. Nothing leaves the machine.
+pub(crate) struct Peer {
+    pub(crate) base: String,
+    answer: Arc<Mutex<Answer>>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl Peer {
+    /// Starts the peer on the current runtime.
+    pub(crate) async fn start(answer: Answer) -> Peer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let answer = Arc::new(Mutex::new(answer));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let (shared, counted) = (Arc::clone(&answer), Arc::clone(&requests));
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let answer = shared
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                let counted = Arc::clone(&counted);
+                tokio::spawn(serve(socket, answer, counted));
+            }
+        });
+        Peer {
+            base,
+            answer,
+            requests,
+        }
+    }
+
+    /// The answer to every request from now on.
+    pub(crate) fn answer(&self, answer: Answer) {
+        *self.answer.lock().unwrap_or_else(PoisonError::into_inner) = answer;
+    }
+
+    /// How many requests the peer has read.
+    pub(crate) fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+/// Reads one request (its head and `Content-Length` bytes of body) and writes `answer`.
+async fn serve(socket: TcpStream, answer: Answer, requests: Arc<AtomicUsize>) {
+    let mut request = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut wanted = None;
+    loop {
+        if wanted.is_some_and(|n| request.len() >= n) {
+            break;
+        }
+        if socket.readable().await.is_err() {
+            return;
+        }
+        match socket.try_read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => request.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+        if wanted.is_none()
+            && let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            wanted = Some(end + 4 + length);
+        }
+    }
+    requests.fetch_add(1, Ordering::SeqCst);
+    let mut response = format!(
+        "HTTP/1.1 {} Peer\r\ncontent-length: {}\r\nconnection: close\r\n",
+        answer.status,
+        answer.body.len()
+    );
+    for (name, value) in &answer.headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str("\r\n");
+    let mut out = response.into_bytes();
+    out.extend_from_slice(&answer.body);
+    let mut written = 0;
+    while written < out.len() {
+        if socket.writable().await.is_err() {
+            return;
+        }
+        match socket.try_write(&out[written..]) {
+            Ok(n) => written += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        }
+    }
+}
+
+#[test]
+fn foreign_markup_finds_tags_that_are_not_the_pages_own() {
+    assert!(foreign_markup("<!doctype html>\n<html><p>a &lt;script&gt;</p></html>").is_empty());
+    assert_eq!(foreign_markup("<p><script>x</script></p>").len(), 2);
+    assert_eq!(foreign_markup("<p>< 3</p>").len(), 1);
+    assert_eq!(foreign_markup("<img src=x>").len(), 1);
+}
