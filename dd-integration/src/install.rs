@@ -45,6 +45,11 @@ const FLOW_LIFETIME: Duration = Duration::from_secs(600);
 /// How long a replayed callback waits for the first one to finish.
 const REPLAY_WAIT: Duration = Duration::from_secs(15);
 
+/// The longest a key's creation can still be under way: the key call's time-out (30 s by
+/// default) and the store's retries, with room. A key journal older than this is a creation
+/// that stopped (a crash, a lost answer), not one to wait for.
+const KEY_WINDOW: Duration = Duration::from_secs(120);
+
 /// How long, after Datadog answered that the org's API key exists, a flow waits for another
 /// flow of the same org (another tab) to store the key it was given.
 const CONCURRENT_KEY_WAIT: Duration = Duration::from_secs(3);
@@ -1316,7 +1321,17 @@ impl Installer {
                             )))?;
                     // Its key is being created (by the first callback): wait for the outcome,
                     // so that nobody is told "connected" before the key is durable.
-                    if installation.api_key_interrupted() && tokio::time::Instant::now() < deadline
+                    // A journal older than a creation can last is a creation that stopped.
+                    let creating = installation.api_key_requested_at.is_some_and(|at| {
+                        SystemTime::now()
+                            .duration_since(at)
+                            .is_ok_and(|age| age < KEY_WINDOW)
+                    });
+                    // A finished flow's first callback has answered: nothing is under way.
+                    if installation.api_key_interrupted()
+                        && creating
+                        && !finished
+                        && tokio::time::Instant::now() < deadline
                     {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;

@@ -423,6 +423,50 @@ async fn a_reload_of_a_finished_flow_shows_its_outcome_and_creates_nothing() {
     assert_eq!(app.failures().len(), failures, "reported once");
 }
 
+/// A key request whose answer was lost (the connection cut after Datadog created the key):
+/// the installation's key journal stays, the page says the key was not created, and a reload
+/// says at once what is true since: Datadog may hold a key nobody can read, and how to recover.
+#[tokio::test]
+async fn a_lost_key_answer_is_journaled_and_a_reload_tells_the_recovery() {
+    let app = App::start().await;
+    let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    app.sandbox
+        .inject(Route::MarketplaceKey, Fault::drop_response());
+    let mut browser = Browser::new();
+    let callback = browser.start(&app, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(
+        page.body.contains("Data cannot be sent yet"),
+        "{}",
+        page.body
+    );
+    let installation = app.current(&org).await;
+    assert!(installation.api_key_interrupted(), "the journal stays");
+    assert_eq!(app.sandbox.calls(Route::MarketplaceKey), 1);
+    assert!(
+        app.sandbox
+            .api_key(&org.id, app.installer.oauth().client_id())
+            .is_some(),
+        "Datadog did create the key"
+    );
+    let started = tokio::time::Instant::now();
+    let page = browser.get(&callback).await;
+    assert!(
+        page.body.contains("interrupted") && page.body.contains("revoke"),
+        "{}",
+        page.body
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a finished flow's reload does not wait for a key: nothing is under way"
+    );
+    assert_eq!(
+        app.sandbox.calls(Route::MarketplaceKey),
+        1,
+        "no second key request"
+    );
+}
+
 /// The partner's first hour: a failure page said "contact support" without the address the
 /// declaration holds. Every failure page a customer can reach names it.
 #[tokio::test]
