@@ -1805,3 +1805,54 @@ async fn settings_at_their_type_maxima_are_clamped_not_a_panic() {
     assert_eq!(sandbox.received_logs()[0].body[0]["message"], "kept");
     telemetry.shutdown().await.unwrap();
 }
+
+/// The partner's first hour: a misspelled metric gave "evaluation panicked: this metric is not
+/// declared", without its name or a suggestion. The message names both (the same text is the
+/// compile error in a `const`; see `tests/ui/fail/undeclared_metric.rs`).
+#[test]
+fn a_misspelled_metric_or_check_names_itself_and_the_nearest_declared_one() {
+    #[dd_integration::datadog_integration(
+        name = "Acme Spelling",
+        scopes = [api_keys_write],
+        redirect = "https://acme.example/callback",
+        onboarding = "https://acme.example/connect",
+        submits = [metrics, service_checks],
+        metric_prefix = "acme.",
+        metric(name = "acme.pages.sent", type = count, unit = "page"),
+        metric(name = "acme.queue.depth", type = gauge),
+        service_check(name = "acme.can_connect", title = "Acme reachable", description = "d"),
+    )]
+    struct Spelling;
+
+    let message = |f: fn()| {
+        let payload = std::panic::catch_unwind(f).unwrap_err();
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap()
+    };
+    let typo = message(|| {
+        let _ = Metric::<Spelling>::declared("acme.page.sent");
+    });
+    assert!(
+        typo.starts_with("metric `acme.page.sent` is not declared by Acme Spelling; did you mean `acme.pages.sent`?"),
+        "{typo}"
+    );
+    let far = message(|| {
+        let _ = Metric::<Spelling>::declared("other.thing");
+    });
+    assert!(
+        far.contains("`other.thing` is not declared") && !far.contains("did you mean"),
+        "{far}"
+    );
+    assert!(far.contains("add `metric(name"), "{far}");
+    let check = message(|| {
+        let _ = Check::<Spelling>::declared("acme.can_conect");
+    });
+    assert!(
+        check.contains("service check `acme.can_conect` is not declared")
+            && check.contains("did you mean `acme.can_connect`?"),
+        "{check}"
+    );
+}

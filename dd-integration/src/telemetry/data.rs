@@ -101,7 +101,19 @@ impl<I: DatadogIntegration> Metric<I> {
             }
             i += 1;
         }
-        panic!("{}", UNDECLARED_METRIC)
+        let mut names = [""; MAX_NAMED];
+        let mut n = 0;
+        while n < metrics.len() && n < MAX_NAMED {
+            names[n] = metrics[n].name;
+            n += 1;
+        }
+        undeclared(
+            "metric",
+            name,
+            I::SPEC.name,
+            names.split_at(n).0,
+            "add `metric(name = \"...\", type = ...)` to its #[datadog_integration(...)] so that metadata.csv lists it",
+        )
     }
 
     /// The declared metric `name`, checked at run time.
@@ -184,7 +196,19 @@ impl<I: DatadogIntegration> Check<I> {
             }
             i += 1;
         }
-        panic!("{}", UNDECLARED_CHECK)
+        let mut names = [""; MAX_NAMED];
+        let mut n = 0;
+        while n < checks.len() && n < MAX_NAMED {
+            names[n] = checks[n].name;
+            n += 1;
+        }
+        undeclared(
+            "service check",
+            name,
+            I::SPEC.name,
+            names.split_at(n).0,
+            "add `service_check(name = \"...\", ...)` to its #[datadog_integration(...)] so that service_checks.json lists it",
+        )
     }
 
     /// The declared service check `name`, checked at run time.
@@ -212,11 +236,128 @@ impl<I: DatadogIntegration> Check<I> {
     }
 }
 
-// The compile errors of `declared` (a const panic prints only a single `&str` argument).
-const UNDECLARED_METRIC: &str = "this metric is not declared by the integration: add `metric(name = ...)` to its #[datadog_integration(...)] so that metadata.csv lists it";
+// The compile errors of `declared`. A const panic prints a single `&str` argument, so the
+// message naming the undeclared name and the nearest declared one is written into a buffer in
+// the same `const fn` that panics with it.
 const DISTRIBUTION: &str =
     "this metric is declared as a distribution: /api/v2/series takes gauges, counts and rates only";
-const UNDECLARED_CHECK: &str = "this service check is not declared by the integration: add `service_check(name = ...)` to its #[datadog_integration(...)] so that service_checks.json lists it";
+
+/// The most declared names searched for a suggestion.
+const MAX_NAMED: usize = 512;
+/// The longest name compared (Datadog's metric names are at most 200 characters).
+const MAX_COMPARED: usize = 256;
+/// The message buffer.
+const MESSAGE: usize = 1024;
+
+/// Panics (at compile time in a `const`) with: ``metric `acme.page.sent` is not declared by
+/// Acme Pager; did you mean `acme.pages.sent`? Otherwise, add ...``.
+const fn undeclared(kind: &str, name: &str, integration: &str, declared: &[&str], fix: &str) -> ! {
+    let mut buf = [0u8; MESSAGE];
+    let mut len = 0;
+    len = push(&mut buf, len, kind);
+    len = push(&mut buf, len, " `");
+    len = push(&mut buf, len, name);
+    len = push(&mut buf, len, "` is not declared by ");
+    len = push(&mut buf, len, integration);
+    match nearest(name, declared) {
+        Some(near) => {
+            len = push(&mut buf, len, "; did you mean `");
+            len = push(&mut buf, len, near);
+            len = push(&mut buf, len, "`? Otherwise, ");
+        }
+        None => len = push(&mut buf, len, ": "),
+    }
+    len = push(&mut buf, len, fix);
+    let message = match core::str::from_utf8(buf.split_at(len).0) {
+        Ok(text) => text,
+        // Cut inside a character: the fixed part alone.
+        Err(_) => "a name is not declared by the integration",
+    };
+    panic!("{}", message)
+}
+
+/// `text` appended at `len`, as much as fits on a character boundary; the new length.
+const fn push(buf: &mut [u8; MESSAGE], len: usize, text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut end = bytes.len();
+    if len + end > MESSAGE {
+        end = MESSAGE - len;
+        // Back to a character boundary.
+        while end > 0 && (bytes[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+    }
+    let mut i = 0;
+    while i < end {
+        buf[len + i] = bytes[i];
+        i += 1;
+    }
+    len + end
+}
+
+/// The declared name closest to `name`: at most a third of its length in edits (and 3), the
+/// first of equally close ones.
+const fn nearest<'a>(name: &str, declared: &[&'a str]) -> Option<&'a str> {
+    let limit = {
+        let third = name.len() / 3;
+        if third < 3 {
+            if third == 0 { 1 } else { third }
+        } else {
+            3
+        }
+    };
+    let mut best: Option<&'a str> = None;
+    let mut best_distance = usize::MAX;
+    let mut i = 0;
+    while i < declared.len() {
+        let distance = edit_distance(name.as_bytes(), declared[i].as_bytes());
+        if distance <= limit && distance < best_distance {
+            best = Some(declared[i]);
+            best_distance = distance;
+        }
+        i += 1;
+    }
+    best
+}
+
+/// Levenshtein distance over bytes, with the first [`MAX_COMPARED`] bytes of each; `usize::MAX`
+/// past that (no suggestion for names that long).
+const fn edit_distance(a: &[u8], b: &[u8]) -> usize {
+    if a.len() > MAX_COMPARED || b.len() > MAX_COMPARED {
+        return usize::MAX;
+    }
+    let mut previous = [0usize; MAX_COMPARED + 1];
+    let mut current = [0usize; MAX_COMPARED + 1];
+    let mut j = 0;
+    while j <= b.len() {
+        previous[j] = j;
+        j += 1;
+    }
+    let mut i = 1;
+    while i <= a.len() {
+        current[0] = i;
+        let mut j = 1;
+        while j <= b.len() {
+            let cost = if a[i - 1] == b[j - 1] { 0 } else { 1 };
+            let mut d = previous[j] + 1;
+            if current[j - 1] + 1 < d {
+                d = current[j - 1] + 1;
+            }
+            if previous[j - 1] + cost < d {
+                d = previous[j - 1] + cost;
+            }
+            current[j] = d;
+            j += 1;
+        }
+        let mut k = 0;
+        while k <= b.len() {
+            previous[k] = current[k];
+            k += 1;
+        }
+        i += 1;
+    }
+    previous[b.len()]
+}
 
 const fn const_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
