@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dd_integration::testkit::{ClientSpec, OrgSpec, SESSION_COOKIE, Sandbox, SandboxOrg};
-use dd_integration::{ClientSecret, DatadogIntegration, Domain, Installer, Sealer, SealingKey};
+use dd_integration::{ClientSecret, Domain, Installer, Sealer, SealingKey};
 use tracing::span;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -123,7 +123,7 @@ fn main() {
                 .redirect_uri(format!("{app}/cb"))
                 .scopes(["monitors_read", "api_keys_write"]),
         );
-        let installer = Installer::builder(Bench::SPEC)
+        let installer = Installer::<Bench>::builder()
             .client(client.client_id.clone(), ClientSecret::new(client.client_secret.clone()))
             .sealer(Sealer::new(SealingKey::generate("bench").unwrap().0))
             .redirect_uri(format!("{app}/cb"))

@@ -29,7 +29,7 @@
 //! struct AcmeOnCall;
 //!
 //! async fn monitors(
-//!     installer: &Installer,
+//!     installer: &Installer<AcmeOnCall>,
 //!     installation: &dd_integration::Installation,
 //! ) -> Result<serde_json::Value, dd_integration::client::ApiError> {
 //!     let api: ApiClient<AcmeOnCall> = installer.api(installation);
@@ -402,25 +402,32 @@ impl<I> fmt::Debug for ApiClient<I> {
     }
 }
 
-impl Installer {
+impl<I: DatadogIntegration> Installer<I> {
     /// The API client of a stored installation, with the lifecycle's tokens and this
-    /// installer's connection pool.
-    ///
-    /// # Panics
-    /// If `I` is not the integration this installer was built for.
-    pub fn api<I: DatadogIntegration>(&self, installation: &Installation) -> ApiClient<I> {
-        assert!(
-            *I::SPEC == *self.spec(),
-            "Installer::api::<{}>: this installer is for `{}`",
-            I::SPEC.name,
-            self.spec().name
-        );
+    /// installer's connection pool: an [`ApiClient`] of the installer's integration, so that
+    /// only the operations its declared scopes allow compile.
+    pub fn api(&self, installation: &Installation) -> ApiClient<I> {
         ApiClient::new(
             self.oauth().http(),
             installation,
             Arc::new(self.tokens().installation(&installation.id)),
         )
         .with_store(Arc::clone(self.store()))
+    }
+
+    /// The intake of a stored installation in `telemetry` (the process's one
+    /// [`Telemetry`](crate::telemetry::Telemetry)), for the installer's integration: only the
+    /// kinds of data and the metrics it declares compile. See
+    /// [`Telemetry::installation`](crate::telemetry::Telemetry::installation) for the errors.
+    ///
+    /// # Errors
+    /// As `Telemetry::installation`.
+    pub fn intake(
+        &self,
+        telemetry: &crate::telemetry::Telemetry,
+        installation: &Installation,
+    ) -> Result<crate::telemetry::Intake<I>, crate::telemetry::TelemetryError> {
+        telemetry.installation::<I>(installation)
     }
 }
 

@@ -13,6 +13,7 @@
 //! stored before anything else; the marketplace API key is created (once) and stored before the
 //! user is told anything; the partner's hook runs; the user sees a page they may close.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -28,7 +29,7 @@ use crate::api_key::MarketplaceApiKey;
 use crate::endpoint::Endpoints;
 use crate::error::Error;
 use crate::installation::{Installation, InstallationId, InstallationStatus};
-use crate::integration::IntegrationSpec;
+use crate::integration::{DatadogIntegration, IntegrationSpec};
 use crate::oauth::{ConfigError, OAuthClient};
 use crate::page::{self, escape};
 use crate::pkce::PkceVerifier;
@@ -247,9 +248,10 @@ struct FlowState {
     finished: bool,
 }
 
-/// Builds an [`Installer`].
+/// Builds an [`Installer`] of the integration `I`: [`Installer::builder`].
 #[must_use]
-pub struct InstallerBuilder {
+pub struct InstallerBuilder<I> {
+    integration: PhantomData<fn() -> I>,
     spec: &'static IntegrationSpec,
     client_id: Option<String>,
     client_secret: Option<ClientSecret>,
@@ -265,7 +267,7 @@ pub struct InstallerBuilder {
     exchange_limit: ExchangeLimit,
 }
 
-impl std::fmt::Debug for InstallerBuilder {
+impl<I> std::fmt::Debug for InstallerBuilder<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InstallerBuilder")
             .field("integration", &self.spec.name)
@@ -275,7 +277,7 @@ impl std::fmt::Debug for InstallerBuilder {
     }
 }
 
-impl InstallerBuilder {
+impl<I: DatadogIntegration> InstallerBuilder<I> {
     /// The OAuth client's id and secret (test and published clients differ).
     pub fn client(mut self, client_id: impl Into<String>, secret: ClientSecret) -> Self {
         self.client_id = Some(client_id.into());
@@ -362,7 +364,7 @@ impl InstallerBuilder {
     }
 
     /// Checks everything and builds the installer.
-    pub fn build(self) -> Result<Installer, InstallConfigError> {
+    pub fn build(self) -> Result<Installer<I>, InstallConfigError> {
         let spec = self.spec;
         let client_id = self.client_id.ok_or(InstallConfigError::Missing(
             "client id and secret (InstallerBuilder::client)",
@@ -399,6 +401,7 @@ impl InstallerBuilder {
             .settings(self.token_settings)
             .build();
         Ok(Installer {
+            integration: PhantomData,
             inner: Arc::new(Inner {
                 spec,
                 oauth,
@@ -517,8 +520,7 @@ pub enum InstallConfigError {
 /// use std::sync::Arc;
 /// use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox};
 /// use dd_integration::{
-///     ClientSecret, DatadogIntegration, Domain, Installer, Sealer, SealingKey, SqliteStore,
-///     datadog_integration,
+///     ClientSecret, Domain, Installer, Sealer, SealingKey, SqliteStore, datadog_integration,
 /// };
 ///
 /// #[datadog_integration(
@@ -548,7 +550,7 @@ pub enum InstallConfigError {
 /// std::fs::create_dir_all(&dir)?;
 /// let sealer = Sealer::new(SealingKey::generate("k1")?.0);
 /// let store = SqliteStore::open(dir.join("installations.sqlite"), sealer.clone()).await?;
-/// let installer = Installer::builder(AcmePager::SPEC)
+/// let installer = Installer::<AcmePager>::builder()
 ///     .client(client.client_id.clone(), ClientSecret::new(client.client_secret.clone()))
 ///     .sealer(sealer)
 ///     .store(Arc::new(store))
@@ -568,9 +570,18 @@ pub enum InstallConfigError {
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct Installer {
+pub struct Installer<I> {
+    integration: PhantomData<fn() -> I>,
     inner: Arc<Inner>,
+}
+
+impl<I> Clone for Installer<I> {
+    fn clone(&self) -> Self {
+        Installer {
+            integration: PhantomData,
+            inner: Arc::clone(&self.inner),
+        }
+    }
 }
 
 struct Inner {
@@ -633,7 +644,7 @@ impl ExchangeLimit {
     }
 }
 
-impl std::fmt::Debug for Installer {
+impl<I> std::fmt::Debug for Installer<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Installer")
             .field("integration", &self.inner.spec.name)
@@ -643,11 +654,13 @@ impl std::fmt::Debug for Installer {
     }
 }
 
-impl Installer {
-    /// Starts an installer for a declared integration.
-    pub fn builder(spec: &'static IntegrationSpec) -> InstallerBuilder {
+impl<I: DatadogIntegration> Installer<I> {
+    /// Starts an installer for the integration `I` (`Installer::<AcmePager>::builder()`): the
+    /// type is fixed here, once, and the installer's API clients and intakes are of `I` alone.
+    pub fn builder() -> InstallerBuilder<I> {
         InstallerBuilder {
-            spec,
+            integration: PhantomData,
+            spec: I::SPEC,
             client_id: None,
             client_secret: None,
             sealer: None,

@@ -33,8 +33,8 @@
 //!   it is returned (with a warning) rather than failing the caller.
 //!
 //! ```no_run
-//! # use dd_integration::{Installer, InstallationId, TokenError};
-//! # async fn call_datadog(installer: &Installer, id: &InstallationId) -> Result<(), TokenError> {
+//! # use dd_integration::{DatadogIntegration, Installer, InstallationId, TokenError};
+//! # async fn call_datadog<I: DatadogIntegration>(installer: &Installer<I>, id: &InstallationId) -> Result<(), TokenError> {
 //! let handle = installer.tokens().installation(id);
 //! match handle.access_token().await {
 //!     Ok(token) => {

@@ -1,7 +1,7 @@
 //! The install flow's handlers as an axum router, and a server with time-outs to serve them.
 //!
 //! ```no_run
-//! # async fn run(installer: dd_integration::Installer) -> std::io::Result<()> {
+//! # async fn run<I: dd_integration::DatadogIntegration>(installer: dd_integration::Installer<I>) -> std::io::Result<()> {
 //! let app = axum::Router::new().merge(dd_integration::web::router(installer));
 //! let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await?;
 //! dd_integration::web::serve(listener, app).await?;
@@ -32,31 +32,32 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::DatadogIntegration;
 use crate::install::Installer;
 
 /// A router serving the onboarding URL and the redirect URI of `installer` at their paths.
 ///
 /// Serve it with [`serve`] (or [`Server`]), which bounds how long a client may take to send a
 /// request; another server must set such time-outs itself.
-pub fn router(installer: Installer) -> Router {
+pub fn router<I: DatadogIntegration>(installer: Installer<I>) -> Router {
     let onboarding = installer.onboarding_path().to_owned();
     let callback = installer.callback_path().to_owned();
     Router::new()
-        .route(&onboarding, get(onboarding_handler))
-        .route(&callback, get(callback_handler))
+        .route(&onboarding, get(onboarding_handler::<I>))
+        .route(&callback, get(callback_handler::<I>))
         .with_state(installer)
 }
 
-async fn onboarding_handler(
-    State(installer): State<Installer>,
+async fn onboarding_handler<I: DatadogIntegration>(
+    State(installer): State<Installer<I>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     installer.onboarding(&uri, &headers).await.into_response()
 }
 
-async fn callback_handler(
-    State(installer): State<Installer>,
+async fn callback_handler<I: DatadogIntegration>(
+    State(installer): State<Installer<I>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::integration::AcmePager;
 use async_trait::async_trait;
 use dd_integration::install::InstallerBuilder;
 use dd_integration::installation::InstallationStatus;
@@ -21,7 +22,7 @@ use url::Url;
 
 /// The integration under test: reads monitors, sends events (so it creates the API key); the
 /// one declared with the macro in `crate::integration`.
-pub const SPEC: &IntegrationSpec = <crate::integration::AcmePager as DatadogIntegration>::SPEC;
+pub const SPEC: &IntegrationSpec = <AcmePager as DatadogIntegration>::SPEC;
 
 /// Plain-http loopback URLs are accepted for development; nothing listens there: the tests call
 /// the handlers directly.
@@ -96,10 +97,10 @@ impl Config {
         store: Arc<dyn InstallationStore>,
         hooks: impl InstallHooks,
         settings: TokenSettings,
-        configure: impl FnOnce(InstallerBuilder) -> InstallerBuilder,
-    ) -> Installer {
+        configure: impl FnOnce(InstallerBuilder<AcmePager>) -> InstallerBuilder<AcmePager>,
+    ) -> Installer<AcmePager> {
         let key = SealingKey::from_base64("test", &self.sealing_key).expect("a sealing key");
-        let builder = Installer::builder(SPEC)
+        let builder = Installer::<AcmePager>::builder()
             .client(
                 self.client_id.clone(),
                 ClientSecret::new(self.client_secret.clone()),
@@ -157,7 +158,7 @@ impl Lab {
         store: Arc<dyn InstallationStore>,
         hooks: impl InstallHooks,
         settings: TokenSettings,
-    ) -> Installer {
+    ) -> Installer<AcmePager> {
         self.config.installer(store, hooks, settings, |b| b)
     }
 
@@ -178,7 +179,11 @@ impl Lab {
     ///
     /// # Panics
     /// If the install does not succeed.
-    pub async fn install(&self, installer: &Installer, org: &SandboxOrg) -> Installation {
+    pub async fn install(
+        &self,
+        installer: &Installer<AcmePager>,
+        org: &SandboxOrg,
+    ) -> Installation {
         install(installer, &self.sandbox, org).await
     }
 
@@ -186,7 +191,11 @@ impl Lab {
     ///
     /// # Panics
     /// If an install does not succeed.
-    pub async fn install_many(&self, installer: &Installer, n: usize) -> Vec<Installation> {
+    pub async fn install_many(
+        &self,
+        installer: &Installer<AcmePager>,
+        n: usize,
+    ) -> Vec<Installation> {
         let mut installed = Vec::with_capacity(n);
         let orgs: Vec<SandboxOrg> = (0..n)
             .map(|i| self.org(&format!("Org {i}"), Domain::ALL[i % Domain::ALL.len()]))
@@ -218,7 +227,11 @@ impl Lab {
 ///
 /// # Panics
 /// If the install does not succeed.
-pub async fn install(installer: &Installer, sandbox: &Sandbox, org: &SandboxOrg) -> Installation {
+pub async fn install<I: DatadogIntegration>(
+    installer: &Installer<I>,
+    sandbox: &Sandbox,
+    org: &SandboxOrg,
+) -> Installation {
     let flow = start_flow(installer, sandbox, &onboarding_url(org)).await;
     let page = flow.finish(installer).await;
     assert_eq!(page.status(), 200, "{}", page.body());
@@ -256,7 +269,10 @@ pub struct PendingCallback {
 
 impl PendingCallback {
     /// The browser arrives at the callback.
-    pub async fn finish(&self, installer: &Installer) -> http::Response<String> {
+    pub async fn finish<I: DatadogIntegration>(
+        &self,
+        installer: &Installer<I>,
+    ) -> http::Response<String> {
         let mut headers = HeaderMap::new();
         headers.insert(
             COOKIE,
@@ -272,8 +288,8 @@ impl PendingCallback {
 ///
 /// # Panics
 /// If a step does not redirect as it should.
-pub async fn start_flow(
-    installer: &Installer,
+pub async fn start_flow<I: DatadogIntegration>(
+    installer: &Installer<I>,
     sandbox: &Sandbox,
     onboarding: &Url,
 ) -> PendingCallback {

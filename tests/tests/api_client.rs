@@ -48,7 +48,7 @@ const SCOPES: [&str; 11] = [
 
 struct World {
     sandbox: Sandbox,
-    installer: Installer,
+    installer: Installer<AcmePager>,
     store: Arc<MemoryStore>,
 }
 
@@ -65,7 +65,7 @@ impl World {
         );
         let (key, _) = SealingKey::generate("test").unwrap();
         let store = Arc::new(MemoryStore::new());
-        let installer = Installer::builder(<AcmePager as dd_integration::DatadogIntegration>::SPEC)
+        let installer = Installer::<AcmePager>::builder()
             .client(client.client_id, ClientSecret::new(client.client_secret))
             .sealer(Sealer::new(key))
             .endpoints(sandbox.endpoints())

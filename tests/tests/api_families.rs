@@ -89,7 +89,7 @@ async fn one_operation_of_every_family_goes_through() {
             .scopes(spec.scopes.iter().map(ToString::to_string)),
     );
     let (key, _) = SealingKey::generate("test").unwrap();
-    let installer = Installer::builder(spec)
+    let installer = Installer::<AcmeEverything>::builder()
         .client(client.client_id, ClientSecret::new(client.client_secret))
         .sealer(Sealer::new(key))
         .endpoints(sandbox.endpoints())

@@ -10,7 +10,6 @@ use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dd_integration::DatadogIntegration;
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Route, Sandbox};
 use dd_integration::{ClientSecret, Domain, Installer, Sealer, SealingKey};
 use dd_integration_tests::integration::AcmePager;
@@ -192,7 +191,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
             .redirect_uri(callback.as_str())
             .scopes(["monitors_read", "api_keys_write", "user_access_read"]),
     );
-    let installer = Installer::builder(AcmePager::SPEC)
+    let installer = Installer::<AcmePager>::builder()
         .client(
             client.client_id.clone(),
             ClientSecret::new(client.client_secret.clone()),

@@ -63,9 +63,9 @@ impl InstallHooks for Hooks {
     }
 }
 
-struct App {
+struct App<I: DatadogIntegration = AcmePager> {
     sandbox: Sandbox,
-    installer: Installer,
+    installer: Installer<I>,
     hooks: Hooks,
     base: Url,
 }
@@ -77,19 +77,21 @@ impl App {
 
     async fn start_with(
         configure: impl FnOnce(
-            dd_integration::install::InstallerBuilder,
-        ) -> dd_integration::install::InstallerBuilder,
+            dd_integration::install::InstallerBuilder<AcmePager>,
+        ) -> dd_integration::install::InstallerBuilder<AcmePager>,
     ) -> App {
-        App::start_spec(AcmePager::SPEC, configure).await
+        App::start_spec(configure).await
     }
+}
 
-    /// The app of another integration; the sandbox's client holds the scopes it declares.
+impl<I: DatadogIntegration> App<I> {
+    /// The app of an integration; the sandbox's client holds the scopes it declares.
     async fn start_spec(
-        spec: &'static dd_integration::IntegrationSpec,
         configure: impl FnOnce(
-            dd_integration::install::InstallerBuilder,
-        ) -> dd_integration::install::InstallerBuilder,
-    ) -> App {
+            dd_integration::install::InstallerBuilder<I>,
+        ) -> dd_integration::install::InstallerBuilder<I>,
+    ) -> App<I> {
+        let spec = I::SPEC;
         let sandbox = Sandbox::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -101,7 +103,7 @@ impl App {
                 .scopes(spec.scopes.iter().map(|s| s.as_str())),
         );
         let hooks = Hooks::default();
-        let builder = Installer::builder(spec)
+        let builder = Installer::<I>::builder()
             .client(
                 client.client_id.clone(),
                 ClientSecret::new(client.client_secret.clone()),
@@ -234,7 +236,7 @@ impl Browser {
 
     /// Onboarding, then Datadog's authorize page: returns the callback URL Datadog sends the
     /// browser to (not yet visited).
-    async fn start(&mut self, app: &App, org: &SandboxOrg) -> Url {
+    async fn start<I: DatadogIntegration>(&mut self, app: &App<I>, org: &SandboxOrg) -> Url {
         let page = self.get(&app.onboarding(org)).await;
         assert_eq!(page.status, 302, "{}", page.body);
         // The person is logged in to `org` in Datadog: `dd_oid` on the authorize URL picks it
@@ -1080,7 +1082,7 @@ async fn a_callback_naming_another_org_takes_neither_its_installation_nor_its_ke
 /// confirmed: nothing is linked, the victim's installation and key stay the victim's.
 #[tokio::test]
 async fn an_edited_dd_oid_without_partner_accounts_takes_nothing_of_the_victim() {
-    let app = App::start_spec(AcmeBeacon::SPEC, |b| b).await;
+    let app = App::<AcmeBeacon>::start_spec(|b| b).await;
     app.hooks.0.lock().unwrap().anonymous = true;
     let victim = app.sandbox.add_org(OrgSpec::new("Victim", Domain::Us1));
     let attacker = app.sandbox.add_org(OrgSpec::new("Mallory", Domain::Us1));
@@ -1194,7 +1196,7 @@ async fn an_edited_dd_oid_is_overruled_by_the_org_datadog_confirms() {
 /// a browser parameter.
 #[tokio::test]
 async fn a_reinstall_without_a_confirmed_org_links_nothing_and_shows_the_recovery() {
-    let app = App::start_spec(AcmeBeacon::SPEC, |b| b).await;
+    let app = App::<AcmeBeacon>::start_spec(|b| b).await;
     let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
     app.authorize_from_tile(&org).await;
     let body = app.authorize_from_tile(&org).await;
@@ -1417,7 +1419,7 @@ async fn two_hundred_concurrent_installs_each_make_one_key_request() {
 fn undeclared_or_insecure_urls_are_refused_at_build() {
     let key = || Sealer::new(SealingKey::generate("k").unwrap().0);
     let build = |redirect: &str, onboarding: &str| {
-        Installer::builder(AcmePager::SPEC)
+        Installer::<AcmePager>::builder()
             .client("cid", ClientSecret::new("secret"))
             .sealer(key())
             .redirect_uri(redirect)
@@ -1453,7 +1455,7 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
         "origins differ"
     );
     assert!(
-        Installer::builder(AcmePager::SPEC)
+        Installer::<AcmePager>::builder()
             .client("cid", ClientSecret::new("s"))
             .build()
             .is_err(),
@@ -1466,7 +1468,7 @@ fn undeclared_or_insecure_urls_are_refused_at_build() {
 /// without a store is now refused, with the durable choice in the error.
 #[test]
 fn an_installer_without_a_store_is_refused_rather_than_kept_in_memory() {
-    let error = Installer::builder(AcmePager::SPEC)
+    let error = Installer::<AcmePager>::builder()
         .client("cid", ClientSecret::new("secret"))
         .sealer(Sealer::new(SealingKey::generate("test").unwrap().0))
         .build()

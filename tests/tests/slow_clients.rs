@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::{get, post};
 use dd_integration::web::Server;
-use dd_integration::{ClientSecret, DatadogIntegration, Installer, Sealer, SealingKey};
+use dd_integration::{ClientSecret, Installer, Sealer, SealingKey};
 use dd_integration_tests::integration::AcmePager;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,7 +38,7 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://localhost:{}", addr.port());
-        let installer = Installer::builder(AcmePager::SPEC)
+        let installer = Installer::<AcmePager>::builder()
             .client("client-id", ClientSecret::new("client-secret"))
             .sealer(Sealer::new(SealingKey::generate("slow").unwrap().0))
             .redirect_uri(format!("{base}/datadog/oauth/callback"))

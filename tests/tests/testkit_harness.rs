@@ -4,14 +4,12 @@ use std::sync::Arc;
 
 use dd_integration::api::v1;
 use dd_integration::testkit::{Route, TestIntegration};
-use dd_integration::{
-    DatadogIntegration, Domain, InstallationStore, Sealer, SealingKey, SqliteStore,
-};
+use dd_integration::{Domain, InstallationStore, Sealer, SealingKey, SqliteStore};
 use dd_integration_tests::integration::{AcmeBeacon, AcmePager};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_call_gives_an_installed_integration_whose_api_and_key_work() {
-    let world = TestIntegration::start(AcmePager::SPEC).await;
+    let world = TestIntegration::<AcmePager>::start().await;
     let installation = world.install("Customer", Domain::Us5).await;
     assert_eq!(installation.domain, Domain::Us5);
     assert!(installation.is_active());
@@ -28,7 +26,7 @@ async fn one_call_gives_an_installed_integration_whose_api_and_key_work() {
             .as_deref(),
         Some(key.key.expose_secret())
     );
-    let api = world.installer.api::<AcmePager>(&installation);
+    let api = world.installer.api(&installation);
     let monitors: serde_json::Value = api.call::<v1::ListMonitors>().json().await.unwrap();
     assert_eq!(monitors, serde_json::json!([]));
     assert_eq!(world.sandbox.calls(Route::Monitor), 1);
@@ -44,7 +42,7 @@ async fn the_installer_can_be_configured_with_the_partners_own_store() {
             .await
             .unwrap(),
     );
-    let world = TestIntegration::start_with(AcmeBeacon::SPEC, |b| b.store(store.clone()))
+    let world = TestIntegration::<AcmeBeacon>::start_with(|b| b.store(store.clone()))
         .await
         .unwrap();
     let installation = world.install("Customer", Domain::Eu1).await;

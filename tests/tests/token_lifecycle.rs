@@ -18,6 +18,7 @@ use dd_integration::{
     Domain, Installation, InstallationId, InstallationStore, Installer, MemoryStore, Scope,
     TokenError,
 };
+use dd_integration_tests::integration::AcmePager;
 use dd_integration_tests::lifecycle::{
     Lab, Recorder, SPEC, StoreCall, StoreTap, Tapped, call_api, short_timeouts, start_flow,
     test_settings,
@@ -63,7 +64,11 @@ fn lasting(lab: &Lab) {
 
 /// `org` installed with an access token that expires inside the leeway: the next call must
 /// refresh. Tokens issued later last an hour again.
-async fn install_expiring(lab: &Lab, installer: &Installer, org: &SandboxOrg) -> Installation {
+async fn install_expiring(
+    lab: &Lab,
+    installer: &Installer<AcmePager>,
+    org: &SandboxOrg,
+) -> Installation {
     expiring(lab);
     let installation = lab.install(installer, org).await;
     lasting(lab);

@@ -35,6 +35,13 @@ use crate::store::{InstallationStore, MemoryStore};
 use crate::transport::HttpConfig;
 use crate::{Endpoints, Installer};
 
+/// The integration whose declaration is [`FLOW`].
+struct FlowIntegration;
+
+impl crate::DatadogIntegration for FlowIntegration {
+    const SPEC: &'static IntegrationSpec = &FLOW;
+}
+
 static FLOW: IntegrationSpec = IntegrationSpec {
     name: "Fuzz Flow",
     app_id: "fuzz-flow",
@@ -58,7 +65,7 @@ const MAX_QUERY: usize = 8 * 1024;
 /// a sealer holding the installer's key (to forge flows the test knows to be sealed).
 struct Flow {
     rt: tokio::runtime::Runtime,
-    installer: Installer,
+    installer: Installer<FlowIntegration>,
     store: Arc<MemoryStore>,
     peer: Peer,
     sealer: Sealer,
@@ -76,7 +83,7 @@ impl Flow {
             ))
             .await;
             let store = Arc::new(MemoryStore::new());
-            let installer = Installer::builder(&FLOW)
+            let installer = Installer::<FlowIntegration>::builder()
                 .client("fuzz-client", ClientSecret::new("fuzz-secret"))
                 .sealer(Sealer::new(key))
                 .endpoints(Endpoints::override_base(&peer.base).unwrap())

@@ -55,7 +55,7 @@ const MAX_CONNECTIONS: u32 = 4;
 /// let sealer = Sealer::new(SealingKey::generate("k1")?.0);
 /// let store = SqliteStore::open(dir.join("installations.sqlite"), sealer).await?;
 /// assert!(store.list().await?.is_empty());
-/// // Give it to the installer: `Installer::builder(..).store(Arc::new(store))`.
+/// // Give it to the installer: `Installer::<MyIntegration>::builder().store(Arc::new(store))`.
 /// let _shared: Arc<dyn InstallationStore> = Arc::new(store);
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok(())

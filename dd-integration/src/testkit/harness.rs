@@ -6,7 +6,7 @@ use url::Url;
 
 use super::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg, TestAuthorization};
 use crate::install::{InstallConfigError, InstallerBuilder};
-use crate::integration::IntegrationSpec;
+use crate::integration::DatadogIntegration;
 use crate::seal::{Sealer, SealingKey};
 use crate::secret::ClientSecret;
 use crate::site::Domain;
@@ -21,7 +21,7 @@ use crate::{Installation, Installer};
 ///
 /// ```
 /// use dd_integration::testkit::TestIntegration;
-/// use dd_integration::{DatadogIntegration, Domain, datadog_integration};
+/// use dd_integration::{Domain, datadog_integration};
 ///
 /// #[datadog_integration(
 ///     name = "Acme Pager",
@@ -36,27 +36,27 @@ use crate::{Installation, Installer};
 /// struct AcmePager;
 ///
 /// # #[tokio::main] async fn main() {
-/// let world = TestIntegration::start(AcmePager::SPEC).await;
+/// let world = TestIntegration::<AcmePager>::start().await;
 /// let installation = world.install("Customer", Domain::Eu1).await;
 /// assert!(installation.api_key.is_some());
 /// // The partner's own code runs on `world.installer` (its API client, tokens, telemetry),
 /// // and asserts on Datadog's side with `world.sandbox`.
 /// # }
 /// ```
-pub struct TestIntegration {
+pub struct TestIntegration<I> {
     /// The Datadog sandbox.
     pub sandbox: Sandbox,
     /// The OAuth client registered on it for the integration.
     pub client: SandboxClient,
     /// The installer, served on [`TestIntegration::base`].
-    pub installer: Installer,
+    pub installer: Installer<I>,
     /// The partner app's loopback origin (`http://localhost:<port>`).
     pub base: Url,
     /// The onboarding URL the tile opens.
     pub onboarding: Url,
 }
 
-impl std::fmt::Debug for TestIntegration {
+impl<I> std::fmt::Debug for TestIntegration<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestIntegration")
             .field("base", &self.base.as_str())
@@ -65,19 +65,19 @@ impl std::fmt::Debug for TestIntegration {
     }
 }
 
-impl TestIntegration {
-    /// Everything for `spec`, with installations in memory.
+impl<I: DatadogIntegration> TestIntegration<I> {
+    /// Everything for the integration `I`, with installations in memory.
     ///
     /// # Panics
     /// If the loopback port cannot be bound or the installer cannot be built (a bug in the
     /// declaration that its own error message names).
-    pub async fn start(spec: &'static IntegrationSpec) -> TestIntegration {
-        TestIntegration::start_with(spec, |b| b)
+    pub async fn start() -> TestIntegration<I> {
+        TestIntegration::start_with(|b| b)
             .await
             .unwrap_or_else(|e| panic!("the test installer does not build: {e}"))
     }
 
-    /// Everything for `spec`, with the installer's builder handed to `configure` last (its own
+    /// Everything for `I`, with the installer's builder handed to `configure` last (its own
     /// store, hooks, token settings...). Installations are in memory unless `configure` sets a
     /// store.
     ///
@@ -87,9 +87,9 @@ impl TestIntegration {
     /// # Panics
     /// If the loopback port cannot be bound.
     pub async fn start_with(
-        spec: &'static IntegrationSpec,
-        configure: impl FnOnce(InstallerBuilder) -> InstallerBuilder,
-    ) -> Result<TestIntegration, InstallConfigError> {
+        configure: impl FnOnce(InstallerBuilder<I>) -> InstallerBuilder<I>,
+    ) -> Result<TestIntegration<I>, InstallConfigError> {
+        let spec = I::SPEC;
         let sandbox = Sandbox::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -114,7 +114,7 @@ impl TestIntegration {
                 .scopes(spec.scopes.iter().map(|s| s.as_str())),
         );
         let (key, _) = SealingKey::generate("test").expect("a sealing key");
-        let builder = Installer::builder(spec)
+        let builder = Installer::<I>::builder()
             .client(
                 client.client_id.clone(),
                 ClientSecret::new(client.client_secret.clone()),

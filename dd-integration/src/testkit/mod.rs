@@ -2,7 +2,7 @@
 //! for testing an integration end to end without a Datadog account.
 //!
 //! **Testing a partner's integration end to end takes one call**:
-//! `TestIntegration::start(MyIntegration::SPEC).await` starts the sandbox, registers an OAuth
+//! `TestIntegration::<MyIntegration>::start().await` starts the sandbox, registers an OAuth
 //! client with the declared scopes and a loopback redirect URI, builds the installer on it and
 //! serves the install flow; `world.install("Customer", Domain::Eu1).await` then completes
 //! Datadog's Test Authorization for a new org and returns the stored installation. See

@@ -225,7 +225,7 @@ async fn run(
     let (sealing_key, _) = SealingKey::generate("quickstart")?;
     let database = scratch.path().join("installations.sqlite");
     let store = Arc::new(SqliteStore::open(&database, Sealer::new(sealing_key.clone())).await?);
-    let installer = Installer::builder(spec)
+    let installer = Installer::<AcmeExporter>::builder()
         .client(
             client.client_id.clone(),
             ClientSecret::new(client.client_secret.clone()),
@@ -342,7 +342,7 @@ async fn run(
     let telemetry = Telemetry::builder()
         .endpoints(sandbox.endpoints())
         .build()?;
-    let intake = telemetry.installation::<AcmeExporter>(&stored)?;
+    let intake = installer.intake(&telemetry, &stored)?;
     let depth = QUEUE_DEPTH.series().tag("queue:default").build()?;
     intake.send(depth.now(42.0)).await?;
     intake

@@ -93,7 +93,7 @@ async fn main() {
 /// `callers` concurrent callers; caller `c` asks for installation `(c + k) % n` at step `k`, so
 /// every installation is asked for by every caller, in staggered orders.
 async fn storm(
-    installer: &dd_integration::Installer,
+    installer: &dd_integration::Installer<dd_integration_tests::integration::AcmePager>,
     ids: &[InstallationId],
     callers: usize,
 ) -> serde_json::Value {
