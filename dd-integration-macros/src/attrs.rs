@@ -40,6 +40,7 @@ pub struct Args {
     pub metric_prefix: Option<Keyed<LitStr>>,
     pub metrics: Vec<Keyed<MetricArgs>>,
     pub service_checks: Vec<Keyed<ServiceCheckArgs>>,
+    pub environments: Vec<Keyed<EnvironmentArgs>>,
     pub krate: Option<Keyed<Path>>,
     /// Keys that an unknown key was taken for (`scopes` for `scope`): their absence is not
     /// reported again.
@@ -78,6 +79,16 @@ pub struct ServiceCheckArgs {
     pub typos: Vec<&'static str>,
 }
 
+/// `environment(...)`: another deployment of the same integration (staging), with its own
+/// onboarding URL and redirect URI.
+#[derive(Debug, Default, Clone)]
+pub struct EnvironmentArgs {
+    pub name: Option<Keyed<LitStr>>,
+    pub redirect: Option<Keyed<LitStr>>,
+    pub onboarding: Option<Keyed<LitStr>>,
+    pub typos: Vec<&'static str>,
+}
+
 /// The keys of `#[datadog_integration(...)]`, in the order the reference documents them.
 pub const KEYS: &[&str] = &[
     "name",
@@ -95,11 +106,13 @@ pub const KEYS: &[&str] = &[
     "metric_prefix",
     "metric",
     "service_check",
+    "environment",
     "crate",
 ];
 
 /// Keys that may be given more than once, each time adding one item.
-const REPEATABLE: &[&str] = &["metric", "service_check"];
+const REPEATABLE: &[&str] = &["metric", "service_check", "environment"];
+const ENVIRONMENT_KEYS: &[&str] = &["name", "redirect", "onboarding"];
 
 const AUTHOR_KEYS: &[&str] = &["name", "homepage", "support_email", "sales_email"];
 const METRIC_KEYS: &[&str] = &[
@@ -152,7 +165,38 @@ impl Args {
                     args.service_checks
                         .extend(nested(k, meta, ServiceCheckArgs::parse, errors));
                 }
+                "environment" => {
+                    args.environments
+                        .extend(nested(k, meta, EnvironmentArgs::parse, errors));
+                }
                 "crate" => args.krate = path(k, meta, errors),
+                _ => unreachable_key(&key, errors),
+            }
+        }
+        args.typos = keys.typos;
+        args
+    }
+}
+
+impl EnvironmentArgs {
+    fn parse(items: &[NestedMeta], errors: &mut Accumulator) -> EnvironmentArgs {
+        let mut args = EnvironmentArgs::default();
+        let mut keys = Keys::new("environment(...)", ENVIRONMENT_KEYS, &[]);
+        for item in items {
+            let Some((key, meta)) = keys.next(item, errors) else {
+                continue;
+            };
+            let k = key.clone();
+            match key.to_string().as_str() {
+                "name" => args.name = string(k, meta, "\"staging\"", errors),
+                "redirect" => {
+                    args.redirect =
+                        string(k, meta, "\"https://staging.acme.example/callback\"", errors);
+                }
+                "onboarding" => {
+                    args.onboarding =
+                        string(k, meta, "\"https://staging.acme.example/connect\"", errors);
+                }
                 _ => unreachable_key(&key, errors),
             }
         }

@@ -24,11 +24,29 @@ pub fn expand(model: &Integration) -> TokenStream {
         submits,
         metrics,
         service_checks,
+        environments,
         warnings,
         ..
     } = model;
     let ident = &item.ident;
     let p = quote!(#krate::__private);
+    // Each environment's redirect URI is registered on the OAuth client too (listed once).
+    let env_redirects: Vec<&String> = environments
+        .iter()
+        .map(|e| &e.redirect)
+        .filter(|r| !redirect_uris.contains(r))
+        .collect();
+    let env_items: Vec<TokenStream> = environments
+        .iter()
+        .map(|e| {
+            let (name, redirect, onboarding) = (&e.name, &e.redirect, &e.onboarding);
+            quote!(#p::Environment {
+                name: #name,
+                redirect_uri: #redirect,
+                onboarding_url: #onboarding,
+            })
+        })
+        .collect();
     let app_uuid = option_str(model.app_uuid.as_deref());
     let oauth_client_id = option_str(model.oauth_client_id.as_deref());
     let metric_prefix = option_str(model.metric_prefix.as_deref());
@@ -91,7 +109,8 @@ pub fn expand(model: &Integration) -> TokenStream {
                 },
                 classifier_tags: &[#(#classifier_tags),*],
                 scopes: &[#(#p::Scope::#scope_consts),*],
-                redirect_uris: &[#(#redirect_uris),*],
+                redirect_uris: &[#(#redirect_uris,)* #(#env_redirects),*],
+                environments: &[#(#env_items),*],
                 onboarding_url: #onboarding_url,
                 submits: &[#(#p::DataKind::#kinds),*],
                 oauth_client_id: #oauth_client_id,

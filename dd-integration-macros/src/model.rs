@@ -27,6 +27,8 @@ pub struct Integration {
     pub metric_prefix: Option<String>,
     pub metrics: Vec<Metric>,
     pub service_checks: Vec<ServiceCheck>,
+    /// `environment(...)`s: other deployments, each with its onboarding URL and redirect URI.
+    pub environments: Vec<Environment>,
     /// Legal but suspicious declarations, reported as warnings.
     pub warnings: Vec<Warning>,
 }
@@ -85,6 +87,12 @@ pub struct Metric {
     /// The runtime `Orientation` variant (`HigherIsBetter`).
     pub orientation: &'static str,
     pub short_name: Option<String>,
+}
+
+pub struct Environment {
+    pub name: String,
+    pub redirect: String,
+    pub onboarding: String,
 }
 
 pub struct ServiceCheck {

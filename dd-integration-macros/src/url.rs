@@ -9,33 +9,9 @@
 pub struct CheckedUrl {
     /// The host, lowercase (`acme.example`, `localhost`, `[::1]`).
     pub host: String,
-    /// Whether the host is loopback (plain http allowed, exempt from the one-domain rule).
+    /// Whether the host is loopback (plain http allowed, for development).
     pub loopback: bool,
 }
-
-impl CheckedUrl {
-    /// The domain the URL belongs to, for the one-domain rule: the last two labels of the host,
-    /// or three under a country code's second level (`acme.co.uk`). Without the public suffix
-    /// list this is an approximation, close enough for "no per-customer subdomains".
-    pub fn domain(&self) -> String {
-        if self.host.chars().all(|c| c.is_ascii_digit() || c == '.') {
-            return self.host.clone();
-        }
-        let labels: Vec<&str> = self.host.split('.').collect();
-        let n = labels.len();
-        let keep = if n >= 3 && labels[n - 1].len() == 2 && SECOND_LEVEL.contains(&labels[n - 2]) {
-            3
-        } else {
-            2
-        };
-        labels[n.saturating_sub(keep)..].join(".")
-    }
-}
-
-/// Second-level labels under which country codes sell domains (`co.uk`, `com.au`, `ne.jp`).
-const SECOND_LEVEL: &[&str] = &[
-    "ac", "co", "com", "edu", "go", "gov", "ne", "net", "or", "org",
-];
 
 /// Checks one URL: absolute, https (http only on loopback), a lowercase DNS host with no
 /// placeholder, no user info, no fragment, no template or unencoded special character.
@@ -263,18 +239,5 @@ mod tests {
         assert!(refused("https://acme.example/a/../cb").contains("`..`"));
         assert!(refused("https://acme.example/./cb").contains("`.`"));
         assert!(refused("https://acme.example/cb/..?x=1").contains("`..`"));
-    }
-
-    #[test]
-    fn domain_is_the_registrable_part() {
-        assert_eq!(ok("https://acme.example/cb").domain(), "acme.example");
-        assert_eq!(
-            ok("https://app.eu.acme.example/cb").domain(),
-            "acme.example"
-        );
-        assert_eq!(ok("https://app.acme.co.uk/cb").domain(), "acme.co.uk");
-        assert_eq!(ok("https://acme.co.uk/cb").domain(), "acme.co.uk");
-        assert_eq!(ok("https://acme.io/cb").domain(), "acme.io");
-        assert_eq!(ok("https://203.0.113.9/cb").domain(), "203.0.113.9");
     }
 }

@@ -11,9 +11,11 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{Ident, Item, ItemStruct, LitStr, Path};
 
-use crate::attrs::{Args, AuthorArgs, Keyed, MetricArgs, ServiceCheckArgs, error_at};
-use crate::model::{Author, DataKind, Integration, Metric, ServiceCheck, Warning};
-use crate::url::{self, CheckedUrl};
+use crate::attrs::{
+    Args, AuthorArgs, EnvironmentArgs, Keyed, MetricArgs, ServiceCheckArgs, error_at,
+};
+use crate::model::{Author, DataKind, Environment, Integration, Metric, ServiceCheck, Warning};
+use crate::url;
 use crate::{catalog, names, suggest};
 
 /// The private scope that creates the marketplace API key, without which no data is accepted.
@@ -79,9 +81,10 @@ pub fn validate(
     let scopes = v.scopes(args.scopes.as_ref());
     let redirect_uris = v.redirects(args.redirect.as_ref());
     let onboarding = v.onboarding(args.onboarding.as_ref());
-    v.one_domain(args.redirect.as_ref(), args.onboarding.as_ref());
+    let mut warnings = v.default_origin(args.redirect.as_ref(), args.onboarding.as_ref());
+    let environments = v.environments(&args.environments);
     let submits = v.submits(args.submits.as_ref());
-    let warnings = v.api_key_rules(args.scopes.as_ref(), args.submits.as_ref(), &submits);
+    warnings.extend(v.api_key_rules(args.scopes.as_ref(), args.submits.as_ref(), &submits));
     let oauth_client_id = v.optional(args.oauth_client_id.as_ref(), names::uuid);
     let source_type_id = v.source_type_id(args.source_type_id.as_ref());
     let metric_prefix = v.metric_prefix(
@@ -113,8 +116,20 @@ pub fn validate(
         metric_prefix,
         metrics,
         service_checks,
+        environments,
         warnings,
     })
+}
+
+/// The origin of a URL that passed `url::check` (`https://acme.example:8443`), lowercase.
+fn origin(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(format!(
+        "{}://{}",
+        scheme.to_ascii_lowercase(),
+        rest[..end].to_ascii_lowercase()
+    ))
 }
 
 /// The struct the attribute is on; anything else is an error at the item's keyword.
@@ -444,38 +459,123 @@ impl Validator<'_> {
         self.optional(onboarding, |text| url::check(text).map(drop))
     }
 
-    /// Every non-loopback URL on the onboarding URL's domain (or the first redirect's).
-    fn one_domain(
+    /// The default deployment the SDK serves: the onboarding URL and a redirect URI on one
+    /// origin, since the flow cookie set at onboarding reaches only a callback there. Redirect
+    /// URIs on other hosts and domains are allowed (Datadog registers each one, and merged
+    /// integrations list several domains); the SDK's own need is a warning here, with the fix,
+    /// as it is no rule of Datadog's: an integration whose flow spans two origins declares
+    /// the pair it serves as an `environment(...)` or picks it at run time.
+    fn default_origin(
         &mut self,
         redirect: Option<&Keyed<Vec<LitStr>>>,
         onboarding: Option<&Keyed<LitStr>>,
-    ) {
-        let urls: Vec<(&LitStr, CheckedUrl)> = onboarding
-            .map(|o| &o.value)
-            .into_iter()
-            .chain(redirect.map_or(&[][..], |r| &r.value))
-            .filter_map(|lit| Some((lit, url::check(&lit.value()).ok()?)))
-            .filter(|(_, url)| !url.loopback)
-            .collect();
-        let Some((first, reference)) = urls.first() else {
-            return;
+    ) -> Vec<Warning> {
+        let (Some(redirect), Some(onboarding)) = (redirect, onboarding) else {
+            return Vec::new();
         };
-        let domain = reference.domain();
-        for (lit, url) in &urls[1..] {
-            if url.domain() != domain {
+        let text = onboarding.value.value();
+        let Ok(checked) = url::check(&text) else {
+            return Vec::new();
+        };
+        let Some(home) = origin(&text) else {
+            return Vec::new();
+        };
+        let served = redirect.value.iter().any(|r| {
+            let r = r.value();
+            origin(&r).as_deref() == Some(home.as_str())
+                || (checked.loopback && url::check(&r).is_ok_and(|u| u.loopback))
+        });
+        if served {
+            return Vec::new();
+        }
+        vec![Warning {
+            span: onboarding.value.span(),
+            message: format!(
+                "no `redirect` is on `{home}`, the onboarding URL's origin: the SDK's flow \
+                 cookie, set at onboarding, reaches only a callback on that origin, so the \
+                 installer will not build with these URLs. Add a redirect URI on `{home}`, or \
+                 declare the pair the SDK serves: `environment(name = \"...\", onboarding = \
+                 \"https://<host>/...\", redirect = \"https://<same host>/...\")`"
+            ),
+        }]
+    }
+
+    /// `environment(...)`s: a unique name, and an onboarding URL and a redirect URI that pass
+    /// the top-level checks and share one origin.
+    fn environments(&mut self, environments: &[Keyed<EnvironmentArgs>]) -> Vec<Environment> {
+        let mut out: Vec<Environment> = Vec::new();
+        for env in environments {
+            let args = &env.value;
+            let Some(name) = &args.name else {
                 self.error(
-                    lit.span(),
+                    env.key.span(),
+                    "`environment(...)` needs `name = \"staging\"`, the name the installer picks \
+                     it by (`InstallerBuilder::environment(\"staging\")`)",
+                );
+                continue;
+            };
+            let name_text = name.value.value();
+            if name_text.is_empty()
+                || name_text.len() > 32
+                || !name_text
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            {
+                self.error(
+                    name.value.span(),
                     format!(
-                        "`{}` is on `{}`, but `{}` is on `{domain}`: Datadog requires the \
-                         onboarding and redirect URLs on one domain (no per-customer domains \
-                         or subdomains)",
-                        lit.value(),
-                        url.domain(),
-                        first.value()
+                        "the environment name `{name_text}` must be 1 to 32 characters of \
+                         a-z, 0-9, `-` and `_`, such as `staging`"
                     ),
                 );
+                continue;
             }
+            if out.iter().any(|e| e.name == name_text) {
+                self.error(
+                    name.value.span(),
+                    format!("the environment `{name_text}` is declared twice"),
+                );
+                continue;
+            }
+            let (Some(redirect), Some(onboarding)) = (&args.redirect, &args.onboarding) else {
+                self.error(
+                    env.key.span(),
+                    format!(
+                        "`environment(name = \"{name_text}\", ...)` needs both `onboarding` and \
+                         `redirect`, on one origin"
+                    ),
+                );
+                continue;
+            };
+            let (r, o) = (redirect.value.value(), onboarding.value.value());
+            if let Err(e) = url::check(&r).and_then(|_| url::sent_as_written(&r)) {
+                self.error(redirect.value.span(), format!("`redirect` `{r}` {e}"));
+                continue;
+            }
+            if let Err(e) = url::check(&o) {
+                self.error(onboarding.value.span(), format!("`onboarding` `{o}` {e}"));
+                continue;
+            }
+            if origin(&r) != origin(&o) {
+                self.error(
+                    redirect.value.span(),
+                    format!(
+                        "the `{name_text}` environment's redirect `{r}` is not on its onboarding \
+                         URL's origin `{}`: the SDK's flow cookie, set at onboarding, reaches \
+                         only a callback on that origin. Put both on one host, such as `{}/...`",
+                        origin(&o).unwrap_or_default(),
+                        origin(&o).unwrap_or_default()
+                    ),
+                );
+                continue;
+            }
+            out.push(Environment {
+                name: name_text,
+                redirect: r,
+                onboarding: o,
+            });
         }
+        out
     }
 
     fn submits(&mut self, submits: Option<&Keyed<Vec<Ident>>>) -> Vec<DataKind> {
@@ -842,6 +942,12 @@ mod tests {
         errors
     }
 
+    fn model_of(args: TokenStream) -> Integration {
+        let (model, errors) = check(args);
+        assert!(errors.is_empty(), "{errors:?}");
+        model.expect("a valid declaration")
+    }
+
     fn minimal() -> TokenStream {
         quote! {
             name = "Acme Pager",
@@ -982,7 +1088,9 @@ mod tests {
     }
 
     #[test]
-    fn urls_follow_datadogs_rules_and_share_one_domain() {
+    fn urls_follow_datadogs_rules_and_other_domains_are_allowed() {
+        // Merged integrations register redirect URIs on a second domain (ably-dev.com beside
+        // ably.com, notion.so beside notion.com): Datadog allows it, and so does the macro.
         let errors = errors_of(quote! {
             name = "Acme", scopes = [monitors_read],
             redirect = [
@@ -994,19 +1102,71 @@ mod tests {
                 "http://acme.example/cb",
                 "https://acme.example/cb#x",
             ],
-            onboarding = "https://app.acme.example/connect",
+            onboarding = "https://acme.example/connect",
         });
-        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert_eq!(errors.len(), 3, "{errors:?}");
         assert_eq!(
             errors[0],
             "the redirect `https://acme.example/cb` is listed twice"
         );
         assert!(errors[1].starts_with("`redirect` `http://acme.example/cb` uses http"));
         assert!(errors[2].starts_with("`redirect` `https://acme.example/cb#x` has a fragment"));
-        assert!(errors[3].starts_with(
-            "`https://other.example/cb` is on `other.example`, but \
-             `https://app.acme.example/connect` is on `acme.example`"
-        ));
+    }
+
+    #[test]
+    fn environments_pair_an_onboarding_url_and_a_redirect_on_one_origin() {
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            environment(
+                name = "staging",
+                onboarding = "https://staging.acme.example/connect",
+                redirect = "https://staging.acme.example/cb",
+            ),
+            environment(
+                name = "preview",
+                onboarding = "https://preview.acme.example/connect",
+                redirect = "https://acme.example/cb",
+            ),
+            environment(name = "staging", onboarding = "https://x.example/c", redirect = "https://x.example/cb"),
+            environment(name = "Bad Name", onboarding = "https://y.example/c", redirect = "https://y.example/cb"),
+            environment(name = "half", onboarding = "https://z.example/c"),
+        });
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors[0].starts_with(
+                "the `preview` environment's redirect `https://acme.example/cb` is not on its \
+                 onboarding URL's origin `https://preview.acme.example`"
+            ),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(errors[1], "the environment `staging` is declared twice");
+        assert!(errors[2].starts_with("the environment name `Bad Name` must be"));
+        assert!(errors[3].contains("needs both `onboarding` and `redirect`"));
+    }
+
+    #[test]
+    fn a_default_onboarding_origin_without_a_redirect_there_is_a_warning_with_the_fix() {
+        let args = quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = ["https://www.acme.so/cb", "https://app.acme.example/cb"],
+            onboarding = "https://integrations.acme.example/install",
+        };
+        assert!(
+            errors_of(args.clone()).is_empty(),
+            "a warning, not an error"
+        );
+        let model = model_of(args);
+        assert_eq!(model.warnings.len(), 1);
+        assert!(
+            model.warnings[0].message.starts_with(
+                "no `redirect` is on `https://integrations.acme.example`, the onboarding URL's origin"
+            ),
+            "{}",
+            model.warnings[0].message
+        );
+        assert!(model.warnings[0].message.contains("environment(name"));
     }
 
     #[test]

@@ -231,6 +231,7 @@ mod tests {
 
     impl DatadogIntegration for Reader {
         const SPEC: &'static IntegrationSpec = &IntegrationSpec {
+            environments: &[],
             name: "Reader",
             app_id: "reader",
             scopes: &[Scope::MONITORS_READ],

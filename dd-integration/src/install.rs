@@ -265,6 +265,7 @@ pub struct InstallerBuilder<I> {
     flow_lifetime: Duration,
     token_settings: TokenSettings,
     exchange_limit: ExchangeLimit,
+    environment: Option<String>,
 }
 
 impl<I> std::fmt::Debug for InstallerBuilder<I> {
@@ -288,6 +289,15 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
     /// The key that seals the flow cookie. Every replica must have the same one.
     pub fn sealer(mut self, sealer: Sealer) -> Self {
         self.sealer = Some(sealer);
+        self
+    }
+
+    /// Serves the declared `environment(name = "...", ...)`: its onboarding URL and redirect
+    /// URI (one origin, checked at compile time). Without it, the installer serves the
+    /// top-level `onboarding` and the first `redirect`. Pick it from the deployment's
+    /// configuration: `.environment(&std::env::var("ACME_ENVIRONMENT")?)`.
+    pub fn environment(mut self, name: &str) -> Self {
+        self.environment = Some(name.to_owned());
         self
     }
 
@@ -375,13 +385,36 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
         let sealer = self.sealer.ok_or(InstallConfigError::Missing(
             "sealing key (InstallerBuilder::sealer; generate one with SealingKey::generate)",
         ))?;
-        let redirect = pick_url(self.redirect_uri, spec.redirect_uris, "redirect URI", true)?;
-        let onboarding = pick_url(
-            self.onboarding_url,
-            &[spec.onboarding_url],
-            "onboarding URL",
-            false,
-        )?;
+        // The environment picks both URLs, unless one is given explicitly.
+        let (redirect_uri, onboarding_url) = match &self.environment {
+            None => (self.redirect_uri, self.onboarding_url),
+            Some(name) => {
+                let env = spec
+                    .environments
+                    .iter()
+                    .find(|e| e.name == name)
+                    .ok_or_else(|| InstallConfigError::UnknownEnvironment {
+                        name: crate::error::quoted(name),
+                        declared: spec
+                            .environments
+                            .iter()
+                            .map(|e| e.name)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+                (
+                    self.redirect_uri
+                        .or_else(|| Some(env.redirect_uri.to_owned())),
+                    self.onboarding_url
+                        .or_else(|| Some(env.onboarding_url.to_owned())),
+                )
+            }
+        };
+        let redirect = pick_url(redirect_uri, spec.redirect_uris, "redirect URI", true)?;
+        let onboardings: Vec<&str> = std::iter::once(spec.onboarding_url)
+            .chain(spec.environments.iter().map(|e| e.onboarding_url))
+            .collect();
+        let onboarding = pick_url(onboarding_url, &onboardings, "onboarding URL", false)?;
         if redirect.origin() != onboarding.origin() {
             return Err(InstallConfigError::Origins {
                 onboarding: onboarding.origin().ascii_serialization(),
@@ -504,6 +537,16 @@ pub enum InstallConfigError {
         onboarding: String,
         /// The redirect origin.
         redirect: String,
+    },
+    /// `InstallerBuilder::environment` names no declared environment.
+    #[error(
+        "no environment `{name}` is declared (declared: {declared}); add `environment(name = \"{name}\", onboarding = \"...\", redirect = \"...\")` to #[datadog_integration(...)]"
+    )]
+    UnknownEnvironment {
+        /// The name given, escaped.
+        name: String,
+        /// The declared names.
+        declared: String,
     },
     /// The OAuth client configuration.
     #[error(transparent)]
@@ -673,6 +716,7 @@ impl<I: DatadogIntegration> Installer<I> {
             flow_lifetime: FLOW_LIFETIME,
             token_settings: TokenSettings::default(),
             exchange_limit: ExchangeLimit::new(60, 120),
+            environment: None,
         }
     }
 

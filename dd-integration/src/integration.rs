@@ -52,6 +52,23 @@ pub struct IntegrationSpec {
     pub metrics: &'static [MetricSpec],
     /// The service checks it submits (service_checks.json).
     pub service_checks: &'static [ServiceCheckSpec],
+    /// Other deployments (`environment(...)`): staging, preview... each with its onboarding
+    /// URL and redirect URI on one origin. The top-level `onboarding` and first `redirect` are
+    /// the default one.
+    pub environments: &'static [Environment],
+}
+
+/// A deployment of the integration other than the default one, declared with
+/// `environment(name = "staging", onboarding = "...", redirect = "...")` and picked at run
+/// time with [`InstallerBuilder::environment`](crate::install::InstallerBuilder::environment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Environment {
+    /// Its name (`staging`).
+    pub name: &'static str,
+    /// Its redirect URI (also listed in [`IntegrationSpec::redirect_uris`]).
+    pub redirect_uri: &'static str,
+    /// Its onboarding URL, on the redirect URI's origin.
+    pub onboarding_url: &'static str,
 }
 
 impl IntegrationSpec {

@@ -69,6 +69,7 @@ pub mod __private {
     /// The declaration the fallback of a failed expansion points at, so that uses of the
     /// struct raise no follow-on errors beside the macro's own.
     pub const INVALID_SPEC: &IntegrationSpec = &IntegrationSpec {
+        environments: &[],
         name: "",
         app_id: "",
         app_uuid: None,

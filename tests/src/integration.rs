@@ -38,3 +38,25 @@ pub struct AcmePager;
     ),
 )]
 pub struct AcmeBeacon;
+
+/// Deployed twice: production (the top-level URLs) and staging, each flow on its own origin.
+#[datadog_integration(
+    name = "Acme Staged",
+    scopes = [api_keys_write],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    environment(
+        name = "staging",
+        onboarding = "https://staging.acme-dev.example/datadog/connect",
+        redirect = "https://staging.acme-dev.example/datadog/callback",
+    ),
+    submits = [events],
+    description = "Sends an event to Datadog from staging and production.",
+    author(
+        name = "Acme",
+        homepage = "https://acme.example",
+        support_email = "support@acme.example",
+        sales_email = "sales@acme.example",
+    ),
+)]
+pub struct AcmeStaged;

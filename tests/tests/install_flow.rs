@@ -14,7 +14,7 @@ use dd_integration::{
     ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, InstallationId, Installer,
     Scope, Sealer, SealingKey, Site,
 };
-use dd_integration_tests::integration::{AcmeBeacon, AcmePager};
+use dd_integration_tests::integration::{AcmeBeacon, AcmePager, AcmeStaged};
 use http::HeaderMap;
 use url::Url;
 
@@ -1478,4 +1478,58 @@ fn an_installer_without_a_store_is_refused_rather_than_kept_in_memory() {
         error.contains("SqliteStore::open") && error.contains("memory_store_for_tests"),
         "{error}"
     );
+}
+
+/// The partner's first hour: the documented staging set-up could not be built (a staging
+/// redirect beside a production onboarding URL). Environments are declared once, each with its
+/// onboarding URL and redirect URI on one origin, and picked at run time.
+#[test]
+fn environments_are_declared_once_and_picked_at_run_time() {
+    let builder = || {
+        Installer::<AcmeStaged>::builder()
+            .client("cid", ClientSecret::new("secret"))
+            .sealer(Sealer::new(SealingKey::generate("test").unwrap().0))
+            .memory_store_for_tests()
+    };
+    let production = builder().build().unwrap();
+    assert_eq!(
+        production.onboarding_url().as_str(),
+        "https://acme.example/datadog/connect"
+    );
+    assert_eq!(
+        production.oauth().redirect_uri(),
+        "https://acme.example/datadog/callback"
+    );
+    let staging = builder().environment("staging").build().unwrap();
+    assert_eq!(
+        staging.onboarding_url().as_str(),
+        "https://staging.acme-dev.example/datadog/connect"
+    );
+    assert_eq!(
+        staging.oauth().redirect_uri(),
+        "https://staging.acme-dev.example/datadog/callback"
+    );
+    // Registered on the OAuth client too (oauth_clients.json lists every redirect URI).
+    assert!(
+        AcmeStaged::SPEC
+            .redirect_uris
+            .contains(&"https://staging.acme-dev.example/datadog/callback")
+    );
+    let error = builder()
+        .environment("preview")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("no environment `preview` is declared (declared: staging)"),
+        "{error}"
+    );
+    // Mixing one environment's redirect with another's onboarding is refused at build.
+    let error = builder()
+        .environment("staging")
+        .redirect_uri("https://acme.example/datadog/callback")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("one origin"), "{error}");
 }

@@ -496,6 +496,7 @@ struct Reader;
 
 impl DatadogIntegration for Reader {
     const SPEC: &'static IntegrationSpec = &IntegrationSpec {
+        environments: &[],
         name: "Reader",
         app_id: "reader",
         scopes: &[Scope::MONITORS_READ],

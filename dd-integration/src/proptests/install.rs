@@ -43,6 +43,7 @@ impl crate::DatadogIntegration for FlowIntegration {
 }
 
 static FLOW: IntegrationSpec = IntegrationSpec {
+    environments: &[],
     name: "Fuzz Flow",
     app_id: "fuzz-flow",
     scopes: &[

@@ -17,6 +17,7 @@ const AUTHOR: Author = Author {
 
 /// An integration that sends metrics, events and a service check, with every id declared.
 pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
+    environments: &[],
     name: "Acme Exporter",
     app_id: "acme-exporter",
     app_uuid: Some("0b9e4d2c-6a1f-4e3b-8c5d-2f7a9b1e3c4d"),
@@ -60,6 +61,7 @@ pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
 
 /// An integration that only reads Datadog, without the ids a published one has.
 pub(crate) const ONCALL: IntegrationSpec = IntegrationSpec {
+    environments: &[],
     name: "Acme On-Call",
     app_id: "acme-on-call",
     app_uuid: None,

@@ -472,6 +472,7 @@ mod tests {
     fn a_file_the_declaration_no_longer_renders_is_removed() {
         let folder = fixture::folder(&fixture::EXPORTER);
         let spec = IntegrationSpec {
+            environments: &[],
             submits: &[DataKind::Events],
             metrics: &[],
             metric_prefix: None,
@@ -509,6 +510,7 @@ mod tests {
     #[test]
     fn an_empty_declaration_is_refused() {
         let spec = IntegrationSpec {
+            environments: &[],
             app_id: "",
             ..fixture::EXPORTER
         };

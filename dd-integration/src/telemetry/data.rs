@@ -1455,6 +1455,7 @@ mod tests {
     impl DatadogIntegration for HandWritten {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
+                environments: &[],
                 name: "Hand Written",
                 scopes: &[crate::Scope::API_KEYS_WRITE],
                 submits: &[DataKind::Metrics],
@@ -1482,6 +1483,7 @@ mod tests {
     impl DatadogIntegration for Metered {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
+                environments: &[],
                 name: "Metered",
                 submits: &[DataKind::Metrics],
                 metrics: &[MetricSpec {
@@ -1583,6 +1585,7 @@ mod tests {
     impl DatadogIntegration for Logger {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
+                environments: &[],
                 name: "Logger",
                 app_id: "logger",
                 submits: &[DataKind::Logs],

@@ -41,6 +41,7 @@ struct Fuzzed;
 
 impl DatadogIntegration for Fuzzed {
     const SPEC: &'static IntegrationSpec = &IntegrationSpec {
+        environments: &[],
         name: "Fuzzed",
         app_id: "fuzzed",
         submits: &[

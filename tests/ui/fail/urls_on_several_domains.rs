@@ -1,4 +1,5 @@
-// Datadog requires the onboarding and redirect URLs on one domain: no per-customer domains.
+// Redirect URIs on several domains are allowed (merged integrations register them), but a
+// per-customer host is not: Datadog does not support per-customer subdomains.
 use dd_integration::datadog_integration;
 
 #[datadog_integration(
