@@ -32,6 +32,7 @@ use crate::installation::{Installation, InstallationId, InstallationStatus};
 use crate::integration::{DatadogIntegration, IntegrationSpec};
 use crate::oauth::{ConfigError, OAuthClient};
 use crate::page::{self, escape};
+pub use crate::page::{DefaultPages, PageContent, PageTemplate};
 use crate::pkce::PkceVerifier;
 use crate::scope::{Scope, ScopeSet};
 use crate::seal::Sealer;
@@ -266,6 +267,7 @@ pub struct InstallerBuilder<I> {
     token_settings: TokenSettings,
     exchange_limit: ExchangeLimit,
     environment: Option<String>,
+    pages: Arc<dyn PageTemplate>,
 }
 
 impl<I> std::fmt::Debug for InstallerBuilder<I> {
@@ -289,6 +291,21 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
     /// The key that seals the flow cookie. Every replica must have the same one.
     pub fn sealer(mut self, sealer: Sealer) -> Self {
         self.sealer = Some(sealer);
+        self
+    }
+
+    /// Styles the flow's pages with the partner's CSS, added after the SDK's own (colours,
+    /// fonts, spacing). The security headers do not change: no script, outside resource or
+    /// framing is allowed in.
+    pub fn page_style(mut self, css: &str) -> Self {
+        self.pages = Arc::new(DefaultPages::with_style(css));
+        self
+    }
+
+    /// Renders the flow's pages with the partner's own template (see [`PageTemplate`]): the
+    /// SDK still writes each page's escaped text and sets the security headers.
+    pub fn page_template(mut self, template: impl PageTemplate) -> Self {
+        self.pages = Arc::new(template);
         self
     }
 
@@ -447,6 +464,7 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
                 secure_cookie,
                 flow_lifetime: self.flow_lifetime,
                 exchanges: self.exchange_limit,
+                pages: self.pages,
             }),
         })
     }
@@ -639,6 +657,7 @@ struct Inner {
     secure_cookie: bool,
     flow_lifetime: Duration,
     exchanges: ExchangeLimit,
+    pages: Arc<dyn PageTemplate>,
 }
 
 /// A token bucket over code exchanges.
@@ -717,6 +736,7 @@ impl<I: DatadogIntegration> Installer<I> {
             token_settings: TokenSettings::default(),
             exchange_limit: ExchangeLimit::new(60, 120),
             environment: None,
+            pages: Arc::new(DefaultPages::default()),
         }
     }
 
@@ -779,7 +799,9 @@ impl<I: DatadogIntegration> Installer<I> {
         let params = Params::parse(uri.query());
         let spec = self.inner.spec;
         let site = match (params.one("site"), params.one("domain")) {
-            (None, None) => return page::site_picker(spec.name, self.onboarding_path()),
+            (None, None) => {
+                return page::site_picker(&*self.inner.pages, spec.name, self.onboarding_path());
+            }
             (Some(site), domain) => match Site::parse(site) {
                 Err(e) => return self.failure_page(InstallFailure::BadSite(e)).await,
                 Ok(parsed) => {
@@ -1483,6 +1505,7 @@ impl<I: DatadogIntegration> Installer<I> {
         }
         body.push_str("<p>You may now close this tab.</p>");
         page::html(
+            &*self.inner.pages,
             StatusCode::OK,
             &format!("{} is connected", spec.name),
             &body,
@@ -1528,6 +1551,7 @@ impl<I: DatadogIntegration> Installer<I> {
             ),
         };
         page::html(
+            &*self.inner.pages,
             status,
             &format!("{} was not connected", spec.name),
             &format!("<p>{}</p>{}", escape(&advice), support_line(spec)),

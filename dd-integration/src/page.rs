@@ -23,14 +23,77 @@ pub(crate) fn escape(text: &str) -> String {
     out
 }
 
-/// A page: `title` and `body` (already escaped HTML).
-pub(crate) fn html(status: StatusCode, title: &str, body: &str) -> Response<String> {
-    let page = format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{t}</title><style>body{{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;line-height:1.5}}\
-         li{{margin:.3em 0}}</style></head>\n<body><h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = escape(title)
-    );
+/// How the install flow's pages look: the partner's brand. The SDK writes each page's text (a
+/// title and a body of escaped HTML) and sets its headers, whatever the template returns: no
+/// caching, no Referer, no framing, and a Content-Security-Policy of `default-src 'none'` with
+/// inline styles only, so that no template can add a script, an outside font or image, or a
+/// form posting elsewhere.
+pub trait PageTemplate: Send + Sync + 'static {
+    /// The whole HTML document of one page.
+    fn render(&self, page: &PageContent<'_>) -> String;
+}
+
+/// What one page says, for a [`PageTemplate`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct PageContent<'a> {
+    /// The title, plain text: escape it ([`PageContent::escaped_title`]).
+    pub title: &'a str,
+    /// The body, HTML that the SDK escaped and composed: insert it as it is.
+    pub body_html: &'a str,
+    /// The HTTP status the page goes out with (200 for success, 4xx and 5xx for failures).
+    pub status: u16,
+}
+
+impl PageContent<'_> {
+    /// The title, escaped for HTML.
+    pub fn escaped_title(&self) -> String {
+        escape(self.title)
+    }
+}
+
+/// The SDK's own pages, with the partner's CSS added after its own
+/// ([`InstallerBuilder::page_style`](crate::install::InstallerBuilder::page_style)).
+#[derive(Debug, Clone, Default)]
+pub struct DefaultPages {
+    css: String,
+}
+
+impl DefaultPages {
+    /// The SDK's pages, styled further with `css` (inline: colours, fonts, spacing). A `<` in
+    /// it is escaped, so that the stylesheet cannot end the `<style>` element.
+    pub fn with_style(css: &str) -> DefaultPages {
+        DefaultPages {
+            css: css.replace('<', "\\3c "),
+        }
+    }
+}
+
+impl PageTemplate for DefaultPages {
+    fn render(&self, page: &PageContent<'_>) -> String {
+        format!(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+             <title>{t}</title><style>body{{font-family:system-ui,sans-serif;max-width:40em;margin:4em auto;padding:0 1em;line-height:1.5}}\
+             li{{margin:.3em 0}}{css}</style></head>\n<body><h1>{t}</h1>\n{body}\n</body></html>\n",
+            t = page.escaped_title(),
+            css = self.css,
+            body = page.body_html,
+        )
+    }
+}
+
+/// A page: `title` and `body` (already escaped HTML), rendered by `template`.
+pub(crate) fn html(
+    template: &dyn PageTemplate,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> Response<String> {
+    let page = template.render(&PageContent {
+        title,
+        body_html: body,
+        status: status.as_u16(),
+    });
     let mut response = Response::new(page);
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -75,7 +138,11 @@ pub(crate) fn with_flow_headers(mut response: Response<String>) -> Response<Stri
 }
 
 /// The page that lets a person pick their Datadog site when the flow did not start on the tile.
-pub(crate) fn site_picker(integration: &str, onboarding_path: &str) -> Response<String> {
+pub(crate) fn site_picker(
+    template: &dyn PageTemplate,
+    integration: &str,
+    onboarding_path: &str,
+) -> Response<String> {
     let mut items = String::new();
     for domain in Domain::ALL {
         let href = format!(
@@ -96,6 +163,7 @@ pub(crate) fn site_picker(integration: &str, onboarding_path: &str) -> Response<
         escape(integration)
     );
     html(
+        template,
         StatusCode::OK,
         &format!("Connect {integration} to Datadog"),
         &body,
@@ -121,9 +189,9 @@ mod tests {
     #[test]
     fn every_page_carries_the_flow_headers() {
         for response in [
-            html(StatusCode::OK, "t", "b"),
+            html(&DefaultPages::default(), StatusCode::OK, "t", "b"),
             redirect("/x"),
-            site_picker("Acme", "/connect"),
+            site_picker(&DefaultPages::default(), "Acme", "/connect"),
         ] {
             let h = response.headers();
             assert_eq!(h[header::CACHE_CONTROL], "no-store");
@@ -133,7 +201,7 @@ mod tests {
 
     #[test]
     fn site_picker_lists_all_nine_regions() {
-        let page = site_picker("Acme", "/connect").into_body();
+        let page = site_picker(&DefaultPages::default(), "Acme", "/connect").into_body();
         for domain in Domain::ALL {
             assert!(page.contains(domain.name()), "{}", domain.name());
         }

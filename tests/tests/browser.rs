@@ -201,6 +201,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
         .onboarding_url(base.join("/datadog/connect").unwrap().as_str())
         .endpoints(sandbox.endpoints())
         .memory_store_for_tests()
+        .page_style("h1{color:#0b3d91}")
         .build()
         .unwrap();
     let router = dd_integration::web::router(installer.clone());
@@ -234,6 +235,19 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
         page.contains("You may now close this tab"),
         "{done}: {page}"
     );
+    assert!(page.contains("h1{color:#0b3d91}"), "the partner's style: {page}");
+    // The person reloads the success page, then goes Back and Forward: the page still says
+    // connected (the flow's outcome), and nothing is created twice.
+    driver.call("POST", "/refresh", json!({})).await;
+    assert!(driver.source().await.contains("is connected"));
+    driver.call("POST", "/back", json!({})).await;
+    driver.call("POST", "/forward", json!({})).await;
+    let again = driver.source().await;
+    assert!(
+        again.contains("is connected") || again.contains("You may now close this tab"),
+        "{again}"
+    );
+    assert_eq!(sandbox.calls(Route::Token), 1, "one code exchange, whatever the reloads");
 
     let installation = installer
         .store()

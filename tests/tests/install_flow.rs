@@ -1533,3 +1533,59 @@ fn environments_are_declared_once_and_picked_at_run_time() {
         .to_string();
     assert!(error.contains("one origin"), "{error}");
 }
+
+/// The partner's first hour: the pages could not carry the partner's brand. Their CSS, or
+/// their own template, renders every page; the security headers stay the SDK's.
+#[tokio::test]
+async fn pages_carry_the_partners_brand_and_keep_their_security_headers() {
+    struct Branded;
+    impl dd_integration::install::PageTemplate for Branded {
+        fn render(&self, page: &dd_integration::install::PageContent<'_>) -> String {
+            // A template cannot add a script that runs: the CSP forbids it.
+            format!(
+                "<html><body class=acme-brand><script>alert(1)</script><h2>{}</h2>{}</body></html>",
+                page.escaped_title(),
+                page.body_html
+            )
+        }
+    }
+    let styled =
+        App::start_with(|b| b.page_style("body{background:#0b3d91}</style><script>")).await;
+    let org = styled.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&styled, &org).await;
+    let page = browser.get(&callback).await;
+    assert!(
+        page.body.contains("body{background:#0b3d91}"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains("</style><script>"),
+        "the CSS cannot end its element"
+    );
+
+    let templated = App::start_with(|b| b.page_template(Branded)).await;
+    let org = templated.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
+    let mut browser = Browser::new();
+    let callback = browser.start(&templated, &org).await;
+    let done = browser.get(&callback).await;
+    let picker = browser
+        .get(&templated.base.join("/datadog/connect").unwrap())
+        .await;
+    let failure = Browser::new().get(&callback).await;
+    for page in [&done, &picker, &failure] {
+        assert!(page.body.contains("acme-brand"), "{}", page.body);
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert_eq!(page.headers["cache-control"], "no-store");
+        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers["x-frame-options"], "DENY");
+    }
+    assert!(done.body.contains("is connected"), "{}", done.body);
+    assert!(
+        failure.body.contains("mailto:support@acme.example"),
+        "{}",
+        failure.body
+    );
+}
