@@ -337,22 +337,46 @@ pub(crate) fn redact_tokens(text: &str) -> String {
 }
 
 /// Untrusted text from a response, made safe to put into a message: control characters
-/// escaped, at most 200 characters.
+/// escaped, at most 200 characters of it, and at most [`QUOTED_MAX`] characters once escaped
+/// (an escape such as `\u{fffd}` is up to ten).
 pub(crate) fn quoted(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(200)
-        .flat_map(char::escape_default)
-        .collect();
-    if text.chars().count() > 200 {
+    let mut out = String::new();
+    let mut cut = false;
+    for (i, c) in text.chars().enumerate() {
+        // Whole escapes only (they are ASCII), so that the quote reads back as a prefix.
+        let escaped: String = c.escape_default().collect();
+        if i == 200 || out.len() + escaped.len() > QUOTED_MAX {
+            cut = true;
+            break;
+        }
+        out.push_str(&escaped);
+    }
+    if cut {
         out.push('…');
     }
     out
 }
 
+/// The longest a quoted text gets, escapes included.
+const QUOTED_MAX: usize = 400;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The soak's finding: a 301 body of 300 characters of plane 16 (bytes F4 80 80 80) quoted
+    /// 200 of them, each escaped to `\u{100000}`, in a message of over 2,000 characters.
+    #[test]
+    fn quoting_text_whose_escapes_are_long_stays_short() {
+        let body = [244u8, 128, 128, 128].repeat(300);
+        let shown = quoted(&String::from_utf8_lossy(&body));
+        assert!(shown.chars().count() <= QUOTED_MAX + 1, "{}", shown.len());
+        assert!(shown.starts_with("\\u{100000}"), "{shown}");
+        assert!(shown.ends_with('…'));
+        // Invalid UTF-8 too.
+        let shown = quoted(&String::from_utf8_lossy(&[0xffu8; 500]));
+        assert!(shown.chars().count() <= QUOTED_MAX + 1, "{}", shown.len());
+    }
 
     #[test]
     fn token_shaped_runs_are_redacted_and_words_kept() {

@@ -235,7 +235,10 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
         page.contains("You may now close this tab"),
         "{done}: {page}"
     );
-    assert!(page.contains("h1{color:#0b3d91}"), "the partner's style: {page}");
+    assert!(
+        page.contains("h1{color:#0b3d91}"),
+        "the partner's style: {page}"
+    );
     // The person reloads the success page, then goes Back and Forward: the page still says
     // connected (the flow's outcome), and nothing is created twice.
     driver.call("POST", "/refresh", json!({})).await;
@@ -247,7 +250,11 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
         again.contains("is connected") || again.contains("You may now close this tab"),
         "{again}"
     );
-    assert_eq!(sandbox.calls(Route::Token), 1, "one code exchange, whatever the reloads");
+    assert_eq!(
+        sandbox.calls(Route::Token),
+        1,
+        "one code exchange, whatever the reloads"
+    );
 
     let installation = installer
         .store()

@@ -175,11 +175,21 @@ fn quoted_is_printable_bounded_and_reads_back_as_the_input() {
             let q = quoted(&text);
             prop_assert!(!q.chars().any(char::is_control), "{q:?}");
             let long = text.chars().count() > 200;
-            prop_assert_eq!(q.ends_with('…'), long);
-            let body = q.strip_suffix('…').filter(|_| long).unwrap_or(&q);
+            let cut = q.ends_with('…');
+            prop_assert!(cut || !long, "{q:?}");
+            let body = q.strip_suffix('…').filter(|_| cut).unwrap_or(&q);
             prop_assert!(body.is_ascii(), "{q:?}");
+            // Bounded whatever the escapes cost (the soak found 200 U+FFFD quoted in 1,600).
+            prop_assert!(body.len() <= 400, "{}", body.len());
             let head: String = text.chars().take(200).collect();
-            prop_assert_eq!(unescape(body), Some(head));
+            let back = unescape(body);
+            prop_assert!(back.is_some(), "{q:?}");
+            let back = back.unwrap_or_default();
+            if cut {
+                prop_assert!(head.starts_with(&back), "{q:?}");
+            } else {
+                prop_assert_eq!(back, head);
+            }
             Ok(())
         })
         .unwrap();

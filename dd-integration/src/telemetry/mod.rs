@@ -81,6 +81,7 @@ mod worker;
 use std::collections::HashMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -634,6 +635,45 @@ impl<I> fmt::Debug for Intake<I> {
     }
 }
 
+/// What [`Intake::send`] returns: ready when the data was queued (or refused) at the call, and
+/// waiting for room only while the installation's queue is full. Await it.
+#[must_use = "await it: the data waits for room in the queue until then"]
+pub struct Sending<'a>(SendingState<'a>);
+
+enum SendingState<'a> {
+    Ready(Option<Result<(), TelemetryError>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<(), TelemetryError>> + Send + 'a>>),
+}
+
+impl Sending<'_> {
+    fn ready(result: Result<(), TelemetryError>) -> Self {
+        Sending(SendingState::Ready(Some(result)))
+    }
+}
+
+impl fmt::Debug for Sending<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            SendingState::Ready(_) => "Sending(ready)",
+            SendingState::Waiting(_) => "Sending(waiting for room)",
+        })
+    }
+}
+
+impl Future for Sending<'_> {
+    type Output = Result<(), TelemetryError>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match &mut self.0 {
+            SendingState::Ready(result) => std::task::Poll::Ready(result.take().unwrap_or(Ok(()))),
+            SendingState::Waiting(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
 impl<I: DatadogIntegration> Intake<I> {
     /// Queues `data` ([`Points`], [`Log`], [`Event`], [`ServiceCheck`]), waiting while the
     /// installation's queue is full. Returns once it is accepted, before it is delivered.
@@ -641,9 +681,22 @@ impl<I: DatadogIntegration> Intake<I> {
     /// # Errors
     /// The data refused before sending (undeclared, out of Datadog's limits), or
     /// [`TelemetryError::KeyRejected`] / [`TelemetryError::Closed`].
-    pub async fn send(&self, data: impl Submission<I>) -> Result<(), TelemetryError> {
-        let Prepared(item) = data.prepare(data::unix_now_ms())?;
-        self.queue.send(item).await
+    ///
+    /// The data is checked and, when there is room, queued at the call; the future then only
+    /// waits for room when the queue is full. Its type holds nothing of `D`, so data the
+    /// integration does not declare is one compile error at the call.
+    pub fn send<D: Submission<I>>(&self, data: D) -> Sending<'_> {
+        let item = match data.prepare(data::unix_now_ms()) {
+            Ok(Prepared(item)) => item,
+            Err(e) => return Sending::ready(Err(e)),
+        };
+        match self.queue.try_queue(item) {
+            Ok(()) => Sending::ready(Ok(())),
+            Err((Some(item), TelemetryError::Full { .. })) => {
+                Sending(SendingState::Waiting(Box::pin(self.queue.send(item))))
+            }
+            Err((_, e)) => Sending::ready(Err(e)),
+        }
     }
 
     /// Queues `data` if there is room now.

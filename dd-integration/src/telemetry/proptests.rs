@@ -28,12 +28,17 @@ use crate::{ApiKey, Domain, InstallationId};
 const CASES: u32 = 256;
 
 fn config() -> Config {
-    Config {
+    let mut config = Config {
         cases: CASES,
         // No regression files written into the source tree.
         failure_persistence: None,
         ..Config::default()
+    };
+    // The same cases on every run (see `crate::proptests::config`); PROPTEST_RNG_SEED explores.
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = proptest::test_runner::RngSeed::Fixed(crate::proptests::SEED);
     }
+    config
 }
 
 /// An integration that sends every kind of data.

@@ -246,10 +246,18 @@ impl Queue {
 
     /// Queues `item` if there is room now.
     pub(crate) fn try_send(&self, item: Item) -> Result<(), TelemetryError> {
-        self.check_open()?;
+        self.try_queue(item).map_err(|(_, e)| e)
+    }
+
+    /// Queues `item` if there is room now; when the queue is full, the item comes back with
+    /// the error (to wait for room with [`send`](Self::send)).
+    pub(crate) fn try_queue(&self, item: Item) -> Result<(), (Option<Item>, TelemetryError)> {
+        if let Err(e) = self.check_open() {
+            return Err((None, e));
+        }
         let cost = item.cost();
         if let Some(e) = self.too_large(cost) {
-            return Err(e);
+            return Err((None, e));
         }
         let n = permits(cost);
         let full = |capacity| TelemetryError::Full {
@@ -258,17 +266,21 @@ impl Queue {
         };
         let local = match self.budget.try_acquire_many(n) {
             Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => return Err(full(self.settings.queue_bytes)),
-            Err(TryAcquireError::Closed) => return Err(self.closed()),
+            Err(TryAcquireError::NoPermits) => {
+                return Err((Some(item), full(self.settings.queue_bytes)));
+            }
+            Err(TryAcquireError::Closed) => return Err((None, self.closed())),
         };
         let global = match self.global.try_acquire_many(n) {
             Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => return Err(full(self.settings.total_queue_bytes)),
-            Err(TryAcquireError::Closed) => return Err(self.closed()),
+            Err(TryAcquireError::NoPermits) => {
+                return Err((Some(item), full(self.settings.total_queue_bytes)));
+            }
+            Err(TryAcquireError::Closed) => return Err((None, self.closed())),
         };
         local.forget();
         global.forget();
-        self.enqueue(item, cost)
+        self.enqueue(item, cost).map_err(|e| (None, e))
     }
 
     fn enqueue(&self, item: Item, cost: usize) -> Result<(), TelemetryError> {
