@@ -691,11 +691,11 @@ impl<I: DatadogIntegration> Intake<I> {
             Err(e) => return Sending::ready(Err(e)),
         };
         match self.queue.try_queue(item) {
-            Ok(()) => Sending::ready(Ok(())),
-            Err((Some(item), TelemetryError::Full { .. })) => {
-                Sending(SendingState::Waiting(Box::pin(self.queue.send(item))))
+            worker::TryQueue::Queued => Sending::ready(Ok(())),
+            worker::TryQueue::Full(item, _) => {
+                Sending(SendingState::Waiting(Box::pin(self.queue.send(*item))))
             }
-            Err((_, e)) => Sending::ready(Err(e)),
+            worker::TryQueue::Refused(e) => Sending::ready(Err(e)),
         }
     }
 

@@ -59,6 +59,16 @@ pub(crate) struct Transport {
 /// Called once when Datadog refuses an installation's key.
 pub(crate) type KeyRejectedHook = Arc<dyn Fn(&InstallationId, Domain) + Send + Sync>;
 
+/// What [`Queue::try_queue`] did with an item.
+pub(crate) enum TryQueue {
+    /// Queued.
+    Queued,
+    /// No room now: the item, to wait with, and the error to give without waiting.
+    Full(Box<Item>, TelemetryError),
+    /// Refused for good (closed, too large, a key refused).
+    Refused(TelemetryError),
+}
+
 /// One installation's side of the telemetry: its queue, budget, counters and worker.
 pub(crate) struct Queue {
     pub(crate) id: InstallationId,
@@ -246,18 +256,21 @@ impl Queue {
 
     /// Queues `item` if there is room now.
     pub(crate) fn try_send(&self, item: Item) -> Result<(), TelemetryError> {
-        self.try_queue(item).map_err(|(_, e)| e)
+        match self.try_queue(item) {
+            TryQueue::Queued => Ok(()),
+            TryQueue::Full(_, e) | TryQueue::Refused(e) => Err(e),
+        }
     }
 
-    /// Queues `item` if there is room now; when the queue is full, the item comes back with
-    /// the error (to wait for room with [`send`](Self::send)).
-    pub(crate) fn try_queue(&self, item: Item) -> Result<(), (Option<Item>, TelemetryError)> {
+    /// Queues `item` if there is room now; when the queue is full, the item comes back (to
+    /// wait for room with [`send`](Self::send)).
+    pub(crate) fn try_queue(&self, item: Item) -> TryQueue {
         if let Err(e) = self.check_open() {
-            return Err((None, e));
+            return TryQueue::Refused(e);
         }
         let cost = item.cost();
         if let Some(e) = self.too_large(cost) {
-            return Err((None, e));
+            return TryQueue::Refused(e);
         }
         let n = permits(cost);
         let full = |capacity| TelemetryError::Full {
@@ -267,20 +280,23 @@ impl Queue {
         let local = match self.budget.try_acquire_many(n) {
             Ok(p) => p,
             Err(TryAcquireError::NoPermits) => {
-                return Err((Some(item), full(self.settings.queue_bytes)));
+                return TryQueue::Full(Box::new(item), full(self.settings.queue_bytes));
             }
-            Err(TryAcquireError::Closed) => return Err((None, self.closed())),
+            Err(TryAcquireError::Closed) => return TryQueue::Refused(self.closed()),
         };
         let global = match self.global.try_acquire_many(n) {
             Ok(p) => p,
             Err(TryAcquireError::NoPermits) => {
-                return Err((Some(item), full(self.settings.total_queue_bytes)));
+                return TryQueue::Full(Box::new(item), full(self.settings.total_queue_bytes));
             }
-            Err(TryAcquireError::Closed) => return Err((None, self.closed())),
+            Err(TryAcquireError::Closed) => return TryQueue::Refused(self.closed()),
         };
         local.forget();
         global.forget();
-        self.enqueue(item, cost).map_err(|e| (None, e))
+        match self.enqueue(item, cost) {
+            Ok(()) => TryQueue::Queued,
+            Err(e) => TryQueue::Refused(e),
+        }
     }
 
     fn enqueue(&self, item: Item, cost: usize) -> Result<(), TelemetryError> {
