@@ -250,6 +250,41 @@ struct FlowState {
 }
 
 /// Builds an [`Installer`] of the integration `I`: [`Installer::builder`].
+///
+/// What a build checks, and refuses with the fix: a client id and secret, a sealing key, a
+/// store, the redirect URI and onboarding URL among those declared (or an `environment`'s),
+/// on one origin.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dd_integration::{ClientSecret, Installer, Sealer, SealingKey, datadog_integration};
+///
+/// #[datadog_integration(
+///     name = "Acme Pager",
+///     scopes = [monitors_read],
+///     redirect = "https://acme.example/datadog/callback",
+///     onboarding = "https://acme.example/datadog/connect",
+///     environment(
+///         name = "staging",
+///         onboarding = "https://staging.acme.example/datadog/connect",
+///         redirect = "https://staging.acme.example/datadog/callback",
+///     ),
+/// )]
+/// struct AcmePager;
+///
+/// let builder = || {
+///     Installer::<AcmePager>::builder()
+///         .client("client-id", ClientSecret::new("client-secret"))
+///         .sealer(Sealer::new(SealingKey::generate("k1").unwrap().0))
+/// };
+/// // No store: refused, with the durable choice named.
+/// let refused = builder().build().unwrap_err().to_string();
+/// assert!(refused.contains("SqliteStore::open"));
+/// // Staging, with installations in memory (tests only).
+/// let staging = builder().environment("staging").memory_store_for_tests().build().unwrap();
+/// assert_eq!(staging.callback_path(), "/datadog/callback");
+/// assert_eq!(staging.onboarding_url().host_str(), Some("staging.acme.example"));
+/// ```
 #[must_use]
 pub struct InstallerBuilder<I> {
     integration: PhantomData<fn() -> I>,

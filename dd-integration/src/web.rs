@@ -38,7 +38,39 @@ use crate::install::Installer;
 /// A router serving the onboarding URL and the redirect URI of `installer` at their paths.
 ///
 /// Serve it with [`serve`] (or [`Server`]), which bounds how long a client may take to send a
-/// request; another server must set such time-outs itself.
+/// request; another server must set such time-outs itself. Merge it into the partner's own
+/// router; its paths are the declared URLs' paths.
+///
+/// ```
+/// use dd_integration::{ClientSecret, Installer, Sealer, SealingKey, datadog_integration};
+///
+/// #[datadog_integration(
+///     name = "Acme Pager",
+///     scopes = [monitors_read],
+///     redirect = "https://acme.example/datadog/callback",
+///     onboarding = "https://acme.example/datadog/connect",
+/// )]
+/// struct AcmePager;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let installer = Installer::<AcmePager>::builder()
+///     .client("client-id", ClientSecret::new("client-secret"))
+///     .sealer(Sealer::new(SealingKey::generate("k1")?.0))
+///     .memory_store_for_tests()
+///     .build()?;
+/// let app = axum::Router::new()
+///     .route("/health", axum::routing::get(|| async { "ok" }))
+///     .merge(dd_integration::web::router(installer));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let address = listener.local_addr()?;
+/// tokio::spawn(dd_integration::web::serve(listener, app));
+/// // The tile's request without a site: the site picker, with the flow's headers.
+/// let page = reqwest::get(format!("http://{address}/datadog/connect")).await?;
+/// assert_eq!(page.status(), 200);
+/// assert_eq!(page.headers()["cache-control"], "no-store");
+/// # Ok(())
+/// # }
+/// ```
 pub fn router<I: DatadogIntegration>(installer: Installer<I>) -> Router {
     let onboarding = installer.onboarding_path().to_owned();
     let callback = installer.callback_path().to_owned();
