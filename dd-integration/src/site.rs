@@ -54,7 +54,7 @@ const BY_SUFFIX: [Domain; 9] = [
 
 /// Labels that name Datadog's own service hosts; a site such as `api.datadoghq.com` is not a UI
 /// origin and would send the user's browser to the wrong place.
-const RESERVED_LABELS: [&str; 12] = [
+pub(crate) const RESERVED_LABELS: [&str; 12] = [
     "api",
     "http-intake",
     "event-management-intake",

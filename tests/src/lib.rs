@@ -2,3 +2,4 @@
 
 pub mod integration;
 pub mod lifecycle;
+pub mod scratch;

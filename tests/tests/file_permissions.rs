@@ -19,44 +19,18 @@ fn logs() -> &'static capture::Capture {
 }
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
 use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use dd_integration::{Sealer, SealingKey, SqliteStore};
+use dd_integration_tests::scratch::TempDir;
 
 /// Set in the child process that [`under_umask_022`] starts.
 const CHILD: &str = "DD_FILE_PERMISSIONS_CHILD";
 
 fn sealer() -> Sealer {
     Sealer::new(SealingKey::from_bytes("test-key", &[0x5A; 32]).unwrap())
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dd-permissions-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("installations.sqlite")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The file and whichever of its companions exist, with their permission bits.
@@ -128,7 +102,7 @@ async fn another_local_user_cannot_read_a_new_sqlite_store() {
     if !under_umask_022("another_local_user_cannot_read_a_new_sqlite_store") {
         return;
     }
-    let dir = TempDir::new();
+    let dir = TempDir::new("permissions-test");
     // The store writes its schema at open, so SQLite has its -wal and -shm by then.
     let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     assert_owner_only(&dir.file());
@@ -144,7 +118,7 @@ async fn another_local_user_cannot_read_a_new_sqlite_store() {
 
 #[tokio::test]
 async fn another_local_user_cannot_read_a_store_created_world_readable_before() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("permissions-test");
     // A store as it was created before the fix, or a file the partner `touch`ed: the file and
     // its companions 0644 (a store is open, so the -wal and -shm exist).
     logs();
@@ -170,7 +144,7 @@ async fn another_local_user_cannot_read_a_store_created_world_readable_before() 
 
 #[tokio::test]
 async fn a_store_file_created_by_hand_world_readable_is_tightened() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("permissions-test");
     // An empty file is an empty SQLite database.
     std::fs::write(dir.file(), b"").unwrap();
     std::fs::set_permissions(dir.file(), std::fs::Permissions::from_mode(0o664)).unwrap();

@@ -6,8 +6,7 @@
 #[path = "support/postgres.rs"]
 mod postgres_support;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::path::Path;
 
 use async_trait::async_trait;
 use dd_integration::store::conformance::{
@@ -17,37 +16,11 @@ use dd_integration::store::{
     InstallationStore, PostgresStore, ResealReport, SqliteStore, StoreError,
 };
 use dd_integration::{Installation, Sealer, SealingKey};
+use dd_integration_tests::scratch::TempDir;
 use sqlx::Connection as _;
 
 fn sealer() -> Sealer {
     Sealer::new(SealingKey::from_bytes("test-key", &[0x5A; 32]).unwrap())
-}
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "dd-store-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("installations.sqlite")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 struct SqliteFactory;
@@ -58,7 +31,7 @@ impl StoreFactory for SqliteFactory {
     type Storage = TempDir;
 
     async fn storage(&self) -> Option<TempDir> {
-        Some(TempDir::new())
+        Some(TempDir::new("store-test"))
     }
 
     async fn open(&self, storage: &TempDir, sealer: Sealer) -> SqliteStore {
@@ -138,7 +111,7 @@ fn sqlite_bytes(file: &Path) -> Vec<u8> {
 
 #[tokio::test]
 async fn the_sqlite_file_holds_no_secret() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     let (installation, secrets) = store_secrets(&store).await;
 
@@ -220,7 +193,7 @@ fn assert_does_not_open(result: Result<Option<Installation>, StoreError>) {
 
 #[tokio::test]
 async fn a_sealed_value_moved_to_another_row_does_not_open() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     let a = sample_installation("org-a");
     let b = sample_installation("org-b");
@@ -247,7 +220,7 @@ async fn a_sealed_value_moved_to_another_row_does_not_open() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     let file = dir.file();
     let opened = futures_join_all((0..6).map(|_| SqliteStore::open(file.clone(), sealer()))).await;
     for store in &opened {
@@ -287,7 +260,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
 /// edited `dd_oid` once took another org's installation and key).
 #[tokio::test]
 async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     let file = dir.file();
     let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
     let mut old = sample_installation("org-from-the-browser");
@@ -340,7 +313,7 @@ where
 
 #[tokio::test]
 async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     drop(SqliteStore::open(dir.file(), sealer()).await.unwrap());
     let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.file().display()))
         .await
@@ -369,8 +342,8 @@ async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
 
 #[tokio::test]
 async fn opening_in_a_missing_directory_says_what_to_do() {
-    let dir = TempDir::new();
-    let error = SqliteStore::open(dir.0.join("no/such/dir/db.sqlite"), sealer())
+    let dir = TempDir::new("store-test");
+    let error = SqliteStore::open(dir.path().join("no/such/dir/db.sqlite"), sealer())
         .await
         .unwrap_err();
     let shown = error.to_string();
@@ -563,7 +536,7 @@ async fn worker(spec: String) {
 
 #[tokio::test]
 async fn two_processes_share_one_sqlite_file() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("store-test");
     let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
     race_processes("sqlite", &dir.file().to_string_lossy(), &store, 2).await;
 }

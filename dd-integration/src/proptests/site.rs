@@ -14,20 +14,7 @@ use super::{Tally, any_text, config};
 use crate::site::{Domain, Site, SiteError};
 
 /// The labels `Site::parse` refuses as a vanity subdomain (Datadog's service hosts).
-const RESERVED: &[&str] = &[
-    "api",
-    "http-intake",
-    "event-management-intake",
-    "intake",
-    "trace",
-    "metrics",
-    "process",
-    "otlp",
-    "browser-intake",
-    "agent",
-    "logs",
-    "www",
-];
+const RESERVED: &[&str] = &crate::site::RESERVED_LABELS;
 
 /// Bases that look like a region's domain and are not.
 const LOOKALIKES: &[&str] = &[

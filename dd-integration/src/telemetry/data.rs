@@ -101,12 +101,7 @@ impl<I: DatadogIntegration> Metric<I> {
             }
             i += 1;
         }
-        let mut names = [""; MAX_NAMED];
-        let mut n = 0;
-        while n < metrics.len() && n < MAX_NAMED {
-            names[n] = metrics[n].name;
-            n += 1;
-        }
+        let (names, n) = declared_names!(metrics);
         undeclared(
             "metric",
             name,
@@ -196,12 +191,7 @@ impl<I: DatadogIntegration> Check<I> {
             }
             i += 1;
         }
-        let mut names = [""; MAX_NAMED];
-        let mut n = 0;
-        while n < checks.len() && n < MAX_NAMED {
-            names[n] = checks[n].name;
-            n += 1;
-        }
+        let (names, n) = declared_names!(checks);
         undeclared(
             "service check",
             name,
@@ -244,6 +234,22 @@ const DISTRIBUTION: &str =
 
 /// The most declared names searched for a suggestion.
 const MAX_NAMED: usize = 512;
+
+/// The `name`s of a declared list (metrics, service checks), in a const context: an array of
+/// [`MAX_NAMED`] and how many are filled.
+macro_rules! declared_names {
+    ($list:expr) => {{
+        let list = $list;
+        let mut names = [""; MAX_NAMED];
+        let mut n = 0;
+        while n < list.len() && n < MAX_NAMED {
+            names[n] = list[n].name;
+            n += 1;
+        }
+        (names, n)
+    }};
+}
+use declared_names;
 /// The longest name compared (Datadog's metric names are at most 200 characters).
 const MAX_COMPARED: usize = 256;
 /// The message buffer.
