@@ -11,7 +11,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, Lit, LitInt, LitStr, Meta, Path};
 
-use crate::suggest;
+use dd_integration_facts::suggest;
 
 /// A value and the key it was given under (`name` in `name = "..."`), for errors about the key.
 #[derive(Debug, Clone)]

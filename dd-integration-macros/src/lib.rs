@@ -8,13 +8,9 @@
 //! errors beside the unchanged struct. Every error is collected before anything is emitted.
 
 mod attrs;
-mod catalog;
 mod expand;
 mod fallback;
 mod model;
-mod names;
-mod suggest;
-mod url;
 mod validate;
 
 use proc_macro::TokenStream;

@@ -15,8 +15,8 @@ use crate::attrs::{
     Args, AuthorArgs, EnvironmentArgs, Keyed, MetricArgs, ServiceCheckArgs, error_at,
 };
 use crate::model::{Author, DataKind, Environment, Integration, Metric, ServiceCheck, Warning};
-use crate::url;
-use crate::{catalog, names, suggest};
+use dd_integration_facts::vocabulary::{self, TagCheck};
+use dd_integration_facts::{catalog, names, suggest, url};
 
 /// The private scope that creates the marketplace API key, without which no data is accepted.
 const API_KEYS_WRITE: &str = "api_keys_write";
@@ -70,6 +70,7 @@ pub fn validate(
         errors,
         failed: false,
         typos: args.typos.clone(),
+        warnings: Vec::new(),
     };
 
     let name = v.name(args.name.as_ref());
@@ -98,6 +99,7 @@ pub fn validate(
     if v.failed {
         return None;
     }
+    warnings.append(&mut v.warnings);
     Some(Integration {
         item: item?,
         krate: args.krate.map_or_else(default_crate, |k| k.value),
@@ -182,9 +184,18 @@ struct Validator<'a> {
     failed: bool,
     /// Top-level keys an unknown key was taken for: already reported.
     typos: Vec<&'static str>,
+    /// What Datadog accepts but is likely a mistake: compiled as warnings at the user's token.
+    warnings: Vec<Warning>,
 }
 
 impl Validator<'_> {
+    fn warn(&mut self, span: Span, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            span,
+            message: message.into(),
+        });
+    }
+
     fn error(&mut self, span: Span, message: impl std::fmt::Display) {
         self.failed = true;
         self.errors.push(error_at(span, message));
@@ -314,11 +325,13 @@ impl Validator<'_> {
         let text = description.value.value();
         let len = text.chars().count();
         if len > names::MAX_DESCRIPTION {
-            self.error(
+            // Merged manifests pass with up to 113 characters: the tile cuts it, nothing
+            // refuses it (RULES.md, `manifest-tile-description`).
+            self.warn(
                 description.value.span(),
                 format!(
-                    "`description` is {len} characters long; Datadog allows {} for a tile \
-                     description: shorten it",
+                    "`description` is {len} characters long; Datadog's docs allow {} for a tile \
+                     description, and the tile cuts the rest",
                     names::MAX_DESCRIPTION
                 ),
             );
@@ -363,14 +376,18 @@ impl Validator<'_> {
         let mut seen = HashSet::new();
         for lit in categories.map_or(&[][..], |c| &c.value) {
             let value = lit.value();
-            if let Err(e) = names::category(&value) {
-                self.error(lit.span(), format!("`{value}` {e}"));
+            let check = vocabulary::category(&value);
+            if let TagCheck::Refused(e) = check {
+                self.error(lit.span(), e);
             } else if !seen.insert(value.clone()) {
                 self.error(
                     lit.span(),
                     format!("the category `{value}` is listed twice"),
                 );
             } else {
+                if let TagCheck::Doubtful(reason) = check {
+                    self.warn(lit.span(), reason);
+                }
                 tags.push(format!("Category::{value}"));
             }
         }
@@ -456,7 +473,7 @@ impl Validator<'_> {
             );
             return None;
         }
-        self.optional(onboarding, |text| url::check(text).map(drop))
+        self.optional(onboarding, |text| url::check_onboarding(text).map(drop))
     }
 
     /// The default deployment the SDK serves: the onboarding URL and a redirect URI on one
@@ -552,7 +569,7 @@ impl Validator<'_> {
                 self.error(redirect.value.span(), format!("`redirect` `{r}` {e}"));
                 continue;
             }
-            if let Err(e) = url::check(&o) {
+            if let Err(e) = url::check_onboarding(&o) {
                 self.error(onboarding.value.span(), format!("`onboarding` `{o}` {e}"));
                 continue;
             }
@@ -1179,7 +1196,7 @@ mod tests {
             description = "Pages the on-call engineer whenever a Datadog monitor fires, then keeps on paging.",
             oauth_client_id = "9A5B1C4E-2F3D-4E6A-8B7C-0D1E2F3A4B5C",
             source_type_id = 0,
-            categories = ["Alerting", "Notification", "Alerting"],
+            categories = ["Alerting", "Notifcations", "Alerting"],
             author(name = "Acme", homepage = "acme.example", support_email = "support"),
         });
         assert_eq!(
@@ -1188,12 +1205,10 @@ mod tests {
                 "`app_id` `Acme_Pager` is not kebab-case: use lowercase letters, digits and \
                  single dashes, such as `acme-pager`",
                 "`app_uuid` `not-a-uuid` is not a UUID: write it as 8-4-4-4-12 hex digits",
-                "`description` is 82 characters long; Datadog allows 80 for a tile description: \
-                 shorten it",
                 "`homepage` `acme.example` is not an absolute URL: write `https://<host>`",
                 "`support_email` `support` is not an e-mail address (ASCII, such as \
                  `support@acme.example`)",
-                "`Notification` is not a Datadog category; did you mean `\"Notifications\"`?",
+                "`Notifcations` is not a Datadog category; did you mean `\"Notifications\"`?",
                 "the category `Alerting` is listed twice",
                 "`oauth_client_id` `9A5B1C4E-2F3D-4E6A-8B7C-0D1E2F3A4B5C` is in uppercase: \
                  Datadog uses the lowercase form `9a5b1c4e-2f3d-4e6a-8b7c-0d1e2f3a4b5c`",

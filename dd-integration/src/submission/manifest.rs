@@ -98,6 +98,12 @@ pub(crate) fn render(
             }
         }
     }
+    if spec.submits.contains(&DataKind::Logs) && assets.get("logs").is_none() {
+        // The source the SDK's telemetry stamps on every log (`ddsource`): the `app_id`.
+        let mut logs = Object::new();
+        logs.insert("source", Json::string(spec.app_id));
+        assets.insert("logs", logs.into());
+    }
     assets.insert("oauth", Json::string(OAUTH_CLIENTS));
     m.insert("assets", assets.into());
 
@@ -471,7 +477,15 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
         };
         let accepted =
             value == expected || (key == "support" && value == "README.md#Troubleshooting");
-        if !accepted {
+        if !accepted && key == "support" {
+            // Merged tiles point `support` at other README sections and even at an e-mail
+            // address (blink): Datadog accepts it, so it is only worth a look.
+            f.c.warning(
+                Rule::TileLinks,
+                MANIFEST,
+                format!("tile.support is \"{value}\"; Datadog's docs use \"{expected}\""),
+            );
+        } else if !accepted {
             f.c.error(
                 Rule::TileLinks,
                 MANIFEST,
@@ -507,12 +521,13 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             MAX_DESCRIPTION
         };
         let len = description.chars().count();
-        if len > limit {
-            f.c.error(
-                Rule::TileDescription,
-                MANIFEST,
-                format!("tile.description is {len} characters; the limit is {limit}"),
-            );
+        let message = format!("tile.description is {len} characters; the limit is {limit}");
+        if len > limit && marketplace {
+            f.c.error(Rule::TileDescription, MANIFEST, message);
+        } else if len > limit {
+            // 23 merged manifests pass over 80 characters: outside the Marketplace, nothing
+            // refuses it, but the tile cuts it.
+            f.c.warning(Rule::TileDescription, MANIFEST, message);
         }
     }
     if let Some(title) = f.text(Rule::TileTitle, &["tile", "title"]) {
@@ -557,7 +572,16 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             }
         }
     }
-    let logs_assets = f.manifest.at(&["assets", "logs"]).is_some();
+    // ddev's `LogsCategoryValidator` with its `has_logs`: an API integration "has logs" when
+    // its README has a `# logs` or `# log collection` heading (any level, any case).
+    let readme_logs =
+        f.c.folder
+            .text(super::README)
+            .and_then(Result::ok)
+            .is_some_and(|text| {
+                let text = text.to_lowercase();
+                text.contains("# log collection") || text.contains("# logs")
+            });
     let logs_tag = f
         .manifest
         .at(&["tile", "classifier_tags"])
@@ -566,12 +590,13 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             tags.iter()
                 .any(|t| t.as_str() == Some("Category::Log Collection"))
         });
-    if logs_assets != logs_tag {
-        let message = if logs_assets {
-            "assets.logs is set but tile.classifier_tags lacks \"Category::Log Collection\""
+    if readme_logs != logs_tag {
+        let message = if readme_logs {
+            "README.md has a logs heading but tile.classifier_tags lacks \
+             \"Category::Log Collection\" (ddev's LogsCategoryValidator wants both or neither)"
         } else {
-            "tile.classifier_tags has \"Category::Log Collection\" but there is no assets.logs; \
-             the category is for integrations that ship log assets"
+            "tile.classifier_tags has \"Category::Log Collection\" but README.md has no `### Logs` \
+             heading (ddev's LogsCategoryValidator wants both or neither)"
         };
         f.c.error(Rule::LogsCategory, MANIFEST, message);
     }
@@ -886,8 +911,16 @@ fn check_author(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             );
         }
     }
+    if f.manifest.at(&["author", "sales_email"]).is_none() {
+        // fauna was merged without one.
+        f.c.warning(
+            Rule::ManifestRequired,
+            MANIFEST,
+            "author.sales_email is missing; Datadog's docs ask for it",
+        );
+    }
     for key in ["support_email", "sales_email"] {
-        if let Some(email) = f.string(&["author", key], true)
+        if let Some(email) = f.string(&["author", key], key == "support_email")
             && !vocabulary::is_email(email)
         {
             f.c.error(

@@ -49,7 +49,6 @@ mod oauth_clients;
 mod readme;
 mod rule;
 mod service_checks;
-mod unit_names;
 mod validate;
 mod vocabulary;
 
@@ -59,7 +58,7 @@ use std::time::SystemTime;
 
 pub use folder::Folder;
 pub use immutable::ImmutableChange;
-pub use rule::{Finding, Rule, Severity};
+pub use rule::{Finding, Rule, Severity, Source};
 pub use validate::{validate, validate_against};
 
 use crate::integration::IntegrationSpec;

@@ -209,7 +209,7 @@ pub(crate) fn check<'j>(
         );
     }
     let onboarding_url = string(c, "onboarding_url");
-    if let Some(problem) = onboarding_url.and_then(vocabulary::oauth_url_problem) {
+    if let Some(problem) = onboarding_url.and_then(|u| vocabulary::oauth_url_problem(u, false)) {
         error(
             c,
             Rule::OAuthClientUrls,
@@ -226,7 +226,7 @@ pub(crate) fn check<'j>(
         );
     }
     for (i, uri) in uris.iter().enumerate() {
-        if let Some(problem) = vocabulary::oauth_url_problem(uri) {
+        if let Some(problem) = vocabulary::oauth_url_problem(uri, true) {
             error(
                 c,
                 Rule::OAuthClientUrls,

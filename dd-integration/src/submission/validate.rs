@@ -187,7 +187,7 @@ fn cross_file(
         return;
     };
     if !sends.is_empty() && !scopes.contains(&Scope::API_KEYS_WRITE.as_str()) {
-        c.error(
+        c.warning(
             Rule::ApiKeyScope,
             OAUTH_CLIENTS,
             format!(
@@ -663,13 +663,13 @@ mod tests {
                 let video = json!({"media_type": "video", "caption": "x", "image_url": "images/v.jpg", "vimeo_id": 1});
                 manifest(f, |m| m["tile"]["media"] = json!([video, video]));
             }),
-            case(ClassifierTags, "`Category::Notification` is in Datadog's docs but reviewers rename it: write `Category::Notifications`", |f| {
-                replace(f, MANIFEST, "\"Category::Metrics\"", "\"Category::Notification\"");
+            case(ClassifierTags, "`Category::Alertng` is not a value of `Category::`; did you mean `Category::Alerting`?", |f| {
+                replace(f, MANIFEST, "\"Category::Metrics\"", "\"Category::Alertng\"");
             }),
             case(ClassifierTags, "tile.classifier_tags lists `Offering::Integration` twice", |f| {
                 replace(f, MANIFEST, "\"Offering::Integration\",", "\"Offering::Integration\", \"Offering::Integration\",");
             }),
-            case(LogsCategory, "has \"Category::Log Collection\" but there is no assets.logs", |f| {
+            case(LogsCategory, "has \"Category::Log Collection\" but README.md has no `### Logs` heading", |f| {
                 replace(f, MANIFEST, "\"Category::Metrics\"", "\"Category::Log Collection\"");
             }),
             case(TileResources, "tile.resources[0].resource_type is \"video\"", |f| {
@@ -784,7 +784,7 @@ mod tests {
             case(ReadmeShortcodes, "uses `{{< site-region` outside", |f| {
                 replace(f, README, "## Troubleshooting\n", "## Troubleshooting\n\n{{< site-region region=\"us\" >}}\n");
             }),
-            case(ReadmeRegions, "README.md:78: the region `links` begins inside the region `support`", |f| {
+            case(ReadmeRegions, "README.md:74: the region `links` begins inside the region `support`", |f| {
                 replace(f, README, "<!-- dd-integration:end support -->\n", "");
             }),
             case(ReadmeDataCollected, "has metrics but `## Data Collected` has no `### Metrics`", |f| {
@@ -819,7 +819,7 @@ mod tests {
             case(OAuthClientRole, "integration.client_role is \"admin\"", |f| {
                 client(f, |c| c["client_role"] = json!("admin"));
             }),
-            case(OAuthClientUrls, "integration.redirect_uris[0]: `http://exporter.acme.example/cb` is not https", |f| {
+            case(OAuthClientUrls, "integration.redirect_uris[0]: `http://exporter.acme.example/cb` uses http: Datadog requires https", |f| {
                 client(f, |c| c["redirect_uris"] = json!(["http://exporter.acme.example/cb"]));
             }),
             case(OAuthClientUrls, "integration.redirect_uris is empty", |f| {

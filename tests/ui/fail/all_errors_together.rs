@@ -7,7 +7,7 @@ use dd_integration::{DatadogIntegration, datadog_integration};
     name = "Acme Pager",
     scopes = [monitor_read, api_keys_write],
     redirect = "http://acme.example/callback",
-    onboarding = "https://acme.example/connect#start",
+    onboarding = "https://acme.example/{tenant}/connect",
     submits = [metrics],
     app_id = "acme pager",
     nmae = "x",

@@ -1,3 +1,6 @@
+// Over 80 characters is a warning, not an error: Datadog merged tiles with longer descriptions
+// (RULES.md, `manifest-tile-description`). Under `deny(warnings)` it fails the build.
+#![deny(warnings)]
 use dd_integration::datadog_integration;
 
 #[datadog_integration(
@@ -9,4 +12,6 @@ use dd_integration::datadog_integration;
 )]
 struct AcmePager;
 
-fn main() {}
+fn main() {
+    let _ = AcmePager;
+}

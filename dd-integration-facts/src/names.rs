@@ -1,5 +1,5 @@
 //! The formats of single values, as Datadog's submission checks apply them: `app_id`, UUIDs,
-//! e-mail addresses, metric and service-check names, categories and units.
+//! e-mail addresses, metric and service-check names and units.
 //!
 //! Each check returns the end of a sentence that starts with the value ("`Acme` ...").
 
@@ -15,45 +15,8 @@ pub const MAX_METRIC_NAME: usize = 200;
 /// The longest metric description metadata.csv accepts.
 pub const MAX_METRIC_DESCRIPTION: usize = 400;
 
-/// `Category::` values of merged manifests (reference/submission-files.md §5.3): the spellings
-/// Datadog's server accepted, where its docs and its checks disagree.
-pub const CATEGORIES: &[&str] = &[
-    "AI/ML",
-    "AWS",
-    "Alerting",
-    "Automation",
-    "Azure",
-    "Caching",
-    "Cloud",
-    "Collaboration",
-    "Compliance",
-    "Configuration & Deployment",
-    "Containers",
-    "Cost Management",
-    "Data Stores",
-    "Developer Tools",
-    "Event Management",
-    "Google Cloud",
-    "Incidents",
-    "Issue Tracking",
-    "Kubernetes",
-    "Languages",
-    "Log Collection",
-    "Metrics",
-    "Mobile",
-    "Network",
-    "Notifications",
-    "OS & System",
-    "Orchestration",
-    "Provisioning",
-    "Security",
-    "Source Control",
-    "Testing",
-    "Tracing",
-];
-
 /// Time units: metadata.csv refuses a time per time (`second` per `second`).
-const TIME_UNITS: &[&str] = &[
+pub const TIME_UNITS: &[&str] = &[
     "nanosecond",
     "microsecond",
     "millisecond",
@@ -134,7 +97,7 @@ pub fn uuid(text: &str) -> Result<(), String> {
 /// An e-mail address, as far as a manifest needs: ASCII, one `@`, a dotted domain, no space.
 pub fn email(text: &str) -> Result<(), String> {
     let valid = text.is_ascii()
-        && !text.contains(char::is_whitespace)
+        && !text.contains(|c: char| c.is_whitespace() || c.is_control())
         && text.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && !domain.contains('@')
@@ -222,24 +185,6 @@ pub fn service_check_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A category of the vocabulary, with a suggestion for a near miss.
-pub fn category(value: &str) -> Result<(), String> {
-    if CATEGORIES.contains(&value) {
-        return Ok(());
-    }
-    let bare = value.strip_prefix("Category::").unwrap_or(value);
-    if bare != value && CATEGORIES.contains(&bare) {
-        return Err(format!("repeats the facet: write `\"{bare}\"`"));
-    }
-    Err(format!(
-        "is not a Datadog category{}",
-        match suggest::closest(bare, CATEGORIES) {
-            Some(s) => format!("; did you mean `\"{s}\"`?"),
-            None => format!(" (one of {})", CATEGORIES.join(", ")),
-        }
-    ))
-}
-
 /// A unit name of metadata.csv, with a suggestion for a near miss.
 pub fn unit(name: &str) -> Result<(), String> {
     if catalog::UNIT_NAMES.binary_search(&name).is_ok() {
@@ -249,6 +194,16 @@ pub fn unit(name: &str) -> Result<(), String> {
         "is not a Datadog unit name{}",
         suggest::hint(suggest::closest(name, &catalog::UNIT_NAMES))
     ))
+}
+
+/// Whether `name` is a unit name of metadata.csv.
+pub fn is_unit(name: &str) -> bool {
+    catalog::UNIT_NAMES.binary_search(&name).is_ok()
+}
+
+/// Whether `name` is a unit of time.
+pub fn is_time_unit(name: &str) -> bool {
+    TIME_UNITS.contains(&name)
 }
 
 /// Whether `unit` per `per_unit` is a time per time, which metadata.csv refuses.
@@ -378,25 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn categories_units_and_text() {
-        assert_eq!(category("Alerting"), Ok(()));
-        assert_eq!(category("AI/ML"), Ok(()));
-        assert!(
-            category("alerting")
-                .unwrap_err()
-                .contains("did you mean `\"Alerting\"`")
-        );
-        assert!(
-            category("Notification")
-                .unwrap_err()
-                .contains("`\"Notifications\"`")
-        );
-        assert!(
-            category("Category::Alerting")
-                .unwrap_err()
-                .contains("repeats the facet")
-        );
-        assert!(category("Gardening").unwrap_err().contains("one of AI/ML"));
+    fn units_and_text() {
         assert_eq!(unit("second"), Ok(()));
         assert_eq!(unit("bolívar digital"), Ok(()));
         assert!(

@@ -1,8 +1,5 @@
-//! "Did you mean": the closest known name to a misspelt one.
-//!
-//! The same algorithm as `dd_integration::scope::suggest` (a proc-macro crate cannot call the
-//! runtime crate), generalised to any list of names: the tests below hold the runtime's cases so
-//! that both crates suggest the same scope for the same typo.
+//! "Did you mean": the closest known name to a misspelt one. The one algorithm: the macro, the
+//! runtime (`dd_integration::scope::suggest`) and the submission validator all call it.
 
 use crate::catalog;
 
@@ -121,7 +118,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 mod tests {
     use super::*;
 
-    /// The cases of `dd_integration::scope::suggest`'s tests: keep them in step.
     #[test]
     fn suggests_the_scope_the_runtime_suggests() {
         for (typo, expected) in [
@@ -194,6 +190,10 @@ mod tests {
 
     #[test]
     fn edit_distance_counts_transpositions_once() {
+        assert_eq!(edit_distance("", ""), 0);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("monitor", "monitors"), 1);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
         assert_eq!(edit_distance("read", "raed"), 1);
         assert_eq!(edit_distance("ca", "abc"), 3);

@@ -13,10 +13,21 @@ pub struct CheckedUrl {
     pub loopback: bool,
 }
 
-/// Checks one URL: absolute, https (http only on loopback), a lowercase DNS host with no
-/// placeholder, no user info, no fragment, no template or unencoded special character.
-/// The error completes "`<url>` ...".
+/// Checks a redirect URI: absolute, https (http only on loopback), a lowercase DNS host with no
+/// placeholder, no user info, no fragment (RFC 6749 §3.1.2), no template or unencoded special
+/// character. The error completes "`<url>` ...".
 pub fn check(url: &str) -> Result<CheckedUrl, String> {
+    check_url(url, false)
+}
+
+/// Checks an onboarding URL: as [`check`], but a fragment is allowed. Datadog sends the
+/// customer's browser there from the tile, and a single-page app may route on the fragment
+/// (merged integrations do); RFC 6749 forbids a fragment only in a redirect URI.
+pub fn check_onboarding(url: &str) -> Result<CheckedUrl, String> {
+    check_url(url, true)
+}
+
+fn check_url(url: &str, fragment_allowed: bool) -> Result<CheckedUrl, String> {
     if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
             "contains {}: a URL has no whitespace or control characters",
@@ -28,9 +39,15 @@ pub fn check(url: &str) -> Result<CheckedUrl, String> {
     };
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(end);
-    if tail.contains('#') {
-        return Err("has a fragment (`#...`): Datadog refuses URLs with a fragment".into());
-    }
+    let tail = match tail.split_once('#') {
+        Some(_) if !fragment_allowed => {
+            return Err(
+                "has a fragment (`#...`): a redirect URI has none (RFC 6749 §3.1.2)".into(),
+            );
+        }
+        Some((before, _)) => before,
+        None => tail,
+    };
     if let Some(c) = tail.chars().find(|c| "{}<>\"\\`^|".contains(*c)) {
         return Err(if c == '{' || c == '}' {
             "holds a template (`{...}`): declare the exact URL Datadog will call".into()
@@ -168,7 +185,9 @@ fn check_host(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn is_loopback(host: &str) -> bool {
+/// Whether `host` (lowercase, IPv6 in brackets) is loopback, where plain http is allowed for
+/// development: `localhost` and its subdomains, `127.0.0.1`, `[::1]`.
+pub fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host == "127.0.0.1"
 }
 
@@ -204,6 +223,8 @@ mod tests {
         assert!(err("ftp://acme.example/cb").contains("`ftp`"));
         assert!(err("https://acme.example/cb#done").contains("fragment"));
         assert!(err("https://acme.example#x").contains("fragment"));
+        assert!(check_onboarding("https://acme.example/app#/datadog").is_ok());
+        assert!(check_onboarding("https://acme.example/{x}#/datadog").is_err());
         assert!(err("https://{customer}.acme.example/cb").contains("per-customer subdomains"));
         assert!(err("https://*.acme.example/cb").contains("per-customer subdomains"));
         assert!(err("https://acme.example/{tenant}/cb").contains("template"));
