@@ -21,7 +21,6 @@ pub mod seal;
 pub mod secret;
 pub mod site;
 pub mod store;
-pub mod submission;
 pub mod telemetry;
 pub mod tokens;
 pub mod transport;

@@ -10,3 +10,17 @@
 
 pub mod exporter;
 pub mod oncall;
+
+use dd_integration::DatadogIntegration;
+use dd_integration_submission::Tool;
+
+/// The examples' submission commands (`cargo xtask manifest`, `cargo xtask validate`), with the
+/// folders committed under `examples/submission/`: what a partner's xtask does in one line.
+#[must_use]
+pub fn submission_tool() -> Tool {
+    Tool::new(&[
+        ("oncall", oncall::AcmeOnCall::SPEC),
+        ("exporter", exporter::AcmeExporter::SPEC),
+    ])
+    .out(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("submission"))
+}

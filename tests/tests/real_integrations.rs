@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dd_integration::submission::{self, Folder, Rule, Severity};
+use dd_integration_submission::{self as submission, Folder, Rule, Severity};
 
 /// The eleven merged folders.
 const FOLDERS: [&str; 11] = [

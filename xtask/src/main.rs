@@ -1,13 +1,14 @@
 //! Workspace tasks, run as `cargo xtask <task>` (aliased in `.cargo/config.toml`).
 //!
-//! It depends only on the workspace's own crates: `codegen` on nothing, `manifest` and
-//! `validate` on the SDK and the example integrations whose declarations they read.
+//! It builds in seconds: it links only `dd-integration-facts` (no dependencies), for `codegen`.
+//! `manifest` and `validate` need the example integrations' declarations, so they run the
+//! examples' submission tool (`examples/src/bin/submission.rs`, the one line a partner's xtask
+//! holds) through cargo, which builds the SDK only for them.
 
 mod codegen;
-mod submission;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -25,7 +26,8 @@ tasks:
       --check      change nothing; fail if a folder is stale
       --out <dir>  write the folders under <dir> (an integrations-extras checkout)
   validate <folder> [--integration <example>] [--base <folder>]
-      check a submission folder against the rules of Datadog's checks, one line a finding
+      check a submission folder against the rules of Datadog's checks (RULES.md), one line
+      a finding
       --integration <example>  also check it against that example's declaration
       --base <folder>          also check its immutable fields against a published version";
 
@@ -46,20 +48,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
-        "manifest" => match manifest_options(rest) {
-            Ok(options) => submission::manifest(&codegen::workspace_root(), &options),
-            Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        },
-        "validate" => match validate_options(rest) {
-            Ok(options) => submission::validate(&options),
-            Err(e) => {
-                eprintln!("error: {e}\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
-        },
+        "manifest" | "validate" => return examples_tool(&args),
         "help" | "-h" | "--help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -94,92 +83,29 @@ fn codegen_options(args: &[String]) -> Result<codegen::Options, String> {
     Ok(options)
 }
 
-fn manifest_options(args: &[String]) -> Result<submission::ManifestOptions, String> {
-    let mut options = submission::ManifestOptions::default();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--check" => options.check = true,
-            "--out" => {
-                let dir = args.next().ok_or("`--out` needs a directory")?;
-                options.out = Some(PathBuf::from(dir));
-            }
-            other if other.starts_with('-') => {
-                return Err(format!("unknown manifest option `{other}`"));
-            }
-            example => {
-                submission::example(example)?;
-                options.examples.push(example.to_owned());
-            }
+/// Runs `manifest` or `validate` in the examples' submission tool, with this process's
+/// arguments, and exits as it does.
+fn examples_tool(args: &[String]) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(codegen::workspace_root())
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "dd-integration-examples",
+            "--bin",
+            "submission",
+            "--",
+        ])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(status) => ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: cannot run cargo for the examples' submission tool: {e}");
+            ExitCode::FAILURE
         }
-    }
-    Ok(options)
-}
-
-fn validate_options(args: &[String]) -> Result<submission::ValidateOptions, String> {
-    let mut folder = None;
-    let mut options = submission::ValidateOptions::default();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--integration" => {
-                let name = args
-                    .next()
-                    .ok_or("`--integration` needs an example's name")?;
-                submission::example(name)?;
-                options.integration = Some(name.clone());
-            }
-            "--base" => {
-                let dir = args.next().ok_or("`--base` needs a folder")?;
-                options.base = Some(PathBuf::from(dir));
-            }
-            other if other.starts_with('-') => {
-                return Err(format!("unknown validate option `{other}`"));
-            }
-            path if folder.is_none() => folder = Some(PathBuf::from(path)),
-            extra => return Err(format!("validate takes one folder; `{extra}` is a second")),
-        }
-    }
-    options.folder = folder.ok_or("validate needs the folder to check")?;
-    Ok(options)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn parses_manifest_and_validate_options() {
-        let options = manifest_options(&args(&["--check", "--out", "x", "exporter"])).unwrap();
-        assert!(options.check);
-        assert_eq!(options.out, Some(PathBuf::from("x")));
-        assert_eq!(options.examples, ["exporter"]);
-        assert!(
-            manifest_options(&args(&["pager"]))
-                .unwrap_err()
-                .contains("unknown example")
-        );
-        assert!(manifest_options(&args(&["--out"])).is_err());
-
-        let options =
-            validate_options(&args(&["dir", "--integration", "oncall", "--base", "b"])).unwrap();
-        assert_eq!(options.folder, PathBuf::from("dir"));
-        assert_eq!(options.integration.as_deref(), Some("oncall"));
-        assert_eq!(options.base, Some(PathBuf::from("b")));
-        assert!(
-            validate_options(&args(&[]))
-                .unwrap_err()
-                .contains("needs the folder")
-        );
-        assert!(
-            validate_options(&args(&["a", "b"]))
-                .unwrap_err()
-                .contains("second")
-        );
-        assert!(validate_options(&args(&["a", "--strict"])).is_err());
     }
 }

@@ -17,7 +17,7 @@ use proptest::sample::select;
 use proptest::test_runner::TestRunner;
 use serde_json::{Map, Value, json};
 
-use super::{Answer, Peer, Tally, any_text, config, hostile_text, runtime};
+use super::{Answer, Peer, Tally, any_text, config, hostile_text, replace_at, runtime};
 use crate::api::v1;
 use crate::client::{AccessTokenSource, ApiClient, ApiError, ApiSettings};
 use crate::error::{Operation, quoted, redact_tokens};
@@ -282,27 +282,6 @@ fn the_confirmed_org_is_the_one_every_user_names_whatever_else_the_answer_holds(
             Ok(())
         })
         .unwrap();
-}
-
-/// Replaces the value `depth` levels down (the `at`th child at each level, as far as there are
-/// children) with `junk`.
-pub(crate) fn replace_at(value: &mut Value, depth: usize, at: usize, junk: Value) {
-    let child = match value {
-        _ if depth == 0 => None,
-        Value::Object(o) if !o.is_empty() => {
-            let n = o.len();
-            o.values_mut().nth(at % n)
-        }
-        Value::Array(a) if !a.is_empty() => {
-            let n = a.len();
-            a.get_mut(at % n)
-        }
-        _ => None,
-    };
-    match child {
-        Some(child) => replace_at(child, depth - 1, at / 7, junk),
-        None => *value = junk,
-    }
 }
 
 #[test]

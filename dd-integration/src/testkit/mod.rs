@@ -83,6 +83,8 @@ mod intake;
 mod oauth;
 mod server;
 mod state;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 
 #[cfg(test)]
 mod tests;

@@ -14,7 +14,7 @@ use super::json::Json;
 use super::validate::Checker;
 use super::vocabulary;
 use super::{METADATA, Note, README, Rule, SERVICE_CHECKS, SubmissionError};
-use crate::integration::{DataKind, IntegrationSpec};
+use dd_integration::{DataKind, IntegrationSpec};
 
 const BEGIN: &str = "<!-- dd-integration:begin ";
 const END: &str = "<!-- dd-integration:end ";
@@ -1212,7 +1212,7 @@ fn check_shortcodes(c: &mut Checker<'_>, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::submission::fixture;
+    use crate::fixture;
 
     #[test]
     fn regeneration_is_stable() {

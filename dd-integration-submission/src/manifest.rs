@@ -6,7 +6,7 @@ use super::json::{Json, Object};
 use super::validate::Checker;
 use super::vocabulary::{self, TagCheck};
 use super::{CHANGELOG, MANIFEST, METADATA, Note, OAUTH_CLIENTS, Rule, SERVICE_CHECKS};
-use crate::integration::{DataKind, IntegrationSpec};
+use dd_integration::{DataKind, IntegrationSpec};
 
 /// The team that owns partner integrations at Datadog.
 const OWNER: &str = "integrations-developer-platform";

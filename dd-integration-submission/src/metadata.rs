@@ -4,7 +4,7 @@ use super::json::Json;
 use super::validate::Checker;
 use super::vocabulary;
 use super::{Finding, METADATA, Rule};
-use crate::integration::{DataKind, IntegrationSpec};
+use dd_integration::{DataKind, IntegrationSpec};
 
 /// The columns, in ddev's canonical order.
 const COLUMNS: [&str; 11] = [

@@ -3,10 +3,10 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Folder, render_at};
-use crate::integration::{
+use dd_integration::Scope;
+use dd_integration::{
     Author, DataKind, IntegrationSpec, MetricSpec, MetricType, Orientation, ServiceCheckSpec,
 };
-use crate::scope::Scope;
 
 const AUTHOR: Author = Author {
     name: "Acme Inc.",

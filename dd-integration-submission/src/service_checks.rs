@@ -5,7 +5,7 @@ use super::json::{Json, Object};
 use super::validate::Checker;
 use super::vocabulary;
 use super::{Rule, SERVICE_CHECKS};
-use crate::integration::IntegrationSpec;
+use dd_integration::IntegrationSpec;
 
 const KEYS: [&str; 7] = [
     "agent_version",

@@ -22,8 +22,8 @@ const QUERIED: &[(&str, &[&str])] = &[
 /// The classifier tags of a declaration: the OS trio every API integration carries, the
 /// declared categories, `Offering::Integration`, and one data-type tag for each kind of data it
 /// submits (`submits`) or reads (its scopes).
-pub(crate) fn classifier_tags(spec: &crate::IntegrationSpec) -> Vec<String> {
-    use crate::DataKind;
+pub(crate) fn classifier_tags(spec: &dd_integration::IntegrationSpec) -> Vec<String> {
+    use dd_integration::DataKind;
     let mut tags: Vec<String> = ["Linux", "Windows", "macOS"]
         .iter()
         .map(|os| format!("Supported OS::{os}"))

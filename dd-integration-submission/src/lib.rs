@@ -15,7 +15,8 @@
 //! `source_type_id`, asset keys) are compared with the folder first, and rendering stops with
 //! [`SubmissionError::Immutable`] when the declaration disagrees with them.
 //!
-//! A partner's own `xtask` needs a few lines:
+//! A partner's own `xtask` needs one line, [`Tool`] (the `manifest` and `validate` commands);
+//! or, to print its own way, a few:
 //!
 //! ```no_run
 //! # use dd_integration::{datadog_integration, DatadogIntegration};
@@ -26,7 +27,7 @@
 //! #     onboarding = "https://acme.example/datadog/connect",
 //! # )]
 //! # pub struct AcmePager;
-//! use dd_integration::submission;
+//! use dd_integration_submission as submission;
 //!
 //! // Writes submission/acme_pager/, keeping what is already there.
 //! let update = submission::update(AcmePager::SPEC, "submission".as_ref())?;
@@ -40,6 +41,7 @@
 //! ```
 
 mod changelog;
+pub mod cli;
 mod folder;
 mod immutable;
 mod json;
@@ -56,12 +58,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+pub use cli::Tool;
 pub use folder::Folder;
 pub use immutable::ImmutableChange;
 pub use rule::{Finding, Rule, Severity, Source};
 pub use validate::{validate, validate_against};
 
-use crate::integration::IntegrationSpec;
+use dd_integration::IntegrationSpec;
 
 /// `manifest.json`.
 pub const MANIFEST: &str = "manifest.json";
@@ -461,11 +464,13 @@ pub fn dir_name(spec: &IntegrationSpec) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixture;
+#[cfg(test)]
+mod proptests;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::integration::DataKind;
+    use dd_integration::DataKind;
 
     #[test]
     fn a_file_the_declaration_no_longer_renders_is_removed() {

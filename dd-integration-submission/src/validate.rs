@@ -10,8 +10,8 @@ use super::{
     CHANGELOG, Finding, Folder, MANIFEST, METADATA, OAUTH_CLIENTS, README, Rule, SERVICE_CHECKS,
     SubmissionError, changelog, manifest, metadata, oauth_clients, readme, service_checks,
 };
-use crate::integration::IntegrationSpec;
-use crate::scope::Scope;
+use dd_integration::IntegrationSpec;
+use dd_integration::Scope;
 
 /// The findings of one validation, and the folder they are about.
 pub(crate) struct Checker<'f> {
@@ -490,8 +490,8 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::submission::fixture::{self, EXPORTER};
-    use crate::submission::render_at;
+    use crate::fixture::{self, EXPORTER};
+    use crate::render_at;
 
     /// The exporter's folder, as rendered, with the dashboard and logo a partner adds.
     fn folder() -> Folder {

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::json::Json;
 use super::validate::Checker;
 use super::{CHANGELOG, Finding, Note, Rule};
-use crate::integration::IntegrationSpec;
+use dd_integration::IntegrationSpec;
 
 /// The CHANGELOG: `existing` unchanged when there is one (with a note when it has no entry for
 /// the declared version), else a first entry dated `now`.

@@ -15,13 +15,12 @@ use proptest::sample::select;
 use proptest::test_runner::TestRunner;
 use serde_json::{Value, json};
 
-use super::answers::replace_at;
-use super::{XSS, any_text, config, hostile_text};
-use crate::submission::fixture;
-use crate::submission::{
+use crate::fixture;
+use crate::{
     CHANGELOG, Finding, Folder, MANIFEST, METADATA, OAUTH_CLIENTS, README, SERVICE_CHECKS,
     render_at, validate, validate_against,
 };
+use dd_integration::testkit::strategies::{XSS, any_text, config, hostile_text, replace_at};
 
 const FILES: [&str; 6] = [
     MANIFEST,

@@ -4,8 +4,8 @@ use super::json::{Json, Object};
 use super::validate::Checker;
 use super::vocabulary;
 use super::{Note, OAUTH_CLIENTS, Rule};
-use crate::integration::IntegrationSpec;
-use crate::scope::Scope;
+use dd_integration::IntegrationSpec;
+use dd_integration::Scope;
 
 /// The keys of the client object, in the order written.
 const KEYS: [&str; 7] = [
@@ -271,7 +271,7 @@ pub(crate) fn check<'j>(
                 format!(
                     "integration.scopes: `{scope}` is not in this SDK's catalog of Datadog \
                      scopes{}",
-                    crate::scope::suggest(scope)
+                    dd_integration::scope::suggest(scope)
                         .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
                 ),
             ),

@@ -1,0 +1,266 @@
+//! The examples' submission folders: committed fresh and valid, rendered as the snapshots say,
+//! and regenerated without losing the partner's prose or changing an immutable id.
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::{Duration, UNIX_EPOCH};
+
+use dd_integration::{DatadogIntegration, IntegrationSpec};
+use dd_integration_examples::exporter::AcmeExporter;
+use dd_integration_examples::oncall::AcmeOnCall;
+use dd_integration_examples::submission_tool;
+use dd_integration_submission::cli::{ManifestOptions, ValidateOptions};
+use dd_integration_submission::{self as submission, Folder, Rule, SubmissionError};
+
+const EXAMPLES: [(&str, &IntegrationSpec); 2] = [
+    ("oncall", AcmeOnCall::SPEC),
+    ("exporter", AcmeExporter::SPEC),
+];
+
+fn committed() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("submission")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn committed_folders_are_fresh() {
+    let out = committed();
+    for (name, spec) in EXAMPLES {
+        let stale = submission::stale(spec, &out).unwrap();
+        assert!(
+            stale.is_empty(),
+            "stale: run `cargo xtask manifest` ({name}: {} differs)",
+            stale.join(", ")
+        );
+    }
+}
+
+#[test]
+fn committed_folders_pass_validate() {
+    let out = committed();
+    for (name, spec) in EXAMPLES {
+        let options = ValidateOptions {
+            folder: out.join(submission::dir_name(spec)),
+            integration: Some(name.to_owned()),
+            base: Some(out.join(submission::dir_name(spec))),
+        };
+        submission_tool().validate(&options).unwrap();
+        let folder = Folder::read(&options.folder).unwrap();
+        let errors: Vec<String> = submission::validate(&folder, Some(spec))
+            .iter()
+            .filter(|f| f.is_error())
+            .map(ToString::to_string)
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+    }
+}
+
+/// Every file of both examples, rendered into an empty folder at a fixed time.
+#[test]
+fn snapshots() {
+    let now = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+    for (name, spec) in EXAMPLES {
+        let rendered = submission::render_at(spec, None, now).unwrap();
+        for (path, text) in rendered.files() {
+            let snapshot = format!("{name}__{}", path.replace(['/', '.'], "_"));
+            insta::assert_snapshot!(snapshot, text);
+        }
+    }
+}
+
+#[test]
+fn regeneration_keeps_partner_prose_and_assets() {
+    let out = temp_dir("prose");
+    let spec = AcmeExporter::SPEC;
+    let first = submission::update(spec, &out).unwrap();
+    assert!(first.written.contains(&"README.md"));
+    let dir = first.dir;
+    let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+    let prose = "Acme Exporter also reports deploys as events, see the [deploy docs][50].\n";
+    let edited = readme
+        .replace("## Overview\n", &format!("## Overview\n\n{prose}"))
+        .replace(
+            "For support or questions",
+            "Text the generator owns, edited by hand",
+        )
+        + "[50]: https://docs.acme.example/deploys\n";
+    fs::write(dir.join("README.md"), edited).unwrap();
+    let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let with_dashboard = manifest.replace(
+        "\"oauth\": \"assets/oauth_clients.json\"",
+        "\"dashboards\": {\n      \"Acme Exporter Overview\": \"assets/dashboards/overview.json\"\n    },\n    \"oauth\": \"assets/oauth_clients.json\"",
+    );
+    assert_ne!(manifest, with_dashboard);
+    fs::write(dir.join("manifest.json"), with_dashboard).unwrap();
+    fs::create_dir_all(dir.join("assets/dashboards")).unwrap();
+    fs::write(dir.join("assets/dashboards/overview.json"), "{}").unwrap();
+
+    let second = submission::update(spec, &out).unwrap();
+    assert_eq!(second.written, ["README.md"]);
+    let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(readme.contains(
+        "## Overview\n\nAcme Exporter also reports deploys as events, see the [deploy docs][1].\n"
+    ));
+    assert!(readme.contains("[1]: https://docs.acme.example/deploys\n"));
+    assert!(readme.contains("For support or questions"));
+    assert!(!readme.contains("edited by hand"));
+    let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains(
+        "    \"dashboards\": {\n      \"Acme Exporter Overview\": \"assets/dashboards/overview.json\"\n    },\n    \"oauth\""
+    ));
+    assert!(
+        second.findings.iter().all(|f| !f.is_error()),
+        "{:#?}",
+        second.findings
+    );
+
+    let third = submission::update(spec, &out).unwrap();
+    assert!(third.written.is_empty(), "{:?}", third.written);
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn refuses_to_change_an_immutable_field() {
+    let out = temp_dir("immutable");
+    let spec = AcmeExporter::SPEC;
+    let dir = submission::update(spec, &out).unwrap().dir;
+    let rendered = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    let published = rendered
+        .replace(
+            "\"source_type_name\": \"Acme Exporter\"",
+            "\"source_type_name\": \"Acme Export\"",
+        )
+        .replace("\"source_type_id\": 98765432", "\"source_type_id\": 4242");
+    fs::write(dir.join("manifest.json"), &published).unwrap();
+
+    let err = submission::update(spec, &out).unwrap_err();
+    let SubmissionError::Immutable(changes) = &err else {
+        panic!("{err}");
+    };
+    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "assets.integration.source_type_name",
+            "assets.integration.source_type_id"
+        ]
+    );
+    let message = err.to_string();
+    assert!(message.starts_with("the declaration changes fields that cannot change:\n"));
+    assert!(message.contains(
+        "manifest.json: assets.integration.source_type_name is \"Acme Export\" in the folder \
+         but \"Acme Exporter\" in the declaration; it cannot change: Datadog ties the \
+         integration's data to it"
+    ));
+    // Nothing was written.
+    assert_eq!(
+        fs::read_to_string(dir.join("manifest.json")).unwrap(),
+        published
+    );
+    let manifest_err = submission_tool()
+        .manifest(&ManifestOptions {
+            out: Some(out.clone()),
+            integrations: vec!["exporter".into()],
+            ..ManifestOptions::default()
+        })
+        .unwrap_err();
+    assert!(manifest_err.contains("source_type_name"), "{manifest_err}");
+    // validate says the same, as findings.
+    let folder = Folder::read(&dir).unwrap();
+    let immutable: Vec<_> = submission::validate(&folder, Some(spec))
+        .into_iter()
+        .filter(|f| f.rule == Rule::Immutable)
+        .collect();
+    assert_eq!(immutable.len(), 2);
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn refuses_to_move_to_another_app_id() {
+    let out = temp_dir("app-id");
+    submission::update(AcmeExporter::SPEC, &out).unwrap();
+    let renamed = IntegrationSpec {
+        app_id: "acme-exporter-cloud",
+        ..*AcmeExporter::SPEC
+    };
+    let err = submission::update(&renamed, &out).unwrap_err().to_string();
+    assert!(
+        err.contains(
+            "app_id is \"acme-exporter\" in the folder but \"acme-exporter-cloud\" in the \
+             declaration; it cannot change"
+        ),
+        "{err}"
+    );
+    assert!(!out.join("acme_exporter_cloud").exists());
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn check_reports_stale_folders() {
+    let out = temp_dir("check");
+    let options = ManifestOptions {
+        check: true,
+        out: Some(out.clone()),
+        integrations: vec!["oncall".into()],
+    };
+    let err = submission_tool().manifest(&options).unwrap_err();
+    assert!(
+        err.starts_with("stale: run `cargo xtask manifest`"),
+        "{err}"
+    );
+    assert!(err.contains("acme_on_call/manifest.json"), "{err}");
+    submission_tool()
+        .manifest(&ManifestOptions {
+            check: false,
+            ..options
+        })
+        .unwrap();
+    submission_tool()
+        .manifest(&ManifestOptions {
+            check: true,
+            out: Some(out.clone()),
+            integrations: vec!["acme-on-call".into()],
+        })
+        .unwrap();
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn names_examples() {
+    let tool = submission_tool();
+    assert_eq!(
+        tool.integration("exporter").unwrap().app_id,
+        "acme-exporter"
+    );
+    assert_eq!(
+        tool.integration("acme_on_call").unwrap().app_id,
+        "acme-on-call"
+    );
+    assert!(
+        tool.integration("pager")
+            .unwrap_err()
+            .contains("oncall, exporter")
+    );
+}
+
+#[test]
+fn validate_fails_on_errors() {
+    let out = temp_dir("validate");
+    let dir = submission::update(AcmeExporter::SPEC, &out).unwrap().dir;
+    fs::remove_file(dir.join("README.md")).unwrap();
+    let err = submission_tool()
+        .validate(&ValidateOptions {
+            folder: dir,
+            integration: Some("exporter".into()),
+            base: None,
+        })
+        .unwrap_err();
+    assert!(err.ends_with("does not pass validation"), "{err}");
+    fs::remove_dir_all(&out).unwrap();
+}
