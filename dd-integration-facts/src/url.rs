@@ -185,10 +185,21 @@ fn check_host(host: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `host` (lowercase, IPv6 in brackets) is loopback, where plain http is allowed for
-/// development: `localhost` and its subdomains, `127.0.0.1`, `[::1]`.
+/// Whether `host` (a URL's host, IPv6 in brackets) is loopback, the only place plain http is
+/// allowed (development, the sandbox): `localhost` in any case, `127.0.0.0/8` and `[::1]`. A
+/// subdomain of `localhost` is not: not every resolver keeps it on the machine. The macro, the
+/// runtime's endpoint override, OAuth client and installer, and the validator all ask this.
 pub fn is_loopback(host: &str) -> bool {
-    host == "localhost" || host.ends_with(".localhost") || host == "[::1]" || host == "127.0.0.1"
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    }
+    host.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
@@ -211,7 +222,11 @@ mod tests {
         assert!(ok("http://localhost:3000/cb").loopback);
         assert!(ok("http://127.0.0.1/cb").loopback);
         assert!(ok("http://[::1]:8080/cb").loopback);
-        assert!(ok("http://app.localhost/cb").loopback);
+        assert!(ok("http://127.0.0.2:8080/cb").loopback);
+        assert!(err("http://app.localhost/cb").contains("requires https"));
+        assert!(is_loopback("LOCALHOST") && is_loopback("[::1]") && is_loopback("127.9.9.9"));
+        assert!(!is_loopback("localhost.acme.example") && !is_loopback("[::2]"));
+        assert!(!is_loopback("128.0.0.1") && !is_loopback("app.localhost"));
         assert!(ok("https://localhost/cb").loopback);
     }
 

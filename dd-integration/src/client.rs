@@ -60,7 +60,13 @@ use crate::secret::AccessToken;
 use crate::site::Domain;
 use crate::store::InstallationStore;
 use crate::tokens::{InstallationHandle, TokenError};
-use crate::transport::DatadogHttp;
+use crate::transport::{Backoff, BodyLimit, DatadogHttp, Failure, exchange};
+
+/// How the API client waits out a rate limit: past the reset, with a little jitter.
+const RATE_LIMIT_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max: Duration::from_secs(10),
+};
 
 /// Where an [`ApiClient`] gets access tokens: the token lifecycle
 /// ([`InstallationHandle`]), or a stand-in in tests.
@@ -682,29 +688,29 @@ impl<I: DatadogIntegration, O: Authorized<I>> ApiCall<'_, I, O> {
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let response = request.send().await.map_err(|e| {
-                if e.is_timeout() {
-                    ApiError::Timeout {
-                        operation: operation(),
-                        domain: inner.domain,
-                    }
-                } else {
-                    ApiError::Transport {
-                        operation: operation(),
-                        domain: inner.domain,
-                        source: e.without_url(),
-                    }
-                }
-            })?;
-            let status = response.status();
-            let rate_limit = RateLimit::from_headers(response.headers());
-            let body = read(
-                response,
-                inner.settings.max_response_bytes,
-                operation,
-                inner.domain,
+            let reply = exchange(
+                request,
+                BodyLimit::Refuse(inner.settings.max_response_bytes),
             )
-            .await?;
+            .await
+            .map_err(|failure| match failure {
+                Failure::Timeout => ApiError::Timeout {
+                    operation: operation(),
+                    domain: inner.domain,
+                },
+                Failure::Transport(source) => ApiError::Transport {
+                    operation: operation(),
+                    domain: inner.domain,
+                    source,
+                },
+                Failure::TooLarge { limit } => ApiError::ResponseTooLarge {
+                    operation: operation(),
+                    limit,
+                },
+            })?;
+            let status = reply.status;
+            let rate_limit = RateLimit::from_headers(&reply.headers);
+            let body = bytes::Bytes::from(reply.body);
             tracing::debug!(
                 status = status.as_u16(),
                 bytes = body.len(),
@@ -732,13 +738,15 @@ impl<I: DatadogIntegration, O: Authorized<I>> ApiCall<'_, I, O> {
                         installation: inner.installation.clone(),
                     });
                 }
-                StatusCode::TOO_MANY_REQUESTS => match rate_limit.reset {
-                    Some(reset)
-                        if waited < inner.settings.rate_limit_retries
-                            && reset <= inner.settings.max_rate_limit_wait =>
-                    {
+                StatusCode::TOO_MANY_REQUESTS => match rate_limit.reset.and_then(|reset| {
+                    RATE_LIMIT_BACKOFF.after_rate_limit(
+                        waited + 1,
+                        reset,
+                        inner.settings.max_rate_limit_wait,
+                    )
+                }) {
+                    Some(wait) if waited < inner.settings.rate_limit_retries => {
                         waited += 1;
-                        let wait = reset + Duration::from_millis(jitter_ms(250));
                         tracing::warn!(wait_ms = wait.as_millis() as u64, %rate_limit, "rate-limited (429); waiting for the reset");
                         tokio::time::sleep(wait).await;
                     }
@@ -829,46 +837,6 @@ impl<I> ApiClient<I> {
     }
 }
 
-async fn read(
-    mut response: reqwest::Response,
-    limit: usize,
-    operation: fn() -> String,
-    domain: Domain,
-) -> Result<bytes::Bytes, ApiError> {
-    let too_large = || ApiError::ResponseTooLarge {
-        operation: operation(),
-        limit,
-    };
-    if response.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > limit {
-                    return Err(too_large());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(bytes::Bytes::from(body)),
-            Err(e) if e.is_timeout() => {
-                return Err(ApiError::Timeout {
-                    operation: operation(),
-                    domain,
-                });
-            }
-            Err(e) => {
-                return Err(ApiError::Transport {
-                    operation: operation(),
-                    domain,
-                    source: e.without_url(),
-                });
-            }
-        }
-    }
-}
-
 /// Datadog's `{"errors":[...]}` messages, escaped and shortened.
 fn detail(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -878,10 +846,6 @@ fn detail(body: &[u8]) -> Option<String> {
         .filter_map(|e| e.as_str().or_else(|| e.get("detail")?.as_str()))
         .collect();
     (!text.is_empty()).then(|| quoted_answer(&text.join("; ")))
-}
-
-fn jitter_ms(max: u64) -> u64 {
-    getrandom::u64().unwrap_or(0) % (max + 1)
 }
 
 #[cfg(test)]

@@ -10,8 +10,6 @@
 //! segment, so the peer knows which region and which service was meant, and a test can assert
 //! that the SDK never sent a token request to a vanity subdomain.
 
-use std::net::IpAddr;
-
 use url::Url;
 
 /// The base of every URL the SDK builds for Datadog.
@@ -86,13 +84,11 @@ impl Endpoints {
     }
 }
 
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
+/// Whether `url`'s host is loopback, where plain http is allowed: the one rule, in
+/// `dd_integration_facts::url::is_loopback`.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    url.host_str()
+        .is_some_and(dd_integration_facts::url::is_loopback)
 }
 
 /// Why an endpoint override was refused.

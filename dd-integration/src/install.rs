@@ -533,9 +533,7 @@ fn pick_url(
             ),
         });
     }
-    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
-        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    let loopback = crate::endpoint::is_loopback(&url);
     let loopback_http = url.scheme() == "http" && loopback;
     if !declared.contains(&text.as_str()) && !loopback_http {
         return Err(InstallConfigError::Undeclared {

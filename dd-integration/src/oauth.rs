@@ -83,9 +83,7 @@ impl OAuthClientBuilder {
         let redirect = Url::parse(&self.redirect_uri).map_err(|e| ConfigError::RedirectUri {
             reason: e.to_string(),
         })?;
-        let loopback = matches!(redirect.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(redirect.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-            || redirect.host_str() == Some("localhost");
+        let loopback = crate::endpoint::is_loopback(&redirect);
         if !(redirect.scheme() == "https" || (redirect.scheme() == "http" && loopback)) {
             return Err(ConfigError::RedirectUri {
                 reason: "it must be https (plain http only on loopback, for development)".into(),

@@ -93,6 +93,7 @@ use crate::oauth::{OAuthClient, TokenGrant};
 use crate::scope::Scope;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{InstallationStore, StoreError, TokenUpdate};
+use crate::transport::{Backoff, jittered};
 
 /// The stored access-token expiry that marks a refresh as started and not yet stored.
 pub(crate) const REFRESH_STARTED: SystemTime = UNIX_EPOCH;
@@ -183,15 +184,13 @@ impl TokenSettings {
     /// The wait before attempt `attempt + 1`: exponential, jittered, at least a rate limit's
     /// reset; `None` when the reset is longer than [`TokenSettings::max_backoff`].
     fn wait_before(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
-        let exponential = self
-            .backoff
-            .saturating_mul(1 << (attempt.max(1) - 1).min(16))
-            .min(self.max_backoff);
-        let wait = jittered(exponential);
+        let backoff = Backoff {
+            first: self.backoff,
+            max: self.max_backoff,
+        };
         match retry_after {
-            Some(reset) if reset > self.max_backoff => None,
-            Some(reset) => Some(reset.max(wait) + jittered(self.backoff) / 2),
-            None => Some(wait),
+            Some(reset) => backoff.after_rate_limit(attempt, reset, self.max_backoff),
+            None => Some(backoff.delay(attempt)),
         }
     }
 }
@@ -1372,28 +1371,9 @@ fn may_have_rotated(error: &Error) -> bool {
     error.may_have_been_processed()
 }
 
-/// Between half and all of `base`, so that replicas that failed together retry apart.
-fn jittered(base: Duration) -> Duration {
-    let half = base / 2;
-    let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX).max(1);
-    // Without randomness the wait is still bounded and correct, only less spread.
-    let r = getrandom::u64().unwrap_or(0);
-    half + Duration::from_nanos(r % spread)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn jitter_stays_between_half_and_all() {
-        let base = Duration::from_millis(100);
-        for _ in 0..1000 {
-            let j = jittered(base);
-            assert!(j >= base / 2 && j <= base, "{j:?}");
-        }
-        assert_eq!(jittered(Duration::ZERO), Duration::ZERO);
-    }
 
     #[test]
     fn backoff_doubles_up_to_the_cap_and_honours_a_short_rate_limit_reset() {

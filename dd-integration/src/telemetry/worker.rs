@@ -9,7 +9,6 @@
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -30,6 +29,7 @@ use crate::installation::InstallationId;
 use crate::integration::DataKind;
 use crate::secret::ApiKey;
 use crate::site::Domain;
+use crate::transport::{Backoff, BodyLimit, Reply, exchange};
 
 /// What a worker reads from its queue.
 pub(crate) enum Msg {
@@ -934,11 +934,16 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
         // never closed.
         let slot = queue.transport.slots.acquire().await.ok();
         c.requests.fetch_add(1, Ordering::Relaxed);
-        let wait = match request.send().await {
-            Ok(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                let body = read_capped(response, 16 * 1024).await;
+        let backoff = Backoff {
+            first: settings.backoff,
+            max: settings.max_backoff,
+        };
+        let wait = match exchange(request, BodyLimit::Truncate(16 * 1024)).await {
+            Ok(Reply {
+                status,
+                headers,
+                body,
+            }) => {
                 tracing::debug!(
                     status = status.as_u16(),
                     wire = wire.len(),
@@ -963,21 +968,28 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                         let rate_limit = RateLimit::from_headers(&headers);
                         last = format!("HTTP 429: {rate_limit}");
                         match rate_limit.reset {
-                            Some(reset) if reset > settings.max_rate_limit_wait => {
-                                return Posted::Failed(DeliveryFailure::RateLimited { rate_limit });
-                            }
-                            // Past the reset, with jitter so that many orgs do not return at once.
-                            Some(reset) => reset.saturating_add(jitter(Duration::from_millis(250))),
-                            None => backoff(settings, attempt),
+                            Some(reset) => match backoff.after_rate_limit(
+                                attempt,
+                                reset,
+                                settings.max_rate_limit_wait,
+                            ) {
+                                Some(wait) => wait,
+                                None => {
+                                    return Posted::Failed(DeliveryFailure::RateLimited {
+                                        rate_limit,
+                                    });
+                                }
+                            },
+                            None => backoff.delay(attempt),
                         }
                     }
                     StatusCode::REQUEST_TIMEOUT => {
                         last = "HTTP 408".into();
-                        backoff(settings, attempt)
+                        backoff.delay(attempt)
                     }
                     s if s.is_server_error() => {
                         last = format!("HTTP {}", s.as_u16());
-                        backoff(settings, attempt)
+                        backoff.delay(attempt)
                     }
                     s => {
                         return Posted::Failed(DeliveryFailure::Refused {
@@ -987,13 +999,9 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
                     }
                 }
             }
-            Err(e) => {
-                last = if e.is_timeout() {
-                    "no answer in time".into()
-                } else {
-                    format!("transport: {}", e.without_url())
-                };
-                backoff(settings, attempt)
+            Err(failure) => {
+                last = failure.describe();
+                backoff.delay(attempt)
             }
         };
         drop(slot);
@@ -1005,17 +1013,6 @@ async fn post(queue: &Queue, kind: DataKind, codec: Codec, raw_len: usize, wire:
         tokio::time::sleep(wait).await;
     }
     Posted::Failed(DeliveryFailure::Exhausted { attempts, last })
-}
-
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        if out.len() + chunk.len() > cap {
-            break;
-        }
-        out.extend_from_slice(&chunk);
-    }
-    out
 }
 
 /// Datadog's error messages (`{"errors":["..."]}` or the logs intake's
@@ -1045,29 +1042,10 @@ fn error_detail(body: &[u8]) -> String {
     }
 }
 
-/// The wait before attempt `attempt + 1`: `backoff * 2^(attempt-1)`, at most `max_backoff`,
-/// jittered between half and all of it.
-fn backoff(settings: &TelemetrySettings, attempt: u32) -> Duration {
-    let base = settings
-        .backoff
-        .saturating_mul(1 << (attempt - 1).min(20))
-        .min(settings.max_backoff);
-    base / 2 + jitter(base / 2)
-}
-
-/// A random duration in `0..=max`.
-fn jitter(max: Duration) -> Duration {
-    let r = getrandom::u64().unwrap_or(0x9E37_79B9_7F4A_7C15);
-    let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
-    if nanos == 0 {
-        return Duration::ZERO;
-    }
-    // `max` may be past u64::MAX nanoseconds (a `max_backoff` of `Duration::MAX`).
-    Duration::from_nanos(nanos.checked_add(1).map_or(r, |n| r % n))
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// The settings are public fields: a backoff of `Duration::MAX` waits long, it does not
@@ -1077,10 +1055,12 @@ mod tests {
         let settings = TelemetrySettings::default()
             .backoff(Duration::MAX)
             .max_backoff(Duration::MAX);
+        let backoff = Backoff {
+            first: settings.backoff,
+            max: settings.max_backoff,
+        };
         for attempt in [1, 2, 30, u32::MAX] {
-            assert!(backoff(&settings, attempt) >= Duration::MAX / 2);
+            assert!(backoff.delay(attempt) >= Duration::MAX / 2);
         }
-        assert!(jitter(Duration::MAX) <= Duration::MAX);
-        assert_eq!(jitter(Duration::ZERO), Duration::ZERO);
     }
 }
