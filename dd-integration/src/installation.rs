@@ -57,11 +57,8 @@ impl fmt::Debug for InstallationId {
 pub enum InstallationStatus {
     /// Working.
     Active,
-    /// Datadog refused its refresh token: the customer must authorize again.
-    Revoked {
-        /// Why, as detected.
-        reason: String,
-    },
+    /// Datadog will no longer refresh its tokens: the customer must authorize again.
+    Revoked(Revocation),
     /// The partner disconnected it (tokens revoked at Datadog).
     Removed,
     /// A newer installation of the same org took its place.
@@ -69,6 +66,121 @@ pub enum InstallationStatus {
         /// The newer installation.
         by: InstallationId,
     },
+}
+
+/// Why an installation's tokens can no longer be refreshed, as detected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Revocation {
+    /// What happened.
+    pub cause: RevocationCause,
+    /// What Datadog said (its `error_description`), or, for a revocation recorded by an
+    /// older version, the text it recorded.
+    pub detail: Option<String>,
+}
+
+impl Revocation {
+    /// A revocation for `cause`, with what Datadog said, if anything.
+    pub fn new(cause: RevocationCause, detail: Option<String>) -> Revocation {
+        Revocation { cause, detail }
+    }
+
+    /// The stored form (`refused`, or `answer-lost: <detail>`): the cause's code first, so
+    /// that a store keeps one text column and reads the cause back.
+    pub fn to_stored(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{}: {detail}", self.cause.code()),
+            None => self.cause.code().to_owned(),
+        }
+    }
+
+    /// Reads [`Revocation::to_stored`]'s form back; any other text (a reason an older version
+    /// stored as free text) is [`RevocationCause::Unknown`] with the text as its detail.
+    pub fn from_stored(text: &str) -> Revocation {
+        let (code, detail) = match text.split_once(": ") {
+            Some((code, detail)) => (code, Some(detail.to_owned())),
+            None => (text, None),
+        };
+        match RevocationCause::from_code(code) {
+            Some(cause) => Revocation { cause, detail },
+            None => Revocation {
+                cause: RevocationCause::Unknown,
+                detail: (!text.is_empty()).then(|| text.to_owned()),
+            },
+        }
+    }
+}
+
+impl fmt::Display for Revocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.cause.describe())?;
+        match &self.detail {
+            Some(detail) if self.cause == RevocationCause::Unknown => write!(f, ": {detail}"),
+            Some(detail) => write!(f, " (Datadog said: {detail})"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What ended an installation's refreshes: a partner matches on this, not on text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RevocationCause {
+    /// Datadog refused the refresh token (`invalid_grant`): the customer uninstalled the
+    /// integration or its access was revoked.
+    Refused,
+    /// The answer to a refresh never arrived (the connection broke or timed out after the
+    /// request was sent) and Datadog had rotated the refresh token: the new one is lost.
+    AnswerLost,
+    /// An earlier refresh with the stored refresh token never stored its answer (the process
+    /// stopped, or the answer was lost) and Datadog had rotated the token.
+    Interrupted,
+    /// Recorded by an older version, as free text (see [`Revocation::detail`]).
+    Unknown,
+}
+
+impl RevocationCause {
+    /// The stable code a store keeps (`refused`, `answer-lost`, `interrupted`, `unknown`).
+    pub const fn code(self) -> &'static str {
+        match self {
+            RevocationCause::Refused => "refused",
+            RevocationCause::AnswerLost => "answer-lost",
+            RevocationCause::Interrupted => "interrupted",
+            RevocationCause::Unknown => "unknown",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<RevocationCause> {
+        [
+            RevocationCause::Refused,
+            RevocationCause::AnswerLost,
+            RevocationCause::Interrupted,
+            RevocationCause::Unknown,
+        ]
+        .into_iter()
+        .find(|c| c.code() == code)
+    }
+
+    /// What happened, in a sentence.
+    pub const fn describe(self) -> &'static str {
+        match self {
+            RevocationCause::Refused => {
+                "Datadog refused the refresh token (invalid_grant): the customer uninstalled the \
+                 integration or its access was revoked"
+            }
+            RevocationCause::AnswerLost => {
+                "refresh response lost after rotation: the connection broke (or timed out) after \
+                 the refresh request was sent, so Datadog rotated the refresh token but its \
+                 answer, with the new one, never arrived"
+            }
+            RevocationCause::Interrupted => {
+                "refresh response lost after rotation: an earlier refresh with the stored refresh \
+                 token (in this or another process) never stored its answer; the process \
+                 stopped, or the response was lost, after Datadog rotated the token"
+            }
+            RevocationCause::Unknown => "revoked",
+        }
+    }
 }
 
 /// An installation: the tokens and key of one Datadog org, and who it belongs to on the

@@ -7,6 +7,7 @@ pub mod api_key;
 pub mod client;
 pub mod endpoint;
 pub mod error;
+pub mod hooks;
 pub mod install;
 pub mod installation;
 pub mod integration;
@@ -34,8 +35,9 @@ pub use api_key::MarketplaceApiKey;
 pub use client::{ApiClient, ApiError};
 pub use endpoint::{EndpointError, Endpoints};
 pub use error::{Error, Operation, RateLimit};
-pub use install::{InstallHooks, InstallReport, Installer};
-pub use installation::{Installation, InstallationId};
+pub use hooks::{Hooks, InstallReport};
+pub use install::Installer;
+pub use installation::{Installation, InstallationId, Revocation, RevocationCause};
 pub use integration::{
     Author, DataKind, DatadogIntegration, IntegrationSpec, KindMarker, MetricSpec, MetricType,
     Orientation, ServiceCheckSpec, Submits, kinds,

@@ -25,7 +25,7 @@
 //! - **`invalid_grant`**: the store is read again first (a rotation by another replica is not a
 //!   revocation). If it still holds the refresh token that was refused, the installation is
 //!   marked [`InstallationStatus::Revoked`] with the reason, the partner's
-//!   [`InstallHooks::revoked`] hook runs, and every later call fails fast with
+//!   [`Hooks::revoked`] hook runs, and every later call fails fast with
 //!   [`TokenError::ReauthorizationRequired`], without I/O.
 //! - **Transient failures** (5xx, 429 with `X-RateLimit-Reset`, time-outs, cut connections) are
 //!   retried [`TokenSettings::attempts`] times with jittered exponential backoff and are never
@@ -70,8 +70,8 @@
 //! is sent. The SDK makes it visible instead. Because the journal mark is durable before the
 //! token is spent, whoever next refreshes (this process, another replica, or the process after
 //! a restart) and is refused finds the mark, and marks the installation
-//! `Revoked { reason: "refresh response lost after rotation: ..." }` (the true reason, distinct
-//! from a customer's revocation), calls [`InstallHooks::revoked`], and answers
+//! `Revoked` with [`RevocationCause::AnswerLost`] or [`RevocationCause::Interrupted`] (the true
+//! cause, distinct from a customer's revocation, [`RevocationCause::Refused`]), calls [`Hooks::revoked`], and answers
 //! [`TokenError::ReauthorizationRequired`]. Under lenient rotation the old token still works and
 //! nothing is lost. A process killed before the token call, or after the write, loses nothing:
 //! the next refresh simply succeeds with the stored token, or finds the new one.
@@ -87,8 +87,10 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use crate::error::Error;
-use crate::install::{InstallHooks, NoHooks};
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::hooks::{Hooks, NoHooks};
+use crate::installation::{
+    Installation, InstallationId, InstallationStatus, Revocation, RevocationCause,
+};
 use crate::oauth::{OAuthClient, TokenGrant};
 use crate::scope::Scope;
 use crate::secret::{AccessToken, RefreshToken};
@@ -102,11 +104,6 @@ pub(crate) const REFRESH_STARTED: SystemTime = UNIX_EPOCH;
 const WRITE_ATTEMPTS: u32 = 8;
 /// An access token kept in use after a failed refresh must still have this long to live.
 const FALLBACK_MARGIN: Duration = Duration::from_secs(30);
-
-/// Why the refresh token may already have been spent when Datadog refuses it.
-const LOST_CONNECTION: &str = "refresh response lost after rotation: the connection broke (or timed out) after the refresh request was sent, so Datadog rotated the refresh token but its answer, with the new one, never arrived";
-const LOST_INTERRUPTED: &str = "refresh response lost after rotation: an earlier refresh with the stored refresh token (in this or another process) never stored its answer; the process stopped, or the response was lost, after Datadog rotated the token";
-const REFUSED: &str = "Datadog refused the refresh token (invalid_grant): the customer uninstalled the integration or its access was revoked";
 
 /// How tokens are kept fresh. The defaults suit Datadog; tests shorten them.
 #[derive(Clone, Debug)]
@@ -208,13 +205,13 @@ pub enum TokenError {
     /// Datadog will not refresh this installation's tokens any more (it is marked
     /// [`InstallationStatus::Revoked`]).
     #[error(
-        "installation {id} needs re-authorization: {reason}. The customer must connect the integration again from its tile in Datadog (Installer::reauthorize_url gives the link)"
+        "installation {id} needs re-authorization: {revocation}. The customer must connect the integration again from its tile in Datadog (Installer::reauthorize_url gives the link)"
     )]
     ReauthorizationRequired {
         /// The installation.
         id: InstallationId,
-        /// Why, as detected.
-        reason: String,
+        /// Why, as detected ([`Revocation::cause`] to match on).
+        revocation: Revocation,
     },
     /// The partner disconnected the installation.
     #[error(
@@ -438,7 +435,7 @@ pub struct Tokens {
 struct Inner {
     oauth: OAuthClient,
     store: Arc<dyn InstallationStore>,
-    hooks: Arc<dyn InstallHooks>,
+    hooks: Arc<dyn Hooks>,
     settings: TokenSettings,
     /// This process's name on refresh leases; each refresh adds its own number.
     holder: String,
@@ -461,7 +458,7 @@ impl fmt::Debug for Tokens {
 pub struct TokensBuilder {
     oauth: OAuthClient,
     store: Arc<dyn InstallationStore>,
-    hooks: Arc<dyn InstallHooks>,
+    hooks: Arc<dyn Hooks>,
     settings: TokenSettings,
 }
 
@@ -475,9 +472,9 @@ impl fmt::Debug for TokensBuilder {
 }
 
 impl TokensBuilder {
-    /// The partner's hooks ([`InstallHooks::revoked`] is called when an installation is found
+    /// The partner's hooks ([`Hooks::revoked`] is called when an installation is found
     /// revoked).
-    pub fn hooks(mut self, hooks: Arc<dyn InstallHooks>) -> TokensBuilder {
+    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> TokensBuilder {
         self.hooks = hooks;
         self
     }
@@ -816,7 +813,7 @@ impl Tokens {
             return Ok(None);
         }
         let spent = current.refresh_token.clone();
-        let mut doubt = inherited.then_some(LOST_INTERRUPTED);
+        let mut doubt = inherited.then_some(RevocationCause::Interrupted);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -836,7 +833,7 @@ impl Tokens {
                 Err(e) => e,
             };
             if may_have_rotated(&error) {
-                doubt = Some(LOST_CONNECTION);
+                doubt = Some(RevocationCause::AnswerLost);
             }
             let wait = self
                 .inner
@@ -1068,7 +1065,7 @@ impl Tokens {
         &self,
         entry: &Entry,
         spent: &RefreshToken,
-        doubt: Option<&'static str>,
+        doubt: Option<RevocationCause>,
         error: &Error,
     ) -> Result<Option<AccessToken>, TokenError> {
         // Read again first: a rotation by another replica is not a revocation.
@@ -1091,22 +1088,20 @@ impl Tokens {
             Error::InvalidGrant {
                 description: Some(d),
                 ..
-            } => format!(" (Datadog said: {d})"),
-            _ => String::new(),
+            } => Some(d.clone()),
+            _ => None,
         };
-        let reason = format!("{}{detail}", doubt.unwrap_or(REFUSED));
-        Err(self.mark_revoked(entry, now, reason).await)
+        let revocation = Revocation::new(doubt.unwrap_or(RevocationCause::Refused), detail);
+        Err(self.mark_revoked(entry, now, revocation).await)
     }
 
     async fn mark_revoked(
         &self,
         entry: &Entry,
         mut installation: Installation,
-        reason: String,
+        revocation: Revocation,
     ) -> TokenError {
-        let status = InstallationStatus::Revoked {
-            reason: reason.clone(),
-        };
+        let status = InstallationStatus::Revoked(revocation.clone());
         let mut delay = self.inner.settings.backoff;
         for attempt in 1..=3 {
             match self.inner.store.set_status(&entry.id, &status).await {
@@ -1123,14 +1118,15 @@ impl Tokens {
         tracing::warn!(
             installation = %entry.id,
             domain = %installation.domain,
-            reason = %reason,
+            cause = revocation.cause.code(),
+            reason = %revocation,
             "installation needs re-authorization"
         );
         let error = entry.kill(TokenError::ReauthorizationRequired {
             id: entry.id.clone(),
-            reason: reason.clone(),
+            revocation: revocation.clone(),
         });
-        self.inner.hooks.revoked(&installation, &reason).await;
+        self.inner.hooks.revoked(&installation, &revocation).await;
         error
     }
 
@@ -1154,9 +1150,9 @@ impl Tokens {
         let id = entry.id.clone();
         let dead = match &installation.status {
             InstallationStatus::Active => return Ok(()),
-            InstallationStatus::Revoked { reason } => TokenError::ReauthorizationRequired {
+            InstallationStatus::Revoked(revocation) => TokenError::ReauthorizationRequired {
                 id,
-                reason: reason.clone(),
+                revocation: revocation.clone(),
             },
             InstallationStatus::Removed => TokenError::Disconnected { id },
             InstallationStatus::Replaced { by } => TokenError::Replaced { id, by: by.clone() },

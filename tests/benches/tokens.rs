@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dd_integration::install::NoHooks;
+use dd_integration::hooks::NoHooks;
 use dd_integration::{
     AccessToken, InstallationHandle, InstallationId, InstallationStore, MemoryStore, Tokens,
 };

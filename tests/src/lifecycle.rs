@@ -12,9 +12,9 @@ use dd_integration::installation::InstallationStatus;
 use dd_integration::store::{FlowClaim, TokenUpdate};
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};
 use dd_integration::{
-    ClientSecret, DatadogIntegration, Domain, Endpoints, HttpConfig, InstallHooks, Installation,
-    InstallationId, InstallationStore, Installer, IntegrationSpec, MarketplaceApiKey, Sealer,
-    SealingKey, StoreError, TokenSettings,
+    ClientSecret, DatadogIntegration, Domain, Endpoints, Hooks, HttpConfig, Installation,
+    InstallationId, InstallationStore, Installer, IntegrationSpec, MarketplaceApiKey, Revocation,
+    Sealer, SealingKey, StoreError, TokenSettings,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -95,7 +95,7 @@ impl Config {
     pub fn installer(
         &self,
         store: Arc<dyn InstallationStore>,
-        hooks: impl InstallHooks,
+        hooks: impl Hooks,
         settings: TokenSettings,
         configure: impl FnOnce(InstallerBuilder<AcmePager>) -> InstallerBuilder<AcmePager>,
     ) -> Installer<AcmePager> {
@@ -156,7 +156,7 @@ impl Lab {
     pub fn installer(
         &self,
         store: Arc<dyn InstallationStore>,
-        hooks: impl InstallHooks,
+        hooks: impl Hooks,
         settings: TokenSettings,
     ) -> Installer<AcmePager> {
         self.config.installer(store, hooks, settings, |b| b)
@@ -333,22 +333,22 @@ pub async fn call_api(
 
 /// Hooks that record what the SDK reported.
 #[derive(Clone, Default)]
-pub struct Recorder(Arc<Mutex<Vec<(InstallationId, String)>>>);
+pub struct Recorder(Arc<Mutex<Vec<(InstallationId, Revocation)>>>);
 
 impl Recorder {
-    /// The `revoked` calls so far: installation and reason.
-    pub fn revoked(&self) -> Vec<(InstallationId, String)> {
+    /// The `revoked` calls so far: installation and why.
+    pub fn revoked(&self) -> Vec<(InstallationId, Revocation)> {
         self.0.lock().expect("not poisoned").clone()
     }
 }
 
 #[async_trait]
-impl InstallHooks for Recorder {
-    async fn revoked(&self, installation: &Installation, reason: &str) {
+impl Hooks for Recorder {
+    async fn revoked(&self, installation: &Installation, revocation: &Revocation) {
         self.0
             .lock()
             .expect("not poisoned")
-            .push((installation.id.clone(), reason.to_owned()));
+            .push((installation.id.clone(), revocation.clone()));
     }
 }
 
@@ -482,7 +482,7 @@ pub async fn refresh_storm(
 ) -> Duration {
     use std::collections::{BTreeSet, HashMap};
 
-    use dd_integration::install::NoHooks;
+    use dd_integration::hooks::NoHooks;
     use dd_integration::testkit::{Route, TokenState};
 
     let installer = lab.installer(store.clone(), NoHooks, test_settings());

@@ -11,8 +11,8 @@ use dd_integration::DatadogIntegration;
 use dd_integration::install::{ApiKeyOutcome, Identify, InstallFailure};
 use dd_integration::testkit::{Consent, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
 use dd_integration::{
-    ClientSecret, Domain, HttpConfig, InstallHooks, InstallReport, InstallationId, Installer,
-    Scope, Sealer, SealingKey, Site,
+    ClientSecret, Domain, Hooks, HttpConfig, InstallReport, InstallationId, Installer, Scope,
+    Sealer, SealingKey, Site,
 };
 use dd_integration_tests::integration::{AcmeBeacon, AcmePager, AcmeStaged};
 use http::HeaderMap;
@@ -29,10 +29,10 @@ struct Seen {
 }
 
 #[derive(Clone, Default)]
-struct Hooks(Arc<Mutex<Seen>>);
+struct Seeing(Arc<Mutex<Seen>>);
 
 #[async_trait]
-impl InstallHooks for Hooks {
+impl Hooks for Seeing {
     async fn identify(&self, headers: &HeaderMap, return_to: &str) -> Identify {
         if self.0.lock().unwrap().anonymous {
             return Identify::Anonymous;
@@ -66,7 +66,7 @@ impl InstallHooks for Hooks {
 struct App<I: DatadogIntegration = AcmePager> {
     sandbox: Sandbox,
     installer: Installer<I>,
-    hooks: Hooks,
+    hooks: Seeing,
     base: Url,
 }
 
@@ -102,7 +102,7 @@ impl<I: DatadogIntegration> App<I> {
                 .redirect_uri(callback.as_str())
                 .scopes(spec.scopes.iter().map(|s| s.as_str())),
         );
-        let hooks = Hooks::default();
+        let hooks = Seeing::default();
         let builder = Installer::<I>::builder()
             .client(
                 client.client_id.clone(),
@@ -563,7 +563,7 @@ async fn the_partner_login_comes_back_to_the_same_onboarding_url() {
 async fn a_hook_redirect_off_the_partner_origin_is_refused() {
     struct Evil;
     #[async_trait]
-    impl InstallHooks for Evil {
+    impl Hooks for Evil {
         async fn identify(&self, _: &HeaderMap, _: &str) -> Identify {
             Identify::Redirect("https://evil.example/phish".into())
         }
@@ -575,7 +575,7 @@ async fn a_hook_redirect_off_the_partner_origin_is_refused() {
     assert!(page.headers.get("location").is_none());
     struct SchemeRelative;
     #[async_trait]
-    impl InstallHooks for SchemeRelative {
+    impl Hooks for SchemeRelative {
         async fn identify(&self, _: &HeaderMap, _: &str) -> Identify {
             Identify::Redirect("//evil.example/phish".into())
         }

@@ -1252,17 +1252,24 @@ async fn a_413_splits_the_payload_in_halves_and_resends_both() {
 // ---------------------------------------------------------------------------------------------
 // Key revocation
 
+/// Hooks that count the keys the intake refused.
+struct CountRejected(Arc<AtomicUsize>);
+
+#[async_trait::async_trait]
+impl dd_integration::Hooks for CountRejected {
+    async fn key_rejected(&self, _: &InstallationId, _: Domain) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_stops_the_installation_and_says_what_to_do() {
     let sandbox = Sandbox::start().await;
     let rejected = Arc::new(AtomicUsize::new(0));
-    let seen = Arc::clone(&rejected);
     let telemetry = Telemetry::builder()
         .endpoints(sandbox.endpoints())
         .settings(quick())
-        .on_key_rejected(move |_, _| {
-            seen.fetch_add(1, Ordering::SeqCst);
-        })
+        .hooks(Arc::new(CountRejected(Arc::clone(&rejected))))
         .build()
         .unwrap();
     let org = sandbox.add_org(OrgSpec::new("Acme", Domain::Eu1));
@@ -1308,6 +1315,13 @@ async fn a_refused_key_stops_the_installation_and_says_what_to_do() {
         intake.try_send(Log::new("x")),
         Err(TelemetryError::KeyRejected { .. })
     ));
+    // The hook runs on a task of its own: wait for it, then make sure it ran once.
+    for _ in 0..200 {
+        if rejected.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(rejected.load(Ordering::SeqCst), 1, "the hook runs once");
     // No request was made after the refusal; the other installation is unaffected.
     let calls = sandbox.calls(Route::Series) + sandbox.calls(Route::Logs);

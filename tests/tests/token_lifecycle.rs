@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use dd_integration::install::NoHooks;
-use dd_integration::installation::InstallationStatus;
+use dd_integration::hooks::NoHooks;
+use dd_integration::installation::{InstallationStatus, RevocationCause};
 use dd_integration::testkit::{Fault, OrgSpec, Route, SandboxOrg, TokenState};
 use dd_integration::tokens::CustomerStep;
 use dd_integration::{
@@ -226,13 +226,14 @@ async fn revocation_is_detected_within_one_call_and_then_fails_fast() {
     );
     let now = stored(store.as_ref(), &installation.id).await;
     assert!(
-        matches!(&now.status, InstallationStatus::Revoked { reason } if reason.contains("invalid_grant")),
+        matches!(&now.status, InstallationStatus::Revoked(r) if r.cause == RevocationCause::Refused && r.to_string().contains("invalid_grant")),
         "{:?}",
         now.status
     );
     let reported = hooks.revoked();
     assert_eq!(reported.len(), 1);
     assert_eq!(reported[0].0, installation.id);
+    assert_eq!(reported[0].1.cause, RevocationCause::Refused);
 
     // From now on: the same error, with no store read and no Datadog call.
     let gets = store.tap.gets.load(Ordering::SeqCst);
@@ -383,12 +384,12 @@ async fn a_response_lost_after_rotation_is_reported_with_its_true_reason() {
     );
     let now = stored(store.as_ref(), &installation.id).await;
     assert!(
-        matches!(&now.status, InstallationStatus::Revoked { reason } if reason.starts_with("refresh response lost after rotation")),
+        matches!(&now.status, InstallationStatus::Revoked(r) if r.cause == RevocationCause::AnswerLost && r.to_string().starts_with("refresh response lost after rotation")),
         "{:?}",
         now.status
     );
     assert_eq!(hooks.revoked().len(), 1);
-    assert!(hooks.revoked()[0].1.contains("lost after rotation"));
+    assert_eq!(hooks.revoked()[0].1.cause, RevocationCause::AnswerLost);
 }
 
 #[tokio::test]

@@ -67,7 +67,9 @@ use async_trait::async_trait;
 
 use super::{FlowClaim, InstallationStore, MemoryStore, StoreError, TokenUpdate};
 use crate::api_key::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::installation::{
+    Installation, InstallationId, InstallationStatus, Revocation, RevocationCause,
+};
 use crate::scope::ScopeSet;
 use crate::seal::{Sealer, SealingKey};
 use crate::secret::{AccessToken, ApiKey, RefreshToken};
@@ -639,9 +641,7 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     store
         .set_status(
             &a.id,
-            &InstallationStatus::Revoked {
-                reason: "invalid_grant".into(),
-            },
+            &InstallationStatus::Revoked(Revocation::new(RevocationCause::Refused, None)),
         )
         .await
         .expect("set_status");
@@ -649,7 +649,7 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     assert!(
         matches!(
             found.as_ref().map(|i| (&i.id, &i.status)),
-            Some((id, InstallationStatus::Revoked { .. })) if *id == a.id
+            Some((id, InstallationStatus::Revoked(_))) if *id == a.id
         ),
         "a revoked installation is still the org's current one (a reinstall links to it): {found:?}"
     );
@@ -1068,9 +1068,10 @@ async fn set_status<F: StoreFactory>(t: &Bench<'_, F>) {
     let installation = sample_installation("org-status");
     must_insert(&store, &installation).await;
     let id = &installation.id;
-    let revoked = InstallationStatus::Revoked {
-        reason: "Datadog refused the refresh token (invalid_grant)".into(),
-    };
+    let revoked = InstallationStatus::Revoked(Revocation::new(
+        RevocationCause::AnswerLost,
+        Some("Invalid refresh token".into()),
+    ));
     store.set_status(id, &revoked).await.expect("set_status");
     let found = must_get(&store, id).await;
     assert_eq!(found.status, revoked);

@@ -19,7 +19,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
 use crate::api_key::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::installation::{Installation, InstallationId, InstallationStatus, Revocation};
 use crate::scope::ScopeSet;
 use crate::seal::Sealer;
 use crate::secret::{AccessToken, ApiKey, RefreshToken};
@@ -304,7 +304,7 @@ fn stored_version(id: &InstallationId, version: i64) -> Result<u64, StoreError> 
 fn status_columns(status: &InstallationStatus) -> (&'static str, Option<String>, Option<String>) {
     match status {
         InstallationStatus::Active => ("active", None, None),
-        InstallationStatus::Revoked { reason } => ("revoked", Some(reason.clone()), None),
+        InstallationStatus::Revoked(revocation) => ("revoked", Some(revocation.to_stored()), None),
         InstallationStatus::Removed => ("removed", None, None),
         InstallationStatus::Replaced { by } => ("replaced", None, Some(by.as_str().to_owned())),
     }
@@ -317,9 +317,9 @@ fn status_from_columns(
 ) -> Result<InstallationStatus, String> {
     Ok(match (text, reason, replaced_by) {
         ("active", _, _) => InstallationStatus::Active,
-        ("revoked", reason, _) => InstallationStatus::Revoked {
-            reason: reason.unwrap_or_default(),
-        },
+        ("revoked", reason, _) => InstallationStatus::Revoked(Revocation::from_stored(
+            reason.as_deref().unwrap_or_default(),
+        )),
         ("removed", _, _) => InstallationStatus::Removed,
         ("replaced", _, Some(by)) => InstallationStatus::Replaced {
             by: InstallationId::from_stored(by),
@@ -1268,9 +1268,14 @@ mod tests {
     fn every_status_survives_its_columns() {
         for status in [
             InstallationStatus::Active,
-            InstallationStatus::Revoked {
-                reason: "invalid_grant".into(),
-            },
+            InstallationStatus::Revoked(Revocation::new(
+                crate::installation::RevocationCause::Refused,
+                Some("Invalid refresh token: it was revoked".into()),
+            )),
+            InstallationStatus::Revoked(Revocation::new(
+                crate::installation::RevocationCause::AnswerLost,
+                None,
+            )),
             InstallationStatus::Removed,
             InstallationStatus::Replaced {
                 by: InstallationId::from_stored("inst_new"),
@@ -1280,6 +1285,20 @@ mod tests {
             let row_status = status_from_columns(text, reason, by).unwrap();
             assert_eq!(row_status, status);
         }
+        // A reason an older version stored as free text is read as an unknown cause.
+        let legacy = status_from_columns(
+            "revoked",
+            Some("Datadog refused the refresh token (invalid_grant): gone".into()),
+            None,
+        )
+        .unwrap();
+        assert!(matches!(
+            legacy,
+            InstallationStatus::Revoked(Revocation {
+                cause: crate::installation::RevocationCause::Unknown,
+                detail: Some(ref d),
+            }) if d.starts_with("Datadog refused")
+        ));
         assert!(status_from_columns("paused", None, None).is_err());
         assert!(status_from_columns("replaced", None, None).is_err());
     }

@@ -371,13 +371,12 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Called once for each installation whose key Datadog refuses, to mark it in the
-    /// partner's records and tell the customer to reconnect.
-    pub fn on_key_rejected(
-        mut self,
-        hook: impl Fn(&InstallationId, Domain) + Send + Sync + 'static,
-    ) -> TelemetryBuilder {
-        self.hook = Some(Arc::new(hook));
+    /// The partner's hooks (the installer's: [`Installer::hooks`](crate::Installer::hooks)):
+    /// [`Hooks::key_rejected`](crate::hooks::Hooks::key_rejected) runs once for each
+    /// installation whose key Datadog refuses, to mark it in the partner's records and tell the
+    /// customer to reconnect.
+    pub fn hooks(mut self, hooks: Arc<dyn crate::hooks::Hooks>) -> TelemetryBuilder {
+        self.hook = Some(hooks);
         self
     }
 

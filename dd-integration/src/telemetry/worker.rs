@@ -57,7 +57,7 @@ pub(crate) struct Transport {
 }
 
 /// Called once when Datadog refuses an installation's key.
-pub(crate) type KeyRejectedHook = Arc<dyn Fn(&InstallationId, Domain) + Send + Sync>;
+pub(crate) type KeyRejectedHook = Arc<dyn crate::hooks::Hooks>;
 
 /// What [`Queue::try_queue`] did with an item.
 pub(crate) enum TryQueue {
@@ -388,8 +388,10 @@ impl Queue {
                 key = %self.key.masked(),
                 "Datadog refused the installation's API key; nothing more is sent for it: the customer must connect the integration again"
             );
-            if let Some(hook) = &self.hook {
-                hook(&self.id, self.domain);
+            if let Some(hooks) = &self.hook {
+                let (hooks, id, domain) = (Arc::clone(hooks), self.id.clone(), self.domain);
+                // The hook may take its time (a database write, an e-mail): not on the queue's.
+                tokio::spawn(async move { hooks.key_rejected(&id, domain).await });
             }
         }
     }

@@ -23,7 +23,7 @@ use dd_integration::install::{ApiKeyOutcome, InstallFailure};
 use dd_integration::telemetry::{CheckStatus, Event, ServiceCheck, Telemetry};
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Sandbox};
 use dd_integration::{
-    ClientSecret, DatadogIntegration, InstallHooks, InstallReport, Installation, Installer, Sealer,
+    ClientSecret, DatadogIntegration, Hooks, InstallReport, Installation, Installer, Sealer,
     SealingKey, Site, SqliteStore,
 };
 use dd_integration_examples::exporter::{AcmeExporter, CAN_CONNECT, QUEUE_DEPTH};
@@ -164,7 +164,7 @@ fn options() -> Result<Options, String> {
 struct Printer;
 
 #[async_trait]
-impl InstallHooks for Printer {
+impl Hooks for Printer {
     async fn installed(&self, report: &InstallReport) {
         println!("\n[hook] installed: {}", report.installation.id);
         print_installation(&report.installation);

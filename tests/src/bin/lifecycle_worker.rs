@@ -26,7 +26,7 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dd_integration::install::NoHooks;
+use dd_integration::hooks::NoHooks;
 use dd_integration::store::{PostgresStore, SqliteStore};
 use dd_integration::{InstallationId, InstallationStore, Sealer, SealingKey};
 use dd_integration_tests::lifecycle::{
