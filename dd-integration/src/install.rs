@@ -1044,6 +1044,7 @@ impl<I: DatadogIntegration> Installer<I> {
             api_key_requested_at: (spec.creates_api_key()
                 && granted.contains(&Scope::API_KEYS_WRITE))
             .then_some(now),
+            refresh_started_at: None,
             partner_account: account.clone(),
             status: InstallationStatus::Active,
             previous: previous.as_ref().map(|p| p.id.clone()),

@@ -211,11 +211,15 @@ pub struct Installation {
     pub granted_scopes: ScopeSet,
     /// The current access token.
     pub access_token: AccessToken,
-    /// When the access token expires; `UNIX_EPOCH` while a refresh is under way, or after one
-    /// that stopped before storing its outcome (see [`Installation::refresh_interrupted`]).
+    /// When the access token expires.
     pub access_token_expires_at: SystemTime,
     /// The newest refresh token.
     pub refresh_token: RefreshToken,
+    /// The refresh journal: when a refresh of the tokens began (its refresh token about to be
+    /// sent to Datadog), until its outcome is stored. Left set by a crash or a lost answer in
+    /// that window, when Datadog may have rotated the refresh token (see
+    /// [`Installation::refresh_interrupted`]).
+    pub refresh_started_at: Option<SystemTime>,
     /// The marketplace API key, once created.
     pub api_key: Option<MarketplaceApiKey>,
     /// The install's journal of the key window: when the SDK was about to ask Datadog for the
@@ -264,6 +268,6 @@ impl Installation {
     /// and has not stored an outcome: under way now, or stopped by a crash or a lost response.
     /// See the [`tokens`](crate::tokens) module for what follows from it.
     pub fn refresh_interrupted(&self) -> bool {
-        self.access_token_expires_at == crate::tokens::REFRESH_STARTED
+        self.refresh_started_at.is_some()
     }
 }

@@ -16,7 +16,7 @@
 //! - **Re-read after taking the lease**: if another replica refreshed meanwhile, its token is
 //!   used and nothing is sent to Datadog.
 //! - **Journal, refresh, compare-and-swap**: before the refresh token is spent, the stored
-//!   expiry of the access token is set to [`UNIX_EPOCH`] (the journal mark, see
+//!   refresh journal is written ([`Installation::refresh_started_at`], see
 //!   [`Installation::refresh_interrupted`]); the new tokens are then written with
 //!   [`InstallationStore::update_tokens`] (compare and swap on the version) **before** the new
 //!   access token is handed to anyone, so the newest refresh token is durable before any
@@ -96,9 +96,6 @@ use crate::scope::Scope;
 use crate::secret::{AccessToken, RefreshToken};
 use crate::store::{InstallationStore, StoreError, TokenUpdate};
 use crate::transport::{Backoff, jittered};
-
-/// The stored access-token expiry that marks a refresh as started and not yet stored.
-pub(crate) const REFRESH_STARTED: SystemTime = UNIX_EPOCH;
 
 /// How many times the rotated tokens are written before giving up (the store failing).
 const WRITE_ATTEMPTS: u32 = 8;
@@ -877,11 +874,13 @@ impl Tokens {
     /// Writes the journal mark (compare and swap). False when the installation changed since it
     /// was read.
     async fn journal(&self, current: &mut Installation) -> Result<bool, TokenError> {
+        let started = SystemTime::now();
         let mark = TokenUpdate {
             access_token: current.access_token.clone(),
-            access_token_expires_at: REFRESH_STARTED,
+            access_token_expires_at: current.access_token_expires_at,
             refresh_token: current.refresh_token.clone(),
             granted_scopes: None,
+            refresh_started_at: Some(started),
         };
         match self
             .inner
@@ -891,7 +890,7 @@ impl Tokens {
         {
             Ok(version) => {
                 current.version = version;
-                current.access_token_expires_at = REFRESH_STARTED;
+                current.refresh_started_at = Some(started);
                 Ok(true)
             }
             Err(StoreError::Conflict { .. }) => Ok(false),
@@ -913,6 +912,7 @@ impl Tokens {
             access_token_expires_at: *expires_at,
             refresh_token: current.refresh_token.clone(),
             granted_scopes: None,
+            refresh_started_at: None,
         };
         if let Err(e) = self
             .inner
@@ -964,6 +964,7 @@ impl Tokens {
             // Datadog rotates on every refresh; keep the old one only if the answer had none.
             refresh_token: grant.refresh_token.unwrap_or_else(|| spent.clone()),
             granted_scopes: grant.scopes,
+            refresh_started_at: None,
         };
         let store = &self.inner.store;
         let mut delay = self.inner.settings.backoff;
@@ -1163,7 +1164,10 @@ impl Tokens {
     /// The stored token, cached, if it is fresh and Datadog has not rejected it.
     fn usable(&self, entry: &Entry, installation: &Installation) -> Option<AccessToken> {
         let fresh_until = self.fresh_until(installation.access_token_expires_at);
-        if SystemTime::now() >= fresh_until
+        // A refresh under way (or interrupted) may have rotated the tokens at Datadog: its
+        // holder's answer, not the stored token, is what to use.
+        if installation.refresh_interrupted()
+            || SystemTime::now() >= fresh_until
             || read(&entry.view).rejected.as_ref() == Some(&installation.access_token)
         {
             return None;

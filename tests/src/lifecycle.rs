@@ -3,7 +3,7 @@
 //! key), and installs driven through the SDK's own handlers without a web server.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use crate::integration::AcmePager;
 use async_trait::async_trait;
@@ -587,7 +587,7 @@ pub enum StoreCall<'a> {
     /// `get`.
     Get,
     /// `update_tokens`; `journal`: the durable mark written before a refresh token is spent
-    /// (an access-token expiry of `UNIX_EPOCH`), not a refresh's result.
+    /// (`refresh_started_at` set), not a refresh's result.
     UpdateTokens {
         /// The update.
         tokens: &'a TokenUpdate,
@@ -680,7 +680,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         version: u64,
         tokens: &TokenUpdate,
     ) -> Result<u64, StoreError> {
-        let journal = tokens.access_token_expires_at == UNIX_EPOCH;
+        let journal = tokens.refresh_started_at.is_some();
         self.around(
             StoreCall::UpdateTokens { tokens, journal },
             self.inner.update_tokens(id, version, tokens),

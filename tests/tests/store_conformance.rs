@@ -233,7 +233,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
 
     let Some(server) = postgres_support::server() else {
         return;
@@ -252,7 +252,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2]);
+    assert_eq!(versions, vec![1, 2, 3]);
 }
 
 /// An org id stored before the SDK confirmed org ids with Datadog came from the browser's
@@ -274,7 +274,8 @@ async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
     for statement in [
         "ALTER TABLE dd_installations DROP COLUMN org_hint",
         "ALTER TABLE dd_installations DROP COLUMN api_key_requested_at",
-        "DELETE FROM dd_schema_version WHERE version = 2",
+        "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
+        "DELETE FROM dd_schema_version WHERE version >= 2",
     ] {
         sqlx::query(statement).execute(&mut raw).await.unwrap();
     }
@@ -294,6 +295,48 @@ async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
             .unwrap()
             .is_none(),
         "nothing is found, and so linked, through it"
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_journal_stored_as_a_zero_expiry_becomes_the_journal_on_migration() {
+    let dir = TempDir::new("store-test");
+    let file = dir.file();
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    let interrupted = sample_installation("org-interrupted");
+    let idle = sample_installation("org-idle");
+    store.insert(&interrupted).await.unwrap();
+    store.insert(&idle).await.unwrap();
+    drop(store);
+    // Back to schema 2, where a refresh under way was an access-token expiry of 0.
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
+        "DELETE FROM dd_schema_version WHERE version = 3",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    sqlx::query("UPDATE dd_installations SET access_token_expires_at = 0 WHERE id = $1")
+        .bind(interrupted.id.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    let migrated = store.get(&interrupted.id).await.unwrap().unwrap();
+    assert!(
+        migrated.refresh_interrupted(),
+        "the old mark is the journal now"
+    );
+    assert_eq!(migrated.refresh_started_at, Some(migrated.updated_at));
+    let untouched = store.get(&idle.id).await.unwrap().unwrap();
+    assert!(!untouched.refresh_interrupted());
+    assert_eq!(
+        untouched.access_token_expires_at,
+        idle.access_token_expires_at
     );
 }
 
@@ -329,7 +372,7 @@ async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 2
+                supported: 3
             }
         ),
         "{error:?}"

@@ -537,6 +537,7 @@ impl Clients {
             refresh_token: RefreshToken::new("fuzz-refresh-token"),
             api_key: None,
             api_key_requested_at: None,
+            refresh_started_at: None,
             partner_account: None,
             status: InstallationStatus::Active,
             previous: None,

@@ -295,6 +295,7 @@ pub fn sample_installation(org_id: &str) -> Installation {
         refresh_token: RefreshToken::new(format!("conformance-refresh-token-{tag}")),
         api_key: None,
         api_key_requested_at: Some(now),
+        refresh_started_at: None,
         partner_account: Some(format!("account-{tag}")),
         status: InstallationStatus::Active,
         previous: None,
@@ -323,6 +324,7 @@ pub fn sample_tokens() -> TokenUpdate {
         access_token_expires_at: whole_millis(SystemTime::now()) + Duration::from_secs(3600),
         refresh_token: RefreshToken::new(format!("conformance-refresh-token-{tag}")),
         granted_scopes: None,
+        refresh_started_at: None,
     }
 }
 
@@ -461,6 +463,10 @@ fn assert_tokens(found: &Installation, tokens: &TokenUpdate, what: &str) {
     assert_eq!(
         found.access_token_expires_at, tokens.access_token_expires_at,
         "{what}: access token expiry"
+    );
+    assert_eq!(
+        found.refresh_started_at, tokens.refresh_started_at,
+        "{what}: the refresh journal (refresh_started_at) is not the one written"
     );
 }
 
@@ -765,7 +771,9 @@ async fn update_tokens<F: StoreFactory>(t: &Bench<'_, F>) {
     let installation = sample_installation("org-cas");
     must_insert(&store, &installation).await;
 
-    let first = sample_tokens();
+    // The journal a refresh writes first, then clears with its outcome.
+    let mut first = sample_tokens();
+    first.refresh_started_at = Some(whole_millis(SystemTime::now()));
     let v2 = store
         .update_tokens(&installation.id, 1, &first)
         .await
@@ -773,6 +781,7 @@ async fn update_tokens<F: StoreFactory>(t: &Bench<'_, F>) {
     assert_eq!(v2, 2, "update_tokens returns the new version");
     let found = must_get(&store, &installation.id).await;
     assert_tokens(&found, &first, "after update_tokens");
+    assert!(found.refresh_interrupted(), "the journal reads back");
     assert_eq!(found.version, 2);
     assert_eq!(
         found.granted_scopes, installation.granted_scopes,
@@ -788,6 +797,10 @@ async fn update_tokens<F: StoreFactory>(t: &Bench<'_, F>) {
     assert_eq!(v3, 3);
     let found = must_get(&store, &installation.id).await;
     assert_tokens(&found, &second, "after the second update_tokens");
+    assert!(
+        !found.refresh_interrupted(),
+        "the outcome clears the journal"
+    );
     assert_eq!(
         found.granted_scopes,
         second.granted_scopes.clone().unwrap_or_default()

@@ -159,6 +159,7 @@ impl InstallationStore for MemoryStore {
         installation.access_token = tokens.access_token.clone();
         installation.access_token_expires_at = tokens.access_token_expires_at;
         installation.refresh_token = tokens.refresh_token.clone();
+        installation.refresh_started_at = tokens.refresh_started_at;
         if let Some(scopes) = &tokens.granted_scopes {
             installation.granted_scopes = scopes.clone();
         }

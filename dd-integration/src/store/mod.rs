@@ -159,6 +159,9 @@ pub struct TokenUpdate {
     pub refresh_token: RefreshToken,
     /// The scopes granted, when the response said.
     pub granted_scopes: Option<ScopeSet>,
+    /// The refresh journal to store with them ([`Installation::refresh_started_at`]): set when
+    /// a refresh begins, `None` with its outcome.
+    pub refresh_started_at: Option<SystemTime>,
 }
 
 /// A store failure.

@@ -26,7 +26,7 @@ use crate::secret::{AccessToken, ApiKey, RefreshToken};
 use crate::site::{Domain, Site};
 
 /// The newest schema version this code knows.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 /// How long a finished or abandoned flow claim is kept after its cookie expired, as the memory
 /// store does: a late replay of the callback still finds how the flow ended.
@@ -130,6 +130,16 @@ impl Dialect {
                 // The install's key journal (`Installation::api_key_requested_at`).
                 "ALTER TABLE dd_installations ADD COLUMN api_key_requested_at BIGINT".into(),
             ],
+            // The refresh journal gets its own column (`Installation::refresh_started_at`);
+            // before, a refresh under way was an access-token expiry of 0. A row left so by an
+            // interrupted refresh keeps that expiry (its token's life is unknown) and gets the
+            // journal, dated at its last write.
+            3 => vec![
+                "ALTER TABLE dd_installations ADD COLUMN refresh_started_at BIGINT".into(),
+                "UPDATE dd_installations SET refresh_started_at = updated_at \
+                 WHERE access_token_expires_at = 0"
+                    .into(),
+            ],
             _ => Vec::new(),
         }
     }
@@ -139,15 +149,15 @@ const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version, org_hint, api_key_requested_at";
+    created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at";
 
 const INSERT: &str = "INSERT INTO dd_installations (id, org_id, org_name, site, domain, \
     granted_scopes, access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
     partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version, org_hint, api_key_requested_at) \
+    created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-    $19, $20, $21, $22, $23) \
+    $19, $20, $21, $22, $23, $24) \
     ON CONFLICT (id) DO NOTHING RETURNING id";
 
 const MARK_REPLACED: &str = "UPDATE dd_installations \
@@ -165,7 +175,8 @@ const CLEAR_API_KEY_REQUEST: &str = "UPDATE dd_installations \
 
 const UPDATE_TOKENS: &str = "UPDATE dd_installations \
     SET access_token = $3, access_token_expires_at = $4, refresh_token = $5, \
-    granted_scopes = COALESCE($6, granted_scopes), updated_at = $7, version = version + 1 \
+    granted_scopes = COALESCE($6, granted_scopes), updated_at = $7, refresh_started_at = $8, \
+    version = version + 1 \
     WHERE id = $1 AND version = $2 RETURNING version";
 
 const VERSION_OF: &str = "SELECT version FROM dd_installations WHERE id = $1";
@@ -342,6 +353,7 @@ struct StoredRow {
     org_id: Option<String>,
     org_hint: Option<String>,
     api_key_requested_at: Option<i64>,
+    refresh_started_at: Option<i64>,
     org_name: Option<String>,
     site: String,
     domain: String,
@@ -404,6 +416,7 @@ impl StoredRow {
             org_id: self.org_id,
             org_hint: self.org_hint,
             api_key_requested_at: self.api_key_requested_at.map(from_millis),
+            refresh_started_at: self.refresh_started_at.map(from_millis),
             org_name: self.org_name,
             site,
             domain,
@@ -722,6 +735,7 @@ where
                 version: row.try_get(20)?,
                 org_hint: row.try_get(21)?,
                 api_key_requested_at: row.try_get(22)?,
+                refresh_started_at: row.try_get(23)?,
             })
         })()
         .map_err(self.error("read an installation"))?;
@@ -790,7 +804,8 @@ where
             .bind(millis(installation.updated_at))
             .bind(version)
             .bind(installation.org_hint.clone())
-            .bind(installation.api_key_requested_at.map(millis));
+            .bind(installation.api_key_requested_at.map(millis))
+            .bind(installation.refresh_started_at.map(millis));
         let pool = self.pool.clone();
         let begin = self.dialect.begin_write();
         let inserted = detached(async move {
@@ -982,6 +997,7 @@ where
             ))
             .bind(tokens.granted_scopes.as_ref().map(ScopeSet::to_string))
             .bind(millis(SystemTime::now()))
+            .bind(tokens.refresh_started_at.map(millis))
             .fetch_optional(&self.pool)
             .await
             .map_err(self.error("update an installation's tokens"))?;
