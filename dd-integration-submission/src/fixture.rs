@@ -4,9 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Folder, render_at};
 use dd_integration::Scope;
-use dd_integration::{
-    Author, DataKind, IntegrationSpec, MetricSpec, MetricType, Orientation, ServiceCheckSpec,
-};
+use dd_integration::integration::{Author, MetricSpec, MetricType, Orientation, ServiceCheckSpec};
+use dd_integration::{DataKind, IntegrationSpec};
 
 const AUTHOR: Author = Author {
     name: "Acme Inc.",

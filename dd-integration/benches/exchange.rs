@@ -4,8 +4,9 @@
 
 use std::time::{Duration, Instant};
 
+use dd_integration::pkce::PkceVerifier;
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox};
-use dd_integration::{ClientSecret, Domain, OAuthClient, PkceVerifier, Site};
+use dd_integration::{ClientSecret, Domain, OAuthClient, Site};
 
 const N: usize = 2000;
 

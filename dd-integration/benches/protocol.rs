@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the protocol's hot pieces: `cargo bench -p dd-integration --bench protocol`.
 
-use dd_integration::{ClientSecret, OAuthClient, PkceVerifier, Site};
+use dd_integration::pkce::PkceVerifier;
+use dd_integration::{ClientSecret, OAuthClient, Site};
 use divan::black_box;
 
 fn main() {

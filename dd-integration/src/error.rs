@@ -360,6 +360,77 @@ pub(crate) fn quoted(text: &str) -> String {
 /// The longest a quoted text gets, escapes included.
 const QUOTED_MAX: usize = 400;
 
+/// A configuration the SDK cannot run with, from any builder (the installer's, the OAuth
+/// client's, telemetry's): what is wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No client id.
+    #[error(
+        "the OAuth client id is empty: copy it from the integration's OAuth client in Datadog's Developer Platform"
+    )]
+    EmptyClientId,
+    /// No client secret.
+    #[error(
+        "the OAuth client secret is empty: Datadog answers 401 without it; use the secret generated for the client in the Developer Platform"
+    )]
+    EmptyClientSecret,
+    /// A redirect URI Datadog would not accept.
+    #[error("the redirect URI is not usable: {reason}")]
+    RedirectUri {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The HTTP client could not be built (the TLS backend failed to start).
+    #[error("the HTTP client could not be built: {0}")]
+    Http(#[source] reqwest::Error),
+
+    /// Something required was not given.
+    #[error("the installer needs a {0}")]
+    Missing(&'static str),
+    /// A URL is malformed or not https.
+    #[error("the {what} is not usable: {reason}")]
+    Url {
+        /// Which URL.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A URL that the declaration does not list.
+    #[error(
+        "the {what} `{url}` is not declared in #[datadog_integration] (declared: {declared}); Datadog accepts only URIs registered on the client"
+    )]
+    Undeclared {
+        /// Which URL.
+        what: &'static str,
+        /// The URL given.
+        url: String,
+        /// The declared ones.
+        declared: String,
+    },
+    /// Onboarding and callback on different origins: the flow cookie would not reach the
+    /// callback.
+    #[error(
+        "the onboarding URL ({onboarding}) and the redirect URI ({redirect}) must share one origin, so the flow cookie reaches the callback"
+    )]
+    Origins {
+        /// The onboarding origin.
+        onboarding: String,
+        /// The redirect origin.
+        redirect: String,
+    },
+    /// `InstallerBuilder::environment` names no declared environment.
+    #[error(
+        "no environment `{name}` is declared (declared: {declared}); add `environment(name = \"{name}\", onboarding = \"...\", redirect = \"...\")` to #[datadog_integration(...)]"
+    )]
+    UnknownEnvironment {
+        /// The name given, escaped.
+        name: String,
+        /// The declared names.
+        declared: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

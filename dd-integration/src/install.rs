@@ -26,11 +26,12 @@ use url::Url;
 
 use crate::api_key::MarketplaceApiKey;
 use crate::endpoint::Endpoints;
+use crate::error::ConfigError;
 use crate::error::Error;
 pub use crate::hooks::{ApiKeyOutcome, Hooks, Identify, InstallFailure, InstallReport, NoHooks};
 use crate::installation::{Installation, InstallationId, InstallationStatus};
 use crate::integration::{DatadogIntegration, IntegrationSpec};
-use crate::oauth::{ConfigError, OAuthClient};
+use crate::oauth::OAuthClient;
 use crate::page::{self, escape};
 pub use crate::page::{DefaultPages, PageContent, PageTemplate};
 use crate::pkce::PkceVerifier;
@@ -237,8 +238,11 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
     }
 
     /// The partner's hooks (also for telemetry: [`Installer::hooks`] hands them on).
-    pub fn hooks(mut self, hooks: impl Hooks) -> Self {
-        self.hooks = Arc::new(hooks);
+    ///
+    /// Like the store, hooks are shared (with the tokens and telemetry), so every builder takes
+    /// them as an `Arc`.
+    pub fn hooks(mut self, hooks: Arc<dyn Hooks>) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -265,15 +269,15 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
     }
 
     /// Checks everything and builds the installer.
-    pub fn build(self) -> Result<Installer<I>, InstallConfigError> {
+    pub fn build(self) -> Result<Installer<I>, ConfigError> {
         let spec = self.spec;
-        let client_id = self.client_id.ok_or(InstallConfigError::Missing(
+        let client_id = self.client_id.ok_or(ConfigError::Missing(
             "client id and secret (InstallerBuilder::client)",
         ))?;
         let secret = self
             .client_secret
-            .ok_or(InstallConfigError::Missing("client secret"))?;
-        let sealer = self.sealer.ok_or(InstallConfigError::Missing(
+            .ok_or(ConfigError::Missing("client secret"))?;
+        let sealer = self.sealer.ok_or(ConfigError::Missing(
             "sealing key (InstallerBuilder::sealer; generate one with SealingKey::generate)",
         ))?;
         // The environment picks both URLs, unless one is given explicitly.
@@ -284,7 +288,7 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
                     .environments
                     .iter()
                     .find(|e| e.name == name)
-                    .ok_or_else(|| InstallConfigError::UnknownEnvironment {
+                    .ok_or_else(|| ConfigError::UnknownEnvironment {
                         name: crate::error::quoted(name),
                         declared: spec
                             .environments
@@ -307,7 +311,7 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
             .collect();
         let onboarding = pick_url(onboarding_url, &onboardings, "onboarding URL", false)?;
         if redirect.origin() != onboarding.origin() {
-            return Err(InstallConfigError::Origins {
+            return Err(ConfigError::Origins {
                 onboarding: onboarding.origin().ascii_serialization(),
                 redirect: redirect.origin().ascii_serialization(),
             });
@@ -317,7 +321,7 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
             .http_config(self.http)
             .build()?;
         let secure_cookie = redirect.scheme() == "https";
-        let store = self.store.ok_or(InstallConfigError::Missing(
+        let store = self.store.ok_or(ConfigError::Missing(
             "durable installation store (InstallerBuilder::store): SqliteStore::open(\"<a private directory>/installations.sqlite\", sealer) keeps installations, and the marketplace API keys Datadog shows only once, across restarts; PostgresStore for several replicas. Tests may call InstallerBuilder::memory_store_for_tests()",
         ))?;
         let tokens = Tokens::builder(oauth.clone(), Arc::clone(&store))
@@ -351,20 +355,20 @@ fn pick_url(
     declared: &[&str],
     what: &'static str,
     exact: bool,
-) -> Result<Url, InstallConfigError> {
+) -> Result<Url, ConfigError> {
     let text = match chosen {
         Some(text) => text,
         None => declared
             .first()
             .map(|s| (*s).to_owned())
-            .ok_or(InstallConfigError::Missing(what))?,
+            .ok_or(ConfigError::Missing(what))?,
     };
-    let url = Url::parse(&text).map_err(|e| InstallConfigError::Url {
+    let url = Url::parse(&text).map_err(|e| ConfigError::Url {
         what,
         reason: e.to_string(),
     })?;
     if exact && url.as_str() != text {
-        return Err(InstallConfigError::Url {
+        return Err(ConfigError::Url {
             what,
             reason: format!(
                 "it would be sent as `{}`, not as written: declare and register that form",
@@ -375,72 +379,19 @@ fn pick_url(
     let loopback = crate::endpoint::is_loopback(&url);
     let loopback_http = url.scheme() == "http" && loopback;
     if !declared.contains(&text.as_str()) && !loopback_http {
-        return Err(InstallConfigError::Undeclared {
+        return Err(ConfigError::Undeclared {
             what,
             url: text,
             declared: declared.join(", "),
         });
     }
     if url.scheme() != "https" && !loopback_http {
-        return Err(InstallConfigError::Url {
+        return Err(ConfigError::Url {
             what,
             reason: "it must be https (plain http only on loopback)".into(),
         });
     }
     Ok(url)
-}
-
-/// A configuration the install flow cannot run with.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum InstallConfigError {
-    /// Something required was not given.
-    #[error("the installer needs a {0}")]
-    Missing(&'static str),
-    /// A URL is malformed or not https.
-    #[error("the {what} is not usable: {reason}")]
-    Url {
-        /// Which URL.
-        what: &'static str,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A URL that the declaration does not list.
-    #[error(
-        "the {what} `{url}` is not declared in #[datadog_integration] (declared: {declared}); Datadog accepts only URIs registered on the client"
-    )]
-    Undeclared {
-        /// Which URL.
-        what: &'static str,
-        /// The URL given.
-        url: String,
-        /// The declared ones.
-        declared: String,
-    },
-    /// Onboarding and callback on different origins: the flow cookie would not reach the
-    /// callback.
-    #[error(
-        "the onboarding URL ({onboarding}) and the redirect URI ({redirect}) must share one origin, so the flow cookie reaches the callback"
-    )]
-    Origins {
-        /// The onboarding origin.
-        onboarding: String,
-        /// The redirect origin.
-        redirect: String,
-    },
-    /// `InstallerBuilder::environment` names no declared environment.
-    #[error(
-        "no environment `{name}` is declared (declared: {declared}); add `environment(name = \"{name}\", onboarding = \"...\", redirect = \"...\")` to #[datadog_integration(...)]"
-    )]
-    UnknownEnvironment {
-        /// The name given, escaped.
-        name: String,
-        /// The declared names.
-        declared: String,
-    },
-    /// The OAuth client configuration.
-    #[error(transparent)]
-    OAuth(#[from] ConfigError),
 }
 
 /// The install flow of one integration. Cheap to clone; share one between all requests.

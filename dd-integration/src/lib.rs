@@ -31,31 +31,35 @@ pub mod web;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
-pub use api_key::MarketplaceApiKey;
+// The types a partner meets first. Everything else is in its module (`dd_integration::secret`,
+// `dd_integration::tokens`, `dd_integration::integration`, ...), under one name.
 pub use client::{ApiClient, ApiError};
-pub use endpoint::{EndpointError, Endpoints};
-pub use error::{Error, Operation, RateLimit};
-pub use hooks::{Hooks, InstallReport};
+pub use endpoint::Endpoints;
+pub use error::{ConfigError, Error};
+pub use hooks::Hooks;
 pub use install::Installer;
-pub use installation::{Installation, InstallationId, Revocation, RevocationCause};
-pub use integration::{
-    Author, DataKind, DatadogIntegration, IntegrationSpec, KindMarker, MetricSpec, MetricType,
-    Orientation, ServiceCheckSpec, Submits, kinds,
-};
-pub use oauth::{ConfigError, OAuthClient, TokenGrant};
-pub use pkce::{PkceChallenge, PkceVerifier};
-pub use scope::{Scope, ScopeError, ScopeSet};
+pub use installation::{Installation, InstallationId};
+pub use integration::{DataKind, DatadogIntegration, IntegrationSpec};
+pub use oauth::OAuthClient;
+pub use scope::{Scope, ScopeSet};
 pub use seal::{Sealer, SealingKey};
-pub use secret::{AccessToken, ApiKey, ClientSecret, RefreshToken};
-pub use site::{Domain, Site, SiteError};
+pub use secret::ClientSecret;
+pub use site::{Domain, Site};
 #[cfg(feature = "postgres")]
 pub use store::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use store::SqliteStore;
-pub use store::{InstallationStore, MemoryStore, StoreError, TokenUpdate};
+pub use store::{InstallationStore, MemoryStore, StoreError};
 pub use telemetry::{Intake, Telemetry, TelemetryError};
-pub use tokens::{InstallationHandle, TokenError, TokenSettings, Tokens};
+pub use tokens::TokenError;
 pub use transport::HttpConfig;
+
+// The crates in the public API, so that a partner uses the same versions: `http` (headers of
+// `Hooks::identify`), `reqwest` (the source of transport errors), and the attribute that
+// implements `Hooks` and `InstallationStore`.
+pub use async_trait::async_trait;
+pub use http;
+pub use reqwest;
 
 #[doc = include_str!("attribute.md")]
 pub use dd_integration_macros::datadog_integration;

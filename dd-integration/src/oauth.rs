@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::endpoint::Endpoints;
-use crate::error::{Error, Operation, RateLimit, quoted, quoted_answer};
+use crate::error::{ConfigError, Error, Operation, RateLimit, quoted, quoted_answer};
 use crate::pkce::{PkceChallenge, PkceVerifier};
 use crate::scope::{Scope, ScopeSet};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken};
@@ -562,31 +562,6 @@ fn forbidden_hint(operation: Operation) -> &'static str {
             "the token lacks a scope this call needs, expired, or was sent together with DD-APPLICATION-KEY (never send an application key with OAuth)"
         }
     }
-}
-
-/// A configuration Datadog would refuse.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No client id.
-    #[error(
-        "the OAuth client id is empty: copy it from the integration's OAuth client in Datadog's Developer Platform"
-    )]
-    EmptyClientId,
-    /// No client secret.
-    #[error(
-        "the OAuth client secret is empty: Datadog answers 401 without it; use the secret generated for the client in the Developer Platform"
-    )]
-    EmptyClientSecret,
-    /// A redirect URI Datadog would not accept.
-    #[error("the redirect URI is not usable: {reason}")]
-    RedirectUri {
-        /// What is wrong.
-        reason: String,
-    },
-    /// The HTTP client could not be built (the TLS backend failed to start).
-    #[error("the HTTP client could not be built: {0}")]
-    Http(#[source] reqwest::Error),
 }
 
 #[cfg(test)]

@@ -63,7 +63,8 @@ pub const CAN_CONNECT: Check<AcmeExporter> = Check::declared("acme_exporter.can_
 
 #[cfg(test)]
 mod tests {
-    use dd_integration::{DataKind, DatadogIntegration, MetricType, Orientation};
+    use dd_integration::integration::{MetricType, Orientation};
+    use dd_integration::{DataKind, DatadogIntegration};
 
     use super::*;
 

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dd_integration::hooks::NoHooks;
-use dd_integration::{
-    AccessToken, InstallationHandle, InstallationId, InstallationStore, MemoryStore, Tokens,
-};
+use dd_integration::secret::AccessToken;
+use dd_integration::tokens::{InstallationHandle, Tokens};
+use dd_integration::{InstallationId, InstallationStore, MemoryStore};
 use dd_integration_tests::lifecycle::{Lab, test_settings};
 
 const BATCH: u32 = 1000;

@@ -7,14 +7,16 @@ use std::time::{Duration, SystemTime};
 
 use crate::integration::AcmePager;
 use async_trait::async_trait;
+use dd_integration::api_key::MarketplaceApiKey;
 use dd_integration::install::InstallerBuilder;
 use dd_integration::installation::InstallationStatus;
+use dd_integration::installation::Revocation;
 use dd_integration::store::{FlowClaim, TokenUpdate};
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};
+use dd_integration::tokens::TokenSettings;
 use dd_integration::{
     ClientSecret, DatadogIntegration, Domain, Endpoints, Hooks, HttpConfig, Installation,
-    InstallationId, InstallationStore, Installer, IntegrationSpec, MarketplaceApiKey, Revocation,
-    Sealer, SealingKey, StoreError, TokenSettings,
+    InstallationId, InstallationStore, Installer, IntegrationSpec, Sealer, SealingKey, StoreError,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -110,7 +112,7 @@ impl Config {
             .onboarding_url(ONBOARDING)
             .endpoints(Endpoints::override_base(&self.sandbox).expect("a loopback sandbox"))
             .store(store)
-            .hooks(hooks)
+            .hooks(Arc::new(hooks))
             .token_settings(settings)
             // The labs install hundreds of orgs in seconds, far past the default limit a
             // partner's replica puts on code exchanges.
@@ -316,7 +318,7 @@ pub async fn start_flow<I: DatadogIntegration>(
 pub async fn call_api(
     sandbox: &Sandbox,
     domain: Domain,
-    token: &dd_integration::AccessToken,
+    token: &dd_integration::secret::AccessToken,
 ) -> u16 {
     let url = sandbox
         .endpoints()
@@ -359,7 +361,7 @@ pub fn short_timeouts() -> HttpConfig {
 
 /// A short, stable fingerprint of a token, to compare tokens across processes without printing
 /// them. (`DefaultHasher::new` has fixed keys, so every process computes the same.)
-pub fn fingerprint(token: &dd_integration::AccessToken) -> String {
+pub fn fingerprint(token: &dd_integration::secret::AccessToken) -> String {
     use std::hash::{Hash as _, Hasher as _};
     let mut hasher = std::hash::DefaultHasher::new();
     token.expose_secret().hash(&mut hasher);

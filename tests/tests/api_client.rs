@@ -12,9 +12,10 @@ use dd_integration::api::{v1, v2};
 use dd_integration::client::{ApiClient, ApiError, ApiSettings};
 use dd_integration::telemetry::{Telemetry, TelemetryError};
 use dd_integration::testkit::{ClientSpec, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
+use dd_integration::tokens::TokenSettings;
 use dd_integration::{
     ClientSecret, Domain, Installation, InstallationStore, Installer, MemoryStore, Scope, Sealer,
-    SealingKey, TokenSettings, datadog_integration,
+    SealingKey, datadog_integration,
 };
 use dd_integration_tests::lifecycle::install;
 use serde_json::{Value, json};

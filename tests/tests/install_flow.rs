@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dd_integration::DatadogIntegration;
+use dd_integration::hooks::InstallReport;
 use dd_integration::install::{ApiKeyOutcome, Identify, InstallFailure};
 use dd_integration::testkit::{Consent, Fault, OrgSpec, Route, Sandbox, SandboxOrg};
 use dd_integration::{
-    ClientSecret, Domain, Hooks, HttpConfig, InstallReport, InstallationId, Installer, Scope,
-    Sealer, SealingKey, Site,
+    ClientSecret, Domain, Hooks, HttpConfig, InstallationId, Installer, Scope, Sealer, SealingKey,
+    Site,
 };
 use dd_integration_tests::integration::{AcmeBeacon, AcmePager, AcmeStaged};
 use http::HeaderMap;
@@ -113,7 +114,7 @@ impl<I: DatadogIntegration> App<I> {
             .onboarding_url(base.join("/datadog/connect").unwrap().as_str())
             .endpoints(sandbox.endpoints())
             .memory_store_for_tests()
-            .hooks(hooks.clone());
+            .hooks(Arc::new(hooks.clone()));
         let installer = configure(builder).build().unwrap();
         let router = dd_integration::web::router(installer.clone());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -568,7 +569,7 @@ async fn a_hook_redirect_off_the_partner_origin_is_refused() {
             Identify::Redirect("https://evil.example/phish".into())
         }
     }
-    let app = App::start_with(|b| b.hooks(Evil)).await;
+    let app = App::start_with(|b| b.hooks(Arc::new(Evil))).await;
     let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
     let page = Browser::new().get(&app.onboarding(&org)).await;
     assert_eq!(page.status, 400);
@@ -580,7 +581,7 @@ async fn a_hook_redirect_off_the_partner_origin_is_refused() {
             Identify::Redirect("//evil.example/phish".into())
         }
     }
-    let app = App::start_with(|b| b.hooks(SchemeRelative)).await;
+    let app = App::start_with(|b| b.hooks(Arc::new(SchemeRelative))).await;
     let org = app.sandbox.add_org(OrgSpec::new("Acme", Domain::Us1));
     assert_eq!(Browser::new().get(&app.onboarding(&org)).await.status, 400);
 }

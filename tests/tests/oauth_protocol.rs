@@ -8,10 +8,11 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use dd_integration::error::Operation;
+use dd_integration::pkce::PkceVerifier;
 use dd_integration::testkit::{ClientSpec, Consent, Fault, OrgSpec, Route, TokenState};
 use dd_integration::{
-    ClientSecret, Domain, Endpoints, Error, HttpConfig, OAuthClient, Operation, PkceVerifier,
-    Scope, Site,
+    ClientSecret, Domain, Endpoints, Error, HttpConfig, OAuthClient, Scope, Site,
 };
 use support::{OTHER_REDIRECT, REDIRECT, World, oauth_client};
 
@@ -427,7 +428,7 @@ async fn revoke_is_ok_for_unknown_tokens_and_401_without_the_secret() {
         .oauth
         .revoke_refresh_token(
             Domain::Us1,
-            &dd_integration::RefreshToken::new("never-issued"),
+            &dd_integration::secret::RefreshToken::new("never-issued"),
         )
         .await
         .unwrap();
@@ -674,8 +675,8 @@ async fn redirects_are_never_followed_on_token_revoke_or_key_calls() {
         .endpoints(Endpoints::override_base(&base).unwrap())
         .build()
         .unwrap();
-    let token = dd_integration::AccessToken::new("token");
-    let refresh = dd_integration::RefreshToken::new("refresh");
+    let token = dd_integration::secret::AccessToken::new("token");
+    let refresh = dd_integration::secret::RefreshToken::new("refresh");
     let errors = [
         oauth
             .exchange_code(Domain::Us1, "c", &PkceVerifier::generate())

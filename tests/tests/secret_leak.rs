@@ -6,8 +6,9 @@ mod capture;
 mod support;
 
 use capture::Capture;
+use dd_integration::pkce::PkceVerifier;
 use dd_integration::testkit::{Fault, Route};
-use dd_integration::{ClientSecret, Domain, OAuthClient, PkceVerifier, Site};
+use dd_integration::{ClientSecret, Domain, OAuthClient, Site};
 use support::{REDIRECT, World};
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use dd_integration::secret::ApiKey;
 use dd_integration::telemetry::limits::{
     LOG_ENTRY_MAX_BYTES, LOG_ENTRY_MAX_DEPTH, LOGS_MAX_BYTES, LOGS_MAX_ENTRIES,
     SERIES_DECOMPRESSED_LIMIT, SERIES_MAX_WIRE_BYTES,
@@ -17,7 +18,7 @@ use dd_integration::telemetry::{
     TelemetryError, TelemetrySettings,
 };
 use dd_integration::testkit::{Fault, IntakeTally, OrgSpec, Received, Route, Sandbox, SandboxOrg};
-use dd_integration::{ApiKey, DataKind, Domain, InstallationId, datadog_integration};
+use dd_integration::{DataKind, Domain, InstallationId, datadog_integration};
 use serde_json::{Value, json};
 
 #[datadog_integration(

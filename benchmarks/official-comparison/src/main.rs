@@ -38,7 +38,8 @@ use datadog_api_client::datadogV2::model::{
 };
 use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
 use dd_integration::testkit::{OrgSpec, Route, Sandbox};
-use dd_integration::{ApiKey, Domain, InstallationId, datadog_integration};
+use dd_integration::{Domain, InstallationId, datadog_integration};
+use dd_integration::secret::ApiKey;
 use tokio::runtime::Runtime;
 
 #[datadog_integration(

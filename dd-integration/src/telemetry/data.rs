@@ -1241,7 +1241,7 @@ impl Item {
 
 /// Something [`Intake::send`](super::Intake::send) takes for the integration `I`: [`Points`],
 /// [`Log`], [`Event`], [`ServiceCheck`], each only if `I` lists its kind in `submits = [...]`
-/// (see [`Submits`](crate::Submits)): sending a kind the declaration does not list does not
+/// (see [`Submits`](crate::integration::Submits)): sending a kind the declaration does not list does not
 /// compile. Sealed.
 pub trait Submission<I>: sealed::Sealed {
     /// Validated against the clock at `now_ms` (Unix milliseconds: a log's time is given to

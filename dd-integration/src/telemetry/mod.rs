@@ -25,7 +25,7 @@
 //!   installation and stops: nothing accepted is lost.
 //! - **Declared data only**: a metric is a [`Metric`] of the declaration (checked at compile
 //!   time in a `const`), a service check a declared [`Check`], and sending a kind of data that
-//!   is not in the declaration's `submits` does not compile ([`Submits`](crate::Submits)).
+//!   is not in the declaration's `submits` does not compile ([`Submits`](crate::integration::Submits)).
 //! - **Many installations**: each has its own queue, byte budget, worker and requests in flight
 //!   (`max_in_flight`), so one slow org stalls no other; all share one connection pool, a
 //!   process-wide byte budget (`total_queue_bytes`) and a process-wide cap on requests in
@@ -35,7 +35,8 @@
 //! use dd_integration::datadog_integration;
 //! use dd_integration::telemetry::{Metric, Telemetry};
 //! use dd_integration::testkit::{OrgSpec, Sandbox};
-//! use dd_integration::{ApiKey, Domain, InstallationId};
+//! use dd_integration::{Domain, InstallationId};
+//! use dd_integration::secret::ApiKey;
 //!
 //! #[datadog_integration(
 //!     name = "Acme Pager",
@@ -96,9 +97,9 @@ pub use data::{
 pub use error::{DeliveryFailure, TelemetryError};
 
 use crate::endpoint::Endpoints;
+use crate::error::ConfigError;
 use crate::installation::{Installation, InstallationId, InstallationStatus};
 use crate::integration::DatadogIntegration;
-use crate::oauth::ConfigError;
 use crate::secret::ApiKey;
 use crate::site::Domain;
 use crate::transport::{DatadogHttp, HttpConfig};

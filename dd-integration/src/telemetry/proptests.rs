@@ -21,8 +21,9 @@ use crate::integration::{
     DataKind, DatadogIntegration, IntegrationSpec, MetricSpec, MetricType, Orientation,
     ServiceCheckSpec, Submits, kinds,
 };
+use crate::secret::ApiKey;
 use crate::testkit::{OrgSpec, Route, Sandbox};
-use crate::{ApiKey, Domain, InstallationId};
+use crate::{Domain, InstallationId};
 
 /// Cases per property: enough to find the edges, few enough for a 2-core machine.
 const CASES: u32 = 256;

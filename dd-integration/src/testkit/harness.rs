@@ -5,7 +5,8 @@ use std::sync::Arc;
 use url::Url;
 
 use super::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg, TestAuthorization};
-use crate::install::{InstallConfigError, InstallerBuilder};
+use crate::error::ConfigError;
+use crate::install::InstallerBuilder;
 use crate::integration::DatadogIntegration;
 use crate::seal::{Sealer, SealingKey};
 use crate::secret::ClientSecret;
@@ -88,7 +89,7 @@ impl<I: DatadogIntegration> TestIntegration<I> {
     /// If the loopback port cannot be bound.
     pub async fn start_with(
         configure: impl FnOnce(InstallerBuilder<I>) -> InstallerBuilder<I>,
-    ) -> Result<TestIntegration<I>, InstallConfigError> {
+    ) -> Result<TestIntegration<I>, ConfigError> {
         let spec = I::SPEC;
         let sandbox = Sandbox::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -19,12 +19,13 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use dd_integration::hooks::InstallReport;
 use dd_integration::install::{ApiKeyOutcome, InstallFailure};
 use dd_integration::telemetry::{CheckStatus, Event, ServiceCheck, Telemetry};
 use dd_integration::testkit::{ClientSpec, Consent, OrgSpec, Sandbox};
 use dd_integration::{
-    ClientSecret, DatadogIntegration, Hooks, InstallReport, Installation, Installer, Sealer,
-    SealingKey, Site, SqliteStore,
+    ClientSecret, DatadogIntegration, Hooks, Installation, Installer, Sealer, SealingKey, Site,
+    SqliteStore,
 };
 use dd_integration_examples::exporter::{AcmeExporter, CAN_CONNECT, QUEUE_DEPTH};
 use tokio::sync::watch;
@@ -235,7 +236,7 @@ async fn run(
         .redirect_uri(&callback)
         .endpoints(sandbox.endpoints())
         .store(store.clone())
-        .hooks(Printer)
+        .hooks(Arc::new(Printer))
         .build()?;
     // Served with the SDK's time-outs against slow clients, until `shutdown` fires.
     let router = dd_integration::web::router(installer.clone());

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use dd_integration::oauth::TokenGrant;
+use dd_integration::pkce::PkceVerifier;
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};
-use dd_integration::{
-    ClientSecret, Domain, HttpConfig, OAuthClient, PkceVerifier, Site, TokenGrant,
-};
+use dd_integration::{ClientSecret, Domain, HttpConfig, OAuthClient, Site};
 use url::Url;
 
 pub const REDIRECT: &str = "https://acme.example/datadog/oauth/callback";

@@ -1,6 +1,7 @@
 // Every key of the attribute, with a struct that has fields and other attributes.
 use dd_integration::api::{self, v1, v2};
-use dd_integration::{DataKind, DatadogIntegration, MetricType, Orientation, datadog_integration};
+use dd_integration::{DataKind, DatadogIntegration, datadog_integration};
+use dd_integration::integration::{MetricType, Orientation};
 
 #[datadog_integration(
     name = "Acme Pager",
