@@ -107,7 +107,72 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<
             return Some(Vec::new());
         }
     };
-    for column in &header {
+    header_columns(c, &header);
+    let mut seen = Seen {
+        source_type_name: manifest
+            .and_then(|m| m.str_at(&["assets", "integration", "source_type_name"])),
+        prefix: manifest.and_then(|m| m.str_at(&["assets", "integration", "metrics", "prefix"])),
+        names: Vec::new(),
+    };
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                c.error(Rule::FileSyntax, METADATA, format!("is not valid CSV: {e}"));
+                break;
+            }
+        };
+        let line = record
+            .position()
+            .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
+        let cells = Cells {
+            header: &header,
+            record: &record,
+        };
+        let mut row = Row { c: &mut *c, line };
+        if record.len() != header.len() {
+            // The name is still worth knowing, for the check list's findings.
+            if let Some(name) = cells.cell("metric_name") {
+                seen.names.push(name.to_owned());
+            }
+            row.error(
+                Rule::MetadataColumns,
+                format!(
+                    "has {} values; the header has {} columns",
+                    record.len(),
+                    header.len()
+                ),
+            );
+            continue;
+        }
+        for (_, rule) in ROW_RULES {
+            rule(&mut row, &cells, &mut seen);
+        }
+    }
+    Some(seen.names)
+}
+
+/// A row's rules, one function each, in the order findings are reported; each is named after
+/// the [`Rule`] it applies (ddev `validate metadata`, see RULES.md).
+type RowRule = fn(&mut Row<'_, '_>, &Cells<'_>, &mut Seen<'_>);
+
+const ROW_RULES: [(Rule, RowRule); 11] = [
+    (Rule::MetadataAscii, ascii),
+    (Rule::MetadataRequired, required_values),
+    (Rule::MetadataMetricName, metric_name),
+    (Rule::MetadataMetricType, metric_type),
+    (Rule::MetadataInterval, interval),
+    (Rule::MetadataUnit, unit),
+    (Rule::MetadataOrientation, orientation),
+    (Rule::MetadataIntegration, integration),
+    (Rule::MetadataDescription, description),
+    (Rule::MetadataCuratedMetric, curated_metric),
+    (Rule::MetadataSampleTags, sample_tags),
+];
+
+/// The header's columns: known ones only, every required one.
+fn header_columns(c: &mut Checker<'_>, header: &[String]) {
+    for column in header {
         if !COLUMNS.contains(&column.as_str()) {
             c.push(
                 Finding::error(
@@ -138,195 +203,217 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<
             .at_line(1),
         );
     }
-    let source_type_name =
-        manifest.and_then(|m| m.str_at(&["assets", "integration", "source_type_name"]));
-    let prefix = manifest.and_then(|m| m.str_at(&["assets", "integration", "metrics", "prefix"]));
-    let mut names: Vec<String> = Vec::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                c.error(Rule::FileSyntax, METADATA, format!("is not valid CSV: {e}"));
-                break;
-            }
-        };
-        let line = record
-            .position()
-            .map_or(0, |p| usize::try_from(p.line()).unwrap_or(0));
-        if record.len() != header.len() {
-            // The name is still worth knowing, for the check list's findings.
-            if let Some(name) = header
-                .iter()
-                .position(|h| h == "metric_name")
-                .and_then(|i| record.get(i))
-            {
-                names.push(name.to_owned());
-            }
-            c.push(
-                Finding::error(
-                    Rule::MetadataColumns,
-                    METADATA,
-                    format!(
-                        "has {} values; the header has {} columns",
-                        record.len(),
-                        header.len()
-                    ),
-                )
-                .at_line(line),
-            );
-            continue;
-        }
-        let get = |column: &str| {
-            header
-                .iter()
-                .position(|h| h == column)
-                .and_then(|i| record.get(i))
-                .unwrap_or("")
-        };
-        let mut row = Row { c: &mut *c, line };
-        if let Some(value) = record.iter().find(|v| !v.is_ascii()) {
-            row.error(
-                Rule::MetadataAscii,
-                format!("`{value}` has non-ASCII characters; metadata.csv is ASCII only"),
-            );
-        }
-        for column in REQUIRED_VALUES {
-            if header.iter().any(|h| h == column) && get(column).trim().is_empty() {
-                row.error(Rule::MetadataRequired, format!("{column} is empty"));
-            }
-        }
-        let name = get("metric_name");
-        if !name.is_empty() {
-            if names.iter().any(|n| n == name) {
-                row.error(
-                    Rule::MetadataMetricName,
-                    format!("the metric `{name}` is listed twice"),
-                );
-            }
-            names.push(name.to_owned());
-            let normalized = vocabulary::normalize_metric_name(name);
-            if normalized != name {
-                row.error(
-                    Rule::MetadataMetricName,
-                    format!("the metric name `{name}` is not normalized; Datadog stores it as `{normalized}`"),
-                );
-            }
-            let prefixed = prefix.is_some_and(|p| name.starts_with(p))
-                || vocabulary::SHARED_METRIC_PREFIXES
-                    .iter()
-                    .any(|p| name.starts_with(p));
-            if let Some(prefix) = prefix
-                && !prefixed
-            {
-                row.error(
-                    Rule::MetadataMetricName,
-                    format!("the metric `{name}` does not start with the prefix `{prefix}`"),
-                );
-            }
-        }
-        row.one_of(
-            Rule::MetadataMetricType,
-            "metric_type",
-            get("metric_type"),
-            &["gauge", "count", "rate"],
+}
+
+/// What the rows share: the manifest's names, and the metric names so far.
+struct Seen<'m> {
+    source_type_name: Option<&'m str>,
+    prefix: Option<&'m str>,
+    names: Vec<String>,
+}
+
+/// One row's values, by column.
+struct Cells<'r> {
+    header: &'r [String],
+    record: &'r csv::StringRecord,
+}
+
+impl Cells<'_> {
+    fn has(&self, column: &str) -> bool {
+        self.header.iter().any(|h| h == column)
+    }
+
+    /// The value of `column`, if the header and the row have it.
+    fn cell(&self, column: &str) -> Option<&str> {
+        self.header
+            .iter()
+            .position(|h| h == column)
+            .and_then(|i| self.record.get(i))
+    }
+
+    /// The value of `column`, empty when the header or the row lacks it.
+    fn get(&self, column: &str) -> &str {
+        self.cell(column).unwrap_or("")
+    }
+}
+
+fn ascii(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    if let Some(value) = cells.record.iter().find(|v| !v.is_ascii()) {
+        row.error(
+            Rule::MetadataAscii,
+            format!("`{value}` has non-ASCII characters; metadata.csv is ASCII only"),
         );
-        let interval = get("interval");
-        if !interval.is_empty() && interval.parse::<u64>().is_err() {
-            row.error(
-                Rule::MetadataInterval,
-                format!("interval `{interval}` is not a whole number of seconds"),
-            );
+    }
+}
+
+fn required_values(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    for column in REQUIRED_VALUES {
+        if cells.has(column) && cells.get(column).trim().is_empty() {
+            row.error(Rule::MetadataRequired, format!("{column} is empty"));
         }
-        let (unit, per_unit) = (get("unit_name"), get("per_unit_name"));
-        for (column, value) in [("unit_name", unit), ("per_unit_name", per_unit)] {
-            if !value.is_empty() && !vocabulary::is_unit(value) {
-                row.error(
-                    Rule::MetadataUnit,
-                    format!(
-                        "{column} `{value}` is not a Datadog unit name{}",
-                        vocabulary::closest_unit(value)
-                            .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
-                    ),
-                );
-            }
-        }
-        if vocabulary::is_time_unit(unit) && vocabulary::is_time_unit(per_unit) {
+    }
+}
+
+fn metric_name(row: &mut Row<'_, '_>, cells: &Cells<'_>, seen: &mut Seen<'_>) {
+    let name = cells.get("metric_name");
+    if name.is_empty() {
+        return;
+    }
+    if seen.names.iter().any(|n| n == name) {
+        row.error(
+            Rule::MetadataMetricName,
+            format!("the metric `{name}` is listed twice"),
+        );
+    }
+    seen.names.push(name.to_owned());
+    let normalized = vocabulary::normalize_metric_name(name);
+    if normalized != name {
+        row.error(
+            Rule::MetadataMetricName,
+            format!(
+                "the metric name `{name}` is not normalized; Datadog stores it as `{normalized}`"
+            ),
+        );
+    }
+    let prefixed = seen.prefix.is_some_and(|p| name.starts_with(p))
+        || vocabulary::SHARED_METRIC_PREFIXES
+            .iter()
+            .any(|p| name.starts_with(p));
+    if let Some(prefix) = seen.prefix
+        && !prefixed
+    {
+        row.error(
+            Rule::MetadataMetricName,
+            format!("the metric `{name}` does not start with the prefix `{prefix}`"),
+        );
+    }
+}
+
+fn metric_type(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    row.one_of(
+        Rule::MetadataMetricType,
+        "metric_type",
+        cells.get("metric_type"),
+        &["gauge", "count", "rate"],
+    );
+}
+
+fn interval(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    let interval = cells.get("interval");
+    if !interval.is_empty() && interval.parse::<u64>().is_err() {
+        row.error(
+            Rule::MetadataInterval,
+            format!("interval `{interval}` is not a whole number of seconds"),
+        );
+    }
+}
+
+fn unit(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    let (unit, per_unit) = (cells.get("unit_name"), cells.get("per_unit_name"));
+    for (column, value) in [("unit_name", unit), ("per_unit_name", per_unit)] {
+        if !value.is_empty() && !vocabulary::is_unit(value) {
             row.error(
                 Rule::MetadataUnit,
-                format!("`{unit}` per `{per_unit}` is a time per time; use the unit `fraction`"),
-            );
-        }
-        row.one_of(
-            Rule::MetadataOrientation,
-            "orientation",
-            get("orientation"),
-            &["-1", "0", "1"],
-        );
-        let integration = get("integration");
-        if let Some(source_type_name) = source_type_name {
-            let expected = vocabulary::normalize_integration(source_type_name);
-            if !integration.is_empty() && integration != expected {
-                row.error(
-                    Rule::MetadataIntegration,
-                    format!(
-                        "integration `{integration}` must be `{expected}` (source_type_name \
-                         \"{source_type_name}\", normalized)"
-                    ),
-                );
-            }
-        }
-        let description = get("description");
-        if header.iter().any(|h| h == "description") && description.trim().is_empty() {
-            row.c.push(
-                Finding::warning(
-                    Rule::MetadataDescription,
-                    METADATA,
-                    format!("the metric `{name}` has no description"),
-                )
-                .at_line(line),
-            );
-        }
-        if description.contains('|') {
-            row.error(
-                Rule::MetadataDescription,
-                "description contains `|`".to_owned(),
-            );
-        }
-        let len = description.chars().count();
-        if len > MAX_DESCRIPTION {
-            row.error(
-                Rule::MetadataDescription,
-                format!("description is {len} characters; the limit is {MAX_DESCRIPTION}"),
-            );
-        }
-        let curated = get("curated_metric");
-        if !curated.is_empty() {
-            let values: Vec<&str> = curated.split('|').collect();
-            let valid = values.iter().all(|v| matches!(*v, "cpu" | "memory"));
-            let unique = values
-                .iter()
-                .enumerate()
-                .all(|(i, v)| !values[..i].contains(v));
-            if !valid || !unique {
-                row.error(
-                    Rule::MetadataCuratedMetric,
-                    format!("curated_metric `{curated}` must be cpu, memory or cpu|memory"),
-                );
-            }
-        }
-        let sample_tags = get("sample_tags");
-        if !sample_tags.is_empty()
-            && sample_tags
-                .split(',')
-                .any(|t| t.trim().is_empty() || t.trim().contains(char::is_whitespace))
-        {
-            row.error(
-                Rule::MetadataSampleTags,
-                format!("sample_tags `{sample_tags}` must be tag keys separated by commas"),
+                format!(
+                    "{column} `{value}` is not a Datadog unit name{}",
+                    vocabulary::closest_unit(value)
+                        .map_or_else(String::new, |s| format!("; did you mean `{s}`?"))
+                ),
             );
         }
     }
-    Some(names)
+    if vocabulary::is_time_unit(unit) && vocabulary::is_time_unit(per_unit) {
+        row.error(
+            Rule::MetadataUnit,
+            format!("`{unit}` per `{per_unit}` is a time per time; use the unit `fraction`"),
+        );
+    }
+}
+
+fn orientation(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    row.one_of(
+        Rule::MetadataOrientation,
+        "orientation",
+        cells.get("orientation"),
+        &["-1", "0", "1"],
+    );
+}
+
+fn integration(row: &mut Row<'_, '_>, cells: &Cells<'_>, seen: &mut Seen<'_>) {
+    let integration = cells.get("integration");
+    if let Some(source_type_name) = seen.source_type_name {
+        let expected = vocabulary::normalize_integration(source_type_name);
+        if !integration.is_empty() && integration != expected {
+            row.error(
+                Rule::MetadataIntegration,
+                format!(
+                    "integration `{integration}` must be `{expected}` (source_type_name \
+                     \"{source_type_name}\", normalized)"
+                ),
+            );
+        }
+    }
+}
+
+fn description(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    let description = cells.get("description");
+    if cells.has("description") && description.trim().is_empty() {
+        let name = cells.get("metric_name");
+        row.c.push(
+            Finding::warning(
+                Rule::MetadataDescription,
+                METADATA,
+                format!("the metric `{name}` has no description"),
+            )
+            .at_line(row.line),
+        );
+    }
+    if description.contains('|') {
+        row.error(
+            Rule::MetadataDescription,
+            "description contains `|`".to_owned(),
+        );
+    }
+    let len = description.chars().count();
+    if len > MAX_DESCRIPTION {
+        row.error(
+            Rule::MetadataDescription,
+            format!("description is {len} characters; the limit is {MAX_DESCRIPTION}"),
+        );
+    }
+}
+
+fn curated_metric(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    let curated = cells.get("curated_metric");
+    if curated.is_empty() {
+        return;
+    }
+    let values: Vec<&str> = curated.split('|').collect();
+    let valid = values.iter().all(|v| matches!(*v, "cpu" | "memory"));
+    let unique = values
+        .iter()
+        .enumerate()
+        .all(|(i, v)| !values[..i].contains(v));
+    if !valid || !unique {
+        row.error(
+            Rule::MetadataCuratedMetric,
+            format!("curated_metric `{curated}` must be cpu, memory or cpu|memory"),
+        );
+    }
+}
+
+fn sample_tags(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
+    let sample_tags = cells.get("sample_tags");
+    if !sample_tags.is_empty()
+        && sample_tags
+            .split(',')
+            .any(|t| t.trim().is_empty() || t.trim().contains(char::is_whitespace))
+    {
+        row.error(
+            Rule::MetadataSampleTags,
+            format!("sample_tags `{sample_tags}` must be tag keys separated by commas"),
+        );
+    }
 }
 
 /// Findings about one row.
@@ -352,5 +439,21 @@ impl Row<'_, '_> {
             [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
         };
         self.error(rule, format!("{column} `{value}` is not {listed}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_row_rule_is_a_rule_of_ddev_validate_metadata() {
+        for (rule, _) in ROW_RULES {
+            assert!(rule.id().starts_with("metadata-"), "{rule}");
+            assert!(
+                matches!(rule.source(), crate::Source::Ddev(d) if d.contains("validate metadata")),
+                "{rule}"
+            );
+        }
     }
 }

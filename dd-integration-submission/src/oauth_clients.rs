@@ -85,7 +85,30 @@ pub(crate) fn check<'j>(
     file: &'j Json,
     manifest: Option<&Json>,
 ) -> Option<Client<'j>> {
-    let error = |c: &mut Checker<'_>, rule, message: String| c.error(rule, OAUTH_CLIENTS, message);
+    let fields = shape(c, file)?;
+    client_id(c, &fields);
+    client_name(c, &fields, manifest);
+    client_role(c, &fields);
+    client_urls(c, &fields);
+    client_scopes(c, &fields);
+    Some(fields.client)
+}
+
+/// The client's fields as read, with the two that only the rules below need.
+struct Fields<'j> {
+    client: Client<'j>,
+    name: Option<&'j str>,
+    description: Option<&'j str>,
+    client_role: Option<&'j str>,
+}
+
+fn error(c: &mut Checker<'_>, rule: Rule, message: String) {
+    c.error(rule, OAUTH_CLIENTS, message);
+}
+
+/// [`Rule::OAuthClientShape`]: `{"integration": {...}}` with exactly the client's keys, each of
+/// its type. Reads the fields; `None` when there is no client object to read.
+fn shape<'j>(c: &mut Checker<'_>, file: &'j Json) -> Option<Fields<'j>> {
     let Some(top) = file.as_object() else {
         error(
             c,
@@ -158,9 +181,30 @@ pub(crate) fn check<'j>(
             }
         }
     };
-
+    // In the order the findings have always come in.
     let id = string(c, "id");
-    match id {
+    let name = string(c, "name");
+    let description = string(c, "description");
+    let client_role = string(c, "client_role");
+    let onboarding_url = string(c, "onboarding_url");
+    let redirect_uris = strings(c, "redirect_uris");
+    let scopes = strings(c, "scopes");
+    Some(Fields {
+        client: Client {
+            id,
+            onboarding_url,
+            redirect_uris,
+            scopes,
+        },
+        name,
+        description,
+        client_role,
+    })
+}
+
+/// [`Rule::OAuthClientId`]: the UUID Datadog issued (empty while not issued: a warning).
+fn client_id(c: &mut Checker<'_>, fields: &Fields<'_>) {
+    match fields.client.id {
         Some("") => c.warning(
             Rule::OAuthClientId,
             OAUTH_CLIENTS,
@@ -175,7 +219,12 @@ pub(crate) fn check<'j>(
         ),
         _ => {}
     }
-    if let Some(name) = string(c, "name") {
+}
+
+/// [`Rule::OAuthClientName`]: a name and a description (a name other than the tile's title is
+/// only worth a look: merged clients differ).
+fn client_name(c: &mut Checker<'_>, fields: &Fields<'_>, manifest: Option<&Json>) {
+    if let Some(name) = fields.name {
         if name.trim().is_empty() {
             error(
                 c,
@@ -192,14 +241,18 @@ pub(crate) fn check<'j>(
             );
         }
     }
-    if string(c, "description").is_some_and(|d| d.trim().is_empty()) {
+    if fields.description.is_some_and(|d| d.trim().is_empty()) {
         error(
             c,
             Rule::OAuthClientName,
             "integration.description is empty".to_owned(),
         );
     }
-    if let Some(role) = string(c, "client_role")
+}
+
+/// [`Rule::OAuthClientRole`]: `integration`.
+fn client_role(c: &mut Checker<'_>, fields: &Fields<'_>) {
+    if let Some(role) = fields.client_role
         && role != "integration"
     {
         error(
@@ -208,17 +261,24 @@ pub(crate) fn check<'j>(
             format!("integration.client_role is \"{role}\"; it must be \"integration\""),
         );
     }
-    let onboarding_url = string(c, "onboarding_url");
-    if let Some(problem) = onboarding_url.and_then(|u| vocabulary::oauth_url_problem(u, false)) {
+}
+
+/// [`Rule::OAuthClientUrls`]: an https onboarding URL and redirect URIs (no fragment in these),
+/// at least one, each once.
+fn client_urls(c: &mut Checker<'_>, fields: &Fields<'_>) {
+    let client = &fields.client;
+    if let Some(problem) = client
+        .onboarding_url
+        .and_then(|u| vocabulary::oauth_url_problem(u, false))
+    {
         error(
             c,
             Rule::OAuthClientUrls,
             format!("integration.onboarding_url: {problem}"),
         );
     }
-    let redirect_uris = strings(c, "redirect_uris");
-    let uris = redirect_uris.as_deref().unwrap_or_default();
-    if redirect_uris.as_ref().is_some_and(Vec::is_empty) {
+    let uris = client.redirect_uris.as_deref().unwrap_or_default();
+    if client.redirect_uris.as_ref().is_some_and(Vec::is_empty) {
         error(
             c,
             Rule::OAuthClientUrls,
@@ -241,7 +301,12 @@ pub(crate) fn check<'j>(
             );
         }
     }
-    let scopes = strings(c, "scopes");
+}
+
+/// [`Rule::OAuthClientScopes`]: scope names, each once; a name outside the SDK's catalog is a
+/// warning (Datadog grants scopes the catalog may not have yet).
+fn client_scopes(c: &mut Checker<'_>, fields: &Fields<'_>) {
+    let scopes = &fields.client.scopes;
     let list = scopes.as_deref().unwrap_or_default();
     if scopes.as_ref().is_some_and(Vec::is_empty) {
         error(
@@ -278,10 +343,4 @@ pub(crate) fn check<'j>(
             Ok(_) => {}
         }
     }
-    Some(Client {
-        id,
-        onboarding_url,
-        redirect_uris,
-        scopes,
-    })
 }

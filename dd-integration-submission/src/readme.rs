@@ -775,9 +775,77 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
     let Some(text) = c.text(README) else {
         return;
     };
-    let marketplace = manifest.is_some_and(|m| m.at(&["pricing"]).is_some());
-    let oauth = manifest.is_some_and(|m| m.at(&["assets", "oauth"]).is_some());
+    let creates_keys = c
+        .folder
+        .text(super::OAUTH_CLIENTS)
+        .and_then(Result::ok)
+        .and_then(|t| Json::parse(t).ok())
+        .and_then(|j| {
+            j.at(&["integration", "scopes"])
+                .and_then(Json::as_array)
+                .map(|scopes| scopes.iter().any(|s| s.as_str() == Some("api_keys_write")))
+        })
+        .unwrap_or(true);
+    let readme = Readme {
+        text,
+        headings: headings(text),
+        definitions: definitions(text),
+        manifest,
+        marketplace: manifest.is_some_and(|m| m.at(&["pricing"]).is_some()),
+        oauth: manifest.is_some_and(|m| m.at(&["assets", "oauth"]).is_some()),
+        creates_keys,
+    };
+    for (_, rule) in RULES {
+        rule(c, &readme);
+    }
+}
 
+/// The README's rules, one function each, in the order findings are reported; each is named
+/// after the [`Rule`] it applies (see RULES.md for their sources).
+type ReadmeRule = fn(&mut Checker<'_>, &Readme<'_>);
+
+const RULES: [(Rule, ReadmeRule); 9] = [
+    (Rule::ReadmeAscii, ascii),
+    (Rule::ReadmeRegions, regions),
+    (Rule::ReadmeSections, sections),
+    (Rule::ReadmeOrder, order),
+    (Rule::ReadmeUninstallation, uninstallation),
+    (Rule::ReadmeLinks, |c, r| {
+        check_links(c, r.text, &r.definitions)
+    }),
+    (Rule::ReadmeImages, |c, r| {
+        check_images(c, r.text, &r.definitions, r.marketplace);
+    }),
+    (Rule::ReadmeShortcodes, |c, r| check_shortcodes(c, r.text)),
+    (Rule::ReadmeDataCollected, data_collected_sections),
+];
+
+/// The README as the rules read it.
+struct Readme<'t> {
+    text: &'t str,
+    headings: Vec<Heading<'t>>,
+    definitions: HashMap<String, String>,
+    manifest: Option<&'t Json>,
+    /// A Marketplace listing (the manifest has `pricing`).
+    marketplace: bool,
+    /// The integration publishes an OAuth client.
+    oauth: bool,
+    /// Its OAuth client requests `api_keys_write` (or the folder does not say).
+    creates_keys: bool,
+}
+
+impl Readme<'_> {
+    /// The index of the H2 named `name`, if any.
+    fn h2(&self, name: &str) -> Option<usize> {
+        self.headings
+            .iter()
+            .position(|h| h.level == 2 && slug(h.text) == slug(name))
+    }
+}
+
+/// [`Rule::ReadmeAscii`].
+fn ascii(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let text = r.text;
     // `ddev validate readmes` fails a character above U+0100 (outside the Marketplace), so a
     // no-break space (U+00A0) passes, as in merged READMEs.
     for (number, line) in text.lines().enumerate() {
@@ -796,6 +864,11 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             );
         }
     }
+}
+
+/// [`Rule::ReadmeRegions`]: the markers regeneration finds its regions by.
+fn regions(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let text = r.text;
     if let Err((line, problem)) = segments(text) {
         c.push(
             super::Finding::error(
@@ -806,12 +879,13 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             .at_line(line),
         );
     }
+}
 
-    let all = headings(text);
-    let h2 = |name: &str| {
-        all.iter()
-            .position(|h| h.level == 2 && slug(h.text) == slug(name))
-    };
+/// [`Rule::ReadmeSections`]: the H2 sections the tile and Datadog's checks ask for.
+fn sections(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let (text, all, marketplace, oauth, manifest) =
+        (r.text, &r.headings, r.marketplace, r.oauth, r.manifest);
+    let h2 = |name: &str| r.h2(name);
     // `ddev validate readmes` requires Overview and Setup, and on the Marketplace also Support
     // and Uninstallation. Elsewhere, a section the tile or Datadog's OAuth docs ask for is a
     // warning: merged folders pass with `### Uninstallation` and without `## Support`.
@@ -871,7 +945,7 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
                     ),
                 }
             }
-            Some(index) if !has_content(&section(text, &all, index)) => c.push(
+            Some(index) if !has_content(&section(text, all, index)) => c.push(
                 super::Finding::error(
                     Rule::ReadmeSections,
                     README,
@@ -882,7 +956,11 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             Some(_) => {}
         }
     }
+}
 
+/// [`Rule::ReadmeOrder`]: Datadog's order of H2 sections (a convention).
+fn order(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let all = &r.headings;
     let mut previous: Option<(usize, &str)> = None;
     for h in all.iter().filter(|h| h.level == 2) {
         let Some(rank) = ORDER.iter().position(|o| slug(o) == slug(h.text)) else {
@@ -908,10 +986,15 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             previous = Some((rank, h.text));
         }
     }
+}
 
-    let definitions = definitions(text);
+/// [`Rule::ReadmeUninstallation`]: what `## Uninstallation` says.
+fn uninstallation(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let (text, all, definitions, marketplace) =
+        (r.text, &r.headings, &r.definitions, r.marketplace);
+    let h2 = |name: &str| r.h2(name);
     if let Some(index) = h2("Uninstallation") {
-        let lines = section(text, &all, index);
+        let lines = section(text, all, index);
         let body = lines.join("\n");
         let heading = all[index].line;
         if !body.to_lowercase().contains("revoke") {
@@ -932,10 +1015,12 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             .filter_map(|(_, label)| definitions.get(&label.trim().to_lowercase()).cloned())
             .chain(inline_targets(&body))
             .collect();
+        // Only a client that creates the marketplace key leaves keys to disable.
         match targets
             .iter()
             .find(|t| t.contains("/organization-settings/api-keys"))
         {
+            _ if !r.creates_keys => {}
             None => c.push(
                 super::Finding::error(
                     Rule::ReadmeUninstallation,
@@ -970,11 +1055,12 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) {
             );
         }
     }
+}
 
-    check_links(c, text, &definitions);
-    check_images(c, text, &definitions, marketplace);
-    check_shortcodes(c, text);
-
+/// [`Rule::ReadmeDataCollected`]: a subsection for what the manifest lists.
+fn data_collected_sections(c: &mut Checker<'_>, r: &Readme<'_>) {
+    let (all, manifest) = (&r.headings, r.manifest);
+    let h2 = |name: &str| r.h2(name);
     if let Some(manifest) = manifest {
         let data = h2("Data Collected");
         let has_h3 = |name: &str| {

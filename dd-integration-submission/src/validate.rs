@@ -199,108 +199,165 @@ fn cross_file(
     }
 }
 
-/// The folder against the declaration.
+/// The folder against the declaration: one function a rule, each named after it.
 fn declaration(
     c: &mut Checker<'_>,
     spec: &IntegrationSpec,
     manifest: Option<&Json>,
     client: Option<&Client<'_>>,
 ) {
+    // Whether the OAuth client file disagrees with the declaration: its staleness is then
+    // already said, rule by rule.
     let mut oauth_drift = false;
     if let Some(client) = client {
-        let declared: Vec<&str> = spec.scopes.iter().map(Scope::as_str).collect();
-        let scopes = client.scopes.as_deref().unwrap_or(&declared);
-        for scope in declared.iter().filter(|s| !scopes.contains(s)) {
-            oauth_drift = true;
-            c.error(
-                Rule::DeclaredScopes,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.scopes lacks `{scope}`, which the declaration requests: \
-                     Datadog refuses to authorize scopes its client does not register"
-                ),
-            );
+        for rule in [
+            declared_scopes,
+            declared_redirect_uris,
+            declared_onboarding_url,
+            declared_client_id,
+        ] {
+            oauth_drift |= rule(c, spec, client);
         }
-        for scope in scopes.iter().filter(|s| !declared.contains(s)) {
-            oauth_drift = true;
-            c.error(
-                Rule::DeclaredScopes,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.scopes has `{scope}`, which the declaration does not request: \
-                     remove it, or declare it in `scopes = [...]`"
-                ),
-            );
-        }
-        let redirect_uris = client
-            .redirect_uris
-            .as_deref()
-            .unwrap_or(spec.redirect_uris);
-        for uri in spec
-            .redirect_uris
-            .iter()
-            .filter(|u| !redirect_uris.contains(u))
-        {
-            oauth_drift = true;
-            c.error(
-                Rule::DeclaredRedirectUris,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.redirect_uris lacks `{uri}`, which the declaration uses: \
-                     Datadog answers \"Mismatching redirect URI\" to a callback there"
-                ),
-            );
-        }
-        for uri in redirect_uris
-            .iter()
-            .filter(|u| !spec.redirect_uris.contains(u))
-        {
-            oauth_drift = true;
-            c.error(
-                Rule::DeclaredRedirectUris,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.redirect_uris has `{uri}`, which the declaration does not \
-                     list: remove it, or add it to `redirect = [...]`"
-                ),
-            );
-        }
-        if let Some(url) = client.onboarding_url
-            && url != spec.onboarding_url
-        {
-            oauth_drift = true;
-            c.error(
-                Rule::DeclaredOnboardingUrl,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.onboarding_url is `{url}` but the declaration's onboarding URL \
-                     is `{}`: the tile's Connect Accounts would open the wrong page",
-                    spec.onboarding_url
-                ),
-            );
-        }
-        match (spec.oauth_client_id, client.id) {
-            (Some(declared), Some(id)) if declared != id => {
-                oauth_drift = true;
-                c.error(
-                    Rule::DeclaredClientId,
-                    OAUTH_CLIENTS,
-                    format!(
-                        "integration.id is `{id}` but the declaration's oauth_client_id is \
-                         `{declared}`"
-                    ),
-                );
-            }
-            (None, Some(id)) if !id.is_empty() => c.warning(
-                Rule::Undeclared,
-                OAUTH_CLIENTS,
-                format!(
-                    "integration.id {id} is not in the declaration: add `oauth_client_id = \
-                     \"{id}\"` to the `#[datadog_integration]` attribute"
-                ),
+    }
+    undeclared(c, spec, manifest, client);
+    changelog_version(c, spec);
+    declared_files(c, spec, oauth_drift);
+}
+
+/// [`Rule::DeclaredScopes`]; true when the client file differs.
+fn declared_scopes(c: &mut Checker<'_>, spec: &IntegrationSpec, client: &Client<'_>) -> bool {
+    let mut drift = false;
+    let declared: Vec<&str> = spec.scopes.iter().map(Scope::as_str).collect();
+    let scopes = client.scopes.as_deref().unwrap_or(&declared);
+    for scope in declared.iter().filter(|s| !scopes.contains(s)) {
+        drift = true;
+        c.error(
+            Rule::DeclaredScopes,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.scopes lacks `{scope}`, which the declaration requests: \
+                 Datadog refuses to authorize scopes its client does not register"
             ),
-            _ => {}
+        );
+    }
+    for scope in scopes.iter().filter(|s| !declared.contains(s)) {
+        drift = true;
+        c.error(
+            Rule::DeclaredScopes,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.scopes has `{scope}`, which the declaration does not request: \
+                 remove it, or declare it in `scopes = [...]`"
+            ),
+        );
+    }
+    drift
+}
+
+/// [`Rule::DeclaredRedirectUris`]; true when the client file differs.
+fn declared_redirect_uris(
+    c: &mut Checker<'_>,
+    spec: &IntegrationSpec,
+    client: &Client<'_>,
+) -> bool {
+    let mut drift = false;
+    let redirect_uris = client
+        .redirect_uris
+        .as_deref()
+        .unwrap_or(spec.redirect_uris);
+    for uri in spec
+        .redirect_uris
+        .iter()
+        .filter(|u| !redirect_uris.contains(u))
+    {
+        drift = true;
+        c.error(
+            Rule::DeclaredRedirectUris,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.redirect_uris lacks `{uri}`, which the declaration uses: \
+                 Datadog answers \"Mismatching redirect URI\" to a callback there"
+            ),
+        );
+    }
+    for uri in redirect_uris
+        .iter()
+        .filter(|u| !spec.redirect_uris.contains(u))
+    {
+        drift = true;
+        c.error(
+            Rule::DeclaredRedirectUris,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.redirect_uris has `{uri}`, which the declaration does not \
+                 list: remove it, or add it to `redirect = [...]`"
+            ),
+        );
+    }
+    drift
+}
+
+/// [`Rule::DeclaredOnboardingUrl`]; true when the client file differs.
+fn declared_onboarding_url(
+    c: &mut Checker<'_>,
+    spec: &IntegrationSpec,
+    client: &Client<'_>,
+) -> bool {
+    let mut drift = false;
+    if let Some(url) = client.onboarding_url
+        && url != spec.onboarding_url
+    {
+        drift = true;
+        c.error(
+            Rule::DeclaredOnboardingUrl,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.onboarding_url is `{url}` but the declaration's onboarding URL \
+                 is `{}`: the tile's Connect Accounts would open the wrong page",
+                spec.onboarding_url
+            ),
+        );
+    }
+    drift
+}
+
+/// [`Rule::DeclaredClientId`]; true when the client file differs.
+fn declared_client_id(c: &mut Checker<'_>, spec: &IntegrationSpec, client: &Client<'_>) -> bool {
+    match (spec.oauth_client_id, client.id) {
+        (Some(declared), Some(id)) if declared != id => {
+            c.error(
+                Rule::DeclaredClientId,
+                OAUTH_CLIENTS,
+                format!(
+                    "integration.id is `{id}` but the declaration's oauth_client_id is \
+                     `{declared}`"
+                ),
+            );
+            true
         }
+        _ => false,
+    }
+}
+
+/// [`Rule::Undeclared`]: ids the folder holds that the declaration should keep.
+fn undeclared(
+    c: &mut Checker<'_>,
+    spec: &IntegrationSpec,
+    manifest: Option<&Json>,
+    client: Option<&Client<'_>>,
+) {
+    if spec.oauth_client_id.is_none()
+        && let Some(id) = client.and_then(|client| client.id)
+        && !id.is_empty()
+    {
+        c.warning(
+            Rule::Undeclared,
+            OAUTH_CLIENTS,
+            format!(
+                "integration.id {id} is not in the declaration: add `oauth_client_id = \
+                 \"{id}\"` to the `#[datadog_integration]` attribute"
+            ),
+        );
     }
     if let Some(manifest) = manifest {
         if spec.app_uuid.is_none()
@@ -331,6 +388,10 @@ fn declaration(
             );
         }
     }
+}
+
+/// [`Rule::ChangelogVersion`]: an entry for the declared version.
+fn changelog_version(c: &mut Checker<'_>, spec: &IntegrationSpec) {
     if let Some(Ok(text)) = c.folder.text(CHANGELOG)
         && !changelog::has_entry(text, spec.version)
     {
@@ -344,7 +405,11 @@ fn declaration(
             ),
         );
     }
+}
 
+/// [`Rule::DeclaredFiles`] and [`Rule::Immutable`]: the files the declaration renders, as the
+/// folder holds them.
+fn declared_files(c: &mut Checker<'_>, spec: &IntegrationSpec, oauth_drift: bool) {
     let rendered = match super::render_at(spec, Some(c.folder), SystemTime::now()) {
         Ok(rendered) => rendered,
         Err(SubmissionError::Immutable(changes)) => {

@@ -163,3 +163,32 @@ fn a_placeholder_is_needed_only_for_files_the_reference_omits() {
         }
     }
 }
+
+#[test]
+fn the_api_keys_sentence_is_asked_only_of_a_client_that_creates_keys() {
+    // blink's client requests no `api_keys_write`: it creates no key, so its README has none
+    // to tell the customer to disable.
+    let mut folder = merged("blink");
+    let readme = folder
+        .text("README.md")
+        .and_then(Result::ok)
+        .unwrap()
+        .to_owned();
+    let with_section = format!(
+        "{readme}\n## Uninstallation\n\nOnce this integration has been uninstalled, any \
+         previous authorizations are revoked.\n"
+    );
+    folder.insert("README.md", with_section.clone());
+    let asked = |folder: &Folder| {
+        submission::validate(folder, None)
+            .iter()
+            .any(|f| f.message.contains("does not link to the API Keys page"))
+    };
+    assert!(!asked(&folder));
+    // The same README under a client that creates keys is asked for it.
+    let clients = String::from_utf8(folder.get("assets/oauth_clients.json").unwrap().to_vec())
+        .unwrap()
+        .replace("\"scopes\": [", "\"scopes\": [\n      \"api_keys_write\",");
+    folder.insert("assets/oauth_clients.json", clients);
+    assert!(asked(&folder));
+}
