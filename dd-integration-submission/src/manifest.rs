@@ -469,7 +469,23 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: &Json) {
     }
 }
 
+/// The tile's rules, one function each, named after the [`Rule`] it applies.
 fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
+    for rule in [
+        tile_links,
+        tile_uninstallation,
+        tile_description,
+        tile_title,
+        tile_media_and_tags,
+        tile_resources,
+        logs_category,
+    ] {
+        rule(f, marketplace);
+    }
+}
+
+/// [`Rule::TileLinks`] (and the CHANGELOG `tile.changelog` names).
+fn tile_links(f: &mut Fields<'_, '_, '_>, _: bool) {
     for (key, expected) in TILE_LINKS {
         let required = key != "uninstallation";
         let Some(value) = f.string(&["tile", key], required) else {
@@ -503,6 +519,10 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             "is missing; tile.changelog points to it",
         );
     }
+}
+
+/// [`Rule::TileUninstallation`].
+fn tile_uninstallation(f: &mut Fields<'_, '_, '_>, _: bool) {
     if f.manifest.at(&["assets", "oauth"]).is_some()
         && f.manifest.at(&["tile", "uninstallation"]).is_none()
     {
@@ -513,7 +533,10 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
              \"README.md#Uninstallation\" beside tile.support",
         );
     }
+}
 
+/// [`Rule::TileDescription`]: 80 characters (70 on the Marketplace, where it refuses).
+fn tile_description(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
     if let Some(description) = f.text(Rule::TileDescription, &["tile", "description"]) {
         let limit = if marketplace {
             MAX_DESCRIPTION_MARKETPLACE
@@ -530,6 +553,10 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             f.c.warning(Rule::TileDescription, MANIFEST, message);
         }
     }
+}
+
+/// [`Rule::TileTitle`].
+fn tile_title(f: &mut Fields<'_, '_, '_>, _: bool) {
     if let Some(title) = f.text(Rule::TileTitle, &["tile", "title"]) {
         let len = title.chars().count();
         if len > MAX_TITLE {
@@ -540,12 +567,20 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             );
         }
     }
+}
+
+/// [`Rule::TileMedia`] and [`Rule::ClassifierTags`].
+fn tile_media_and_tags(f: &mut Fields<'_, '_, '_>, _: bool) {
     if let Some(media) = f.array(&["tile", "media"], true) {
         check_media(f.c, media);
     }
     if let Some(tags) = f.array(&["tile", "classifier_tags"], true) {
         check_tags(f.c, tags);
     }
+}
+
+/// [`Rule::TileResources`].
+fn tile_resources(f: &mut Fields<'_, '_, '_>, _: bool) {
     if let Some(resources) = f.array(&["tile", "resources"], false) {
         for (i, resource) in resources.iter().enumerate() {
             let kind = resource.str_at(&["resource_type"]);
@@ -572,6 +607,10 @@ fn check_tile(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
             }
         }
     }
+}
+
+/// [`Rule::LogsCategory`], as ddev's `LogsCategoryValidator` with its `has_logs`.
+fn logs_category(f: &mut Fields<'_, '_, '_>, _: bool) {
     // ddev's `LogsCategoryValidator` with its `has_logs`: an API integration "has logs" when
     // its README has a `# logs` or `# log collection` heading (any level, any case).
     let readme_logs =
