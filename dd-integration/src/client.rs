@@ -52,7 +52,6 @@ use tracing::Instrument as _;
 use crate::api::{Authorized, Method, Operation};
 use crate::endpoint::Endpoints;
 use crate::error::{RateLimit, quoted_answer};
-use crate::install::Installer;
 use crate::installation::{Installation, InstallationId};
 use crate::integration::DatadogIntegration;
 use crate::scope::{Scope, ScopeSet};
@@ -405,35 +404,6 @@ impl<I> fmt::Debug for ApiClient<I> {
             .field("installation", &self.inner.installation)
             .field("domain", &self.inner.domain)
             .finish_non_exhaustive()
-    }
-}
-
-impl<I: DatadogIntegration> Installer<I> {
-    /// The API client of a stored installation, with the lifecycle's tokens and this
-    /// installer's connection pool: an [`ApiClient`] of the installer's integration, so that
-    /// only the operations its declared scopes allow compile.
-    pub fn api(&self, installation: &Installation) -> ApiClient<I> {
-        ApiClient::new(
-            self.oauth().http(),
-            installation,
-            Arc::new(self.tokens().installation(&installation.id)),
-        )
-        .with_store(Arc::clone(self.store()))
-    }
-
-    /// The intake of a stored installation in `telemetry` (the process's one
-    /// [`Telemetry`](crate::telemetry::Telemetry)), for the installer's integration: only the
-    /// kinds of data and the metrics it declares compile. See
-    /// [`Telemetry::installation`](crate::telemetry::Telemetry::installation) for the errors.
-    ///
-    /// # Errors
-    /// As `Telemetry::installation`.
-    pub fn intake(
-        &self,
-        telemetry: &crate::telemetry::Telemetry,
-        installation: &Installation,
-    ) -> Result<crate::telemetry::Intake<I>, crate::telemetry::TelemetryError> {
-        telemetry.installation::<I>(installation)
     }
 }
 

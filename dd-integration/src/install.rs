@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq as _;
 use url::Url;
 
-use crate::api_key::MarketplaceApiKey;
 use crate::endpoint::Endpoints;
 use crate::error::ConfigError;
 use crate::error::Error;
 pub use crate::hooks::{ApiKeyOutcome, Hooks, Identify, InstallFailure, InstallReport, NoHooks};
+use crate::installation::MarketplaceApiKey;
 use crate::installation::{Installation, InstallationId, InstallationStatus};
 use crate::integration::{DatadogIntegration, IntegrationSpec};
 use crate::oauth::OAuthClient;
@@ -1538,4 +1538,32 @@ fn unix(at: SystemTime) -> u64 {
 /// Untrusted text kept in a record: no control characters, at most 256 characters.
 fn bounded(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(256).collect()
+}
+impl<I: DatadogIntegration> Installer<I> {
+    /// The API client of a stored installation, with the lifecycle's tokens and this
+    /// installer's connection pool: an [`ApiClient`](crate::client::ApiClient) of the installer's integration, so that
+    /// only the operations its declared scopes allow compile.
+    pub fn api(&self, installation: &Installation) -> crate::client::ApiClient<I> {
+        crate::client::ApiClient::new(
+            self.oauth().http(),
+            installation,
+            Arc::new(self.tokens().installation(&installation.id)),
+        )
+        .with_store(Arc::clone(self.store()))
+    }
+
+    /// The intake of a stored installation in `telemetry` (the process's one
+    /// [`Telemetry`](crate::telemetry::Telemetry)), for the installer's integration: only the
+    /// kinds of data and the metrics it declares compile. See
+    /// [`Telemetry::installation`](crate::telemetry::Telemetry::installation) for the errors.
+    ///
+    /// # Errors
+    /// As `Telemetry::installation`.
+    pub fn intake(
+        &self,
+        telemetry: &crate::telemetry::Telemetry,
+        installation: &Installation,
+    ) -> Result<crate::telemetry::Intake<I>, crate::telemetry::TelemetryError> {
+        telemetry.installation::<I>(installation)
+    }
 }

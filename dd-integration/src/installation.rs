@@ -3,10 +3,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::api_key::MarketplaceApiKey;
 use crate::integration::IntegrationSpec;
 use crate::scope::ScopeSet;
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, ApiKey, RefreshToken};
 use crate::site::{Domain, Site};
 
 /// An installation's id (random, URL-safe, not secret).
@@ -66,6 +65,20 @@ pub enum InstallationStatus {
         /// The newer installation.
         by: InstallationId,
     },
+}
+
+/// A marketplace API key as Datadog created it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MarketplaceApiKey {
+    /// The key's id (not secret; it names the key in Datadog's API Keys page).
+    pub id: String,
+    /// The key.
+    pub key: ApiKey,
+    /// The key's name in Datadog (`"<client name> OAuth Client API Key <id>"`).
+    pub name: Option<String>,
+    /// When Datadog created it (RFC 3339).
+    pub created_at: Option<String>,
 }
 
 /// Why an installation's tokens can no longer be refreshed, as detected.

@@ -3,7 +3,6 @@
 #![warn(missing_docs)]
 
 pub mod api;
-pub mod api_key;
 pub mod client;
 pub mod endpoint;
 pub mod error;
@@ -12,7 +11,6 @@ pub mod install;
 pub mod installation;
 pub mod integration;
 pub mod oauth;
-mod org;
 mod page;
 pub mod pkce;
 #[cfg(test)]

@@ -7,9 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::integration::AcmePager;
 use async_trait::async_trait;
-use dd_integration::api_key::MarketplaceApiKey;
 use dd_integration::install::InstallerBuilder;
 use dd_integration::installation::InstallationStatus;
+use dd_integration::installation::MarketplaceApiKey;
 use dd_integration::installation::Revocation;
 use dd_integration::store::{FlowClaim, TokenUpdate};
 use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, SandboxOrg};

@@ -66,7 +66,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 
 use super::{FlowClaim, InstallationStore, MemoryStore, StoreError, TokenUpdate};
-use crate::api_key::MarketplaceApiKey;
+use crate::installation::MarketplaceApiKey;
 use crate::installation::{
     Installation, InstallationId, InstallationStatus, Revocation, RevocationCause,
 };

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
-use crate::api_key::MarketplaceApiKey;
+use crate::installation::MarketplaceApiKey;
 use crate::installation::{Installation, InstallationId, InstallationStatus};
 
 /// Installations in the process's memory: for tests and single-process development. Nothing

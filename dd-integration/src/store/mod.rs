@@ -16,7 +16,7 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
-use crate::api_key::MarketplaceApiKey;
+use crate::installation::MarketplaceApiKey;
 use crate::installation::{Installation, InstallationId, InstallationStatus};
 use crate::scope::ScopeSet;
 use crate::seal::SealError;

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
-use crate::api_key::MarketplaceApiKey;
+use crate::installation::MarketplaceApiKey;
 use crate::installation::{Installation, InstallationId, InstallationStatus, Revocation};
 use crate::scope::ScopeSet;
 use crate::seal::Sealer;
@@ -1171,7 +1171,7 @@ macro_rules! forward_to_sql_store {
             async fn set_api_key(
                 &self,
                 id: &$crate::installation::InstallationId,
-                key: &$crate::api_key::MarketplaceApiKey,
+                key: &$crate::installation::MarketplaceApiKey,
             ) -> Result<(), $crate::store::StoreError> {
                 self.inner.set_api_key(id, key).await
             }

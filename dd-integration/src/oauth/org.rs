@@ -10,8 +10,8 @@
 
 use serde::Deserialize;
 
+use super::{OAuthClient, error_from_reply};
 use crate::error::{Error, Operation};
-use crate::oauth::{OAuthClient, error_from_reply};
 use crate::secret::AccessToken;
 use crate::site::Domain;
 

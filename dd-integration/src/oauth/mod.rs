@@ -5,6 +5,12 @@
 //! - token exchange, refresh and revocation: `https://api.<domain>/oauth2/v1/{token,revoke}`,
 //!   form posts with the client secret in the body (`client_secret_post`).
 
+mod api_key;
+mod org;
+
+#[cfg(test)]
+pub(crate) use org::org_of_users;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 

@@ -8,24 +8,11 @@
 use reqwest::StatusCode;
 use serde::Deserialize;
 
+use super::{OAuthClient, error_from_reply};
 use crate::error::{Error, Operation};
-use crate::oauth::{OAuthClient, error_from_reply};
+use crate::installation::MarketplaceApiKey;
 use crate::secret::{AccessToken, ApiKey};
 use crate::site::Domain;
-
-/// A marketplace API key as Datadog created it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct MarketplaceApiKey {
-    /// The key's id (not secret; it names the key in Datadog's API Keys page).
-    pub id: String,
-    /// The key.
-    pub key: ApiKey,
-    /// The key's name in Datadog (`"<client name> OAuth Client API Key <id>"`).
-    pub name: Option<String>,
-    /// When Datadog created it (RFC 3339).
-    pub created_at: Option<String>,
-}
 
 impl OAuthClient {
     /// Creates the org's marketplace API key with an access token that holds `api_keys_write`.
