@@ -157,6 +157,24 @@ pub fn metric_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A scope name as Datadog spells them: `a-z`, `0-9` and `_`, a letter first, at most 128
+/// bytes (the form of every name in Datadog's scope list).
+pub fn scope_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 128 {
+        return Err("is not 1 to 128 characters long".into());
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(
+            "is not a scope name: lowercase letters, digits and `_`, a letter first".into(),
+        );
+    }
+    Ok(())
+}
+
 /// A metric prefix: a metric name followed by `.` (`acme.`).
 pub fn metric_prefix(prefix: &str) -> Result<(), String> {
     let Some(stem) = prefix.strip_suffix('.') else {

@@ -32,6 +32,9 @@ pub struct Args {
     pub author: Option<Keyed<AuthorArgs>>,
     pub categories: Option<Keyed<Vec<LitStr>>>,
     pub scopes: Option<Keyed<Vec<Ident>>>,
+    /// The names of `scopes` written `uncatalogued(name)`: Datadog grants them, the SDK's
+    /// catalog lacks them.
+    pub uncatalogued_scopes: Vec<Ident>,
     pub redirect: Option<Keyed<Vec<LitStr>>>,
     pub onboarding: Option<Keyed<LitStr>>,
     pub submits: Option<Keyed<Vec<Ident>>>,
@@ -142,12 +145,20 @@ impl Args {
             let k = key.clone();
             match key.to_string().as_str() {
                 "name" => args.name = string(k, meta, "\"Acme Pager\"", errors),
-                "scopes" => args.scopes = names(k, meta, "[monitors_read, api_keys_write]", errors),
+                "scopes" => {
+                    args.scopes = names(
+                        k,
+                        meta,
+                        "[monitors_read, api_keys_write]",
+                        Some(&mut args.uncatalogued_scopes),
+                        errors,
+                    );
+                }
                 "redirect" => args.redirect = strings(k, meta, true, REDIRECT_EXAMPLE, errors),
                 "onboarding" => {
                     args.onboarding = string(k, meta, "\"https://acme.example/connect\"", errors);
                 }
-                "submits" => args.submits = names(k, meta, "[metrics, events]", errors),
+                "submits" => args.submits = names(k, meta, "[metrics, events]", None, errors),
                 "app_id" => args.app_id = string(k, meta, "\"acme-pager\"", errors),
                 "app_uuid" => args.app_uuid = string(k, meta, UUID_EXAMPLE, errors),
                 "description" => args.description = string(k, meta, "\"...\"", errors),
@@ -453,10 +464,14 @@ fn strings(
 }
 
 /// A list of bare names: `[monitors_read, api_keys_write]`.
+///
+/// With `wrapped`, a name may also be written `uncatalogued(name)` (only `scopes` allows it):
+/// it is listed with the others and recorded in `wrapped`.
 fn names(
     key: Ident,
     meta: &Meta,
     example: &str,
+    mut wrapped: Option<&mut Vec<Ident>>,
     errors: &mut Accumulator,
 ) -> Option<Keyed<Vec<Ident>>> {
     let expr = name_value(&key, meta, example, errors)?;
@@ -471,6 +486,10 @@ fn names(
     for element in &array.elems {
         let element = unwrap_group(element);
         if let Some(ident) = as_ident(element) {
+            items.push(ident);
+        } else if let (Some(wrapped), Some(ident)) = (wrapped.as_deref_mut(), uncatalogued(element))
+        {
+            wrapped.push(ident.clone());
             items.push(ident);
         } else if let Some(lit) = as_str(element) {
             errors.push(error_at(
@@ -576,6 +595,18 @@ fn as_str(expr: &Expr) -> Option<LitStr> {
         }) => Some(lit.clone()),
         _ => None,
     }
+}
+
+/// `uncatalogued(name)`: the one name inside.
+fn uncatalogued(expr: &Expr) -> Option<Ident> {
+    let Expr::Call(call) = expr else {
+        return None;
+    };
+    let func = as_ident(&call.func)?;
+    if func != "uncatalogued" || call.args.len() != 1 {
+        return None;
+    }
+    as_ident(unwrap_group(call.args.first()?))
 }
 
 fn as_ident(expr: &Expr) -> Option<Ident> {

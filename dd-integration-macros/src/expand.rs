@@ -19,6 +19,7 @@ pub fn expand(model: &Integration) -> TokenStream {
         author,
         classifier_tags,
         scopes,
+        uncatalogued_scopes,
         redirect_uris,
         onboarding_url,
         submits,
@@ -60,16 +61,23 @@ pub fn expand(model: &Integration) -> TokenStream {
         &author.support_email,
         &author.sales_email,
     );
-    let scope_consts = scopes
-        .iter()
-        .map(|s| format_ident!("{}", s.to_string().to_ascii_uppercase()));
+    let is_catalogued = |s: &&Ident| !uncatalogued_scopes.contains(&s.to_string());
+    let scope_values = scopes.iter().map(|s| {
+        if is_catalogued(&s) {
+            let name = format_ident!("{}", s.to_string().to_ascii_uppercase());
+            quote!(#p::Scope::#name)
+        } else {
+            let name = s.to_string();
+            quote!(#p::Scope::uncatalogued(#name))
+        }
+    });
     let kinds = submits.iter().map(|k| format_ident!("{}", k.variant()));
     let metrics = metrics.iter().map(|m| metric(&p, m));
     let service_checks = service_checks.iter().map(|c| service_check(&p, c));
     // Each impl carries the span of the scope as written: "go to definition" on a scope in the
     // attribute lands on its marker, and when another scope is missing, rustc's "but
     // `HasScope<monitors_read>` is implemented" points at the declared list.
-    let markers = scopes.iter().map(|scope| {
+    let markers = scopes.iter().filter(is_catalogued).map(|scope| {
         let span = scope.span();
         let impl_token = quote_spanned!(span=> impl);
         let mut body = Group::new(Delimiter::Brace, TokenStream::new());
@@ -108,7 +116,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     sales_email: #a_sales,
                 },
                 classifier_tags: &[#(#classifier_tags),*],
-                scopes: &[#(#p::Scope::#scope_consts),*],
+                scopes: &[#(#scope_values),*],
                 redirect_uris: &[#(#redirect_uris,)* #(#env_redirects),*],
                 environments: &[#(#env_items),*],
                 onboarding_url: #onboarding_url,

@@ -19,6 +19,8 @@ pub struct Integration {
     pub classifier_tags: Vec<String>,
     /// The scopes as written (their spans point at the user's tokens).
     pub scopes: Vec<Ident>,
+    /// Those of `scopes` declared `uncatalogued(...)`: no marker type, requested by name.
+    pub uncatalogued_scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
     pub onboarding_url: String,
     pub submits: Vec<DataKind>,

@@ -79,7 +79,7 @@ pub fn validate(
     let description = v.description(args.description.as_ref(), package);
     let author = v.author(args.author.as_ref(), package);
     let classifier_tags = v.categories(args.categories.as_ref());
-    let scopes = v.scopes(args.scopes.as_ref());
+    let scopes = v.scopes(args.scopes.as_ref(), &args.uncatalogued_scopes);
     let redirect_uris = v.redirects(args.redirect.as_ref());
     let onboarding = v.onboarding(args.onboarding.as_ref());
     let mut warnings = v.default_origin(args.redirect.as_ref(), args.onboarding.as_ref());
@@ -109,6 +109,11 @@ pub fn validate(
         description,
         author,
         classifier_tags,
+        uncatalogued_scopes: args
+            .uncatalogued_scopes
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         scopes: scopes?,
         redirect_uris: redirect_uris?,
         onboarding_url: onboarding?,
@@ -394,7 +399,11 @@ impl Validator<'_> {
         tags
     }
 
-    fn scopes(&mut self, scopes: Option<&Keyed<Vec<Ident>>>) -> Option<Vec<Ident>> {
+    fn scopes(
+        &mut self,
+        scopes: Option<&Keyed<Vec<Ident>>>,
+        uncatalogued: &[Ident],
+    ) -> Option<Vec<Ident>> {
         let Some(scopes) = scopes else {
             self.missing(
                 "scopes",
@@ -415,9 +424,42 @@ impl Validator<'_> {
         let mut valid = Vec::new();
         for scope in &scopes.value {
             let name = scope.to_string();
-            if catalog::SCOPES.binary_search(&name.as_str()).is_err() {
+            let known = catalog::SCOPES.binary_search(&name.as_str()).is_ok();
+            let wrapped = uncatalogued.contains(scope);
+            if wrapped && known {
+                self.error(
+                    scope.span(),
+                    format!(
+                        "`{name}` is in the SDK's catalog of Datadog scopes: write it without \
+                         `uncatalogued(...)`"
+                    ),
+                );
+            } else if wrapped {
+                if let Err(e) = names::scope_name(&name) {
+                    self.error(scope.span(), format!("`{name}` {e}"));
+                    continue;
+                }
+                if !seen.insert(name.clone()) {
+                    self.error(scope.span(), format!("the scope `{name}` is listed twice"));
+                    continue;
+                }
+                self.warn(
+                    scope.span(),
+                    format!(
+                        "`{name}` is not in the SDK's catalog of Datadog scopes; it is requested \
+                         as written: make sure Datadog grants it (the scopes of your OAuth client \
+                         in the Developer Platform), or it refuses the authorization"
+                    ),
+                );
+                valid.push(scope.clone());
+            } else if !known {
                 let hint = suggest::scope(&name).map_or_else(
-                    || " (see `dd_integration::Scope::catalog()`)".to_owned(),
+                    || {
+                        format!(
+                            " (see `dd_integration::Scope::catalog()`; a scope Datadog grants \
+                             that the catalog lacks is written `uncatalogued({name})`)"
+                        )
+                    },
                     |s| format!("; did you mean `{s}`?"),
                 );
                 self.error(
@@ -682,8 +724,25 @@ impl Validator<'_> {
         app_id: Option<&str>,
         metrics: &[Keyed<MetricArgs>],
     ) -> Option<String> {
-        if prefix.is_some() {
-            return self.optional(prefix, names::metric_prefix);
+        if let Some(keyed) = prefix {
+            let text = keyed.value.value();
+            // 18 of 190 merged prefixes have no trailing `.`: a warning, not an error
+            // (RULES.md, `manifest-metrics-prefix`).
+            if text.ends_with('.') {
+                return self.optional(prefix, names::metric_prefix);
+            }
+            if let Err(e) = names::metric_name(&text) {
+                self.error(keyed.value.span(), format!("`metric_prefix` `{text}` {e}"));
+                return None;
+            }
+            self.warn(
+                keyed.value.span(),
+                format!(
+                    "`metric_prefix` `{text}` does not end with `.`, as most do (`{text}.`): \
+                     every declared metric must still start with it"
+                ),
+            );
+            return Some(text);
         }
         if metrics.is_empty() {
             return None;
@@ -1038,6 +1097,37 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_without_a_dot_and_an_uncatalogued_scope_are_warnings() {
+        let model = model_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [api_keys_write, uncatalogued(mcp_read)],
+            submits = [metrics],
+            metric_prefix = "acme",
+            metric(name = "acme.pages", type = gauge, description = "Pages."),
+        });
+        assert_eq!(model.metric_prefix.as_deref(), Some("acme"));
+        assert_eq!(model.uncatalogued_scopes, ["mcp_read"]);
+        let warnings: Vec<&str> = model.warnings.iter().map(|w| w.message.as_str()).collect();
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("`mcp_read` is not in the SDK's catalog"))
+        );
+        assert!(warnings.iter().any(|w| w.contains("does not end with `.`")));
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [api_keys_write], submits = [metrics], metric_prefix = "1acme",
+        });
+        assert_eq!(
+            errors,
+            ["`metric_prefix` `1acme` does not start with a letter"]
+        );
+    }
+
+    #[test]
     fn unknown_and_duplicate_scopes() {
         let errors = errors_of(quote! {
             name = "Acme", redirect = "https://acme.example/cb",
@@ -1049,7 +1139,9 @@ mod tests {
             [
                 "unknown Datadog scope `monitor_read`; did you mean `monitors_read`?",
                 "the scope `monitors_read` is listed twice",
-                "unknown Datadog scope `metrics_write` (see `dd_integration::Scope::catalog()`)",
+                "unknown Datadog scope `metrics_write` (see `dd_integration::Scope::catalog()`; a \
+                 scope Datadog grants that the catalog lacks is written \
+                 `uncatalogued(metrics_write)`)",
             ]
         );
         let errors = errors_of(quote! {

@@ -354,8 +354,12 @@ pub fn render_at(
         OAUTH_CLIENTS,
         oauth_clients::render(spec, old_clients.as_ref(), &mut notes).to_pretty(),
     ));
-    files.push((SERVICE_CHECKS, service_checks::render(spec).to_pretty()));
     let mut obsolete = Vec::new();
+    if manifest::has_integration(spec, old_manifest.as_ref()) {
+        files.push((SERVICE_CHECKS, service_checks::render(spec).to_pretty()));
+    } else {
+        obsolete.push(SERVICE_CHECKS);
+    }
     match metadata::render(spec) {
         Some(csv) => files.push((METADATA, csv)),
         None => obsolete.push(METADATA),
@@ -490,6 +494,37 @@ mod tests {
         let manifest = after.text(MANIFEST).unwrap().unwrap();
         assert!(manifest.contains("\"creates_events\": true"));
         assert!(!manifest.contains("\"metrics\""));
+    }
+
+    /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
+    /// no `source_type_id` and no service_checks.json, and that passes.
+    #[test]
+    fn a_query_only_integration_gets_no_integration_block() {
+        let spec = IntegrationSpec {
+            submits: &[],
+            metrics: &[],
+            metric_prefix: None,
+            service_checks: &[],
+            source_type_id: None,
+            scopes: &[dd_integration::Scope::MONITORS_READ],
+            ..fixture::EXPORTER
+        };
+        let rendered = render_at(&spec, None, fixture::now()).unwrap();
+        let manifest = rendered.file(MANIFEST).unwrap();
+        assert!(!manifest.contains("\"integration\":"), "{manifest}");
+        assert!(!manifest.contains("source_type_id"));
+        assert!(rendered.file(SERVICE_CHECKS).is_none());
+        let folder = rendered.apply(None);
+        let errors: Vec<String> = validate(&folder, Some(&spec))
+            .into_iter()
+            .filter(Finding::is_error)
+            .map(|f| f.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        // One that sends data keeps its block, and a published block is never dropped.
+        assert!(manifest::has_integration(&fixture::EXPORTER, None));
+        let published = json::Json::parse(r#"{"assets": {"integration": {}}}"#).unwrap();
+        assert!(manifest::has_integration(&spec, Some(&published)));
     }
 
     #[test]

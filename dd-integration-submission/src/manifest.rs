@@ -80,17 +80,19 @@ pub(crate) fn render(
     m.insert("tile", tile.into());
 
     let mut assets = Object::new();
-    assets.insert(
-        "integration",
-        integration(
-            spec,
-            old_object(&["assets", "integration"]),
-            &dir,
-            now,
-            notes,
-        )
-        .into(),
-    );
+    if has_integration(spec, old) {
+        assets.insert(
+            "integration",
+            integration(
+                spec,
+                old_object(&["assets", "integration"]),
+                &dir,
+                now,
+                notes,
+            )
+            .into(),
+        );
+    }
     if let Some(old_assets) = old_object(&["assets"]) {
         for (key, value) in old_assets.iter() {
             if key != "integration" && key != "oauth" {
@@ -117,6 +119,18 @@ pub(crate) fn render(
 
     keep_others(&mut m, old.and_then(Json::as_object));
     m.into()
+}
+
+/// Whether the manifest has `assets.integration` (and the folder `service_checks.json`): when
+/// the integration sends data, declares metrics or service checks or a `source_type_id`, or
+/// its published manifest has one. A query-only integration has none and gets no
+/// `source_type_id` (vantage, merged so: the id names a source of data).
+pub(crate) fn has_integration(spec: &IntegrationSpec, old: Option<&Json>) -> bool {
+    !spec.submits.is_empty()
+        || !spec.metrics.is_empty()
+        || !spec.service_checks.is_empty()
+        || spec.source_type_id.is_some()
+        || old.is_some_and(|m| m.at(&["assets", "integration"]).is_some())
 }
 
 /// `assets.integration`.

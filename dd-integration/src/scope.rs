@@ -8,6 +8,7 @@
 //! other well-formed name parses too, so that a token granting a scope newer than this SDK still
 //! parses. [`suggest`] finds the catalog name closest to a misspelt one.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, btree_set};
 use std::fmt;
@@ -68,8 +69,9 @@ pub struct Scope(Repr);
 enum Repr {
     /// A name from the catalog: no allocation.
     Known(&'static str),
-    /// A well-formed name outside the catalog (never a catalog name: `parse` normalizes).
-    Other(Box<str>),
+    /// A well-formed name outside the catalog (never a catalog name: `parse` and
+    /// `uncatalogued` normalize): borrowed when declared, owned when parsed from an answer.
+    Other(Cow<'static, str>),
 }
 
 impl Scope {
@@ -95,7 +97,7 @@ impl Scope {
                 len: name.len(),
             });
         }
-        Ok(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(name.into()))))
+        Ok(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(Cow::Owned(name.to_owned())))))
     }
 
     /// `name` as a scope, or `None` when it is not a scope name; unlike [`Scope::parse`] it
@@ -105,7 +107,7 @@ impl Scope {
         if name.is_empty() || name.len() > Scope::MAX_LEN || !name.chars().all(is_scope_char) {
             return None;
         }
-        Some(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(name.into()))))
+        Some(Scope::known(name).unwrap_or_else(|| Scope(Repr::Other(Cow::Owned(name.to_owned())))))
     }
 
     /// The catalog scope named `name`, if there is one.
@@ -116,6 +118,16 @@ impl Scope {
         match known_name(name) {
             Some(name) => Some(Scope(Repr::Known(name))),
             None => None,
+        }
+    }
+
+    /// A scope Datadog grants that this SDK's catalog lacks, declared by name:
+    /// `#[datadog_integration(scopes = [uncatalogued(mcp_read)])]` expands to it (the macro
+    /// checked the name's form). A catalog name gives its constant.
+    pub const fn uncatalogued(name: &'static str) -> Scope {
+        match known_name(name) {
+            Some(name) => Scope(Repr::Known(name)),
+            None => Scope(Repr::Other(Cow::Borrowed(name))),
         }
     }
 
