@@ -54,6 +54,7 @@ impl fmt::Display for Operation {
 
 /// Datadog's rate-limit headers (`X-RateLimit-*`), as far as they were sent.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
 pub struct RateLimit {
     /// `X-RateLimit-Limit`: requests allowed per period.
     pub limit: Option<u64>,

@@ -29,7 +29,7 @@ use crate::error::ConfigError;
 use crate::error::Error;
 pub use crate::hooks::{ApiKeyOutcome, Hooks, Identify, InstallFailure, InstallReport, NoHooks};
 use crate::installation::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::installation::{Installation, InstallationId, InstallationStatus, OrgId};
 use crate::integration::{DatadogIntegration, IntegrationSpec};
 use crate::oauth::OAuthClient;
 use crate::page::{self, escape};
@@ -964,7 +964,7 @@ impl<I: DatadogIntegration> Installer<I> {
             .confirmed_org(domain, &grant.access_token, &granted)
             .await;
         if let (Some(confirmed), Some(hint)) = (&org_id, &flow.org_hint)
-            && confirmed != hint
+            && confirmed.as_str() != hint
         {
             tracing::warn!(
                 "the callback's dd_oid is not the org Datadog names for the token: ignored"
@@ -1040,7 +1040,7 @@ impl<I: DatadogIntegration> Installer<I> {
         domain: Domain,
         access_token: &crate::secret::AccessToken,
         granted: &ScopeSet,
-    ) -> Option<String> {
+    ) -> Option<OrgId> {
         if !granted.contains(&Scope::USER_ACCESS_READ) {
             return None;
         }
@@ -1144,7 +1144,7 @@ impl<I: DatadogIntegration> Installer<I> {
     /// (an earlier one, or one completing at the same moment in another tab, whose key Datadog
     /// created a moment ago and which stores it shortly). Without a confirmed org, none.
     async fn stored_key(&self, installation: &Installation) -> Option<MarketplaceApiKey> {
-        let org = installation.org_id.as_deref()?;
+        let org = installation.org_id.as_ref()?;
         let deadline = tokio::time::Instant::now() + CONCURRENT_KEY_WAIT;
         loop {
             let rows = match self.inner.store.list_by_org(org).await {

@@ -50,6 +50,44 @@ impl fmt::Debug for InstallationId {
     }
 }
 
+/// A Datadog org's id **as Datadog confirmed it** (read with an installation's own access
+/// token, `GET /api/v2/users`). Only the SDK's confirmation, a store reading back what it
+/// stored, or a test makes one: the callback's `dd_oid`, which a browser can edit, stays a
+/// `String` hint ([`Installation::org_hint`]), so it cannot be passed where an installation is
+/// looked up or linked by org.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// An org id Datadog confirmed, as stored (or as a test names it).
+    pub fn from_confirmed(id: impl Into<String>) -> OrgId {
+        OrgId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for OrgId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
 /// Whether an installation can be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -210,7 +248,7 @@ pub struct Installation {
     /// reinstall to the org's earlier installation, and carries the org's API key over, only
     /// through this id; [`InstallationStore::find_by_org`](crate::store::InstallationStore::find_by_org)
     /// looks it up.
-    pub org_id: Option<String>,
+    pub org_id: Option<OrgId>,
     /// `dd_oid` as the customer's browser passed it on the callback: a hint for display and
     /// support, never evidence. Anyone can edit it in the callback URL.
     pub org_hint: Option<String>,

@@ -36,7 +36,7 @@ pub use endpoint::Endpoints;
 pub use error::{ConfigError, Error};
 pub use hooks::Hooks;
 pub use install::Installer;
-pub use installation::{Installation, InstallationId};
+pub use installation::{Installation, InstallationId, OrgId};
 pub use integration::{DataKind, DatadogIntegration, IntegrationSpec};
 pub use oauth::OAuthClient;
 pub use scope::{Scope, ScopeSet};

@@ -16,7 +16,8 @@ use dd_integration::testkit::{ClientSpec, OrgSpec, Sandbox, SandboxClient, Sandb
 use dd_integration::tokens::TokenSettings;
 use dd_integration::{
     ClientSecret, DatadogIntegration, Domain, Endpoints, Hooks, HttpConfig, Installation,
-    InstallationId, InstallationStore, Installer, IntegrationSpec, Sealer, SealingKey, StoreError,
+    InstallationId, InstallationStore, Installer, IntegrationSpec, OrgId, Sealer, SealingKey,
+    StoreError,
 };
 use http::header::{COOKIE, LOCATION, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
@@ -650,7 +651,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
         self.around(StoreCall::Get, self.inner.get(id)).await
     }
-    async fn find_by_org(&self, org: &str) -> Result<Option<Installation>, StoreError> {
+    async fn find_by_org(&self, org: &OrgId) -> Result<Option<Installation>, StoreError> {
         self.around(StoreCall::Other("find_by_org"), self.inner.find_by_org(org))
             .await
     }

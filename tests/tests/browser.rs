@@ -258,7 +258,7 @@ async fn chromium_installs_the_integration_by_clicking_authorize() {
 
     let installation = installer
         .store()
-        .find_by_org(&org.id)
+        .find_by_org(&org.org_id())
         .await
         .unwrap()
         .expect("the installation is stored");

@@ -277,12 +277,24 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
     );
     let [before_call, after_call, after_write, after_key] = [0, 1, 2, 3].map(|i| &orgs[i]);
     // No record of the first two: nothing claims to work.
-    assert!(store.find_by_org(&before_call.id).await.unwrap().is_none());
-    assert!(store.find_by_org(&after_call.id).await.unwrap().is_none());
+    assert!(
+        store
+            .find_by_org(&before_call.org_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_by_org(&after_call.org_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The third is stored and works (a restarted process refreshes it); it has no API key, and
     // its key journal says the key was being created.
     let stored = store
-        .find_by_org(&after_write.id)
+        .find_by_org(&after_write.org_id())
         .await
         .unwrap()
         .expect("stored before the kill");
@@ -294,7 +306,7 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
     );
     // The fourth: Datadog created its key, which died unstored. The journal says so.
     let lost = store
-        .find_by_org(&after_key.id)
+        .find_by_org(&after_key.org_id())
         .await
         .unwrap()
         .expect("stored before the key call");
@@ -329,7 +341,7 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
             vars.push(("DD_TEST_COOKIE", flow.cookie.clone()));
             assert_eq!(run_worker(WORKER, &lab.config, &vars).await, "STATUS 200");
             store
-                .find_by_org(&org.id)
+                .find_by_org(&org.org_id())
                 .await
                 .unwrap()
                 .expect("installed")
@@ -347,7 +359,11 @@ async fn an_install_killed_at_any_point_leaves_nothing_silently_broken() {
                 .starts_with("OK ")
         );
     }
-    let again = store.find_by_org(&after_write.id).await.unwrap().unwrap();
+    let again = store
+        .find_by_org(&after_write.org_id())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(again.previous.as_ref(), Some(&stored.id));
 
     // Every record works, or was replaced by one that does.

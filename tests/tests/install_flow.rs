@@ -168,7 +168,7 @@ impl<I: DatadogIntegration> App<I> {
     async fn current(&self, org: &SandboxOrg) -> dd_integration::Installation {
         self.installer
             .store()
-            .find_by_org(&org.id)
+            .find_by_org(&org.org_id())
             .await
             .unwrap()
             .expect("the org is installed")
@@ -1127,7 +1127,7 @@ async fn an_edited_dd_oid_without_partner_accounts_takes_nothing_of_the_victim()
     assert!(
         app.installer
             .store()
-            .find_by_org(&victim.id)
+            .find_by_org(&victim.org_id())
             .await
             .unwrap()
             .is_none(),
@@ -1157,7 +1157,7 @@ async fn an_edited_dd_oid_is_overruled_by_the_org_datadog_confirms() {
     let attacker = app.sandbox.add_org(OrgSpec::new("Mallory", Domain::Us1));
     app.authorize_from_tile(&victim).await;
     let theirs = app.current(&victim).await;
-    assert_eq!(theirs.org_id.as_deref(), Some(victim.id.as_str()));
+    assert_eq!(theirs.org_id, Some(victim.org_id()));
 
     let mut browser = Browser::new();
     let callback = browser.start(&app, &attacker).await;
@@ -1165,7 +1165,7 @@ async fn an_edited_dd_oid_is_overruled_by_the_org_datadog_confirms() {
     let page = browser.get(&callback).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let hers = app.current(&attacker).await;
-    assert_eq!(hers.org_id.as_deref(), Some(attacker.id.as_str()));
+    assert_eq!(hers.org_id, Some(attacker.org_id()));
     assert_eq!(
         hers.org_hint.as_deref(),
         Some(victim.id.as_str()),
@@ -1357,7 +1357,12 @@ async fn a_browser_gone_mid_callback_loses_no_key() {
     assert!(gone.is_err(), "the request was cut before the answer");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let stored = app.installer.store().find_by_org(&org.id).await.unwrap();
+        let stored = app
+            .installer
+            .store()
+            .find_by_org(&org.org_id())
+            .await
+            .unwrap();
         if stored.as_ref().is_some_and(|i| i.api_key.is_some()) {
             break;
         }

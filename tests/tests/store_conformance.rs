@@ -290,7 +290,9 @@ async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
     assert_eq!(migrated.org_hint.as_deref(), Some("org-from-the-browser"));
     assert!(
         store
-            .find_by_org("org-from-the-browser")
+            .find_by_org(&dd_integration::OrgId::from_confirmed(
+                "org-from-the-browser"
+            ))
             .await
             .unwrap()
             .is_none(),

@@ -685,7 +685,7 @@ async fn a_narrowed_grant_names_its_missing_scopes_and_the_url_to_reauthorize() 
             .any(|(k, v)| k == "site" && v == "https://narrow.datadoghq.eu")
     );
     assert_eq!(flow.finish(&installer).await.status(), 200);
-    let second = store.find_by_org(&org.id).await.unwrap().unwrap();
+    let second = store.find_by_org(&org.org_id()).await.unwrap().unwrap();
     assert_eq!(second.previous.as_ref(), Some(&first.id));
     assert!(!stored(store.as_ref(), &first.id).await.is_active());
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::{OAuthClient, error_from_reply};
 use crate::error::{Error, Operation};
+use crate::installation::OrgId;
 use crate::secret::AccessToken;
 use crate::site::Domain;
 
@@ -27,7 +28,7 @@ impl OAuthClient {
         &self,
         domain: Domain,
         access_token: &AccessToken,
-    ) -> Result<Option<String>, Error> {
+    ) -> Result<Option<OrgId>, Error> {
         let operation = Operation::ConfirmOrg;
         let span = tracing::info_span!("datadog.org.confirm", %domain);
         let http = self.http();
@@ -40,7 +41,7 @@ impl OAuthClient {
         if !reply.status.is_success() {
             return Err(error_from_reply(operation, &reply));
         }
-        Ok(org_of_users(&reply.body))
+        Ok(org_of_users(&reply.body).map(OrgId::from_confirmed))
     }
 }
 

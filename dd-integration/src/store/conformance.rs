@@ -68,7 +68,7 @@ use async_trait::async_trait;
 use super::{FlowClaim, InstallationStore, MemoryStore, StoreError, TokenUpdate};
 use crate::installation::MarketplaceApiKey;
 use crate::installation::{
-    Installation, InstallationId, InstallationStatus, Revocation, RevocationCause,
+    Installation, InstallationId, InstallationStatus, OrgId, Revocation, RevocationCause,
 };
 use crate::scope::ScopeSet;
 use crate::seal::{Sealer, SealingKey};
@@ -284,7 +284,7 @@ pub fn sample_installation(org_id: &str) -> Installation {
     let now = whole_millis(SystemTime::now());
     Installation {
         id: InstallationId::generate(),
-        org_id: Some(org_id.to_owned()),
+        org_id: Some(OrgId::from_confirmed(org_id)),
         org_hint: Some(org_id.to_owned()),
         org_name: Some(format!("Org {org_id}")),
         site: Site::parse("acme.datadoghq.eu").expect("a valid site"),
@@ -522,7 +522,7 @@ async fn get_unknown<F: StoreFactory>(t: &Bench<'_, F>) {
     );
     assert!(
         store
-            .find_by_org("nobody")
+            .find_by_org(&OrgId::from_confirmed("nobody"))
             .await
             .expect("find_by_org")
             .is_none()
@@ -572,7 +572,7 @@ async fn insert_replaces<F: StoreFactory>(t: &Bench<'_, F>) {
         "the new installation",
     );
     let active = store
-        .find_by_org("org-reinstall")
+        .find_by_org(&OrgId::from_confirmed("org-reinstall"))
         .await
         .expect("find_by_org")
         .expect("the org has an active installation");
@@ -586,7 +586,7 @@ async fn list_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     let store = t.open().await;
     assert!(
         store
-            .list_by_org("org-a")
+            .list_by_org(&OrgId::from_confirmed("org-a"))
             .await
             .expect("list_by_org")
             .is_empty()
@@ -604,7 +604,7 @@ async fn list_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
         .await
         .expect("set_status");
     let found: Vec<_> = store
-        .list_by_org("org-a")
+        .list_by_org(&OrgId::from_confirmed("org-a"))
         .await
         .expect("list_by_org")
         .into_iter()
@@ -628,7 +628,7 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     let store = t.open().await;
     assert!(
         store
-            .find_by_org("org-a")
+            .find_by_org(&OrgId::from_confirmed("org-a"))
             .await
             .expect("find_by_org")
             .is_none()
@@ -637,7 +637,10 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     let b = sample_installation("org-b");
     must_insert(&store, &a).await;
     must_insert(&store, &b).await;
-    let found = store.find_by_org("org-a").await.expect("find_by_org");
+    let found = store
+        .find_by_org(&OrgId::from_confirmed("org-a"))
+        .await
+        .expect("find_by_org");
     assert_eq!(
         found.map(|i| i.id),
         Some(a.id.clone()),
@@ -651,7 +654,10 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
         )
         .await
         .expect("set_status");
-    let found = store.find_by_org("org-a").await.expect("find_by_org");
+    let found = store
+        .find_by_org(&OrgId::from_confirmed("org-a"))
+        .await
+        .expect("find_by_org");
     assert!(
         matches!(
             found.as_ref().map(|i| (&i.id, &i.status)),
@@ -663,7 +669,10 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
         .set_status(&b.id, &InstallationStatus::Removed)
         .await
         .expect("set_status");
-    let found = store.find_by_org("org-b").await.expect("find_by_org");
+    let found = store
+        .find_by_org(&OrgId::from_confirmed("org-b"))
+        .await
+        .expect("find_by_org");
     assert_eq!(
         found.map(|i| (i.id, i.status)),
         Some((b.id.clone(), InstallationStatus::Removed)),
@@ -674,7 +683,10 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
     let mut a2 = sample_installation("org-a");
     a2.previous = Some(a.id.clone());
     must_insert(&store, &a2).await;
-    let found = store.find_by_org("org-a").await.expect("find_by_org");
+    let found = store
+        .find_by_org(&OrgId::from_confirmed("org-a"))
+        .await
+        .expect("find_by_org");
     assert_eq!(
         found.map(|i| i.id),
         Some(a2.id.clone()),
@@ -685,7 +697,10 @@ async fn find_by_org<F: StoreFactory>(t: &Bench<'_, F>) {
         .set_status(&a2.id, &InstallationStatus::Removed)
         .await
         .expect("set_status");
-    let found = store.find_by_org("org-a").await.expect("find_by_org");
+    let found = store
+        .find_by_org(&OrgId::from_confirmed("org-a"))
+        .await
+        .expect("find_by_org");
     assert_eq!(
         found.map(|i| i.id),
         Some(a2.id),
@@ -1151,7 +1166,7 @@ async fn delete<F: StoreFactory>(t: &Bench<'_, F>) {
     );
     assert!(
         store
-            .find_by_org("org-delete")
+            .find_by_org(&OrgId::from_confirmed("org-delete"))
             .await
             .expect("find_by_org")
             .is_none()

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
 use crate::installation::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::installation::{Installation, InstallationId, InstallationStatus, OrgId};
 
 /// Installations in the process's memory: for tests and single-process development. Nothing
 /// survives a restart.
@@ -23,7 +23,7 @@ pub struct MemoryStore {
 struct Memory {
     installations: Vec<Option<Installation>>,
     by_id: HashMap<InstallationId, usize>,
-    by_org: HashMap<String, Vec<usize>>,
+    by_org: HashMap<OrgId, Vec<usize>>,
     flows: HashMap<String, (FlowClaim, SystemTime)>,
     leases: HashMap<InstallationId, (String, SystemTime)>,
 }
@@ -43,7 +43,7 @@ impl Memory {
     }
 
     /// The org's installations, in creation order.
-    fn of_org<'a>(&'a self, org_id: &str) -> impl DoubleEndedIterator<Item = &'a Installation> {
+    fn of_org<'a>(&'a self, org_id: &OrgId) -> impl DoubleEndedIterator<Item = &'a Installation> {
         self.by_org
             .get(org_id)
             .into_iter()
@@ -96,7 +96,7 @@ impl InstallationStore for MemoryStore {
         Ok(self.lock().get(id).cloned())
     }
 
-    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
+    async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError> {
         Ok(self
             .lock()
             .of_org(org_id)
@@ -115,7 +115,7 @@ impl InstallationStore for MemoryStore {
             .collect())
     }
 
-    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+    async fn list_by_org(&self, org_id: &OrgId) -> Result<Vec<Installation>, StoreError> {
         Ok(self.lock().of_org(org_id).cloned().collect())
     }
 

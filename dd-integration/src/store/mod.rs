@@ -17,7 +17,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::installation::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus};
+use crate::installation::{Installation, InstallationId, InstallationStatus, OrgId};
 use crate::scope::ScopeSet;
 use crate::seal::SealError;
 use crate::secret::{AccessToken, RefreshToken};
@@ -69,7 +69,7 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// whatever its status (active, revoked or removed), so that a reinstall can link to it and
     /// keep its API key. `None` if the org never installed. `org_id` is an org id Datadog
     /// confirmed ([`Installation::org_id`]), never the callback's `dd_oid`.
-    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError>;
+    async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError>;
 
     /// Every installation, in creation order.
     async fn list(&self) -> Result<Vec<Installation>, StoreError>;
@@ -77,9 +77,9 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// Every installation of an org, whatever its status, in creation order: where an install
     /// looks for the org's API key when Datadog says the org has one. The default reads
     /// [`list`](Self::list); stores with many installations should answer from an index.
-    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+    async fn list_by_org(&self, org_id: &OrgId) -> Result<Vec<Installation>, StoreError> {
         let mut all = self.list().await?;
-        all.retain(|i| i.org_id.as_deref() == Some(org_id));
+        all.retain(|i| i.org_id.as_ref() == Some(org_id));
         Ok(all)
     }
 
@@ -150,6 +150,7 @@ pub trait InstallationStore: Send + Sync + 'static {
 
 /// New tokens from a refresh, written together.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct TokenUpdate {
     /// The new access token.
     pub access_token: AccessToken,
@@ -243,7 +244,7 @@ impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
         (**self).get(id).await
     }
 
-    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
+    async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError> {
         (**self).find_by_org(org_id).await
     }
 
@@ -251,7 +252,7 @@ impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
         (**self).list().await
     }
 
-    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+    async fn list_by_org(&self, org_id: &OrgId) -> Result<Vec<Installation>, StoreError> {
         (**self).list_by_org(org_id).await
     }
 

@@ -19,7 +19,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
 use crate::installation::MarketplaceApiKey;
-use crate::installation::{Installation, InstallationId, InstallationStatus, Revocation};
+use crate::installation::{Installation, InstallationId, InstallationStatus, OrgId, Revocation};
 use crate::scope::ScopeSet;
 use crate::seal::Sealer;
 use crate::secret::{AccessToken, ApiKey, RefreshToken};
@@ -413,7 +413,7 @@ impl StoredRow {
             )?),
             version: stored_version(&id, self.version)?,
             id,
-            org_id: self.org_id,
+            org_id: self.org_id.map(OrgId::from_confirmed),
             org_hint: self.org_hint,
             api_key_requested_at: self.api_key_requested_at.map(from_millis),
             refresh_started_at: self.refresh_started_at.map(from_millis),
@@ -783,7 +783,7 @@ where
             .map(|p| p.as_str().to_owned());
         let insert = sqlx::query_scalar::<DB, String>(INSERT)
             .bind(id.clone())
-            .bind(installation.org_id.clone())
+            .bind(installation.org_id.as_ref().map(|o| o.as_str().to_owned()))
             .bind(installation.org_name.clone())
             .bind(installation.site.to_string())
             .bind(installation.domain.as_str().to_owned())
@@ -902,12 +902,12 @@ where
             .await
     }
 
-    async fn find_by_org(&self, org_id: &str) -> Result<Option<Installation>, StoreError> {
+    async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status <> 'replaced' \
              ORDER BY seq DESC LIMIT 1"
         );
-        self.select_one(&sql, org_id, "find an org's installation")
+        self.select_one(&sql, org_id.as_str(), "find an org's installation")
             .await
     }
 
@@ -920,10 +920,10 @@ where
         rows.iter().map(|r| self.read_row(r)).collect()
     }
 
-    async fn list_by_org(&self, org_id: &str) -> Result<Vec<Installation>, StoreError> {
+    async fn list_by_org(&self, org_id: &OrgId) -> Result<Vec<Installation>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 ORDER BY seq");
         let rows = sqlx::query::<DB>(&sql)
-            .bind(org_id.to_owned())
+            .bind(org_id.as_str().to_owned())
             .fetch_all(&self.pool)
             .await
             .map_err(self.error("list an org's installations"))?;
@@ -1150,7 +1150,7 @@ macro_rules! forward_to_sql_store {
 
             async fn find_by_org(
                 &self,
-                org_id: &str,
+                org_id: &$crate::installation::OrgId,
             ) -> Result<Option<$crate::installation::Installation>, $crate::store::StoreError> {
                 self.inner.find_by_org(org_id).await
             }
@@ -1163,7 +1163,7 @@ macro_rules! forward_to_sql_store {
 
             async fn list_by_org(
                 &self,
-                org_id: &str,
+                org_id: &$crate::installation::OrgId,
             ) -> Result<Vec<$crate::installation::Installation>, $crate::store::StoreError> {
                 self.inner.list_by_org(org_id).await
             }

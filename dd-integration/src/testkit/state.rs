@@ -93,6 +93,14 @@ pub struct SandboxOrg {
     pub site: Site,
 }
 
+impl SandboxOrg {
+    /// The org's id as Datadog confirms it to an installation of the org (`GET /api/v2/users`):
+    /// what `Installation::org_id` holds and `find_by_org` takes.
+    pub fn org_id(&self) -> crate::installation::OrgId {
+        crate::installation::OrgId::from_confirmed(self.id.clone())
+    }
+}
+
 /// An OAuth client to register: a name, its redirect URIs and scopes, and whether it is
 /// published.
 #[derive(Clone, Debug)]

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use async_trait::async_trait;
+use dd_integration::OrgId;
 use dd_integration::hooks::InstallReport;
 use dd_integration::install::{ApiKeyOutcome, InstallFailure};
 use dd_integration::telemetry::{CheckStatus, Event, ServiceCheck, Telemetry};
@@ -392,8 +393,8 @@ fn print_installation(installation: &Installation) {
         installation.org_hint.as_deref().unwrap_or("?"),
         installation
             .org_id
-            .as_deref()
-            .unwrap_or("no, user_access_read is not declared"),
+            .as_ref()
+            .map_or("no, user_access_read is not declared", OrgId::as_str),
         installation.domain.name(),
         installation.site
     );
