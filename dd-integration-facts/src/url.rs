@@ -88,8 +88,11 @@ fn check_url(url: &str, fragment_allowed: bool) -> Result<CheckedUrl, String> {
 }
 
 /// For a redirect URI, which Datadog compares byte for byte with the one the SDK sends: refuses
-/// what a URL parser rewrites (a default port, an empty path, `.` or `..` segments), so that
-/// the URL registered from the declaration is the URL sent. Run after [`check`].
+/// what a URL parser rewrites (a default port, `.` or `..` segments, a query after an empty
+/// path), so that the URL registered from the declaration is the URL sent. An empty path alone
+/// is kept: the SDK sends such a URI exactly as written (merged integrations register them,
+/// blink's `https://sso-app.blinkops.com`) and serves its callback at `/`. Run after
+/// [`check`].
 pub fn sent_as_written(url: &str) -> Result<(), String> {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
     let end = rest.find(['/', '?']).unwrap_or(rest.len());
@@ -100,12 +103,14 @@ pub fn sent_as_written(url: &str) -> Result<(), String> {
     };
     if authority.ends_with(default_port) {
         return Err(format!(
-            "has the default port `{default_port}`: write it without (the URL is sent without              it, and Datadog compares the redirect URI byte for byte)"
+            "has the default port `{default_port}`: write it without (the URL is sent without \
+             it, and Datadog compares the redirect URI byte for byte)"
         ));
     }
-    if !tail.starts_with('/') {
+    if !tail.starts_with('/') && !tail.is_empty() {
         return Err(format!(
-            "has no path: write `{scheme}://{authority}/{tail}` (it is sent with the `/`, and              Datadog compares the redirect URI byte for byte)"
+            "has a query but no path: write `{scheme}://{authority}/{tail}` (it is sent with \
+             the `/`, and Datadog compares the redirect URI byte for byte)"
         ));
     }
     let path = tail.split('?').next().unwrap_or_default();
@@ -114,7 +119,8 @@ pub fn sent_as_written(url: &str) -> Result<(), String> {
         .any(|segment| segment == "." || segment == "..")
     {
         return Err(
-            "has a `.` or `..` path segment: write the path it resolves to (it is sent resolved,              and Datadog compares the redirect URI byte for byte)"
+            "has a `.` or `..` path segment: write the path it resolves to (it is sent \
+             resolved, and Datadog compares the redirect URI byte for byte)"
                 .into(),
         );
     }
@@ -270,7 +276,8 @@ mod tests {
         let refused = |url: &str| sent_as_written(url).expect_err(url);
         assert!(refused("https://acme.example:443/cb").contains("default port `:443`"));
         assert!(refused("http://localhost:80/cb").contains("default port `:80`"));
-        assert!(refused("https://acme.example").contains("write `https://acme.example/`"));
+        sent_as_written("https://acme.example").unwrap();
+        sent_as_written("https://sso-app.acme.example").unwrap();
         assert!(refused("https://acme.example?x=1").contains("write `https://acme.example/?x=1`"));
         assert!(refused("https://acme.example/a/../cb").contains("`..`"));
         assert!(refused("https://acme.example/./cb").contains("`.`"));

@@ -305,18 +305,20 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
                 )
             }
         };
-        let redirect = pick_url(redirect_uri, spec.redirect_uris, "redirect URI", true)?;
+        let (redirect, redirect_text) =
+            pick_url(redirect_uri, spec.redirect_uris, "redirect URI", true)?;
         let onboardings: Vec<&str> = std::iter::once(spec.onboarding_url)
             .chain(spec.environments.iter().map(|e| e.onboarding_url))
             .collect();
-        let onboarding = pick_url(onboarding_url, &onboardings, "onboarding URL", false)?;
+        let (onboarding, _) = pick_url(onboarding_url, &onboardings, "onboarding URL", false)?;
         if redirect.origin() != onboarding.origin() {
             return Err(ConfigError::Origins {
                 onboarding: onboarding.origin().ascii_serialization(),
                 redirect: redirect.origin().ascii_serialization(),
             });
         }
-        let oauth = OAuthClient::builder(client_id, secret, redirect.as_str())
+        // Sent exactly as declared and registered: Datadog compares it byte for byte.
+        let oauth = OAuthClient::builder(client_id, secret, redirect_text)
             .endpoints(self.endpoints)
             .http_config(self.http)
             .build()?;
@@ -348,14 +350,17 @@ impl<I: DatadogIntegration> InstallerBuilder<I> {
     }
 }
 
-/// The URL chosen (or the first declared), checked; `exact`: it must be sent as written (a
-/// redirect URI, which Datadog compares byte for byte with the one registered).
+/// The URL chosen (or the first declared), parsed and as written; `exact`: it must be sent as
+/// written (a redirect URI, which Datadog compares byte for byte with the one registered), so
+/// a form a URL parser rewrites is refused, but for an empty path: `https://acme.example` is
+/// sent as written (merged integrations register redirect URIs without a path), and served at
+/// `/`.
 fn pick_url(
     chosen: Option<String>,
     declared: &[&str],
     what: &'static str,
     exact: bool,
-) -> Result<Url, ConfigError> {
+) -> Result<(Url, String), ConfigError> {
     let text = match chosen {
         Some(text) => text,
         None => declared
@@ -367,7 +372,11 @@ fn pick_url(
         what,
         reason: e.to_string(),
     })?;
-    if exact && url.as_str() != text {
+    let without_path = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.as_str().strip_suffix('/') == Some(text.as_str());
+    if exact && url.as_str() != text && !without_path {
         return Err(ConfigError::Url {
             what,
             reason: format!(
@@ -391,7 +400,7 @@ fn pick_url(
             reason: "it must be https (plain http only on loopback)".into(),
         });
     }
-    Ok(url)
+    Ok((url, text))
 }
 
 /// The install flow of one integration. Cheap to clone; share one between all requests.

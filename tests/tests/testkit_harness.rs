@@ -59,3 +59,29 @@ async fn the_installer_can_be_configured_with_the_partners_own_store() {
     assert!(done.body.contains("Data cannot be sent"), "{}", done.body);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// blink registers `https://sso-app.blinkops.com`, a redirect URI without a path: the SDK sends
+/// it exactly as written (Datadog compares byte for byte), and serves the callback at `/`.
+#[dd_integration::datadog_integration(
+    name = "Acme Root",
+    scopes = [monitors_read],
+    redirect = "https://root.acme.example",
+    onboarding = "https://root.acme.example/datadog/connect",
+)]
+pub struct AcmeRoot;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_uri_without_a_path_is_sent_as_written_and_the_install_completes() {
+    let world = TestIntegration::<AcmeRoot>::start().await;
+    let sent = world.installer.oauth().redirect_uri().to_owned();
+    assert!(
+        sent.starts_with("http://localhost:") && !sent.ends_with('/'),
+        "{sent}"
+    );
+    assert_eq!(world.installer.callback_path(), "/");
+    // The sandbox compares the redirect URI byte for byte, as Datadog does: with a `/` added,
+    // the authorize step would answer "Mismatching redirect URI".
+    let installation = world.install("Customer", Domain::Eu1).await;
+    assert!(installation.is_active());
+    assert_eq!(world.sandbox.calls(Route::Token), 1);
+}

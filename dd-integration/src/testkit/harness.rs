@@ -100,12 +100,17 @@ impl<I: DatadogIntegration> TestIntegration<I> {
         let path = |declared: &str, fallback: &str| {
             Url::parse(declared).map_or_else(|_| fallback.to_owned(), |u| u.path().to_owned())
         };
+        let declared = spec.redirect_uris.first().copied().unwrap_or_default();
         let redirect = base
-            .join(&path(
-                spec.redirect_uris.first().copied().unwrap_or_default(),
-                "/datadog/callback",
-            ))
+            .join(&path(declared, "/datadog/callback"))
             .expect("a loopback redirect URI");
+        // A redirect URI declared without a path is registered, and sent, without one.
+        let redirect = match declared.split_once("://") {
+            Some((_, rest)) if !rest.is_empty() && !rest.contains('/') => {
+                redirect.as_str().trim_end_matches('/').to_owned()
+            }
+            _ => redirect.as_str().to_owned(),
+        };
         let onboarding = base
             .join(&path(spec.onboarding_url, "/datadog/connect"))
             .expect("a loopback onboarding URL");
