@@ -157,6 +157,34 @@ pub fn metric_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Display text of the manifest or the OAuth client (a `source_type_name`, a client's name or
+/// description): not empty, one line.
+pub fn display_text(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("is empty".into());
+    }
+    if text.contains(|c: char| c.is_control()) {
+        return Err("has a control character (a line break?): write it on one line".into());
+    }
+    Ok(())
+}
+
+/// A log `source` (`ddsource`, `assets.logs.source`): lowercase letters, digits, `-`, `_` and
+/// `.`, as Datadog's log pipelines key on it (merged: `aimon-evaluator`).
+pub fn log_source(source: &str) -> Result<(), String> {
+    if source.is_empty()
+        || !source
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+    {
+        return Err(
+            "is not a log source: lowercase letters, digits, `-`, `_` and `.`, such as `acme`"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// A scope name as Datadog spells them: `a-z`, `0-9` and `_`, a letter first, at most 128
 /// bytes (the form of every name in Datadog's scope list).
 pub fn scope_name(name: &str) -> Result<(), String> {

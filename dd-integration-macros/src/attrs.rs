@@ -40,6 +40,10 @@ pub struct Args {
     pub submits: Option<Keyed<Vec<Ident>>>,
     pub oauth_client_id: Option<Keyed<LitStr>>,
     pub source_type_id: Option<Keyed<LitInt>>,
+    pub source_type_name: Option<Keyed<LitStr>>,
+    pub oauth_client_name: Option<Keyed<LitStr>>,
+    pub oauth_client_description: Option<Keyed<LitStr>>,
+    pub logs_source: Option<Keyed<LitStr>>,
     pub metric_prefix: Option<Keyed<LitStr>>,
     pub metrics: Vec<Keyed<MetricArgs>>,
     pub service_checks: Vec<Keyed<ServiceCheckArgs>>,
@@ -106,6 +110,10 @@ pub const KEYS: &[&str] = &[
     "categories",
     "oauth_client_id",
     "source_type_id",
+    "source_type_name",
+    "oauth_client_name",
+    "oauth_client_description",
+    "logs_source",
     "metric_prefix",
     "metric",
     "service_check",
@@ -168,6 +176,16 @@ impl Args {
                 }
                 "oauth_client_id" => args.oauth_client_id = string(k, meta, UUID_EXAMPLE, errors),
                 "source_type_id" => args.source_type_id = int(k, meta, errors),
+                "source_type_name" => {
+                    args.source_type_name = string(k, meta, "\"Acme Pager\"", errors);
+                }
+                "oauth_client_name" => {
+                    args.oauth_client_name = string(k, meta, "\"Acme Pager\"", errors);
+                }
+                "oauth_client_description" => {
+                    args.oauth_client_description = string(k, meta, "\"...\"", errors);
+                }
+                "logs_source" => args.logs_source = string(k, meta, "\"acme\"", errors),
                 "metric_prefix" => args.metric_prefix = string(k, meta, "\"acme.\"", errors),
                 "metric" => args
                     .metrics

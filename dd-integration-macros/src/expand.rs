@@ -50,6 +50,10 @@ pub fn expand(model: &Integration) -> TokenStream {
         .collect();
     let app_uuid = option_str(model.app_uuid.as_deref());
     let oauth_client_id = option_str(model.oauth_client_id.as_deref());
+    let source_type_name = option_str(model.source_type_name.as_deref());
+    let oauth_client_name = option_str(model.oauth_client_name.as_deref());
+    let oauth_client_description = option_str(model.oauth_client_description.as_deref());
+    let logs_source = option_str(model.logs_source.as_deref());
     let metric_prefix = option_str(model.metric_prefix.as_deref());
     let source_type_id = match model.source_type_id {
         Some(id) => quote!(::core::option::Option::Some(#id)),
@@ -123,6 +127,12 @@ pub fn expand(model: &Integration) -> TokenStream {
                 submits: &[#(#p::DataKind::#kinds),*],
                 oauth_client_id: #oauth_client_id,
                 source_type_id: #source_type_id,
+                source_type_name: #source_type_name,
+                oauth_client: #p::OAuthClientText {
+                    name: #oauth_client_name,
+                    description: #oauth_client_description,
+                },
+                logs_source: #logs_source,
                 metric_prefix: #metric_prefix,
                 metrics: &[#(#metrics),*],
                 service_checks: &[#(#service_checks),*],

@@ -88,6 +88,11 @@ pub fn validate(
     warnings.extend(v.api_key_rules(args.scopes.as_ref(), args.submits.as_ref(), &submits));
     let oauth_client_id = v.optional(args.oauth_client_id.as_ref(), names::uuid);
     let source_type_id = v.source_type_id(args.source_type_id.as_ref());
+    let source_type_name = v.optional(args.source_type_name.as_ref(), names::display_text);
+    let oauth_client_name = v.optional(args.oauth_client_name.as_ref(), names::display_text);
+    let oauth_client_description =
+        v.optional(args.oauth_client_description.as_ref(), names::display_text);
+    let logs_source = v.logs_source(args.logs_source.as_ref(), &submits);
     let metric_prefix = v.metric_prefix(
         args.metric_prefix.as_ref(),
         app_id.as_deref(),
@@ -120,6 +125,10 @@ pub fn validate(
         submits,
         oauth_client_id,
         source_type_id,
+        source_type_name,
+        oauth_client_name,
+        oauth_client_description,
+        logs_source,
         metric_prefix,
         metrics,
         service_checks,
@@ -718,6 +727,24 @@ impl Validator<'_> {
     }
 
     /// The declared prefix, or `<app_id with _>.` when metrics are declared without one.
+    /// `logs_source`: a source name, only for an integration that submits logs.
+    fn logs_source(
+        &mut self,
+        source: Option<&Keyed<LitStr>>,
+        submits: &[DataKind],
+    ) -> Option<String> {
+        let keyed = source?;
+        if !submits.contains(&DataKind::Logs) {
+            self.error(
+                keyed.key.span(),
+                "`logs_source` names the source of the integration's logs, but `submits` lacks \
+                 `logs`: add it, or remove `logs_source`",
+            );
+            return None;
+        }
+        self.optional(source, names::log_source)
+    }
+
     fn metric_prefix(
         &mut self,
         prefix: Option<&Keyed<LitStr>>,
@@ -1124,6 +1151,40 @@ mod tests {
         assert_eq!(
             errors,
             ["`metric_prefix` `1acme` does not start with a letter"]
+        );
+    }
+
+    #[test]
+    fn names_a_merged_folder_keeps_are_declared() {
+        let model = model_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [api_keys_write], submits = [logs],
+            source_type_name = "Acme Legacy",
+            oauth_client_name = "Acme OAuth",
+            oauth_client_description = "Reads monitors.",
+            logs_source = "acme-evaluator",
+        });
+        assert_eq!(model.source_type_name.as_deref(), Some("Acme Legacy"));
+        assert_eq!(model.oauth_client_name.as_deref(), Some("Acme OAuth"));
+        assert_eq!(
+            model.oauth_client_description.as_deref(),
+            Some("Reads monitors.")
+        );
+        assert_eq!(model.logs_source.as_deref(), Some("acme-evaluator"));
+        let errors = errors_of(quote! {
+            name = "Acme", redirect = "https://acme.example/cb",
+            onboarding = "https://acme.example/c",
+            scopes = [monitors_read],
+            source_type_name = " ", logs_source = "acme",
+        });
+        assert_eq!(
+            errors,
+            [
+                "`source_type_name` ` ` is empty",
+                "`logs_source` names the source of the integration's logs, but `submits` lacks \
+                 `logs`: add it, or remove `logs_source`",
+            ]
         );
     }
 

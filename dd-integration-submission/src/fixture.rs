@@ -30,6 +30,12 @@ pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
     submits: &[DataKind::Metrics, DataKind::Events, DataKind::ServiceChecks],
     oauth_client_id: Some("2c7e9f4a-1b3d-11ef-8a6c-da7ad0900002"),
     source_type_id: Some(98_765_432),
+    source_type_name: None,
+    oauth_client: dd_integration::integration::OAuthClientText {
+        name: None,
+        description: None,
+    },
+    logs_source: None,
     metric_prefix: Some("acme_exporter."),
     metrics: &[
         MetricSpec {
@@ -81,6 +87,12 @@ pub(crate) const ONCALL: IntegrationSpec = IntegrationSpec {
     submits: &[],
     oauth_client_id: None,
     source_type_id: None,
+    source_type_name: None,
+    oauth_client: dd_integration::integration::OAuthClientText {
+        name: None,
+        description: None,
+    },
+    logs_source: None,
     metric_prefix: None,
     metrics: &[],
     service_checks: &[],

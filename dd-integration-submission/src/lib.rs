@@ -496,6 +496,42 @@ mod tests {
         assert!(!manifest.contains("\"metrics\""));
     }
 
+    /// What a merged folder says that the tile does not: its own `source_type_name` (immutable),
+    /// the OAuth client's own name and description, the logs' source.
+    #[test]
+    fn declared_names_of_the_client_the_source_and_the_logs_are_rendered() {
+        let spec = IntegrationSpec {
+            source_type_name: Some("Acme Exporter (legacy)"),
+            oauth_client: dd_integration::integration::OAuthClientText {
+                name: Some("Acme Exporter OAuth"),
+                description: Some("Lets Acme read and write your Datadog data."),
+            },
+            logs_source: Some("acme-exporter-jobs"),
+            submits: &[DataKind::Metrics, DataKind::Logs],
+            ..fixture::EXPORTER
+        };
+        let rendered = render_at(&spec, None, fixture::now()).unwrap();
+        let manifest = rendered.file(MANIFEST).unwrap();
+        assert!(manifest.contains("\"source_type_name\": \"Acme Exporter (legacy)\""));
+        assert!(manifest.contains("\"source\": \"acme-exporter-jobs\""));
+        assert!(manifest.contains("\"title\": \"Acme Exporter\""));
+        let clients = rendered.file(OAUTH_CLIENTS).unwrap();
+        assert!(clients.contains("\"name\": \"Acme Exporter OAuth\""));
+        assert!(clients.contains("Lets Acme read and write your Datadog data."));
+        let csv = rendered.file(METADATA).unwrap();
+        assert!(csv.contains(",acme_exporter_legacy,"), "{csv}");
+        let readme = rendered.file(README).unwrap();
+        assert!(readme.contains("### Logs"));
+        assert!(readme.contains("`acme-exporter-jobs`"));
+        let folder = rendered.apply(None);
+        let errors: Vec<String> = validate(&folder, Some(&spec))
+            .into_iter()
+            .filter(Finding::is_error)
+            .map(|f| f.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
     /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
     /// no `source_type_id` and no service_checks.json, and that passes.
     #[test]

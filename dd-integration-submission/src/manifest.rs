@@ -101,9 +101,9 @@ pub(crate) fn render(
         }
     }
     if spec.submits.contains(&DataKind::Logs) && assets.get("logs").is_none() {
-        // The source the SDK's telemetry stamps on every log (`ddsource`): the `app_id`.
+        // The source the SDK's telemetry stamps on every log (`ddsource`).
         let mut logs = Object::new();
-        logs.insert("source", Json::string(spec.app_id));
+        logs.insert("source", Json::string(spec.logs_source()));
         assets.insert("logs", logs.into());
     }
     assets.insert("oauth", Json::string(OAUTH_CLIENTS));
@@ -159,7 +159,7 @@ fn integration(
             .unwrap_or(Json::Bool(true)),
     );
     integration.insert("source_type_id", Json::from(source_type_id));
-    integration.insert("source_type_name", Json::string(spec.name));
+    integration.insert("source_type_name", Json::string(spec.source_type_name()));
     integration.insert(
         "configuration",
         old.and_then(|o| o.get("configuration"))

@@ -45,7 +45,7 @@ pub(crate) fn render(spec: &IntegrationSpec) -> Option<String> {
     if spec.metrics.is_empty() && !spec.submits.contains(&DataKind::Metrics) {
         return None;
     }
-    let integration = vocabulary::normalize_integration(spec.name);
+    let integration = vocabulary::normalize_integration(spec.source_type_name());
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());

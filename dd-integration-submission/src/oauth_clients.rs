@@ -52,8 +52,8 @@ pub(crate) fn render(spec: &IntegrationSpec, old: Option<&Json>, notes: &mut Vec
     };
     let mut client = Object::new();
     client.insert("id", Json::string(id));
-    client.insert("name", Json::string(spec.name));
-    client.insert("description", Json::string(spec.description));
+    client.insert("name", Json::string(spec.oauth_client_name()));
+    client.insert("description", Json::string(spec.oauth_client_description()));
     client.insert("client_role", Json::string("integration"));
     client.insert("onboarding_url", Json::string(spec.onboarding_url));
     client.insert(

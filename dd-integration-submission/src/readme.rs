@@ -671,7 +671,7 @@ fn data_collected(spec: &IntegrationSpec, links: &mut Links) -> String {
         text.push_str("\n### Logs\n\n");
         text.push_str(&format!(
             "{n} sends logs to Datadog with the source `{}`; find them in the {}.\n",
-            spec.app_id,
+            spec.logs_source(),
             links.link("Log Explorer", "/logs")
         ));
     }

@@ -32,7 +32,7 @@ pub(crate) fn render(spec: &IntegrationSpec) -> Json {
             .map(|check| {
                 let mut entry = Object::new();
                 entry.insert("agent_version", Json::string(AGENT_VERSION));
-                entry.insert("integration", Json::string(spec.name));
+                entry.insert("integration", Json::string(spec.source_type_name()));
                 entry.insert("check", Json::string(check.name));
                 entry.insert("statuses", Json::strings(STATUSES));
                 entry.insert("groups", Json::Array(Vec::new()));

@@ -46,6 +46,16 @@ pub struct IntegrationSpec {
     pub oauth_client_id: Option<&'static str>,
     /// The manifest's `assets.integration.source_type_id`, once assigned; immutable.
     pub source_type_id: Option<u32>,
+    /// The manifest's `assets.integration.source_type_name` when it is not [`name`](Self::name)
+    /// (a published integration's, which can never change); see
+    /// [`IntegrationSpec::source_type_name`].
+    pub source_type_name: Option<&'static str>,
+    /// The published OAuth client's own name and description, when they are not the tile's
+    /// (`name`, `description`).
+    pub oauth_client: OAuthClientText,
+    /// The `source` of the integration's logs (`ddsource`, `assets.logs.source`), when not
+    /// its `app_id`.
+    pub logs_source: Option<&'static str>,
     /// The prefix every declared metric starts with (`acme.`).
     pub metric_prefix: Option<&'static str>,
     /// The metrics it submits (metadata.csv).
@@ -56,6 +66,51 @@ pub struct IntegrationSpec {
     /// URL and redirect URI on one origin. The top-level `onboarding` and first `redirect` are
     /// the default one.
     pub environments: &'static [Environment],
+}
+
+/// The OAuth client's own name and description (`assets/oauth_clients.json`), when they are not
+/// the tile's. Merged integrations name their client differently from their tile in 16 of 37
+/// folders, and describe it differently in 36.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OAuthClientText {
+    /// The client's name.
+    pub name: Option<&'static str>,
+    /// The client's description.
+    pub description: Option<&'static str>,
+}
+
+impl IntegrationSpec {
+    /// `assets.integration.source_type_name`: the declared one, or the tile's name.
+    pub const fn source_type_name(&self) -> &'static str {
+        match self.source_type_name {
+            Some(name) => name,
+            None => self.name,
+        }
+    }
+
+    /// The OAuth client's name: the declared one, or the tile's.
+    pub const fn oauth_client_name(&self) -> &'static str {
+        match self.oauth_client.name {
+            Some(name) => name,
+            None => self.name,
+        }
+    }
+
+    /// The OAuth client's description: the declared one, or the tile's.
+    pub const fn oauth_client_description(&self) -> &'static str {
+        match self.oauth_client.description {
+            Some(text) => text,
+            None => self.description,
+        }
+    }
+
+    /// The `source` its logs carry: the declared `logs_source`, or the `app_id`.
+    pub const fn logs_source(&self) -> &'static str {
+        match self.logs_source {
+            Some(source) => source,
+            None => self.app_id,
+        }
+    }
 }
 
 /// A deployment of the integration other than the default one, declared with

@@ -91,6 +91,12 @@ pub mod __private {
         submits: &[],
         oauth_client_id: None,
         source_type_id: None,
+        source_type_name: None,
+        oauth_client: OAuthClientText {
+            name: None,
+            description: None,
+        },
+        logs_source: None,
         metric_prefix: None,
         metrics: &[],
         service_checks: &[],

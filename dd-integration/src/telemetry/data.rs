@@ -667,8 +667,9 @@ impl PointBuf {
 
 /// A log entry for Datadog's logs intake (`/api/v2/logs`).
 ///
-/// `ddsource` defaults to the integration's `app_id`, so that the integration's log pipeline
-/// applies (Datadog requires one for an integration that sends logs).
+/// `ddsource` defaults to the declaration's `logs_source` (its `app_id` unless declared), so
+/// that the integration's log pipeline applies (Datadog requires one for an integration that
+/// sends logs).
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct Log {
@@ -1306,7 +1307,7 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<I> {
 impl<I: Submits<kinds::logs>> Submission<I> for Log {
     fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Logs)?;
-        let rendered = self.render(I::SPEC.app_id, now_ms);
+        let rendered = self.render(I::SPEC.logs_source(), now_ms);
         // The attributes are the caller's, however deep (a refused one included).
         drop_flat(self.attributes.into_iter().map(|(_, v)| v));
         Ok(Prepared(Item::Log(rendered?)))
