@@ -54,6 +54,15 @@ impl Object {
     pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
+
+    /// Puts the keys `order` has first, in its order, and the others after, as they were: a
+    /// file regenerated over a published one keeps the partner's key order, so the pull
+    /// request's diff is only what changed.
+    pub(crate) fn order_like(&mut self, order: &Object) {
+        let rank = |key: &str| order.keys().position(|k| k == key).unwrap_or(usize::MAX);
+        // A stable sort: keys `order` lacks keep their relative order, at the end.
+        self.0.sort_by_key(|(key, _)| rank(key));
+    }
 }
 
 impl Json {

@@ -124,17 +124,6 @@ pub enum SubmissionError {
         /// What is wrong.
         problem: String,
     },
-    /// The existing README lacks a section where a generated region belongs.
-    #[error(
-        "README.md has no `{heading}` heading for the `{region}` region; add the heading \
-         where that section belongs, and run again"
-    )]
-    ReadmeSectionMissing {
-        /// The region.
-        region: &'static str,
-        /// The heading it goes under.
-        heading: &'static str,
-    },
     /// The declaration cannot become a submission (it is empty, as after a failed expansion).
     #[error("the declaration's `{field}` is empty; fix the `#[datadog_integration]` attribute")]
     EmptyDeclaration {

@@ -71,7 +71,25 @@ pub(crate) fn render(
             .cloned()
             .unwrap_or(Json::Array(Vec::new())),
     );
-    let tags = vocabulary::classifier_tags(spec);
+    // A published folder keeps its tags (reviewers accepted them) and gains the declared
+    // categories it lacks; a new one gets the tags the declaration implies.
+    let mut tags = vocabulary::classifier_tags(spec);
+    if let Some(published) = old
+        .and_then(|m| m.at(&["tile", "classifier_tags"]))
+        .and_then(Json::as_array)
+    {
+        let mut kept: Vec<String> = published
+            .iter()
+            .filter_map(Json::as_str)
+            .map(str::to_owned)
+            .collect();
+        for tag in spec.classifier_tags {
+            if !kept.iter().any(|t| t == tag) {
+                kept.push((*tag).to_owned());
+            }
+        }
+        tags = kept;
+    }
     tile.insert(
         "classifier_tags",
         Json::strings(tags.iter().map(String::as_str)),
@@ -107,6 +125,9 @@ pub(crate) fn render(
         assets.insert("logs", logs.into());
     }
     assets.insert("oauth", Json::string(OAUTH_CLIENTS));
+    if let Some(published) = old_object(&["assets"]) {
+        assets.order_like(published);
+    }
     m.insert("assets", assets.into());
 
     let mut author = Object::new();
@@ -192,11 +213,13 @@ fn integration(
                 integration.insert(key, value.clone());
             }
         }
+        integration.order_like(old);
     }
     integration
 }
 
 /// Copies the keys of `old` that `new` does not have, in their order.
+/// Keeps the keys only the published object has, and its key order.
 fn keep_others(new: &mut Object, old: Option<&Object>) {
     if let Some(old) = old {
         for (key, value) in old.iter() {
@@ -204,6 +227,7 @@ fn keep_others(new: &mut Object, old: Option<&Object>) {
                 new.insert(key, value.clone());
             }
         }
+        new.order_like(old);
     }
 }
 

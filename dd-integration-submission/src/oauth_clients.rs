@@ -64,6 +64,12 @@ pub(crate) fn render(spec: &IntegrationSpec, old: Option<&Json>, notes: &mut Vec
         "scopes",
         Json::strings(spec.scopes.iter().map(Scope::as_str)),
     );
+    if let Some(published) = old
+        .and_then(|f| f.at(&["integration"]))
+        .and_then(Json::as_object)
+    {
+        client.order_like(published);
+    }
     let mut file = Object::new();
     file.insert("integration", client.into());
     file.into()

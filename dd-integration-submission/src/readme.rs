@@ -101,7 +101,7 @@ pub(crate) fn render(
     let mut kept_definitions = Vec::new();
     let parts = match existing {
         None => skeleton(),
-        Some(text) => existing_parts(text, &mut links, &mut kept_definitions, notes)?,
+        Some(text) => existing_parts(spec, text, &mut links, &mut kept_definitions, notes)?,
     };
     let mut out = String::new();
     for part in &parts {
@@ -156,6 +156,7 @@ fn skeleton() -> Vec<Part> {
 /// definitions taken out (kept in `kept_definitions`), its regions, and the regions it lacks
 /// inserted where they belong.
 fn existing_parts(
+    spec: &IntegrationSpec,
     text: &str,
     links: &mut Links,
     kept_definitions: &mut Vec<String>,
@@ -198,23 +199,139 @@ fn existing_parts(
             continue;
         }
         match home {
+            // A README that opens with its own H1 keeps it.
+            Home::Start if opens_with_h1(&parts) => continue,
             Home::Start => parts.insert(0, Part::Region(name)),
             Home::End => {
                 parts.push(Part::Text("\n".to_owned()));
                 parts.push(Part::Region(name));
             }
-            Home::After(heading) => insert_after_heading(&mut parts, name, heading)?,
+            Home::After(heading) => {
+                // The partner's own section, also as a H3 (older READMEs put Uninstallation
+                // under Setup): the region goes there, and nothing is duplicated.
+                let h3 = heading.strip_prefix("## ").map(|h| format!("### {h}"));
+                let mut placed = insert_after_heading(&mut parts, name, heading);
+                if placed == Placed::NotFound
+                    && let Some(h3) = h3
+                {
+                    placed = insert_after_heading(&mut parts, name, &h3);
+                }
+                match placed {
+                    Placed::Inserted => continue,
+                    Placed::HasProse => {
+                        notes.push(Note {
+                            file: README,
+                            message: format!(
+                                "kept your text under `{heading}` as it is; the declaration's \
+                                 `{name}` region is written only into an empty section"
+                            ),
+                            rule: None,
+                        });
+                        continue;
+                    }
+                    Placed::NotFound => {}
+                }
+                match name {
+                    // Optional sections the partner did not write stay unwritten.
+                    "troubleshooting" => continue,
+                    // Nothing collected, no section: a query-only integration has none.
+                    "data-collected" if !collects_data(spec) => continue,
+                    _ => {}
+                }
+                insert_section(&mut parts, name, heading);
+                notes.push(Note {
+                    file: README,
+                    message: format!(
+                        "added the section `{heading}`, which the README lacked, with what the \
+                         declaration writes there; move it if it belongs elsewhere"
+                    ),
+                    rule: None,
+                });
+            }
         }
     }
     Ok(parts)
 }
 
+/// Whether the integration sends anything a README's Data Collected lists.
+fn collects_data(spec: &IntegrationSpec) -> bool {
+    !spec.submits.is_empty() || !spec.metrics.is_empty() || !spec.service_checks.is_empty()
+}
+
+/// Adds `heading` with region `name` before the first H2 that follows it in Datadog's order,
+/// or at the end, before the link definitions.
+fn insert_section(parts: &mut Vec<Part>, name: &'static str, heading: &str) {
+    let mut title = heading.trim_start_matches('#').trim();
+    let mut heading = heading.to_owned();
+    // Installation and Configuration are H3s of Setup: a README without Setup gets it too.
+    if heading.starts_with("### ") {
+        let has_setup = parts
+            .iter()
+            .any(|p| matches!(p, Part::Text(t) if t.lines().any(|l| l.trim_end() == "## Setup")));
+        if !has_setup {
+            heading = format!("## Setup\n\n{heading}");
+        }
+        title = "Setup";
+    }
+    let later: Vec<String> = ORDER
+        .iter()
+        .skip_while(|h| **h != title)
+        .skip(1)
+        .map(|h| format!("## {h}"))
+        .collect();
+    let section = [Part::Text(format!("\n{heading}\n\n")), Part::Region(name)];
+    for i in 0..parts.len() {
+        let Part::Text(text) = &parts[i] else {
+            continue;
+        };
+        let mut offset = 0;
+        let mut in_fence = false;
+        for line in text.split_inclusive('\n') {
+            in_fence ^= is_fence(line);
+            if !in_fence && later.iter().any(|h| line.trim_end() == h) {
+                let (before, after) = text.split_at(offset);
+                let (before, after) = (before.to_owned(), format!("\n{after}"));
+                let [heading_part, region] = section;
+                parts.splice(
+                    i..=i,
+                    [Part::Text(before), heading_part, region, Part::Text(after)],
+                );
+                return;
+            }
+            offset += line.len();
+        }
+    }
+    let end = parts
+        .iter()
+        .position(|p| matches!(p, Part::Region("links")))
+        .unwrap_or(parts.len());
+    parts.splice(end..end, section);
+}
+
 /// Splits the partner text holding `heading` after that line and puts region `name` there.
-fn insert_after_heading(
-    parts: &mut Vec<Part>,
-    name: &'static str,
-    heading: &'static str,
-) -> Result<(), SubmissionError> {
+/// Where a missing region went.
+#[derive(Debug, PartialEq, Eq)]
+enum Placed {
+    /// After its heading, in an empty section.
+    Inserted,
+    /// Nowhere: the section holds the partner's own text, which is kept as it is.
+    HasProse,
+    /// Nowhere: there is no such heading.
+    NotFound,
+}
+
+/// Whether the README's first line of text is a H1 (`# Vantage`).
+fn opens_with_h1(parts: &[Part]) -> bool {
+    parts
+        .iter()
+        .find_map(|p| match p {
+            Part::Text(text) => text.lines().find(|l| !l.trim().is_empty()),
+            Part::Region(_) => None,
+        })
+        .is_some_and(|line| line.starts_with("# "))
+}
+
+fn insert_after_heading(parts: &mut Vec<Part>, name: &'static str, heading: &str) -> Placed {
     for i in 0..parts.len() {
         let Part::Text(text) = &parts[i] else {
             continue;
@@ -226,6 +343,15 @@ fn insert_after_heading(
             offset += line.len();
             if !in_fence && line.trim_end() == heading {
                 let (before, after) = text.split_at(offset);
+                // The section's own text, up to the next heading: the partner's, if any.
+                let prose = after.lines().take_while(|l| !l.starts_with('#')).any(|l| {
+                    let l = l.trim();
+                    let comment = l.starts_with("<!--") && l.ends_with("-->");
+                    !l.is_empty() && !comment
+                });
+                if prose {
+                    return Placed::HasProse;
+                }
                 let (before, after) = (format!("{before}\n"), after.to_owned());
                 parts.splice(
                     i..=i,
@@ -235,14 +361,11 @@ fn insert_after_heading(
                         Part::Text(format!("\n{after}")),
                     ],
                 );
-                return Ok(());
+                return Placed::Inserted;
             }
         }
     }
-    Err(SubmissionError::ReadmeSectionMissing {
-        region: name,
-        heading,
-    })
+    Placed::NotFound
 }
 
 /// One piece of an existing README.
@@ -1386,23 +1509,44 @@ mod tests {
         let partner = "# Acme\n\n## Overview\n\nOurs.\n\n## Setup\n\n### Installation\n\n### Configuration\n\n\
                        ## Uninstallation\n\n## Data Collected\n\n## Troubleshooting\n\n## Support\n";
         let out = render(&fixture::EXPORTER, Some(partner), &mut notes).unwrap();
-        assert!(out.starts_with("<!-- dd-integration:begin title -->\n# Acme Exporter\n"));
-        assert!(out.contains("## Overview\n\n<!-- dd-integration:begin overview -->"));
-        assert!(out.contains("<!-- dd-integration:end overview -->\n\nOurs.\n"));
+        // The partner's H1 and prose stay as they are: no second title, no region above "Ours.".
+        assert!(out.starts_with("# Acme\n"), "{out}");
+        assert!(!out.contains("dd-integration:begin title"));
+        assert!(out.contains("## Overview\n\nOurs.\n"));
+        assert!(!out.contains("dd-integration:begin overview"));
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.message.starts_with("kept your text under `## Overview`"))
+        );
+        // Empty sections get the declaration's text.
         assert!(out.contains("### Installation\n\n<!-- dd-integration:begin installation -->"));
         assert!(out.ends_with("<!-- dd-integration:end links -->\n"));
 
-        let err = render(
+        // Every missing section at once, in Datadog's order, each said in a note.
+        let mut notes = Vec::new();
+        let out = render(
             &fixture::EXPORTER,
-            Some("# Acme\n\n## Overview\n"),
+            Some("# Acme\n\n## Overview\n\nOurs.\n\n## Support\n\nMail us.\n"),
             &mut notes,
         )
-        .unwrap_err();
-        assert!(
-            err.to_string().contains("no `## Setup` heading")
-                || err.to_string().contains("no `### Installation` heading"),
-            "{err}"
-        );
+        .unwrap();
+        let at = |needle: &str| {
+            out.find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {out}"))
+        };
+        assert!(at("## Overview") < at("## Setup"));
+        assert!(at("## Setup") < at("### Installation"));
+        assert!(at("### Configuration") < at("## Uninstallation"));
+        assert!(at("## Uninstallation") < at("## Data Collected"));
+        assert!(at("## Data Collected") < at("## Support"));
+        assert!(out.contains("## Support\n\nMail us.\n"));
+        let added: Vec<&str> = notes
+            .iter()
+            .filter(|n| n.message.starts_with("added the section"))
+            .map(|n| n.message.as_str())
+            .collect();
+        assert_eq!(added.len(), 4, "{added:#?}");
     }
 
     #[test]

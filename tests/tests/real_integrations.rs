@@ -6,6 +6,10 @@
 //! monitors); each test puts a placeholder where the folder names one, so that what is checked
 //! is what Datadog checked.
 
+// vantage's declaration names seven scopes outside the SDK's catalog; each is a compile warning
+// (a use of a deprecated item), which is the behaviour under test, not a mistake here.
+#![allow(deprecated)]
+
 use std::path::{Path, PathBuf};
 
 use dd_integration_submission::{self as submission, Folder, Rule, Severity};
@@ -191,4 +195,88 @@ fn the_api_keys_sentence_is_asked_only_of_a_client_that_creates_keys() {
         .replace("\"scopes\": [", "\"scopes\": [\n      \"api_keys_write\",");
     folder.insert("assets/oauth_clients.json", clients);
     assert!(asked(&folder));
+}
+
+/// vantage, declared from its public files: query-only, sixteen scopes of which the SDK's
+/// catalog lacks seven.
+#[dd_integration::datadog_integration(
+    name = "Vantage",
+    app_uuid = "2784a986-2673-4189-a3b8-320755f6c2b4",
+    description = "Import your Datadog costs and track them alongside other infrastructure spending",
+    author(
+        name = "Vantage",
+        homepage = "https://www.vantage.sh",
+        support_email = "support@vantage.sh",
+        sales_email = "sales@vantage.sh",
+    ),
+    categories = ["Cost Management", "Cloud"],
+    scopes = [
+        usage_read, metrics_read, timeseries_query, billing_read,
+        uncatalogued(logs_read_config), uncatalogued(logs_read_archives),
+        uncatalogued(logs_read_data),
+        uncatalogued(logs_read_index_data), uncatalogued(logs_read_workspaces), monitors_read,
+        apm_read,
+        dashboards_read, uncatalogued(mcp_read), incident_read, events_read,
+        uncatalogued(llm_observability_read),
+    ],
+    redirect = "https://console.vantage.sh/auth/datadog/callback",
+    onboarding = "https://console.vantage.sh/settings/integrations",
+    oauth_client_id = "c32aa33c-4594-11ed-9ca8-da7ad0900002",
+    oauth_client_description = "Vantage Cost Integration",
+)]
+pub struct Vantage;
+
+/// A line of a README with its link numbers taken out (`[text][4]` → `[text][]`), for
+/// comparing prose across a renumbering.
+fn unnumbered(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("][") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        if digits > 0 && rest[digits..].starts_with(']') {
+            rest = &rest[digits..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn vantage_is_adopted_in_place_in_one_run() {
+    use dd_integration::DatadogIntegration;
+    let parent = std::env::temp_dir().join(format!("dd-adopt-vantage-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    let dir = parent.join("vantage");
+    let before = merged("vantage");
+    before.write_to(&dir).unwrap();
+
+    let update = submission::update(Vantage::SPEC, &parent).unwrap_or_else(|e| panic!("{e}"));
+    let after = Folder::read(&dir).unwrap();
+    std::fs::remove_dir_all(&parent).unwrap();
+
+    // The declaration says what the folder says: the manifest (no `assets.integration`, its
+    // key order and tags kept) and the OAuth client (seven uncatalogued scopes) are untouched.
+    for file in ["manifest.json", "assets/oauth_clients.json", "CHANGELOG.md"] {
+        assert_eq!(after.get(file), before.get(file), "{file} changed");
+    }
+    assert_eq!(update.written, ["README.md"], "{:?}", update.written);
+    // The README keeps every line of the partner's prose (only link numbers move), adds no
+    // section, and duplicates nothing: the declaration's regions go only into empty sections.
+    let old = before.text("README.md").unwrap().unwrap();
+    let new = after.text("README.md").unwrap().unwrap();
+    let kept: Vec<String> = new.lines().map(unnumbered).collect();
+    for line in old.lines().filter(|l| !l.starts_with('[')) {
+        assert!(kept.contains(&unnumbered(line)), "lost: {line}");
+    }
+    assert_eq!(new.matches("## ").count(), old.matches("## ").count());
+    assert!(!new.contains("dd-integration:begin uninstallation"));
+    // And the folder passes, against Datadog's rules and the declaration.
+    let errors: Vec<String> = submission::validate(&after, Some(Vantage::SPEC))
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
 }
