@@ -521,6 +521,26 @@ mod tests {
         assert!(errors.is_empty(), "{errors:#?}");
     }
 
+    /// A published `tile.support` that is not `README.md#Support` is kept on regeneration.
+    #[test]
+    fn a_published_tile_support_is_kept() {
+        let mut folder = fixture::folder(&fixture::EXPORTER);
+        let manifest = folder
+            .text(MANIFEST)
+            .unwrap()
+            .unwrap()
+            .replace("\"README.md#Support\"", "\"support@acme.example\"");
+        folder.insert(MANIFEST, manifest);
+        let rendered = render_at(&fixture::EXPORTER, Some(&folder), fixture::now()).unwrap();
+        assert!(
+            rendered
+                .file(MANIFEST)
+                .unwrap()
+                .contains("\"support\": \"support@acme.example\"")
+        );
+        assert!(!rendered.stale(Some(&folder)).contains(&MANIFEST));
+    }
+
     /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
     /// no `source_type_id` and no service_checks.json, and that passes.
     #[test]

@@ -61,7 +61,13 @@ pub(crate) fn render(
 
     let mut tile = Object::new();
     for (key, value) in TILE_LINKS {
-        tile.insert(key, Json::string(value));
+        // A published `tile.support` elsewhere than `#Support` (`#Troubleshooting`, an e-mail
+        // address: Datadog merged both) is the partner's choice, kept.
+        let published = old
+            .filter(|_| key == "support")
+            .and_then(|m| m.at(&["tile", "support"]))
+            .cloned();
+        tile.insert(key, published.unwrap_or_else(|| Json::string(value)));
     }
     tile.insert("description", Json::string(spec.description));
     tile.insert("title", Json::string(spec.name));
