@@ -485,6 +485,16 @@ mod tests {
         assert!(!manifest.contains("\"metrics\""));
     }
 
+    /// `folder` has no validator error against `spec`.
+    fn assert_passes(folder: &Folder, spec: &IntegrationSpec) {
+        let errors: Vec<String> = validate(folder, Some(spec))
+            .into_iter()
+            .filter(Finding::is_error)
+            .map(|f| f.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
     /// What a merged folder says that the tile does not: its own `source_type_name` (immutable),
     /// the OAuth client's own name and description, the logs' source.
     #[test]
@@ -512,13 +522,7 @@ mod tests {
         let readme = rendered.file(README).unwrap();
         assert!(readme.contains("### Logs"));
         assert!(readme.contains("`acme-exporter-jobs`"));
-        let folder = rendered.apply(None);
-        let errors: Vec<String> = validate(&folder, Some(&spec))
-            .into_iter()
-            .filter(Finding::is_error)
-            .map(|f| f.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{errors:#?}");
+        assert_passes(&rendered.apply(None), &spec);
     }
 
     /// A published `tile.support` that is not `README.md#Support` is kept on regeneration.
@@ -559,13 +563,7 @@ mod tests {
         assert!(!manifest.contains("\"integration\":"), "{manifest}");
         assert!(!manifest.contains("source_type_id"));
         assert!(rendered.file(SERVICE_CHECKS).is_none());
-        let folder = rendered.apply(None);
-        let errors: Vec<String> = validate(&folder, Some(&spec))
-            .into_iter()
-            .filter(Finding::is_error)
-            .map(|f| f.to_string())
-            .collect();
-        assert!(errors.is_empty(), "{errors:#?}");
+        assert_passes(&rendered.apply(None), &spec);
         // One that sends data keeps its block, and a published block is never dropped.
         assert!(manifest::has_integration(&fixture::EXPORTER, None));
         let published = json::Json::parse(r#"{"assets": {"integration": {}}}"#).unwrap();
