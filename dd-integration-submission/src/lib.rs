@@ -124,8 +124,14 @@ pub enum SubmissionError {
         /// What is wrong.
         problem: String,
     },
-    /// The declaration cannot become a submission (it is empty, as after a failed expansion).
-    #[error("the declaration's `{field}` is empty; fix the `#[datadog_integration]` attribute")]
+    /// The declaration lacks what every manifest Datadog accepts has: a `description` or an
+    /// author field left empty (neither declared nor in Cargo.toml), or everything, as after a
+    /// failed expansion. Nothing is written: the folder would fail validation.
+    #[error(
+        "the declaration's `{field}` is empty, and every manifest Datadog accepts has it: set it \
+         in `#[datadog_integration(...)]` (`description` and `author(name, homepage)` may also \
+         come from Cargo.toml's [package])"
+    )]
     EmptyDeclaration {
         /// The empty field.
         field: &'static str,
@@ -297,7 +303,16 @@ pub fn render_at(
     existing: Option<&Folder>,
     now: SystemTime,
 ) -> Result<Rendered, SubmissionError> {
-    for (field, value) in [("name", spec.name), ("app_id", spec.app_id)] {
+    // What Datadog's check requires of every manifest, and the declaration may leave to
+    // Cargo.toml: a folder without it would fail validation, so it is not written.
+    for (field, value) in [
+        ("name", spec.name),
+        ("app_id", spec.app_id),
+        ("description", spec.description),
+        ("author(name = ...)", spec.author.name),
+        ("author(homepage = ...)", spec.author.homepage),
+        ("author(support_email = ...)", spec.author.support_email),
+    ] {
         if value.trim().is_empty() {
             return Err(SubmissionError::EmptyDeclaration { field });
         }
@@ -599,7 +614,9 @@ mod tests {
         let err = render(&spec, None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "the declaration's `app_id` is empty; fix the `#[datadog_integration]` attribute"
+            "the declaration's `app_id` is empty, and every manifest Datadog accepts has it: set it \
+             in `#[datadog_integration(...)]` (`description` and `author(name, homepage)` may also \
+             come from Cargo.toml's [package])"
         );
     }
 }

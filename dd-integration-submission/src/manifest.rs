@@ -140,7 +140,9 @@ pub(crate) fn render(
     author.insert("name", Json::string(spec.author.name));
     author.insert("homepage", Json::string(spec.author.homepage));
     author.insert("support_email", Json::string(spec.author.support_email));
-    author.insert("sales_email", Json::string(spec.author.sales_email));
+    if !spec.author.sales_email.trim().is_empty() {
+        author.insert("sales_email", Json::string(spec.author.sales_email));
+    }
     keep_others(&mut author, old_object(&["author"]));
     m.insert("author", author.into());
 

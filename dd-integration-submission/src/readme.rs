@@ -730,21 +730,29 @@ fn region(name: &str, spec: &IntegrationSpec, links: &mut Links) -> String {
                 .split_once("://")
                 .map_or(homepage, |(_, rest)| rest)
                 .trim_end_matches('/');
+            let support = links.link(
+                spec.author.support_email,
+                &format!("mailto:{}", spec.author.support_email),
+            );
+            // A sales address is optional (merged folders go without): no line, no empty link.
+            let sales = if spec.author.sales_email.trim().is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "- Sales: {}\n",
+                    links.link(
+                        spec.author.sales_email,
+                        &format!("mailto:{}", spec.author.sales_email)
+                    )
+                )
+            };
+            let website = links.link(shown, homepage);
             format!(
                 "For support or questions, contact {}:\n\n\
-                 - Support: {}\n\
-                 - Sales: {}\n\
-                 - Website: {}\n",
+                 - Support: {support}\n\
+                 {sales}\
+                 - Website: {website}\n",
                 spec.author.name,
-                links.link(
-                    spec.author.support_email,
-                    &format!("mailto:{}", spec.author.support_email)
-                ),
-                links.link(
-                    spec.author.sales_email,
-                    &format!("mailto:{}", spec.author.sales_email)
-                ),
-                links.link(shown, homepage),
             )
         }
         _ => String::new(),

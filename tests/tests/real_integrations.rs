@@ -280,3 +280,49 @@ fn vantage_is_adopted_in_place_in_one_run() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+/// The attribute reference's first example, as written there.
+#[dd_integration::datadog_integration(
+    name = "Acme Pager",
+    scopes = [monitors_read],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    description = "Pages the on-call engineer when a Datadog monitor fires.",
+    author(name = "Acme", homepage = "https://acme.example", support_email = "support@acme.example"),
+)]
+pub struct AcmeMinimal;
+
+#[test]
+fn the_attribute_references_first_example_renders_a_folder_without_errors() {
+    use dd_integration::DatadogIntegration;
+    let rendered =
+        submission::render_at(AcmeMinimal::SPEC, None, std::time::SystemTime::now()).unwrap();
+    let folder = rendered.apply(None);
+    let errors: Vec<String> = submission::validate(&folder, Some(AcmeMinimal::SPEC))
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    // No sales address declared: none rendered, and no empty link.
+    let readme = folder.text("README.md").unwrap().unwrap();
+    assert!(!readme.contains("mailto:\n") && !readme.contains("Sales:"));
+    // Without an author, nothing is written, and the error names the field.
+    let bare = dd_integration::IntegrationSpec {
+        author: dd_integration::integration::Author {
+            name: "",
+            homepage: "",
+            support_email: "",
+            sales_email: "",
+        },
+        ..*AcmeMinimal::SPEC
+    };
+    let Err(refused) = submission::render_at(&bare, None, std::time::SystemTime::now()) else {
+        panic!("a declaration without an author was rendered");
+    };
+    let refused = refused.to_string();
+    assert!(
+        refused.starts_with("the declaration's `author(name = ...)` is empty"),
+        "{refused}"
+    );
+}
