@@ -44,6 +44,7 @@ pub struct Args {
     pub oauth_client_name: Option<Keyed<LitStr>>,
     pub oauth_client_description: Option<Keyed<LitStr>>,
     pub logs_source: Option<Keyed<LitStr>>,
+    pub creates_events: Option<Keyed<syn::LitBool>>,
     pub metric_prefix: Option<Keyed<LitStr>>,
     pub metrics: Vec<Keyed<MetricArgs>>,
     pub service_checks: Vec<Keyed<ServiceCheckArgs>>,
@@ -114,6 +115,7 @@ pub const KEYS: &[&str] = &[
     "oauth_client_name",
     "oauth_client_description",
     "logs_source",
+    "creates_events",
     "metric_prefix",
     "metric",
     "service_check",
@@ -186,6 +188,7 @@ impl Args {
                     args.oauth_client_description = string(k, meta, "\"...\"", errors);
                 }
                 "logs_source" => args.logs_source = string(k, meta, "\"acme\"", errors),
+                "creates_events" => args.creates_events = boolean(k, meta, errors),
                 "metric_prefix" => args.metric_prefix = string(k, meta, "\"acme.\"", errors),
                 "metric" => args
                     .metrics
@@ -525,6 +528,26 @@ fn names(
         }
     }
     Some(Keyed { key, value: items })
+}
+
+/// A boolean literal: `creates_events = true`.
+fn boolean(key: Ident, meta: &Meta, errors: &mut Accumulator) -> Option<Keyed<syn::LitBool>> {
+    let expr = name_value(&key, meta, "true", errors)?;
+    if let Expr::Lit(ExprLit {
+        lit: Lit::Bool(value),
+        ..
+    }) = expr
+    {
+        return Some(Keyed {
+            key,
+            value: value.clone(),
+        });
+    }
+    errors.push(error_at(
+        expr.span(),
+        format!("`{key}` takes `true` or `false`"),
+    ));
+    None
 }
 
 /// One bare name: `type = gauge`.

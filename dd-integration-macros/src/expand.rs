@@ -54,6 +54,7 @@ pub fn expand(model: &Integration) -> TokenStream {
     let oauth_client_name = option_str(model.oauth_client_name.as_deref());
     let oauth_client_description = option_str(model.oauth_client_description.as_deref());
     let logs_source = option_str(model.logs_source.as_deref());
+    let creates_events = model.creates_events;
     let metric_prefix = option_str(model.metric_prefix.as_deref());
     let source_type_id = match model.source_type_id {
         Some(id) => quote!(::core::option::Option::Some(#id)),
@@ -133,6 +134,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     description: #oauth_client_description,
                 },
                 logs_source: #logs_source,
+                creates_events: #creates_events,
                 metric_prefix: #metric_prefix,
                 metrics: &[#(#metrics),*],
                 service_checks: &[#(#service_checks),*],

@@ -30,6 +30,7 @@ pub struct Integration {
     pub oauth_client_name: Option<String>,
     pub oauth_client_description: Option<String>,
     pub logs_source: Option<String>,
+    pub creates_events: bool,
     pub metric_prefix: Option<String>,
     pub metrics: Vec<Metric>,
     pub service_checks: Vec<ServiceCheck>,

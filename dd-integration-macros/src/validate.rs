@@ -93,6 +93,7 @@ pub fn validate(
     let oauth_client_description =
         v.optional(args.oauth_client_description.as_ref(), names::display_text);
     let logs_source = v.logs_source(args.logs_source.as_ref(), &submits);
+    let creates_events = args.creates_events.as_ref().is_some_and(|b| b.value.value);
     let metric_prefix = v.metric_prefix(
         args.metric_prefix.as_ref(),
         app_id.as_deref(),
@@ -129,6 +130,7 @@ pub fn validate(
         oauth_client_name,
         oauth_client_description,
         logs_source,
+        creates_events,
         metric_prefix,
         metrics,
         service_checks,

@@ -36,6 +36,7 @@ pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
         description: None,
     },
     logs_source: None,
+    creates_events: false,
     metric_prefix: Some("acme_exporter."),
     metrics: &[
         MetricSpec {
@@ -93,6 +94,7 @@ pub(crate) const ONCALL: IntegrationSpec = IntegrationSpec {
         description: None,
     },
     logs_source: None,
+    creates_events: false,
     metric_prefix: None,
     metrics: &[],
     service_checks: &[],

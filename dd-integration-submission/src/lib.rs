@@ -296,6 +296,15 @@ pub fn render(
     render_at(spec, existing, SystemTime::now())
 }
 
+/// `new`, ending as the published `old` ends: with a final newline or without (merged JSON files
+/// go both ways), so that regeneration changes no byte it does not mean to.
+fn final_newline_like(new: String, old: Option<&str>) -> String {
+    match old {
+        Some(old) if !old.ends_with('\n') => new.trim_end_matches('\n').to_owned(),
+        _ => new,
+    }
+}
+
 /// [`render`] at the time `now`: the time dates a new CHANGELOG and derives a new
 /// `source_type_id` (`unix seconds - 1,700,000,000`, ddev's formula).
 pub fn render_at(
@@ -347,7 +356,10 @@ pub fn render_at(
         }
     }
 
-    let mut files = vec![(MANIFEST, new_manifest.to_pretty())];
+    let mut files = vec![(
+        MANIFEST,
+        final_newline_like(new_manifest.to_pretty(), text(MANIFEST)?),
+    )];
     files.push((README, readme::render(spec, text(README)?, &mut notes)?));
     files.push((
         CHANGELOG,
@@ -356,7 +368,10 @@ pub fn render_at(
     let old_clients = json(OAUTH_CLIENTS)?;
     files.push((
         OAUTH_CLIENTS,
-        oauth_clients::render(spec, old_clients.as_ref(), &mut notes).to_pretty(),
+        final_newline_like(
+            oauth_clients::render(spec, old_clients.as_ref(), &mut notes).to_pretty(),
+            text(OAUTH_CLIENTS)?,
+        ),
     ));
     let mut obsolete = Vec::new();
     if manifest::has_integration(spec, old_manifest.as_ref()) {

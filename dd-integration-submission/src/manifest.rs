@@ -156,6 +156,7 @@ pub(crate) fn render(
 /// `source_type_id` (vantage, merged so: the id names a source of data).
 pub(crate) fn has_integration(spec: &IntegrationSpec, old: Option<&Json>) -> bool {
     !spec.submits.is_empty()
+        || spec.creates_events
         || !spec.metrics.is_empty()
         || !spec.service_checks.is_empty()
         || spec.source_type_id.is_some()
@@ -198,7 +199,7 @@ fn integration(
     let mut events = Object::new();
     events.insert(
         "creates_events",
-        Json::Bool(spec.submits.contains(&DataKind::Events)),
+        Json::Bool(spec.submits.contains(&DataKind::Events) || spec.creates_events),
     );
     integration.insert("events", events.into());
     if !spec.metrics.is_empty() || spec.submits.contains(&DataKind::Metrics) {

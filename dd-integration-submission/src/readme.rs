@@ -191,6 +191,7 @@ fn existing_parts(
             }
         }
     }
+    let had_setup = has_line(&parts, "## Setup");
     for (name, home) in REGIONS {
         if parts
             .iter()
@@ -232,10 +233,15 @@ fn existing_parts(
                     Placed::NotFound => {}
                 }
                 match name {
-                    // Optional sections the partner did not write stay unwritten.
-                    "troubleshooting" => continue,
+                    // Optional sections the partner did not write stay unwritten (a tile's
+                    // `support` may point elsewhere: merged folders go without the section).
+                    "troubleshooting" | "support" => continue,
                     // Nothing collected, no section: a query-only integration has none.
                     "data-collected" if !collects_data(spec) => continue,
+                    // A partner's own Setup, without these H3s, is kept as it is.
+                    "installation" | "configuration" if had_setup => {
+                        continue;
+                    }
                     _ => {}
                 }
                 insert_section(&mut parts, name, heading);
@@ -251,6 +257,13 @@ fn existing_parts(
         }
     }
     Ok(parts)
+}
+
+/// Whether some partner text has `line` (a heading) as a line of its own.
+fn has_line(parts: &[Part], line: &str) -> bool {
+    parts
+        .iter()
+        .any(|p| matches!(p, Part::Text(t) if t.lines().any(|l| l.trim_end() == line)))
 }
 
 /// Whether the integration sends anything a README's Data Collected lists.
@@ -343,8 +356,14 @@ fn insert_after_heading(parts: &mut Vec<Part>, name: &'static str, heading: &str
             offset += line.len();
             if !in_fence && line.trim_end() == heading {
                 let (before, after) = text.split_at(offset);
-                // The section's own text, up to the next heading: the partner's, if any.
-                let prose = after.lines().take_while(|l| !l.starts_with('#')).any(|l| {
+                // The section's own text, up to the next heading of its level or above (its
+                // subsections are its text too): the partner's, if any.
+                let level = heading.chars().take_while(|c| *c == '#').count();
+                let ends = |l: &str| {
+                    let hashes = l.chars().take_while(|c| *c == '#').count();
+                    hashes > 0 && hashes <= level && l[hashes..].starts_with(' ')
+                };
+                let prose = after.lines().take_while(|l| !ends(l)).any(|l| {
                     let l = l.trim();
                     let comment = l.starts_with("<!--") && l.ends_with("-->");
                     !l.is_empty() && !comment

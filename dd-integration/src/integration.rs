@@ -56,6 +56,9 @@ pub struct IntegrationSpec {
     /// The `source` of the integration's logs (`ddsource`, `assets.logs.source`), when not
     /// its `app_id`.
     pub logs_source: Option<&'static str>,
+    /// Whether the integration creates Datadog events by its own means, outside the SDK's
+    /// intake (`assets.integration.events.creates_events` without `submits = [events]`).
+    pub creates_events: bool,
     /// The prefix every declared metric starts with (`acme.`).
     pub metric_prefix: Option<&'static str>,
     /// The metrics it submits (metadata.csv).

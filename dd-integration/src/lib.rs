@@ -97,6 +97,7 @@ pub mod __private {
             description: None,
         },
         logs_source: None,
+        creates_events: false,
         metric_prefix: None,
         metrics: &[],
         service_checks: &[],

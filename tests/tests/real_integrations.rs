@@ -326,3 +326,77 @@ fn the_attribute_references_first_example_renders_a_folder_without_errors() {
         "{refused}"
     );
 }
+
+/// blink, declared from its public files: five redirect URIs on a second host, none with a
+/// path; events it creates by its own means (its client has no `api_keys_write`); a tile whose
+/// `support` is an e-mail address.
+#[dd_integration::datadog_integration(
+    name = "Blink",
+    app_uuid = "f2bd43a7-bbc5-4f69-89b7-437afbbff9fd",
+    description = "Blink is a no-code automation platform for security and infrastructure.",
+    author(
+        name = "Blink",
+        homepage = "https://www.blinkops.com/",
+        support_email = "support@blinkops.com",
+        sales_email = "support@blinkops.com",
+    ),
+    categories = ["Automation", "Cloud", "Incidents", "Notifications", "Orchestration"],
+    scopes = [
+        incident_write, monitors_write, monitors_downtime, user_access_read, metrics_read,
+        timeseries_query, dashboards_read, incident_read, events_read, incident_settings_write,
+        dashboards_write, incident_notification_settings_write, monitors_read,
+    ],
+    redirect = [
+        "https://sso-app.blinkops.com",
+        "https://sso-app.blinkops.com/prod",
+        "https://sso-app.blinkops.com/staging",
+        "https://sso-app.blinkops.com/demo",
+        "https://sso-app.blinkops.com/datadog",
+    ],
+    onboarding = "https://app.blinkops.com",
+    oauth_client_id = "f58ff13a-b847-11ed-b3da-da7ad0900002",
+    oauth_client_description = "Blink OAuth integration",
+    source_type_id = 10316,
+    creates_events = true,
+)]
+pub struct Blink;
+
+#[test]
+fn blink_is_adopted_in_place_in_one_run() {
+    use dd_integration::DatadogIntegration;
+    let parent = std::env::temp_dir().join(format!("dd-adopt-blink-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&parent);
+    let dir = parent.join("blink");
+    let before = merged("blink");
+    before.write_to(&dir).unwrap();
+
+    let update = submission::update(Blink::SPEC, &parent).unwrap_or_else(|e| panic!("{e}"));
+    let after = Folder::read(&dir).unwrap();
+    std::fs::remove_dir_all(&parent).unwrap();
+
+    for file in ["manifest.json", "assets/oauth_clients.json", "CHANGELOG.md"] {
+        assert_eq!(
+            after.text(file).unwrap().unwrap(),
+            before.text(file).unwrap().unwrap(),
+            "{file} changed"
+        );
+    }
+    let old = before.text("README.md").unwrap().unwrap();
+    let new = after.text("README.md").unwrap().unwrap();
+    let kept: Vec<String> = new.lines().map(unnumbered).collect();
+    for line in old.lines().filter(|l| !l.starts_with('[')) {
+        assert!(kept.contains(&unnumbered(line)), "lost: {line}");
+    }
+    assert_eq!(new.matches("## ").count(), old.matches("## ").count());
+    assert!(
+        update.written.iter().all(|f| *f == "README.md"),
+        "{:?}",
+        update.written
+    );
+    let errors: Vec<String> = submission::validate(&after, Some(Blink::SPEC))
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
