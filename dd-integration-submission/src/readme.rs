@@ -259,11 +259,9 @@ fn existing_parts(
     Ok(parts)
 }
 
-/// Whether some partner text has `line` (a heading) as a line of its own.
+/// Whether some partner text has `line` (a heading) as a line of its own, outside code.
 fn has_line(parts: &[Part], line: &str) -> bool {
-    parts
-        .iter()
-        .any(|p| matches!(p, Part::Text(t) if t.lines().any(|l| l.trim_end() == line)))
+    find_line(parts, |l| l == line).is_some()
 }
 
 /// Whether the integration sends anything a README's Data Collected lists.
@@ -278,10 +276,7 @@ fn insert_section(parts: &mut Vec<Part>, name: &'static str, heading: &str) {
     let mut heading = heading.to_owned();
     // Installation and Configuration are H3s of Setup: a README without Setup gets it too.
     if heading.starts_with("### ") {
-        let has_setup = parts
-            .iter()
-            .any(|p| matches!(p, Part::Text(t) if t.lines().any(|l| l.trim_end() == "## Setup")));
-        if !has_setup {
+        if !has_line(parts, "## Setup") {
             heading = format!("## Setup\n\n{heading}");
         }
         title = "Setup";
@@ -293,35 +288,29 @@ fn insert_section(parts: &mut Vec<Part>, name: &'static str, heading: &str) {
         .map(|h| format!("## {h}"))
         .collect();
     let section = [Part::Text(format!("\n{heading}\n\n")), Part::Region(name)];
-    for i in 0..parts.len() {
-        let Part::Text(text) = &parts[i] else {
-            continue;
-        };
-        let mut offset = 0;
-        let mut in_fence = false;
-        for line in text.split_inclusive('\n') {
-            in_fence ^= is_fence(line);
-            if !in_fence && later.iter().any(|h| line.trim_end() == h) {
-                let (before, after) = text.split_at(offset);
-                let (before, after) = (before.to_owned(), format!("\n{after}"));
-                let [heading_part, region] = section;
-                parts.splice(
-                    i..=i,
-                    [Part::Text(before), heading_part, region, Part::Text(after)],
-                );
-                return;
-            }
-            offset += line.len();
+    match find_line(parts, |line| later.iter().any(|h| line == h)) {
+        Some((i, start, _)) => {
+            let Part::Text(text) = &parts[i] else {
+                unreachable!("find_line names a text part");
+            };
+            let (before, after) = text.split_at(start);
+            let (before, after) = (before.to_owned(), format!("\n{after}"));
+            let [heading_part, region] = section;
+            parts.splice(
+                i..=i,
+                [Part::Text(before), heading_part, region, Part::Text(after)],
+            );
+        }
+        None => {
+            let end = parts
+                .iter()
+                .position(|p| matches!(p, Part::Region("links")))
+                .unwrap_or(parts.len());
+            parts.splice(end..end, section);
         }
     }
-    let end = parts
-        .iter()
-        .position(|p| matches!(p, Part::Region("links")))
-        .unwrap_or(parts.len());
-    parts.splice(end..end, section);
 }
 
-/// Splits the partner text holding `heading` after that line and puts region `name` there.
 /// Where a missing region went.
 #[derive(Debug, PartialEq, Eq)]
 enum Placed {
@@ -344,47 +333,57 @@ fn opens_with_h1(parts: &[Part]) -> bool {
         .is_some_and(|line| line.starts_with("# "))
 }
 
+/// Splits the partner text holding `heading` after that line and puts region `name` there,
+/// unless the section under it holds the partner's own text.
 fn insert_after_heading(parts: &mut Vec<Part>, name: &'static str, heading: &str) -> Placed {
-    for i in 0..parts.len() {
-        let Part::Text(text) = &parts[i] else {
+    let Some((i, _, end)) = find_line(parts, |line| line == heading) else {
+        return Placed::NotFound;
+    };
+    let Part::Text(text) = &parts[i] else {
+        unreachable!("find_line names a text part");
+    };
+    let (before, after) = text.split_at(end);
+    // The section's own text, up to the next heading of its level or above (its subsections
+    // are its text too): the partner's, if any.
+    let level = heading.chars().take_while(|c| *c == '#').count();
+    let ends = |l: &str| {
+        let hashes = l.chars().take_while(|c| *c == '#').count();
+        hashes > 0 && hashes <= level && l[hashes..].starts_with(' ')
+    };
+    let prose = after.lines().take_while(|l| !ends(l)).any(|l| {
+        let l = l.trim();
+        let comment = l.starts_with("<!--") && l.ends_with("-->");
+        !l.is_empty() && !comment
+    });
+    if prose {
+        return Placed::HasProse;
+    }
+    let (before, after) = (format!("{before}\n"), format!("\n{after}"));
+    parts.splice(
+        i..=i,
+        [Part::Text(before), Part::Region(name), Part::Text(after)],
+    );
+    Placed::Inserted
+}
+
+/// The first line of partner text, outside code fences, that `matches` (its trailing
+/// whitespace trimmed): the index of its part, and where the line starts and ends in it.
+fn find_line(parts: &[Part], matches: impl Fn(&str) -> bool) -> Option<(usize, usize, usize)> {
+    for (i, part) in parts.iter().enumerate() {
+        let Part::Text(text) = part else {
             continue;
         };
         let mut offset = 0;
         let mut in_fence = false;
         for line in text.split_inclusive('\n') {
             in_fence ^= is_fence(line);
-            offset += line.len();
-            if !in_fence && line.trim_end() == heading {
-                let (before, after) = text.split_at(offset);
-                // The section's own text, up to the next heading of its level or above (its
-                // subsections are its text too): the partner's, if any.
-                let level = heading.chars().take_while(|c| *c == '#').count();
-                let ends = |l: &str| {
-                    let hashes = l.chars().take_while(|c| *c == '#').count();
-                    hashes > 0 && hashes <= level && l[hashes..].starts_with(' ')
-                };
-                let prose = after.lines().take_while(|l| !ends(l)).any(|l| {
-                    let l = l.trim();
-                    let comment = l.starts_with("<!--") && l.ends_with("-->");
-                    !l.is_empty() && !comment
-                });
-                if prose {
-                    return Placed::HasProse;
-                }
-                let (before, after) = (format!("{before}\n"), after.to_owned());
-                parts.splice(
-                    i..=i,
-                    [
-                        Part::Text(before),
-                        Part::Region(name),
-                        Part::Text(format!("\n{after}")),
-                    ],
-                );
-                return Placed::Inserted;
+            if !in_fence && matches(line.trim_end()) {
+                return Some((i, offset, offset + line.len()));
             }
+            offset += line.len();
         }
     }
-    Placed::NotFound
+    None
 }
 
 /// One piece of an existing README.
@@ -1447,6 +1446,14 @@ fn check_shortcodes(c: &mut Checker<'_>, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn each_readme_rule_is_a_readme_rule_with_a_source() {
+        for (rule, _) in RULES {
+            assert!(rule.id().starts_with("readme-"), "{rule}");
+            assert!(!rule.source().detail().is_empty(), "{rule}");
+        }
+    }
+
     use super::*;
     use crate::fixture;
 

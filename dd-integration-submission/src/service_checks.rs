@@ -232,3 +232,19 @@ fn text<'j>(at: &mut Entry<'_, '_>, object: &'j Object, seen: &mut Seen<'j>) {
         );
     }
 }
+
+#[cfg(test)]
+mod rule_tests {
+    use super::*;
+
+    #[test]
+    fn each_entry_rule_is_a_rule_of_ddev_validate_service_checks() {
+        for (rule, _) in ENTRY_RULES {
+            assert!(rule.id().starts_with("service-check"), "{rule}");
+            assert!(
+                matches!(rule.source(), crate::Source::Ddev(d) if d.contains("validate service-checks")),
+                "{rule}"
+            );
+        }
+    }
+}

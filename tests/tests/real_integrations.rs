@@ -12,7 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
+use dd_integration::{DatadogIntegration, IntegrationSpec};
 use dd_integration_submission::{self as submission, Folder, Rule, Severity};
+use dd_integration_tests::scratch::TempDir;
 
 /// The eleven merged folders.
 const FOLDERS: [&str; 11] = [
@@ -91,13 +93,14 @@ fn merged(name: &str) -> Folder {
 
 #[test]
 fn every_merged_folder_passes_every_error_rule() {
-    let mut refused = Vec::new();
-    for name in FOLDERS {
-        let findings = submission::validate(&merged(name), None);
-        for finding in findings.iter().filter(|f| f.severity == Severity::Error) {
-            refused.push(format!("{name}: [{}] {finding}", finding.rule));
-        }
-    }
+    let refused: Vec<String> = FOLDERS
+        .iter()
+        .flat_map(|name| {
+            errors(&merged(name), None)
+                .into_iter()
+                .map(move |e| format!("{name}: {e}"))
+        })
+        .collect();
     assert!(
         refused.is_empty(),
         "the validator refuses what Datadog merged:\n{}",
@@ -243,42 +246,62 @@ fn unnumbered(line: &str) -> String {
     out
 }
 
-#[test]
-fn vantage_is_adopted_in_place_in_one_run() {
-    use dd_integration::DatadogIntegration;
-    let parent = std::env::temp_dir().join(format!("dd-adopt-vantage-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&parent);
-    let dir = parent.join("vantage");
-    let before = merged("vantage");
-    before.write_to(&dir).unwrap();
+/// Writes the merged folder `name` to a scratch directory, runs `update` with `spec` over it
+/// once, and checks what adoption promises: the files the declaration agrees with are left
+/// byte for byte, only the README may be written, every line of its prose is kept (only link
+/// numbers move), no section is added or duplicated, and the result passes.
+/// Returns the files it wrote.
+fn assert_adopted_in_one_run(name: &str, spec: &IntegrationSpec) -> Vec<&'static str> {
+    let scratch = TempDir::new("adopt");
+    let before = merged(name);
+    before.write_to(&scratch.path().join(name)).unwrap();
 
-    let update = submission::update(Vantage::SPEC, &parent).unwrap_or_else(|e| panic!("{e}"));
-    let after = Folder::read(&dir).unwrap();
-    std::fs::remove_dir_all(&parent).unwrap();
+    let update = submission::update(spec, scratch.path()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let after = Folder::read(&scratch.path().join(name)).unwrap();
 
-    // The declaration says what the folder says: the manifest (no `assets.integration`, its
-    // key order and tags kept) and the OAuth client (seven uncatalogued scopes) are untouched.
     for file in ["manifest.json", "assets/oauth_clients.json", "CHANGELOG.md"] {
-        assert_eq!(after.get(file), before.get(file), "{file} changed");
+        assert_eq!(after.get(file), before.get(file), "{name}: {file} changed");
     }
-    assert_eq!(update.written, ["README.md"], "{:?}", update.written);
-    // The README keeps every line of the partner's prose (only link numbers move), adds no
-    // section, and duplicates nothing: the declaration's regions go only into empty sections.
+    assert!(
+        update.written.iter().all(|f| *f == "README.md"),
+        "{name}: {:?}",
+        update.written
+    );
     let old = before.text("README.md").unwrap().unwrap();
     let new = after.text("README.md").unwrap().unwrap();
     let kept: Vec<String> = new.lines().map(unnumbered).collect();
     for line in old.lines().filter(|l| !l.starts_with('[')) {
-        assert!(kept.contains(&unnumbered(line)), "lost: {line}");
+        assert!(kept.contains(&unnumbered(line)), "{name}: lost: {line}");
     }
-    assert_eq!(new.matches("## ").count(), old.matches("## ").count());
-    assert!(!new.contains("dd-integration:begin uninstallation"));
-    // And the folder passes, against Datadog's rules and the declaration.
-    let errors: Vec<String> = submission::validate(&after, Some(Vantage::SPEC))
+    assert_eq!(
+        new.matches("## ").count(),
+        old.matches("## ").count(),
+        "{name}"
+    );
+    assert!(
+        !new.contains("dd-integration:begin uninstallation"),
+        "{name}"
+    );
+    let errors = errors(&after, Some(spec));
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+    update.written
+}
+
+/// The error findings of `folder`, one line each.
+fn errors(folder: &Folder, spec: Option<&IntegrationSpec>) -> Vec<String> {
+    submission::validate(folder, spec)
         .into_iter()
         .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+        .map(|f| format!("[{}] {f}", f.rule))
+        .collect()
+}
+
+#[test]
+fn vantage_is_adopted_in_place_in_one_run() {
+    // The manifest (no `assets.integration`, its key order and tags kept) and the OAuth client
+    // (seven uncatalogued scopes) say what the declaration says.
+    let written = assert_adopted_in_one_run("vantage", Vantage::SPEC);
+    assert_eq!(written, ["README.md"], "its link numbers move");
 }
 
 /// The attribute reference's first example, as written there.
@@ -294,21 +317,16 @@ pub struct AcmeMinimal;
 
 #[test]
 fn the_attribute_references_first_example_renders_a_folder_without_errors() {
-    use dd_integration::DatadogIntegration;
     let rendered =
         submission::render_at(AcmeMinimal::SPEC, None, std::time::SystemTime::now()).unwrap();
     let folder = rendered.apply(None);
-    let errors: Vec<String> = submission::validate(&folder, Some(AcmeMinimal::SPEC))
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.to_string())
-        .collect();
+    let errors = errors(&folder, Some(AcmeMinimal::SPEC));
     assert!(errors.is_empty(), "{errors:#?}");
     // No sales address declared: none rendered, and no empty link.
     let readme = folder.text("README.md").unwrap().unwrap();
     assert!(!readme.contains("mailto:\n") && !readme.contains("Sales:"));
     // Without an author, nothing is written, and the error names the field.
-    let bare = dd_integration::IntegrationSpec {
+    let bare = IntegrationSpec {
         author: dd_integration::integration::Author {
             name: "",
             homepage: "",
@@ -363,40 +381,6 @@ pub struct Blink;
 
 #[test]
 fn blink_is_adopted_in_place_in_one_run() {
-    use dd_integration::DatadogIntegration;
-    let parent = std::env::temp_dir().join(format!("dd-adopt-blink-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&parent);
-    let dir = parent.join("blink");
-    let before = merged("blink");
-    before.write_to(&dir).unwrap();
-
-    let update = submission::update(Blink::SPEC, &parent).unwrap_or_else(|e| panic!("{e}"));
-    let after = Folder::read(&dir).unwrap();
-    std::fs::remove_dir_all(&parent).unwrap();
-
-    for file in ["manifest.json", "assets/oauth_clients.json", "CHANGELOG.md"] {
-        assert_eq!(
-            after.text(file).unwrap().unwrap(),
-            before.text(file).unwrap().unwrap(),
-            "{file} changed"
-        );
-    }
-    let old = before.text("README.md").unwrap().unwrap();
-    let new = after.text("README.md").unwrap().unwrap();
-    let kept: Vec<String> = new.lines().map(unnumbered).collect();
-    for line in old.lines().filter(|l| !l.starts_with('[')) {
-        assert!(kept.contains(&unnumbered(line)), "lost: {line}");
-    }
-    assert_eq!(new.matches("## ").count(), old.matches("## ").count());
-    assert!(
-        update.written.iter().all(|f| *f == "README.md"),
-        "{:?}",
-        update.written
-    );
-    let errors: Vec<String> = submission::validate(&after, Some(Blink::SPEC))
-        .into_iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    // Including `tile.support`, an e-mail address, and a JSON file without a final newline.
+    assert_adopted_in_one_run("blink", Blink::SPEC);
 }
