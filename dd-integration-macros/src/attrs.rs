@@ -49,6 +49,13 @@ pub struct Args {
     pub metrics: Vec<Keyed<MetricArgs>>,
     pub service_checks: Vec<Keyed<ServiceCheckArgs>>,
     pub environments: Vec<Keyed<EnvironmentArgs>>,
+    pub classifier_tags: Option<Keyed<Vec<LitStr>>>,
+    pub resources: Vec<Keyed<ResourceArgs>>,
+    pub tile_support: Option<Keyed<LitStr>>,
+    pub metrics_check: Option<Keyed<Vec<LitStr>>>,
+    pub metadata_csv: Option<Keyed<LitStr>>,
+    pub auto_install: Option<Keyed<syn::LitBool>>,
+    pub display_on_public_website: Option<Keyed<syn::LitBool>>,
     pub krate: Option<Keyed<Path>>,
     /// Keys that an unknown key was taken for (`scopes` for `scope`): their absence is not
     /// reported again.
@@ -62,6 +69,7 @@ pub struct AuthorArgs {
     pub homepage: Option<Keyed<LitStr>>,
     pub support_email: Option<Keyed<LitStr>>,
     pub sales_email: Option<Keyed<LitStr>>,
+    pub vendor_id: Option<Keyed<LitStr>>,
     pub typos: Vec<&'static str>,
 }
 
@@ -75,6 +83,9 @@ pub struct MetricArgs {
     pub description: Option<Keyed<LitStr>>,
     pub orientation: Option<Keyed<Ident>>,
     pub short_name: Option<Keyed<LitStr>>,
+    pub interval: Option<Keyed<LitInt>>,
+    pub sample_tags: Option<Keyed<Vec<LitStr>>>,
+    pub curated_metric: Option<Keyed<Vec<Ident>>>,
     pub typos: Vec<&'static str>,
 }
 
@@ -84,6 +95,15 @@ pub struct ServiceCheckArgs {
     pub name: Option<Keyed<LitStr>>,
     pub title: Option<Keyed<LitStr>>,
     pub description: Option<Keyed<LitStr>>,
+    pub statuses: Option<Keyed<Vec<Ident>>>,
+    pub typos: Vec<&'static str>,
+}
+
+/// `resource(type = documentation, url = "...")`: one of `tile.resources`.
+#[derive(Debug, Default, Clone)]
+pub struct ResourceArgs {
+    pub kind: Option<Keyed<Ident>>,
+    pub url: Option<Keyed<LitStr>>,
     pub typos: Vec<&'static str>,
 }
 
@@ -120,14 +140,28 @@ pub const KEYS: &[&str] = &[
     "metric",
     "service_check",
     "environment",
+    "metadata_csv",
+    "metrics_check",
+    "classifier_tags",
+    "resource",
+    "tile_support",
+    "auto_install",
+    "display_on_public_website",
     "crate",
 ];
 
 /// Keys that may be given more than once, each time adding one item.
-const REPEATABLE: &[&str] = &["metric", "service_check", "environment"];
+const REPEATABLE: &[&str] = &["metric", "service_check", "environment", "resource"];
+const RESOURCE_KEYS: &[&str] = &["type", "url"];
 const ENVIRONMENT_KEYS: &[&str] = &["name", "redirect", "onboarding"];
 
-const AUTHOR_KEYS: &[&str] = &["name", "homepage", "support_email", "sales_email"];
+const AUTHOR_KEYS: &[&str] = &[
+    "name",
+    "homepage",
+    "support_email",
+    "sales_email",
+    "vendor_id",
+];
 const METRIC_KEYS: &[&str] = &[
     "name",
     "type",
@@ -136,8 +170,11 @@ const METRIC_KEYS: &[&str] = &[
     "description",
     "orientation",
     "short_name",
+    "interval",
+    "sample_tags",
+    "curated_metric",
 ];
-const SERVICE_CHECK_KEYS: &[&str] = &["name", "title", "description"];
+const SERVICE_CHECK_KEYS: &[&str] = &["name", "title", "description", "statuses"];
 
 impl Args {
     /// Parses the attribute's arguments; every mistake goes to `errors`.
@@ -201,6 +238,26 @@ impl Args {
                     args.environments
                         .extend(nested(k, meta, EnvironmentArgs::parse, errors));
                 }
+                "metadata_csv" => {
+                    args.metadata_csv = string(k, meta, "\"metadata.csv\"", errors);
+                }
+                "metrics_check" => {
+                    args.metrics_check = strings(k, meta, false, "\"acme.pages.sent\"", errors);
+                }
+                "classifier_tags" => {
+                    args.classifier_tags =
+                        strings(k, meta, false, "\"Supported OS::Linux\"", errors);
+                }
+                "resource" => args
+                    .resources
+                    .extend(nested(k, meta, ResourceArgs::parse, errors)),
+                "tile_support" => {
+                    args.tile_support = string(k, meta, "\"README.md#Troubleshooting\"", errors);
+                }
+                "auto_install" => args.auto_install = boolean(k, meta, errors),
+                "display_on_public_website" => {
+                    args.display_on_public_website = boolean(k, meta, errors);
+                }
                 "crate" => args.krate = path(k, meta, errors),
                 _ => unreachable_key(&key, errors),
             }
@@ -255,6 +312,7 @@ impl AuthorArgs {
                 "homepage" => args.homepage = string(k, meta, "\"https://acme.example\"", errors),
                 "support_email" => args.support_email = string(k, meta, email, errors),
                 "sales_email" => args.sales_email = string(k, meta, email, errors),
+                "vendor_id" => args.vendor_id = string(k, meta, "\"acme\"", errors),
                 _ => unreachable_key(&key, errors),
             }
         }
@@ -280,6 +338,13 @@ impl MetricArgs {
                 "description" => args.description = string(k, meta, "\"...\"", errors),
                 "orientation" => args.orientation = word(k, meta, "higher_is_better", errors),
                 "short_name" => args.short_name = string(k, meta, "\"pages sent\"", errors),
+                "interval" => args.interval = int(k, meta, errors),
+                "sample_tags" => {
+                    args.sample_tags = strings(k, meta, false, "\"team\"", errors);
+                }
+                "curated_metric" => {
+                    args.curated_metric = names(k, meta, "[cpu]", None, errors);
+                }
                 _ => unreachable_key(&key, errors),
             }
         }
@@ -301,6 +366,29 @@ impl ServiceCheckArgs {
                 "name" => args.name = string(k, meta, "\"acme.can_connect\"", errors),
                 "title" => args.title = string(k, meta, "\"Acme can connect\"", errors),
                 "description" => args.description = string(k, meta, "\"...\"", errors),
+                "statuses" => {
+                    args.statuses = names(k, meta, "[ok, critical]", None, errors);
+                }
+                _ => unreachable_key(&key, errors),
+            }
+        }
+        args.typos = keys.typos;
+        args
+    }
+}
+
+impl ResourceArgs {
+    fn parse(items: &[NestedMeta], errors: &mut Accumulator) -> ResourceArgs {
+        let mut args = ResourceArgs::default();
+        let mut keys = Keys::new("resource(...)", RESOURCE_KEYS, &[]);
+        for item in items {
+            let Some((key, meta)) = keys.next(item, errors) else {
+                continue;
+            };
+            let k = key.clone();
+            match key.to_string().as_str() {
+                "type" => args.kind = word(k, meta, "documentation", errors),
+                "url" => args.url = string(k, meta, "\"https://docs.acme.example\"", errors),
                 _ => unreachable_key(&key, errors),
             }
         }

@@ -56,6 +56,32 @@ pub fn expand(model: &Integration) -> TokenStream {
     let logs_source = option_str(model.logs_source.as_deref());
     let creates_events = model.creates_events;
     let metric_prefix = option_str(model.metric_prefix.as_deref());
+    let a_vendor = option_str(author.vendor_id.as_deref());
+    let explicit_tags = match &model.explicit_tags {
+        Some(tags) => quote!(::core::option::Option::Some(&[#(#tags),*])),
+        None => quote!(::core::option::Option::None),
+    };
+    let resources = model
+        .resources
+        .iter()
+        .map(|(kind, url)| quote!(#p::Resource { kind: #kind, url: #url }));
+    let tile_support = option_str(model.tile_support.as_deref());
+    let metrics_check = match &model.metrics_check {
+        Some(names) => quote!(::core::option::Option::Some(&[#(#names),*])),
+        None => quote!(::core::option::Option::None),
+    };
+    let option_bool = |b: Option<bool>| match b {
+        Some(b) => quote!(::core::option::Option::Some(#b)),
+        None => quote!(::core::option::Option::None),
+    };
+    let auto_install = option_bool(model.auto_install);
+    let display = option_bool(model.display_on_public_website);
+    // The build reads metadata.csv again whenever it changes.
+    let tracked = model.metadata_csv.iter().map(|path| {
+        quote!(
+            const _: &[u8] = ::core::include_bytes!(#path);
+        )
+    });
     let source_type_id = match model.source_type_id {
         Some(id) => quote!(::core::option::Option::Some(#id)),
         None => quote!(::core::option::Option::None),
@@ -119,6 +145,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     homepage: #a_homepage,
                     support_email: #a_support,
                     sales_email: #a_sales,
+                    vendor_id: #a_vendor,
                 },
                 classifier_tags: &[#(#classifier_tags),*],
                 scopes: &[#(#scope_values),*],
@@ -138,8 +165,18 @@ pub fn expand(model: &Integration) -> TokenStream {
                 metric_prefix: #metric_prefix,
                 metrics: &[#(#metrics),*],
                 service_checks: &[#(#service_checks),*],
+                listing: #p::Listing {
+                    classifier_tags: #explicit_tags,
+                    resources: &[#(#resources),*],
+                    support: #tile_support,
+                    metrics_check: #metrics_check,
+                    auto_install: #auto_install,
+                    display_on_public_website: #display,
+                },
             };
         }
+
+        #(#tracked)*
 
         #(#markers)*
 
@@ -158,6 +195,11 @@ fn metric(p: &TokenStream, m: &Metric) -> TokenStream {
     let unit = option_str(m.unit.as_deref());
     let per_unit = option_str(m.per_unit.as_deref());
     let short_name = option_str(m.short_name.as_deref());
+    let interval = match m.interval {
+        Some(seconds) => quote!(::core::option::Option::Some(#seconds)),
+        None => quote!(::core::option::Option::None),
+    };
+    let (sample_tags, curated) = (&m.sample_tags, &m.curated_metric);
     quote! {
         #p::MetricSpec {
             name: #name,
@@ -167,6 +209,9 @@ fn metric(p: &TokenStream, m: &Metric) -> TokenStream {
             description: #description,
             orientation: #p::Orientation::#orientation,
             short_name: #short_name,
+            interval: #interval,
+            sample_tags: &[#(#sample_tags),*],
+            curated_metric: &[#(#curated),*],
         }
     }
 }
@@ -176,12 +221,14 @@ fn service_check(p: &TokenStream, c: &ServiceCheck) -> TokenStream {
         name,
         title,
         description,
+        statuses,
     } = c;
     quote! {
         #p::ServiceCheckSpec {
             name: #name,
             title: #title,
             description: #description,
+            statuses: &[#(#statuses),*],
         }
     }
 }

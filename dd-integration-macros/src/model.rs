@@ -36,6 +36,18 @@ pub struct Integration {
     pub service_checks: Vec<ServiceCheck>,
     /// `environment(...)`s: other deployments, each with its onboarding URL and redirect URI.
     pub environments: Vec<Environment>,
+    /// `classifier_tags = [...]`: the tile's tags in full, when declared.
+    pub explicit_tags: Option<Vec<String>>,
+    /// `resource(type = ..., url = ...)`s: (kind, url).
+    pub resources: Vec<(String, String)>,
+    /// `tile_support = "..."`.
+    pub tile_support: Option<String>,
+    /// `metrics_check = [...]`.
+    pub metrics_check: Option<Vec<String>>,
+    pub auto_install: Option<bool>,
+    pub display_on_public_website: Option<bool>,
+    /// `metadata_csv = "..."`: the file read, for the build to track it.
+    pub metadata_csv: Option<String>,
     /// Legal but suspicious declarations, reported as warnings.
     pub warnings: Vec<Warning>,
 }
@@ -45,6 +57,7 @@ pub struct Author {
     pub homepage: String,
     pub support_email: String,
     pub sales_email: String,
+    pub vendor_id: Option<String>,
 }
 
 /// `DataKind` of the runtime crate.
@@ -94,6 +107,9 @@ pub struct Metric {
     /// The runtime `Orientation` variant (`HigherIsBetter`).
     pub orientation: &'static str,
     pub short_name: Option<String>,
+    pub interval: Option<u32>,
+    pub sample_tags: Vec<String>,
+    pub curated_metric: Vec<String>,
 }
 
 pub struct Environment {
@@ -106,6 +122,7 @@ pub struct ServiceCheck {
     pub name: String,
     pub title: String,
     pub description: String,
+    pub statuses: Vec<String>,
 }
 
 /// A warning at the user's token.

@@ -12,11 +12,14 @@ use syn::spanned::Spanned;
 use syn::{Ident, Item, ItemStruct, LitStr, Path};
 
 use crate::attrs::{
-    Args, AuthorArgs, EnvironmentArgs, Keyed, MetricArgs, ServiceCheckArgs, error_at,
+    Args, AuthorArgs, EnvironmentArgs, Keyed, MetricArgs, ResourceArgs, ServiceCheckArgs, error_at,
 };
 use crate::model::{Author, DataKind, Environment, Integration, Metric, ServiceCheck, Warning};
 use dd_integration_facts::vocabulary::{self, TagCheck};
 use dd_integration_facts::{catalog, names, suggest, url};
+
+/// The category ddev's `LogsCategoryValidator` asks of a README that mentions logs.
+const LOG_COLLECTION: &str = "Category::Log Collection";
 
 /// The private scope that creates the marketplace API key, without which no data is accepted.
 const API_KEYS_WRITE: &str = "api_keys_write";
@@ -28,6 +31,8 @@ pub struct Package {
     pub description: Option<String>,
     pub authors: Option<String>,
     pub homepage: Option<String>,
+    /// The directory of the package's Cargo.toml: where `metadata_csv = "..."` is read from.
+    pub manifest_dir: Option<std::path::PathBuf>,
 }
 
 impl Package {
@@ -42,6 +47,7 @@ impl Package {
             description: var("CARGO_PKG_DESCRIPTION"),
             authors: var("CARGO_PKG_AUTHORS"),
             homepage: var("CARGO_PKG_HOMEPAGE"),
+            manifest_dir: var("CARGO_MANIFEST_DIR").map(Into::into),
         }
     }
 
@@ -78,7 +84,7 @@ pub fn validate(
     let app_uuid = v.optional(args.app_uuid.as_ref(), names::uuid);
     let description = v.description(args.description.as_ref(), package);
     let author = v.author(args.author.as_ref(), package);
-    let classifier_tags = v.categories(args.categories.as_ref());
+    let mut classifier_tags = v.categories(args.categories.as_ref());
     let scopes = v.scopes(args.scopes.as_ref(), &args.uncatalogued_scopes);
     let redirect_uris = v.redirects(args.redirect.as_ref());
     let onboarding = v.onboarding(args.onboarding.as_ref());
@@ -99,8 +105,33 @@ pub fn validate(
         app_id.as_deref(),
         &args.metrics,
     );
-    let metrics = v.metrics(&args.metrics, metric_prefix.as_deref(), &submits);
+    let mut metrics = v.metrics(&args.metrics, metric_prefix.as_deref(), &submits);
+    let metadata_csv = v.metadata_csv(
+        args.metadata_csv.as_ref(),
+        package,
+        metric_prefix.as_deref(),
+        &submits,
+        &mut metrics,
+    );
+    let metrics_check = v.metrics_check(args.metrics_check.as_ref(), &metrics);
     let service_checks = v.service_checks(&args.service_checks, &submits);
+    let explicit_tags = v.explicit_tags(
+        args.classifier_tags.as_ref(),
+        args.categories.as_ref(),
+        &submits,
+    );
+    if let Some(tags) = &explicit_tags {
+        classifier_tags = tags
+            .iter()
+            .filter(|t| t.starts_with("Category::"))
+            .cloned()
+            .collect();
+    }
+    let resources = v.resources(&args.resources);
+    let tile_support = v.optional(args.tile_support.as_ref(), tile_support);
+    let flag = |b: &Option<Keyed<syn::LitBool>>| b.as_ref().map(|b| b.value.value);
+    let auto_install = flag(&args.auto_install);
+    let display_on_public_website = flag(&args.display_on_public_website);
 
     if v.failed {
         return None;
@@ -135,8 +166,30 @@ pub fn validate(
         metrics,
         service_checks,
         environments,
+        explicit_tags,
+        resources,
+        tile_support,
+        metrics_check,
+        auto_install,
+        display_on_public_website,
+        metadata_csv,
         warnings,
     })
+}
+
+/// `tile_support`: a README anchor, an e-mail address or a web page (merged tiles use all
+/// three; RULES.md, `manifest-tile-links`).
+fn tile_support(text: &str) -> Result<(), String> {
+    if let Some(anchor) = text.strip_prefix("README.md#") {
+        if anchor.is_empty() || anchor.contains(char::is_whitespace) {
+            return Err("needs a heading after `README.md#` (`README.md#Support`)".to_owned());
+        }
+        return Ok(());
+    }
+    if names::email(text).is_ok() || names::homepage(text).is_ok() {
+        return Ok(());
+    }
+    Err("is neither `README.md#<heading>`, an e-mail address nor an https URL".to_owned())
 }
 
 /// The origin of a URL that passed `url::check` (`https://acme.example:8443`), lowercase.
@@ -340,7 +393,14 @@ impl Validator<'_> {
         };
         let text = description.value.value();
         let len = text.chars().count();
-        if len > names::MAX_DESCRIPTION {
+        if text.trim().is_empty() {
+            // Datadog's check requires a tile description (RULES.md, `manifest-tile-description`).
+            self.error(
+                description.value.span(),
+                "`description` is empty: say what the integration does in at most 80 characters \
+                 (the tile shows it), or leave the key out to take Cargo.toml's `description`",
+            );
+        } else if len > names::MAX_DESCRIPTION {
             // Merged manifests pass with up to 113 characters: the tile cuts it, nothing
             // refuses it (RULES.md, `manifest-tile-description`).
             self.warn(
@@ -384,7 +444,228 @@ impl Validator<'_> {
             sales_email: self
                 .optional(args.sales_email.as_ref(), names::email)
                 .unwrap_or_default(),
+            vendor_id: self.optional(args.vendor_id.as_ref(), names::app_id),
         }
+    }
+
+    /// `classifier_tags = [...]`: the tile's tags in full. Each is Datadog's vocabulary; the
+    /// categories are among them, so `categories` is not also given.
+    fn explicit_tags(
+        &mut self,
+        tags: Option<&Keyed<Vec<LitStr>>>,
+        categories: Option<&Keyed<Vec<LitStr>>>,
+        submits: &[DataKind],
+    ) -> Option<Vec<String>> {
+        let tags = tags?;
+        if let Some(categories) = categories {
+            self.error(
+                categories.key.span(),
+                "`categories` and `classifier_tags` are both given: with `classifier_tags`, \
+                 write each category there as `\"Category::...\"` and remove `categories`",
+            );
+        }
+        let mut out: Vec<String> = Vec::new();
+        for lit in &tags.value {
+            let tag = lit.value();
+            match vocabulary::classifier_tag(&tag) {
+                TagCheck::Refused(e) => self.error(lit.span(), e),
+                _ if out.contains(&tag) => {
+                    self.error(lit.span(), format!("the tag `{tag}` is listed twice"));
+                }
+                check => {
+                    if let TagCheck::Doubtful(reason) = check {
+                        self.warn(lit.span(), reason);
+                    }
+                    out.push(tag);
+                }
+            }
+        }
+        // ddev's `LogsCategoryValidator`: the README of an integration that sends logs has
+        // `### Logs`, which asks for this category (RULES.md, `logs-category`).
+        // Without the category, the rendered README has no `### Logs` (ddev wants both or
+        // neither); merged integrations that send logs are listed either way.
+        if submits.contains(&DataKind::Logs) && !out.iter().any(|t| t == LOG_COLLECTION) {
+            self.warn(
+                tags.key.span(),
+                format!(
+                    "the integration submits logs but `classifier_tags` lacks \
+                     `\"{LOG_COLLECTION}\"`, so its README gets no `### Logs` section (ddev's \
+                     LogsCategoryValidator pairs the two): add the tag to list its logs"
+                ),
+            );
+        }
+        Some(out)
+    }
+
+    /// `resource(type = ..., url = ...)`s.
+    fn resources(&mut self, resources: &[Keyed<ResourceArgs>]) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for resource in resources {
+            let args = &resource.value;
+            let kind = match &args.kind {
+                None => {
+                    self.missing_in(
+                        &resource.key,
+                        &args.typos,
+                        "type",
+                        "`resource(...)` needs `type = documentation`, `blog`, `faq` or `other`",
+                    );
+                    None
+                }
+                Some(kind) => self.word(
+                    &kind.value,
+                    "resource type",
+                    &[
+                        ("documentation", "documentation"),
+                        ("blog", "blog"),
+                        ("faq", "faq"),
+                        ("other", "other"),
+                    ],
+                    None,
+                ),
+            };
+            if args.url.is_none() {
+                self.missing_in(
+                    &resource.key,
+                    &args.typos,
+                    "url",
+                    "`resource(...)` needs `url = \"https://...\"`",
+                );
+            }
+            let url = self.optional(args.url.as_ref(), names::homepage);
+            if let (Some(kind), Some(url)) = (kind, url) {
+                out.push((kind.to_owned(), url));
+            }
+        }
+        out
+    }
+
+    /// `metadata_csv = "..."`: the partner's own metadata.csv, read now and checked row by row
+    /// like `metric(...)`; its metrics join the declared ones.
+    fn metadata_csv(
+        &mut self,
+        path: Option<&Keyed<LitStr>>,
+        package: &Package,
+        prefix: Option<&str>,
+        submits: &[DataKind],
+        metrics: &mut Vec<Metric>,
+    ) -> Option<String> {
+        let keyed = path?;
+        let lit = &keyed.value;
+        let Some(dir) = &package.manifest_dir else {
+            self.error(
+                lit.span(),
+                "`metadata_csv` needs Cargo (CARGO_MANIFEST_DIR is not set)",
+            );
+            return None;
+        };
+        let full = dir.join(lit.value());
+        let text = match std::fs::read_to_string(&full) {
+            Ok(text) => text,
+            Err(e) => {
+                self.error(
+                    lit.span(),
+                    format!(
+                        "cannot read `{}` ({e}); the path is relative to the directory of \
+                         Cargo.toml",
+                        full.display()
+                    ),
+                );
+                return None;
+            }
+        };
+        if !submits.contains(&DataKind::Metrics) {
+            self.error(
+                keyed.key.span(),
+                "`metadata_csv` declares metrics but `submits` lacks `metrics`: add it",
+            );
+        }
+        let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let header: Vec<String> = match reader.headers() {
+            Ok(h) => h.iter().map(str::to_owned).collect(),
+            Err(e) => {
+                self.error(
+                    lit.span(),
+                    format!("`{}` is not valid CSV: {e}", lit.value()),
+                );
+                return None;
+            }
+        };
+        for column in ["metric_name", "metric_type", "orientation"] {
+            if !header.iter().any(|h| h == column) {
+                self.error(
+                    lit.span(),
+                    format!("`{}` has no `{column}` column", lit.value()),
+                );
+                return None;
+            }
+        }
+        let mut seen: HashSet<String> = metrics.iter().map(|m| m.name.clone()).collect();
+        for record in reader.records() {
+            let record = match record {
+                Ok(r) => r,
+                Err(e) => {
+                    self.error(
+                        lit.span(),
+                        format!("`{}` is not valid CSV: {e}", lit.value()),
+                    );
+                    return None;
+                }
+            };
+            let line = record.position().map_or(0, csv::Position::line);
+            let cell = |column: &str| {
+                header
+                    .iter()
+                    .position(|h| h == column)
+                    .and_then(|i| record.get(i))
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            match metric_row(&cell, prefix) {
+                Ok(metric) if !seen.insert(metric.name.clone()) => self.error(
+                    lit.span(),
+                    format!(
+                        "{} line {line}: the metric `{}` is declared twice",
+                        lit.value(),
+                        metric.name
+                    ),
+                ),
+                Ok(metric) => metrics.push(metric),
+                Err(e) => self.error(lit.span(), format!("{} line {line}: {e}", lit.value())),
+            }
+        }
+        Some(full.to_string_lossy().into_owned())
+    }
+
+    /// `metrics_check = [...]`: each a declared metric.
+    fn metrics_check(
+        &mut self,
+        check: Option<&Keyed<Vec<LitStr>>>,
+        metrics: &[Metric],
+    ) -> Option<Vec<String>> {
+        let check = check?;
+        let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        let mut out: Vec<String> = Vec::new();
+        for lit in &check.value {
+            let name = lit.value();
+            if !names.contains(&name.as_str()) {
+                self.error(
+                    lit.span(),
+                    format!(
+                        "`{name}` in `metrics_check` is not a declared metric{}",
+                        match suggest::closest(&name, &names) {
+                            Some(s) => format!("; did you mean `{s}`?"),
+                            None => String::new(),
+                        }
+                    ),
+                );
+            } else if out.contains(&name) {
+                self.error(lit.span(), format!("`{name}` is listed twice"));
+            } else {
+                out.push(name);
+            }
+        }
+        Some(out)
     }
 
     fn categories(&mut self, categories: Option<&Keyed<Vec<LitStr>>>) -> Vec<String> {
@@ -903,6 +1184,41 @@ impl Validator<'_> {
             ),
         };
         let short_name = self.optional(args.short_name.as_ref(), names::csv_text);
+        let interval = args
+            .interval
+            .as_ref()
+            .and_then(|i| match i.value.base10_parse::<u32>() {
+                Ok(seconds) if seconds > 0 => Some(seconds),
+                _ => {
+                    self.error(
+                        i.value.span(),
+                        "`interval` is the collection interval in seconds, a positive number",
+                    );
+                    None
+                }
+            });
+        let mut sample_tags = Vec::new();
+        for lit in args.sample_tags.as_ref().map_or(&[][..], |t| &t.value) {
+            match sample_tag(&lit.value()) {
+                Ok(()) => sample_tags.push(lit.value()),
+                Err(e) => self.error(lit.span(), format!("`sample_tags` `{}` {e}", lit.value())),
+            }
+        }
+        let mut curated_metric = Vec::new();
+        for ident in args.curated_metric.as_ref().map_or(&[][..], |c| &c.value) {
+            match self.word(
+                ident,
+                "curated type",
+                &[("cpu", "cpu"), ("memory", "memory")],
+                None,
+            ) {
+                Some(word) if curated_metric.contains(&word.to_owned()) => {
+                    self.error(ident.span(), format!("`{word}` is listed twice"));
+                }
+                Some(word) => curated_metric.push(word.to_owned()),
+                None => {}
+            }
+        }
         let ok = !self.failed;
         self.failed |= before;
         if !ok {
@@ -916,6 +1232,9 @@ impl Validator<'_> {
             description,
             orientation: orientation?,
             short_name,
+            interval,
+            sample_tags,
+            curated_metric,
         })
     }
 
@@ -932,10 +1251,15 @@ impl Validator<'_> {
             return Some(variant);
         }
         let words: Vec<&str> = choices.iter().map(|(w, _)| *w).collect();
+        let noun = if key.contains(' ') {
+            key.to_owned()
+        } else {
+            format!("metric {key}")
+        };
         let message = match refused {
             Some((word, reason)) if word == text => format!("`{key} = {text}`: {reason}"),
             _ => format!(
-                "`{text}` is not a metric {key}{}",
+                "`{text}` is not a {noun}{}",
                 match suggest::closest(&text, &words) {
                     Some(s) => format!("; did you mean `{s}`?"),
                     None => format!(" (one of {})", words.join(", ")),
@@ -977,6 +1301,27 @@ impl Validator<'_> {
             required(&args.name, "name", "the check name");
             required(&args.title, "title", "the name shown in Datadog");
             required(&args.description, "description", "what it checks");
+            let mut statuses = Vec::new();
+            for ident in args.statuses.as_ref().map_or(&[][..], |s| &s.value) {
+                match self.word(ident, "service check status", &STATUSES, None) {
+                    Some(word) if statuses.contains(&word.to_owned()) => {
+                        self.error(ident.span(), format!("the status `{word}` is listed twice"));
+                    }
+                    Some(word) => statuses.push(word.to_owned()),
+                    None => {}
+                }
+            }
+            if let Some(list) = &args.statuses
+                && list.value.is_empty()
+            {
+                self.error(
+                    list.key.span(),
+                    "`statuses` is empty; service_checks.json needs at least one (`[ok, critical]`)",
+                );
+            }
+            if statuses.is_empty() {
+                statuses = STATUSES.iter().map(|(w, _)| (*w).to_owned()).collect();
+            }
             let name = self.optional(args.name.as_ref(), names::service_check_name);
             let title = self.optional(args.title.as_ref(), non_empty);
             let description = self.optional(args.description.as_ref(), non_empty);
@@ -1000,11 +1345,132 @@ impl Validator<'_> {
                     name,
                     title,
                     description,
+                    statuses,
                 });
             }
         }
         out
     }
+}
+
+/// A service check's statuses (service_checks.json's `statuses`, ddev `validate
+/// service-checks`), all of them when none is declared.
+const STATUSES: [(&str, &str); 4] = [
+    ("ok", "ok"),
+    ("warning", "warning"),
+    ("critical", "critical"),
+    ("unknown", "unknown"),
+];
+
+/// A tag key of metadata.csv's `sample_tags` (a comma-separated cell).
+fn sample_tag(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.contains(',') || key.chars().any(char::is_whitespace) {
+        return Err("is not a tag key (no commas, no whitespace, not empty)".to_owned());
+    }
+    names::csv_text(key)
+}
+
+/// One row of the partner's metadata.csv as a metric: the rules of `metric(...)`, by column.
+fn metric_row(cell: &dyn Fn(&str) -> String, prefix: Option<&str>) -> Result<Metric, String> {
+    let name = cell("metric_name");
+    names::metric_name(&name).map_err(|e| format!("the metric name `{name}` {e}"))?;
+    if let Some(prefix) = prefix
+        && !name.starts_with(prefix)
+    {
+        return Err(format!(
+            "the metric name `{name}` does not start with the prefix `{prefix}`"
+        ));
+    }
+    let of = |what: &str, e: String| format!("`{name}`: {what} {e}");
+    let metric_type = match cell("metric_type").as_str() {
+        "gauge" => "Gauge",
+        "count" => "Count",
+        "rate" => "Rate",
+        other => {
+            return Err(of(
+                "metric_type",
+                format!("`{other}` is not `gauge`, `count` or `rate`"),
+            ));
+        }
+    };
+    let optional = |column: &str| Some(cell(column)).filter(|v| !v.is_empty());
+    let unit = optional("unit_name");
+    let per_unit = optional("per_unit_name");
+    for u in unit.iter().chain(&per_unit) {
+        names::unit(u).map_err(|e| of("unit", format!("`{u}` {e}")))?;
+    }
+    if let (Some(u), Some(p)) = (&unit, &per_unit)
+        && names::time_per_time(u, p)
+    {
+        return Err(of(
+            "unit",
+            format!("`{u}` per `{p}` is a time per time: use `fraction`"),
+        ));
+    }
+    let description = cell("description");
+    names::csv_text(&description).map_err(|e| of("description", e))?;
+    if description.chars().count() > names::MAX_METRIC_DESCRIPTION {
+        return Err(of(
+            "description",
+            format!(
+                "is longer than {} characters",
+                names::MAX_METRIC_DESCRIPTION
+            ),
+        ));
+    }
+    let orientation = match cell("orientation").as_str() {
+        "-1" => "LowerIsBetter",
+        "0" | "" => "Neutral",
+        "1" => "HigherIsBetter",
+        other => return Err(of("orientation", format!("`{other}` is not -1, 0 or 1"))),
+    };
+    let short_name = optional("short_name");
+    if let Some(short) = &short_name {
+        names::csv_text(short).map_err(|e| of("short_name", e))?;
+    }
+    let interval = match optional("interval") {
+        None => None,
+        Some(text) => match text.parse::<u32>() {
+            Ok(seconds) if seconds > 0 => Some(seconds),
+            _ => {
+                return Err(of(
+                    "interval",
+                    format!("`{text}` is not a number of seconds"),
+                ));
+            }
+        },
+    };
+    let mut sample_tags = Vec::new();
+    for key in cell("sample_tags")
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        sample_tag(key).map_err(|e| of("sample_tags", format!("`{key}` {e}")))?;
+        sample_tags.push(key.to_owned());
+    }
+    let mut curated_metric = Vec::new();
+    for kind in cell("curated_metric").split('|').filter(|k| !k.is_empty()) {
+        if !matches!(kind, "cpu" | "memory") || curated_metric.iter().any(|c| c == kind) {
+            return Err(of(
+                "curated_metric",
+                format!("`{kind}` is not `cpu` or `memory`, each once"),
+            ));
+        }
+        curated_metric.push(kind.to_owned());
+    }
+    Ok(Metric {
+        name,
+        metric_type,
+        unit,
+        per_unit,
+        description,
+        orientation,
+        short_name,
+        interval,
+        sample_tags,
+        curated_metric,
+    })
 }
 
 fn non_empty(text: &str) -> Result<(), String> {
@@ -1080,6 +1546,7 @@ mod tests {
             description: Some("Pages the on-call engineer.".into()),
             authors: Some("Acme Inc. <dev@acme.example>:Someone Else".into()),
             homepage: Some("https://acme.example".into()),
+            manifest_dir: None,
         };
         let (model, errors) = run(minimal(), &package);
         assert!(errors.is_empty(), "{errors:?}");
@@ -1374,6 +1841,26 @@ mod tests {
     }
 
     #[test]
+    fn empty_submission_fields_are_errors_with_the_fix() {
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/c",
+            description = " ",
+            author(name = "", homepage = "", support_email = ""),
+        });
+        assert_eq!(
+            errors,
+            [
+                "`description` is empty: say what the integration does in at most 80 characters \
+                 (the tile shows it), or leave the key out to take Cargo.toml's `description`",
+                "`author(name)` is empty",
+                "`homepage` is not an absolute URL: write `https://<host>`",
+                "`support_email` is not an e-mail address (ASCII, such as `support@acme.example`)",
+            ]
+        );
+    }
+
+    #[test]
     fn name_rules_and_derived_app_id() {
         let errors = errors_of(quote! {
             name = "An integration whose name is far too long for a tile",
@@ -1525,5 +2012,234 @@ mod tests {
                 .to_string()
                 .contains("has generic parameters")
         );
+    }
+
+    /// A package directory holding `metadata.csv` with `text`.
+    fn package_with_csv(name: &str, text: &str) -> Package {
+        let dir = std::env::temp_dir().join(format!(
+            "dd-integration-macros-{name}-{}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("metadata.csv"), text).unwrap();
+        Package {
+            manifest_dir: Some(dir),
+            ..Package::default()
+        }
+    }
+
+    fn exporter(extra: TokenStream) -> TokenStream {
+        quote! {
+            name = "Acme", scopes = [api_keys_write], submits = [metrics],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            metric_prefix = "acme.",
+            #extra
+        }
+    }
+
+    #[test]
+    fn metrics_come_from_the_partners_metadata_csv_checked_by_row() {
+        // Columns in the partner's order, as merged files have them.
+        let package = package_with_csv(
+            "good",
+            "metric_name,metric_type,unit_name,per_unit_name,description,orientation,\
+             integration,short_name,sample_tags,interval,curated_metric\n\
+             acme.jobs,count,job,,Jobs run,1,acme,jobs,\"team,env\",60,cpu|memory\n\
+             acme.queue,gauge,,,Queue depth,-1,acme,,,,\n",
+        );
+        let (model, errors) = run(
+            exporter(quote!(
+                metadata_csv = "metadata.csv",
+                metrics_check = ["acme.jobs"],
+            )),
+            &package,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let m = model.unwrap();
+        assert_eq!(m.metrics.len(), 2);
+        assert_eq!(m.metrics[0].orientation, "HigherIsBetter");
+        assert_eq!(m.metrics[0].interval, Some(60));
+        assert_eq!(m.metrics[0].sample_tags, ["team", "env"]);
+        assert_eq!(m.metrics[0].curated_metric, ["cpu", "memory"]);
+        assert_eq!(m.metrics[1].orientation, "LowerIsBetter");
+        assert_eq!(m.metrics[1].interval, None);
+        assert_eq!(
+            m.metrics_check.as_deref(),
+            Some(&["acme.jobs".to_owned()][..])
+        );
+        assert!(m.metadata_csv.unwrap().ends_with("metadata.csv"));
+
+        // Every bad row is reported, with its line, in one compile.
+        let package = package_with_csv(
+            "bad",
+            "metric_name,metric_type,interval,unit_name,per_unit_name,description,orientation,\
+             integration,short_name\n\
+             acme.a,distribution,,,,A,0,acme,\n\
+             other.b,gauge,,,,B,0,acme,\n\
+             acme.c,gauge,,seconds,,C,0,acme,\n\
+             acme.d,gauge,0,,,D,2,acme,\n\
+             acme.e,gauge,,,,E again,0,acme,\n",
+        );
+        let (model, errors) = run(
+            exporter(quote!(
+                metadata_csv = "metadata.csv",
+                metric(name = "acme.e", type = gauge),
+                metrics_check = ["acme.ee"],
+            )),
+            &package,
+        );
+        assert!(model.is_none());
+        assert_eq!(
+            errors,
+            [
+                "metadata.csv line 2: `acme.a`: metric_type `distribution` is not `gauge`, \
+                 `count` or `rate`",
+                "metadata.csv line 3: the metric name `other.b` does not start with the prefix \
+                 `acme.`",
+                "metadata.csv line 4: `acme.c`: unit `seconds` is not a Datadog unit name; did \
+                 you mean `second`?",
+                "metadata.csv line 5: `acme.d`: orientation `2` is not -1, 0 or 1",
+                "metadata.csv line 6: the metric `acme.e` is declared twice",
+                "`acme.ee` in `metrics_check` is not a declared metric; did you mean `acme.e`?",
+            ]
+        );
+
+        let (_, errors) = run(exporter(quote!(metadata_csv = "absent.csv",)), &package);
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].starts_with("cannot read `"), "{errors:?}");
+        assert!(errors[0].ends_with("the path is relative to the directory of Cargo.toml"));
+    }
+
+    #[test]
+    fn listing_attributes_are_checked() {
+        let m = model_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            classifier_tags = ["Supported OS::Any", "Category::Alerting", "Offering::Integration"],
+            resource(type = documentation, url = "https://docs.acme.example"),
+            resource(type = blog, url = "https://acme.example/blog/datadog"),
+            tile_support = "README.md#Troubleshooting",
+            auto_install = false,
+            display_on_public_website = true,
+            author(name = "Acme", vendor_id = "acme-inc"),
+        });
+        assert_eq!(m.classifier_tags, ["Category::Alerting"]);
+        assert_eq!(m.explicit_tags.as_ref().unwrap().len(), 3);
+        assert_eq!(
+            m.resources[1],
+            (
+                "blog".to_owned(),
+                "https://acme.example/blog/datadog".to_owned()
+            )
+        );
+        assert_eq!(m.tile_support.as_deref(), Some("README.md#Troubleshooting"));
+        assert_eq!(
+            (m.auto_install, m.display_on_public_website),
+            (Some(false), Some(true))
+        );
+        assert_eq!(m.author.vendor_id.as_deref(), Some("acme-inc"));
+
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            categories = ["Alerting"],
+            classifier_tags = ["Category::Alerting", "Supported OS::Plan9", "Category::Alerting"],
+            resource(type = video, url = "https://acme.example"),
+            resource(type = faq),
+            tile_support = "Support",
+            author(name = "Acme", vendor_id = "Acme Inc"),
+        });
+        assert_eq!(
+            errors,
+            [
+                "`vendor_id` `Acme Inc` is not kebab-case: use lowercase letters, digits and \
+                 single dashes, such as `acme-inc`",
+                "`categories` and `classifier_tags` are both given: with `classifier_tags`, write \
+                 each category there as `\"Category::...\"` and remove `categories`",
+                "`Supported OS::Plan9` is not a value of `Supported OS::`",
+                "the tag `Category::Alerting` is listed twice",
+                "`video` is not a resource type (one of documentation, blog, faq, other)",
+                "`resource(...)` needs `url = \"https://...\"`",
+                "`tile_support` `Support` is neither `README.md#<heading>`, an e-mail address nor \
+                 an https URL",
+            ]
+        );
+    }
+
+    #[test]
+    fn service_check_statuses_are_datadogs() {
+        let m = model_of(quote! {
+            name = "Acme", scopes = [api_keys_write], submits = [service_checks],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            service_check(name = "acme.up", title = "Up", description = "Up.", statuses = [ok, critical]),
+            service_check(name = "acme.sync", title = "Sync", description = "Synced."),
+        });
+        assert_eq!(m.service_checks[0].statuses, ["ok", "critical"]);
+        assert_eq!(
+            m.service_checks[1].statuses,
+            ["ok", "warning", "critical", "unknown"]
+        );
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [api_keys_write], submits = [service_checks],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            service_check(name = "acme.up", title = "Up", description = "Up.", statuses = [ok, criticial, ok]),
+            service_check(name = "acme.sync", title = "Sync", description = "Synced.", statuses = []),
+        });
+        assert_eq!(
+            errors,
+            [
+                "`criticial` is not a service check status; did you mean `critical`?",
+                "the status `ok` is listed twice",
+                "`statuses` is empty; service_checks.json needs at least one (`[ok, critical]`)",
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever the partner's metadata.csv holds (any bytes, or rows of hostile cells under
+        /// a real header), the macro reads it or refuses it with errors: it never panics, and
+        /// what it accepts passes the same rules as `metric(...)`.
+        #[test]
+        fn any_metadata_csv_is_read_or_refused(
+            text in ".{0,300}",
+            cells in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::prop_oneof![
+                        proptest::strategy::Just(String::new()),
+                        "[a-z_.]{1,12}",
+                        "acme\\.[a-z_.]{1,12}",
+                        "(gauge|count|rate|-1|0|1|60|byte|second|cpu|memory)",
+                        "\\PC{0,20}",
+                    ],
+                    11,
+                ),
+                0..6,
+            ),
+        ) {
+            let header = "metric_name,metric_type,interval,unit_name,per_unit_name,description,\
+                          orientation,integration,short_name,curated_metric,sample_tags";
+            let mut structured = String::from(header);
+            for row in &cells {
+                structured.push('\n');
+                let quoted: Vec<String> =
+                    row.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+                structured.push_str(&quoted.join(","));
+            }
+            for (i, file) in [text, structured].iter().enumerate() {
+                let package = package_with_csv(&format!("prop{i}"), file);
+                let (model, errors) =
+                    run(exporter(quote!(metadata_csv = "metadata.csv",)), &package);
+                proptest::prop_assert!(model.is_some() == errors.is_empty(), "{errors:?}");
+                if let Some(model) = model {
+                    for metric in &model.metrics {
+                        proptest::prop_assert!(names::metric_name(&metric.name).is_ok());
+                        proptest::prop_assert!(metric.name.starts_with("acme."));
+                        proptest::prop_assert!(names::csv_text(&metric.description).is_ok());
+                    }
+                }
+            }
+        }
     }
 }

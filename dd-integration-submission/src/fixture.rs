@@ -12,11 +12,13 @@ const AUTHOR: Author = Author {
     homepage: "https://acme.example",
     support_email: "support@acme.example",
     sales_email: "sales@acme.example",
+    vendor_id: None,
 };
 
 /// An integration that sends metrics, events and a service check, with every id declared.
 pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
     environments: &[],
+    listing: dd_integration::integration::Listing::DEFAULT,
     name: "Acme Exporter",
     app_id: "acme-exporter",
     app_uuid: Some("0b9e4d2c-6a1f-4e3b-8c5d-2f7a9b1e3c4d"),
@@ -47,6 +49,9 @@ pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
             description: "Jobs waiting in the queue, by priority.",
             orientation: Orientation::LowerIsBetter,
             short_name: Some("queue depth"),
+            interval: None,
+            sample_tags: &[],
+            curated_metric: &[],
         },
         MetricSpec {
             name: "acme_exporter.jobs.rate",
@@ -56,18 +61,23 @@ pub(crate) const EXPORTER: IntegrationSpec = IntegrationSpec {
             description: "Jobs completed per second.",
             orientation: Orientation::HigherIsBetter,
             short_name: None,
+            interval: None,
+            sample_tags: &[],
+            curated_metric: &[],
         },
     ],
     service_checks: &[ServiceCheckSpec {
         name: "acme_exporter.can_connect",
         title: "Acme API reachable",
         description: "Whether the exporter reached Acme's API on its last run.",
+        statuses: &["ok", "warning", "critical", "unknown"],
     }],
 };
 
 /// An integration that only reads Datadog, without the ids a published one has.
 pub(crate) const ONCALL: IntegrationSpec = IntegrationSpec {
     environments: &[],
+    listing: dd_integration::integration::Listing::DEFAULT,
     name: "Acme On-Call",
     app_id: "acme-on-call",
     app_uuid: None,

@@ -66,6 +66,22 @@ impl Object {
 }
 
 impl Json {
+    /// Whether `self` and `other` say the same, whatever the key order of their objects:
+    /// a published file that says what the declaration says is left byte for byte.
+    pub(crate) fn same_as(&self, other: &Json) -> bool {
+        match (self, other) {
+            (Json::Object(a), Json::Object(b)) => {
+                a.0.len() == b.0.len()
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
+            }
+            (Json::Array(a), Json::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(v, w)| v.same_as(w))
+            }
+            (a, b) => a == b,
+        }
+    }
+
     /// Parses JSON text; the error names the line and column.
     pub(crate) fn parse(text: &str) -> Result<Json, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())

@@ -305,6 +305,16 @@ fn final_newline_like(new: String, old: Option<&str>) -> String {
     }
 }
 
+/// The text of a rendered JSON file: the published text itself when it says the same (its
+/// indentation, key order and final newline are the partner's), else the rendered value
+/// ending as the published file ends.
+fn as_published(new: &json::Json, old: Option<&json::Json>, old_text: Option<&str>) -> String {
+    match (old, old_text) {
+        (Some(old), Some(text)) if old.same_as(new) => text.to_owned(),
+        _ => final_newline_like(new.to_pretty(), old_text),
+    }
+}
+
 /// [`render`] at the time `now`: the time dates a new CHANGELOG and derives a new
 /// `source_type_id` (`unix seconds - 1,700,000,000`, ddev's formula).
 pub fn render_at(
@@ -358,7 +368,7 @@ pub fn render_at(
 
     let mut files = vec![(
         MANIFEST,
-        final_newline_like(new_manifest.to_pretty(), text(MANIFEST)?),
+        as_published(&new_manifest, old_manifest.as_ref(), text(MANIFEST)?),
     )];
     files.push((README, readme::render(spec, text(README)?, &mut notes)?));
     files.push((
@@ -366,20 +376,23 @@ pub fn render_at(
         changelog::render(spec, text(CHANGELOG)?, now, &mut notes),
     ));
     let old_clients = json(OAUTH_CLIENTS)?;
+    let clients = oauth_clients::render(spec, old_clients.as_ref(), &mut notes);
     files.push((
         OAUTH_CLIENTS,
-        final_newline_like(
-            oauth_clients::render(spec, old_clients.as_ref(), &mut notes).to_pretty(),
-            text(OAUTH_CLIENTS)?,
-        ),
+        as_published(&clients, old_clients.as_ref(), text(OAUTH_CLIENTS)?),
     ));
     let mut obsolete = Vec::new();
     if manifest::has_integration(spec, old_manifest.as_ref()) {
-        files.push((SERVICE_CHECKS, service_checks::render(spec).to_pretty()));
+        let checks = service_checks::render(spec);
+        let old_checks = json(SERVICE_CHECKS).ok().flatten();
+        files.push((
+            SERVICE_CHECKS,
+            as_published(&checks, old_checks.as_ref(), text(SERVICE_CHECKS)?),
+        ));
     } else {
         obsolete.push(SERVICE_CHECKS);
     }
-    match metadata::render(spec) {
+    match metadata::render(spec, text(METADATA).ok().flatten()) {
         Some(csv) => files.push((METADATA, csv)),
         None => obsolete.push(METADATA),
     }
@@ -577,6 +590,28 @@ mod tests {
 
     /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
     /// no `source_type_id` and no service_checks.json, and that passes.
+    /// Integrations rendered in one run, within one second, each get their own
+    /// `source_type_id` (ddev's formula alone gives them the same).
+    #[test]
+    fn new_source_type_ids_are_unique_within_a_run() {
+        let spec = IntegrationSpec {
+            source_type_id: None,
+            ..fixture::EXPORTER
+        };
+        let id = |rendered: &Rendered| {
+            let manifest = json::Json::parse(rendered.file(MANIFEST).unwrap()).unwrap();
+            manifest
+                .at(&["assets", "integration", "source_type_id"])
+                .and_then(json::Json::as_number)
+                .and_then(serde_json::Number::as_u64)
+                .unwrap()
+        };
+        let ids: std::collections::HashSet<u64> = (0..5)
+            .map(|_| id(&render_at(&spec, None, fixture::now()).unwrap()))
+            .collect();
+        assert_eq!(ids.len(), 5, "{ids:?}");
+    }
+
     #[test]
     fn a_query_only_integration_gets_no_integration_block() {
         let spec = IntegrationSpec {

@@ -54,20 +54,25 @@ pub(crate) fn render(
     );
     m.insert(
         "display_on_public_website",
-        old.and_then(|m| m.at(&["display_on_public_website"]))
-            .cloned()
-            .unwrap_or(Json::Bool(true)),
+        declared_or_kept(
+            spec.listing.display_on_public_website,
+            old.and_then(|m| m.at(&["display_on_public_website"])),
+        ),
     );
 
     let mut tile = Object::new();
     for (key, value) in TILE_LINKS {
-        // A published `tile.support` elsewhere than `#Support` (`#Troubleshooting`, an e-mail
-        // address: Datadog merged both) is the partner's choice, kept.
-        let published = old
-            .filter(|_| key == "support")
-            .and_then(|m| m.at(&["tile", "support"]))
-            .cloned();
-        tile.insert(key, published.unwrap_or_else(|| Json::string(value)));
+        // `tile.support` elsewhere than `#Support` (`#Troubleshooting`, an e-mail address:
+        // Datadog merged both) is the partner's choice: declared, or kept from the folder.
+        let chosen = match key {
+            "support" => spec
+                .listing
+                .support
+                .map(Json::string)
+                .or_else(|| old.and_then(|m| m.at(&["tile", "support"])).cloned()),
+            _ => None,
+        };
+        tile.insert(key, chosen.unwrap_or_else(|| Json::string(value)));
     }
     tile.insert("description", Json::string(spec.description));
     tile.insert("title", Json::string(spec.name));
@@ -80,7 +85,9 @@ pub(crate) fn render(
     // A published folder keeps its tags (reviewers accepted them) and gains the declared
     // categories it lacks; a new one gets the tags the declaration implies.
     let mut tags = vocabulary::classifier_tags(spec);
-    if let Some(published) = old
+    if let Some(declared) = spec.listing.classifier_tags {
+        tags = declared.iter().map(|t| (*t).to_owned()).collect();
+    } else if let Some(published) = old
         .and_then(|m| m.at(&["tile", "classifier_tags"]))
         .and_then(Json::as_array)
     {
@@ -100,6 +107,23 @@ pub(crate) fn render(
         "classifier_tags",
         Json::strings(tags.iter().map(String::as_str)),
     );
+    if !spec.listing.resources.is_empty() {
+        let resources = spec.listing.resources.iter().map(|r| {
+            let mut resource = Object::new();
+            resource.insert("resource_type", Json::string(r.kind));
+            resource.insert("url", Json::string(r.url));
+            if let Some(published) = old
+                .and_then(|m| m.at(&["tile", "resources"]))
+                .and_then(Json::as_array)
+                .and_then(|a| a.first())
+                .and_then(Json::as_object)
+            {
+                resource.order_like(published);
+            }
+            resource.into()
+        });
+        tile.insert("resources", Json::Array(resources.collect()));
+    }
     keep_others(&mut tile, old_object(&["tile"]));
     m.insert("tile", tile.into());
 
@@ -125,10 +149,26 @@ pub(crate) fn render(
         }
     }
     if spec.submits.contains(&DataKind::Logs) && assets.get("logs").is_none() {
-        // The source the SDK's telemetry stamps on every log (`ddsource`).
-        let mut logs = Object::new();
-        logs.insert("source", Json::string(spec.logs_source()));
-        assets.insert("logs", logs.into());
+        if old.is_none() {
+            // The source the SDK's telemetry stamps on every log (`ddsource`).
+            let mut logs = Object::new();
+            logs.insert("source", Json::string(spec.logs_source()));
+            assets.insert("logs", logs.into());
+        } else {
+            // A published manifest without it is left as merged: adding it is the partner's
+            // decision, with the log pipeline it keys.
+            notes.push(Note {
+                file: MANIFEST,
+                message: format!(
+                    "assets.logs is absent; the integration's logs carry the source `{}`: add \
+                     `\"logs\": {{\"source\": \"{}\"}}` to assets when its log pipeline is \
+                     keyed by it",
+                    spec.logs_source(),
+                    spec.logs_source()
+                ),
+                rule: None,
+            });
+        }
     }
     assets.insert("oauth", Json::string(OAUTH_CLIENTS));
     if let Some(published) = old_object(&["assets"]) {
@@ -142,6 +182,9 @@ pub(crate) fn render(
     author.insert("support_email", Json::string(spec.author.support_email));
     if !spec.author.sales_email.trim().is_empty() {
         author.insert("sales_email", Json::string(spec.author.sales_email));
+    }
+    if let Some(vendor_id) = spec.author.vendor_id {
+        author.insert("vendor_id", Json::string(vendor_id));
     }
     keep_others(&mut author, old_object(&["author"]));
     m.insert("author", author.into());
@@ -184,9 +227,10 @@ fn integration(
     let mut integration = Object::new();
     integration.insert(
         "auto_install",
-        old.and_then(|o| o.get("auto_install"))
-            .cloned()
-            .unwrap_or(Json::Bool(true)),
+        declared_or_kept(
+            spec.listing.auto_install,
+            old.and_then(|o| o.get("auto_install")),
+        ),
     );
     integration.insert("source_type_id", Json::from(source_type_id));
     integration.insert("source_type_name", Json::string(spec.source_type_name()));
@@ -202,13 +246,20 @@ fn integration(
         Json::Bool(spec.submits.contains(&DataKind::Events) || spec.creates_events),
     );
     integration.insert("events", events.into());
-    if !spec.metrics.is_empty() || spec.submits.contains(&DataKind::Metrics) {
+    if !spec.metrics.is_empty()
+        || spec.submits.contains(&DataKind::Metrics)
+        || spec.metric_prefix.is_some()
+    {
         let mut metrics = Object::new();
         let prefix = spec
             .metric_prefix
             .map_or_else(|| format!("{dir}."), str::to_owned);
         metrics.insert("prefix", Json::string(prefix));
-        metrics.insert("check", Json::strings(spec.metrics.iter().map(|m| m.name)));
+        let check = match spec.listing.metrics_check {
+            Some(names) => Json::strings(names.iter().copied()),
+            None => Json::strings(spec.metrics.iter().map(|m| m.name)),
+        };
+        metrics.insert("check", check);
         metrics.insert("metadata_path", Json::string(METADATA));
         integration.insert("metrics", metrics.into());
     }
@@ -225,6 +276,16 @@ fn integration(
         integration.order_like(old);
     }
     integration
+}
+
+/// A flag: the declared value, else the published one, else `true` (what every merged
+/// API integration's manifest says).
+fn declared_or_kept(declared: Option<bool>, published: Option<&Json>) -> Json {
+    match (declared, published) {
+        (Some(flag), _) => Json::Bool(flag),
+        (None, Some(published)) => published.clone(),
+        (None, None) => Json::Bool(true),
+    }
 }
 
 /// Copies the keys of `old` that `new` does not have, in their order.
@@ -287,10 +348,20 @@ fn new_uuid() -> String {
     )
 }
 
-/// ddev's formula: seconds since the epoch minus 1,700,000,000.
+/// ddev's formula: seconds since the epoch minus 1,700,000,000; and never an id this process
+/// already gave out, since one run renders several integrations within a second and each id
+/// must be unique.
 fn new_source_type_id(now: SystemTime) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
     let seconds = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    seconds.saturating_sub(SOURCE_TYPE_EPOCH).max(1)
+    let wanted = seconds.saturating_sub(SOURCE_TYPE_EPOCH).max(1);
+    let previous = LAST
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+            Some(wanted.max(last + 1))
+        })
+        .unwrap_or_else(|last| last);
+    wanted.max(previous + 1)
 }
 
 /// Keys Datadog defines, for the unknown-key warning.

@@ -39,40 +39,82 @@ const REQUIRED_VALUES: [&str; 4] = ["metric_name", "metric_type", "orientation",
 
 const MAX_DESCRIPTION: usize = 400;
 
-/// metadata.csv for the declared metrics; `None` when the integration declares none and does
-/// not submit metrics.
-pub(crate) fn render(spec: &IntegrationSpec) -> Option<String> {
-    if spec.metrics.is_empty() && !spec.submits.contains(&DataKind::Metrics) {
+/// metadata.csv for the declared metrics; `None` when the integration declares none, does not
+/// submit metrics and names no metric prefix.
+///
+/// Over a published file (`old`), its columns keep their order and a column it leaves out stays
+/// out when no metric has a value for it; when its rows say what the declaration says, its text
+/// is kept byte for byte (quoting, line ends, a missing final newline: the partner's).
+pub(crate) fn render(spec: &IntegrationSpec, old: Option<&str>) -> Option<String> {
+    if spec.metrics.is_empty()
+        && !spec.submits.contains(&DataKind::Metrics)
+        && spec.metric_prefix.is_none()
+    {
         return None;
     }
     let integration = vocabulary::normalize_integration(spec.source_type_name());
+    let rows: Vec<[String; 11]> = spec
+        .metrics
+        .iter()
+        .map(|metric| {
+            [
+                metric.name.to_owned(),
+                metric.metric_type.as_str().to_owned(),
+                metric.interval.map(|i| i.to_string()).unwrap_or_default(),
+                metric.unit.unwrap_or("").to_owned(),
+                metric.per_unit.unwrap_or("").to_owned(),
+                metric.description.to_owned(),
+                metric.orientation.as_i8().to_string(),
+                integration.clone(),
+                metric.short_name.unwrap_or("").to_owned(),
+                metric.curated_metric.join("|"),
+                metric.sample_tags.join(","),
+            ]
+        })
+        .collect();
+    let published = old.and_then(published_table);
+    let columns: Vec<usize> = match &published {
+        // The published order, and any column a metric now needs at the end.
+        Some((header, _)) if header.iter().all(|h| COLUMNS.contains(&h.as_str())) => {
+            let mut columns: Vec<usize> = header
+                .iter()
+                .filter_map(|h| COLUMNS.iter().position(|c| c == h))
+                .collect();
+            for (i, column) in COLUMNS.iter().enumerate() {
+                let needed =
+                    REQUIRED_COLUMNS.contains(column) || rows.iter().any(|row| !row[i].is_empty());
+                if needed && !columns.contains(&i) {
+                    columns.push(i);
+                }
+            }
+            columns
+        }
+        _ => (0..COLUMNS.len()).collect(),
+    };
+    let table: Vec<Vec<&str>> = rows
+        .iter()
+        .map(|row| columns.iter().map(|&i| row[i].as_str()).collect())
+        .collect();
+    if let (Some(old), Some((header, old_rows))) = (old, &published) {
+        let same_header = header.len() == columns.len()
+            && header.iter().zip(&columns).all(|(h, &i)| h == COLUMNS[i]);
+        let same_rows =
+            old_rows.len() == table.len() && old_rows.iter().zip(&table).all(|(a, b)| a == b);
+        if same_header && same_rows {
+            return Some(old.to_owned());
+        }
+    }
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
-    let write = |writer: &mut csv::Writer<Vec<u8>>, row: &[&str]| {
+    let mut write = |row: &[&str]| {
         writer
             .write_record(row)
             .expect("writing CSV to memory cannot fail");
     };
-    write(&mut writer, &COLUMNS);
-    for metric in spec.metrics {
-        let orientation = metric.orientation.as_i8().to_string();
-        write(
-            &mut writer,
-            &[
-                metric.name,
-                metric.metric_type.as_str(),
-                "",
-                metric.unit.unwrap_or(""),
-                metric.per_unit.unwrap_or(""),
-                metric.description,
-                &orientation,
-                &integration,
-                metric.short_name.unwrap_or(""),
-                "",
-                "",
-            ],
-        );
+    write(&columns.iter().map(|&i| COLUMNS[i]).collect::<Vec<_>>());
+    for row in &table {
+        write(row);
     }
     let bytes = writer
         .into_inner()
@@ -80,6 +122,16 @@ pub(crate) fn render(spec: &IntegrationSpec) -> Option<String> {
     Some(String::from_utf8(bytes).expect("the CSV holds the declaration's UTF-8 text"))
 }
 
+/// A published metadata.csv as its header and rows, when it is well-formed CSV.
+fn published_table(text: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().ok()?.iter().map(str::to_owned).collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        rows.push(record.ok()?.iter().map(str::to_owned).collect());
+    }
+    Some((header, rows))
+}
 /// Checks metadata.csv (when there is one); returns its metric names for the cross-file checks.
 pub(crate) fn check(c: &mut Checker<'_>, manifest: Option<&Json>) -> Option<Vec<String>> {
     if !c.folder.contains(METADATA) {

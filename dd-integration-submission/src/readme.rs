@@ -66,6 +66,12 @@ const REF_CLOSE: char = '\u{2}';
 struct Links {
     targets: Vec<String>,
     index: HashMap<String, usize>,
+    /// The numbers the partner's README gave its links (`[3]: https://...`), by index into
+    /// `targets`: kept, so that adding a section renumbers none of the partner's links.
+    numbered: HashMap<usize, usize>,
+    /// The number each target had in the README (the smallest, when several): the
+    /// declaration's own links keep theirs when it is free.
+    preferred: HashMap<String, usize>,
 }
 
 impl Links {
@@ -76,6 +82,22 @@ impl Links {
         if i == next {
             self.targets.push(target.to_owned());
         }
+        format!("{REF_OPEN}{i}{REF_CLOSE}")
+    }
+
+    /// The placeholder for the partner's link numbered `number`, which keeps its number (two
+    /// numbers for one target stay two).
+    fn numbered_label(&mut self, target: &str, number: usize) -> String {
+        let i = match self.numbered.iter().find(|(_, n)| **n == number) {
+            Some((&i, _)) => i,
+            None => {
+                let i = self.targets.len();
+                self.targets.push(target.to_owned());
+                self.index.entry(target.to_owned()).or_insert(i);
+                self.numbered.insert(i, number);
+                i
+            }
+        };
         format!("{REF_OPEN}{i}{REF_CLOSE}")
     }
 
@@ -101,7 +123,32 @@ pub(crate) fn render(
     let mut kept_definitions = Vec::new();
     let parts = match existing {
         None => skeleton(),
-        Some(text) => existing_parts(spec, text, &mut links, &mut kept_definitions, notes)?,
+        Some(text) => {
+            let (parts, added) =
+                existing_parts(spec, text, &mut links, &mut kept_definitions, notes)?;
+            // A partner's own README (no regions yet) that lacks nothing the declaration must
+            // write is theirs, byte for byte: adopting the SDK changes no line of it.
+            if !added && !text.contains(BEGIN) {
+                notes.push(Note {
+                    file: README,
+                    message: format!(
+                        "kept as you wrote it: it has every section the declaration writes \
+                         into; to have a section written from the declaration, empty it and \
+                         put the lines `{BEGIN}<region>{CLOSE}` and `{END}<region>{CLOSE}` in \
+                         it (regions: {})",
+                        REGIONS
+                            .iter()
+                            .map(|(name, _)| *name)
+                            .filter(|name| *name != "links")
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    rule: None,
+                });
+                return Ok(text.to_owned());
+            }
+            parts
+        }
     };
     let mut out = String::new();
     for part in &parts {
@@ -154,17 +201,25 @@ fn skeleton() -> Vec<Part> {
 
 /// The parts of an existing README: its partner text with links turned into placeholders and
 /// definitions taken out (kept in `kept_definitions`), its regions, and the regions it lacks
-/// inserted where they belong.
+/// inserted where they belong; and whether any was inserted into a section, new or empty (a
+/// title or the link definitions do not count).
 fn existing_parts(
     spec: &IntegrationSpec,
     text: &str,
     links: &mut Links,
     kept_definitions: &mut Vec<String>,
     notes: &mut Vec<Note>,
-) -> Result<Vec<Part>, SubmissionError> {
+) -> Result<(Vec<Part>, bool), SubmissionError> {
+    let mut added = false;
     let segments = segments(text)
         .map_err(|(line, problem)| SubmissionError::ReadmeRegions { line, problem })?;
     let definitions = definitions(text);
+    for (label, target) in &definitions {
+        if let Ok(number) = label.parse::<usize>() {
+            let kept = links.preferred.entry(target.clone()).or_insert(number);
+            *kept = (*kept).min(number);
+        }
+    }
     let mut parts = Vec::new();
     for segment in segments {
         match segment {
@@ -200,9 +255,9 @@ fn existing_parts(
             continue;
         }
         match home {
-            // A README that opens with its own H1 keeps it.
-            Home::Start if opens_with_h1(&parts) => continue,
-            Home::Start => parts.insert(0, Part::Region(name)),
+            // The partner's README keeps its own title, or its lack of one (merged READMEs open
+            // with `## Overview`; no check asks for a H1).
+            Home::Start => continue,
             Home::End => {
                 parts.push(Part::Text("\n".to_owned()));
                 parts.push(Part::Region(name));
@@ -218,7 +273,10 @@ fn existing_parts(
                     placed = insert_after_heading(&mut parts, name, &h3);
                 }
                 match placed {
-                    Placed::Inserted => continue,
+                    Placed::Inserted => {
+                        added = true;
+                        continue;
+                    }
                     Placed::HasProse => {
                         notes.push(Note {
                             file: README,
@@ -238,6 +296,21 @@ fn existing_parts(
                     "troubleshooting" | "support" => continue,
                     // Nothing collected, no section: a query-only integration has none.
                     "data-collected" if !collects_data(spec) => continue,
+                    // A convention of Datadog's template that no check enforces (merged
+                    // READMEs go without it): the partner's README is not given one unasked.
+                    "data-collected" => {
+                        notes.push(Note {
+                            file: README,
+                            message: format!(
+                                "has no `{heading}`, where Datadog's template lists the data an \
+                                 integration sends; to have it written from the declaration, add \
+                                 the heading with the line `{BEGIN}{name}{CLOSE}` and the line \
+                                 `{END}{name}{CLOSE}` under it"
+                            ),
+                            rule: None,
+                        });
+                        continue;
+                    }
                     // A partner's own Setup, without these H3s, is kept as it is.
                     "installation" | "configuration" if had_setup => {
                         continue;
@@ -245,6 +318,7 @@ fn existing_parts(
                     _ => {}
                 }
                 insert_section(&mut parts, name, heading);
+                added = true;
                 notes.push(Note {
                     file: README,
                     message: format!(
@@ -256,7 +330,7 @@ fn existing_parts(
             }
         }
     }
-    Ok(parts)
+    Ok((parts, added))
 }
 
 /// Whether some partner text has `line` (a heading) as a line of its own, outside code.
@@ -320,17 +394,6 @@ enum Placed {
     HasProse,
     /// Nowhere: there is no such heading.
     NotFound,
-}
-
-/// Whether the README's first line of text is a H1 (`# Vantage`).
-fn opens_with_h1(parts: &[Part]) -> bool {
-    parts
-        .iter()
-        .find_map(|p| match p {
-            Part::Text(text) => text.lines().find(|l| !l.trim().is_empty()),
-            Part::Region(_) => None,
-        })
-        .is_some_and(|line| line.starts_with("# "))
 }
 
 /// Splits the partner text holding `heading` after that line and puts region `name` there,
@@ -570,9 +633,13 @@ fn partner_text(
         let mut rewritten = String::new();
         let mut last = 0;
         for (range, label) in references(line) {
-            if let Some(target) = definitions.get(&label.trim().to_lowercase()) {
+            let label = label.trim().to_lowercase();
+            if let Some(target) = definitions.get(&label) {
                 rewritten.push_str(&line[last..range.start]);
-                rewritten.push_str(&links.label(target));
+                rewritten.push_str(&match label.parse::<usize>() {
+                    Ok(number) => links.numbered_label(target, number),
+                    Err(_) => links.label(target),
+                });
                 last = range.end;
             }
         }
@@ -606,11 +673,24 @@ fn normalize_blank_lines(text: &str) -> String {
     out
 }
 
-/// Numbers the placeholders in order of first appearance and writes the definitions into the
+/// Numbers the placeholders: a target the partner numbered keeps its number, the others take
+/// the free numbers in order of first appearance; writes the definitions, by number, into the
 /// links region (marked `\u{3}`).
 fn number_links(text: &str, links: &Links) -> String {
     let mut numbers: HashMap<usize, usize> = HashMap::new();
-    let mut order: Vec<usize> = Vec::new();
+    let mut order: Vec<(usize, usize)> = Vec::new();
+    let mut taken: std::collections::HashSet<usize> = links.numbered.values().copied().collect();
+    let mut preferred: HashMap<usize, usize> = HashMap::new();
+    for (index, target) in links.targets.iter().enumerate() {
+        if let Some(&number) = links.preferred.get(target)
+            && !links.numbered.contains_key(&index)
+            && links.index.get(target) == Some(&index)
+            && taken.insert(number)
+        {
+            preferred.insert(index, number);
+        }
+    }
+    let mut free = 1;
     let mut out = String::new();
     let mut rest = text;
     while let Some(open) = rest.find(REF_OPEN) {
@@ -620,19 +700,28 @@ fn number_links(text: &str, links: &Links) -> String {
             break;
         };
         let index: usize = after[..close].parse().unwrap_or(0);
-        let next = numbers.len() + 1;
         let number = *numbers.entry(index).or_insert_with(|| {
-            order.push(index);
-            next
+            let number = match links.numbered.get(&index).or(preferred.get(&index)) {
+                Some(&kept) => kept,
+                None => {
+                    while taken.contains(&free) {
+                        free += 1;
+                    }
+                    taken.insert(free);
+                    free
+                }
+            };
+            order.push((number, index));
+            number
         });
         out.push_str(&number.to_string());
         rest = &after[close + REF_CLOSE.len_utf8()..];
     }
     out.push_str(rest);
+    order.sort_unstable();
     let definitions: String = order
         .iter()
-        .enumerate()
-        .map(|(n, index)| format!("[{}]: {}\n", n + 1, links.targets[*index]))
+        .map(|(number, index)| format!("[{number}]: {}\n", links.targets[*index]))
         .collect();
     out.replace('\u{3}', &definitions)
 }
@@ -814,9 +903,14 @@ fn data_collected(spec: &IntegrationSpec, links: &mut Links) -> String {
             ));
         }
     }
-    // A logs heading only when the integration sends logs: ddev's `has_logs` reads any
-    // `# logs` heading as "collects logs" and then wants `Category::Log Collection`.
-    if spec.submits.contains(&DataKind::Logs) {
+    // A logs heading only when the integration sends logs and is listed under log collection:
+    // ddev's `has_logs` reads any `# logs` heading as "collects logs" and then wants
+    // `Category::Log Collection` (declared tags may leave it out; merged integrations do).
+    let listed = spec
+        .listing
+        .classifier_tags
+        .is_none_or(|tags| tags.contains(&"Category::Log Collection"));
+    if spec.submits.contains(&DataKind::Logs) && listed {
         text.push_str("\n### Logs\n\n");
         text.push_str(&format!(
             "{n} sends logs to Datadog with the source `{}`; find them in the {}.\n",
@@ -1468,7 +1562,7 @@ mod tests {
     }
 
     #[test]
-    fn keeps_partner_prose_and_renumbers_links() {
+    fn keeps_partner_prose_and_its_link_numbers() {
         let mut notes = Vec::new();
         let first = render(&fixture::EXPORTER, None, &mut notes).unwrap();
         // The partner writes prose with links of their own, at both ends of the numbering.
@@ -1486,23 +1580,34 @@ mod tests {
                 "## Troubleshooting\n\nUnused: see nothing.\n\n[settings]: https://acme.example/settings\n",
             )
             + "[20]: https://docs.acme.example\n[21]: https://unused.example\n";
+        let mut notes = Vec::new();
         let out = render(&fixture::EXPORTER, Some(&edited), &mut notes).unwrap();
-        assert!(out.contains("## Overview\n\nRead the [Acme docs][1] first.\n\n<!-- dd-integration:begin overview -->"), "{out}");
+        // A numbered link keeps its number; a named one takes the first free number; the
+        // declaration's links keep theirs: a pull request renumbers nothing.
+        assert!(out.contains("## Overview\n\nRead the [Acme docs][20] first.\n\n<!-- dd-integration:begin overview -->"), "{out}");
         assert!(
-            out.contains("See [settings][3] and `a[0][1]`.\n\n```\nx[1][2]\n```\n"),
+            out.contains("See [settings][9] and `a[0][1]`.\n\n```\nx[1][2]\n```\n"),
             "{out}"
         );
         assert!(
             out.contains("Unused: see nothing.\n\n<!-- dd-integration:begin troubleshooting"),
             "{out}"
         );
-        assert!(
-            out.contains("[1]: https://docs.acme.example\n[2]: /integrations/acme-exporter\n"),
-            "{out}"
-        );
-        assert!(out.contains("[3]: https://acme.example/settings\n[4]: /organization-settings/api-keys?filter=Acme%20Exporter\n"), "{out}");
-        assert!(
-            out.ends_with("[10]: https://acme.example\n<!-- dd-integration:end links -->\n"),
+        let numbers = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| l.starts_with('[') && l.contains("]: "))
+                .map(str::to_owned)
+                .collect()
+        };
+        let before = numbers(&first);
+        let after = numbers(&out);
+        assert_eq!(after[..before.len()], before[..], "{out}");
+        assert_eq!(
+            after[before.len()..],
+            [
+                "[9]: https://acme.example/settings",
+                "[20]: https://docs.acme.example"
+            ],
             "{out}"
         );
         assert_eq!(notes.len(), 1);
@@ -1572,15 +1677,25 @@ mod tests {
         assert!(at("## Overview") < at("## Setup"));
         assert!(at("## Setup") < at("### Installation"));
         assert!(at("### Configuration") < at("## Uninstallation"));
-        assert!(at("## Uninstallation") < at("## Data Collected"));
-        assert!(at("## Data Collected") < at("## Support"));
+        assert!(at("## Uninstallation") < at("## Support"));
         assert!(out.contains("## Support\n\nMail us.\n"));
         let added: Vec<&str> = notes
             .iter()
             .filter(|n| n.message.starts_with("added the section"))
             .map(|n| n.message.as_str())
             .collect();
-        assert_eq!(added.len(), 4, "{added:#?}");
+        assert_eq!(added.len(), 3, "{added:#?}");
+        // Data Collected is a convention of Datadog's template, not a rule: not added unasked,
+        // but said, with how to ask for it.
+        assert!(!out.contains("## Data Collected"), "{out}");
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.message.starts_with("has no `## Data Collected`")
+                    && n.message
+                        .contains("<!-- dd-integration:begin data-collected -->")),
+            "{notes:#?}"
+        );
     }
 
     #[test]

@@ -23,8 +23,9 @@ const STATUSES: [&str; 4] = ["ok", "warning", "critical", "unknown"];
 /// the field is `x.y.z`; this is the version its templates use.
 const AGENT_VERSION: &str = "6.0.0";
 
-/// The entries for the declared service checks; `[]` when there are none. A check submitted
-/// through Datadog's API can have any status, so each lists all four.
+/// The entries for the declared service checks; `[]` when there are none. Each lists the
+/// statuses declared (all four by default: a check submitted through Datadog's API can have
+/// any).
 pub(crate) fn render(spec: &IntegrationSpec) -> Json {
     Json::Array(
         spec.service_checks
@@ -34,7 +35,12 @@ pub(crate) fn render(spec: &IntegrationSpec) -> Json {
                 entry.insert("agent_version", Json::string(AGENT_VERSION));
                 entry.insert("integration", Json::string(spec.source_type_name()));
                 entry.insert("check", Json::string(check.name));
-                entry.insert("statuses", Json::strings(STATUSES));
+                let statuses = if check.statuses.is_empty() {
+                    &STATUSES[..]
+                } else {
+                    check.statuses
+                };
+                entry.insert("statuses", Json::strings(statuses.iter().copied()));
                 entry.insert("groups", Json::Array(Vec::new()));
                 entry.insert("name", Json::string(check.title));
                 entry.insert("description", Json::string(check.description));

@@ -232,6 +232,7 @@ mod tests {
     impl DatadogIntegration for Reader {
         const SPEC: &'static IntegrationSpec = &IntegrationSpec {
             environments: &[],
+            listing: crate::integration::Listing::DEFAULT,
             name: "Reader",
             app_id: "reader",
             scopes: &[Scope::MONITORS_READ],

@@ -69,6 +69,59 @@ pub struct IntegrationSpec {
     /// URL and redirect URI on one origin. The top-level `onboarding` and first `redirect` are
     /// the default one.
     pub environments: &'static [Environment],
+    /// What the manifest says of the listing beyond what the rest of the declaration implies:
+    /// explicit classifier tags, resources, `tile.support`, the `metrics.check` subset,
+    /// `auto_install` and `display_on_public_website`.
+    pub listing: Listing,
+}
+
+/// The listing's own choices in `manifest.json`, each with the default a new folder gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listing {
+    /// The tile's classifier tags in full and in order, when declared (`classifier_tags =
+    /// [...]`); otherwise they are derived from the categories, `submits` and the scopes.
+    pub classifier_tags: Option<&'static [&'static str]>,
+    /// `tile.resources`: documentation, blog posts, FAQs.
+    pub resources: &'static [Resource],
+    /// `tile.support` when it is not `README.md#Support` (`README.md#Troubleshooting`, an
+    /// e-mail address).
+    pub support: Option<&'static str>,
+    /// `assets.integration.metrics.check`: the metrics whose arrival marks the integration
+    /// as working, when not every declared metric.
+    pub metrics_check: Option<&'static [&'static str]>,
+    /// `assets.integration.auto_install`, when declared: otherwise a published folder's is
+    /// kept and a new one gets `true`.
+    pub auto_install: Option<bool>,
+    /// `display_on_public_website`, when declared (once `true` it cannot go back): otherwise
+    /// a published folder's is kept and a new one gets `true`.
+    pub display_on_public_website: Option<bool>,
+}
+
+impl Listing {
+    /// What a declaration that says nothing of its listing gets.
+    pub const DEFAULT: Listing = Listing {
+        classifier_tags: None,
+        resources: &[],
+        support: None,
+        metrics_check: None,
+        auto_install: None,
+        display_on_public_website: None,
+    };
+}
+
+impl Default for Listing {
+    fn default() -> Self {
+        Listing::DEFAULT
+    }
+}
+
+/// One of `tile.resources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resource {
+    /// `blog`, `documentation`, `faq` or `other`.
+    pub kind: &'static str,
+    /// An absolute `https` URL.
+    pub url: &'static str,
 }
 
 /// The OAuth client's own name and description (`assets/oauth_clients.json`), when they are not
@@ -162,6 +215,9 @@ pub struct Author {
     pub support_email: &'static str,
     /// Where customers reach sales.
     pub sales_email: &'static str,
+    /// The vendor's id (`author.vendor_id`): required on the Marketplace, optional in
+    /// integrations-extras; immutable once published.
+    pub vendor_id: Option<&'static str>,
 }
 
 /// A kind of data sent to Datadog's intake with the marketplace API key.
@@ -310,6 +366,12 @@ pub struct MetricSpec {
     pub orientation: Orientation,
     /// A short name for the UI.
     pub short_name: Option<&'static str>,
+    /// The collection interval in seconds (metadata.csv's `interval`), when stated.
+    pub interval: Option<u32>,
+    /// The tag keys shown as examples (metadata.csv's `sample_tags`).
+    pub sample_tags: &'static [&'static str],
+    /// metadata.csv's `curated_metric`: `cpu` and/or `memory`.
+    pub curated_metric: &'static [&'static str],
 }
 
 /// A declared service check: one entry of service_checks.json.
@@ -321,4 +383,6 @@ pub struct ServiceCheckSpec {
     pub title: &'static str,
     /// What it checks.
     pub description: &'static str,
+    /// The statuses it can report, of `ok`, `warning`, `critical`, `unknown`.
+    pub statuses: &'static [&'static str],
 }

@@ -73,6 +73,7 @@ pub mod __private {
     /// struct raise no follow-on errors beside the macro's own.
     pub const INVALID_SPEC: &IntegrationSpec = &IntegrationSpec {
         environments: &[],
+        listing: Listing::DEFAULT,
         name: "",
         app_id: "",
         app_uuid: None,
@@ -83,6 +84,7 @@ pub mod __private {
             homepage: "",
             support_email: "",
             sales_email: "",
+            vendor_id: None,
         },
         classifier_tags: &[],
         scopes: &[],

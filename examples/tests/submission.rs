@@ -104,10 +104,11 @@ fn regeneration_keeps_partner_prose_and_assets() {
     let second = submission::update(spec, &out).unwrap();
     assert_eq!(second.written, ["README.md"]);
     let readme = fs::read_to_string(dir.join("README.md")).unwrap();
+    // The partner's link keeps the number they gave it.
     assert!(readme.contains(
-        "## Overview\n\nAcme Exporter also reports deploys as events, see the [deploy docs][1].\n"
+        "## Overview\n\nAcme Exporter also reports deploys as events, see the [deploy docs][50].\n"
     ));
-    assert!(readme.contains("[1]: https://docs.acme.example/deploys\n"));
+    assert!(readme.contains("[50]: https://docs.acme.example/deploys\n"));
     assert!(readme.contains("For support or questions"));
     assert!(!readme.contains("edited by hand"));
     let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();

@@ -486,6 +486,7 @@ struct Reader;
 impl DatadogIntegration for Reader {
     const SPEC: &'static IntegrationSpec = &IntegrationSpec {
         environments: &[],
+        listing: crate::integration::Listing::DEFAULT,
         name: "Reader",
         app_id: "reader",
         scopes: &[Scope::MONITORS_READ],

@@ -44,6 +44,7 @@ impl crate::DatadogIntegration for FlowIntegration {
 
 static FLOW: IntegrationSpec = IntegrationSpec {
     environments: &[],
+    listing: crate::integration::Listing::DEFAULT,
     name: "Fuzz Flow",
     app_id: "fuzz-flow",
     scopes: &[

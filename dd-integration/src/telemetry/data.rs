@@ -1463,6 +1463,7 @@ mod tests {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
                 environments: &[],
+                listing: crate::integration::Listing::DEFAULT,
                 name: "Hand Written",
                 scopes: &[crate::Scope::API_KEYS_WRITE],
                 submits: &[DataKind::Metrics],
@@ -1491,6 +1492,7 @@ mod tests {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
                 environments: &[],
+                listing: crate::integration::Listing::DEFAULT,
                 name: "Metered",
                 submits: &[DataKind::Metrics],
                 metrics: &[MetricSpec {
@@ -1501,6 +1503,9 @@ mod tests {
                     description: "",
                     orientation: crate::integration::Orientation::Neutral,
                     short_name: None,
+                    interval: None,
+                    sample_tags: &[],
+                    curated_metric: &[],
                 }],
                 ..*crate::__private::INVALID_SPEC
             };
@@ -1593,6 +1598,7 @@ mod tests {
         const SPEC: &'static crate::integration::IntegrationSpec =
             &crate::integration::IntegrationSpec {
                 environments: &[],
+                listing: crate::integration::Listing::DEFAULT,
                 name: "Logger",
                 app_id: "logger",
                 submits: &[DataKind::Logs],

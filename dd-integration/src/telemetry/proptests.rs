@@ -48,6 +48,7 @@ struct Fuzzed;
 impl DatadogIntegration for Fuzzed {
     const SPEC: &'static IntegrationSpec = &IntegrationSpec {
         environments: &[],
+        listing: crate::integration::Listing::DEFAULT,
         name: "Fuzzed",
         app_id: "fuzzed",
         submits: &[
@@ -65,6 +66,9 @@ impl DatadogIntegration for Fuzzed {
                 description: "",
                 orientation: Orientation::Neutral,
                 short_name: None,
+                interval: None,
+                sample_tags: &[],
+                curated_metric: &[],
             },
             MetricSpec {
                 name: "fuzz.gauge",
@@ -74,12 +78,16 @@ impl DatadogIntegration for Fuzzed {
                 description: "",
                 orientation: Orientation::Neutral,
                 short_name: None,
+                interval: None,
+                sample_tags: &[],
+                curated_metric: &[],
             },
         ],
         service_checks: &[ServiceCheckSpec {
             name: "fuzz.ok",
             title: "Fuzz",
             description: "",
+            statuses: &["ok", "critical"],
         }],
         ..*crate::__private::INVALID_SPEC
     };
