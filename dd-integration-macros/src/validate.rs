@@ -645,6 +645,15 @@ impl Validator<'_> {
     ) -> Option<Vec<String>> {
         let check = check?;
         let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
+        // ddev's `MetricToCheckValidator` (RULES.md, `manifest-metrics-check`).
+        if check.value.is_empty() && !names.is_empty() {
+            self.error(
+                check.key.span(),
+                "`metrics_check` is empty but metrics are declared: name at least one metric the \
+                 integration always sends (Datadog shows the integration as working when it \
+                 arrives)",
+            );
+        }
         let mut out: Vec<String> = Vec::new();
         for lit in &check.value {
             let name = lit.value();
@@ -2101,6 +2110,18 @@ mod tests {
                 "metadata.csv line 5: `acme.d`: orientation `2` is not -1, 0 or 1",
                 "metadata.csv line 6: the metric `acme.e` is declared twice",
                 "`acme.ee` in `metrics_check` is not a declared metric; did you mean `acme.e`?",
+            ]
+        );
+
+        let errors = errors_of(exporter(quote!(
+            metric(name = "acme.e", type = gauge),
+            metrics_check = [],
+        )));
+        assert_eq!(
+            errors,
+            [
+                "`metrics_check` is empty but metrics are declared: name at least one metric the \
+              integration always sends (Datadog shows the integration as working when it arrives)"
             ]
         );
 
