@@ -192,6 +192,22 @@ rules! {
     /// `Category::Log Collection` is a tag exactly when README.md has a `# logs` or `# log collection`
     /// heading (ddev's `has_logs`).
     LogsCategory = "manifest-logs-category", Warning, DdevLibrary("no command runs it since ddev removed `validate manifest` (integrations-core #17019), and notion was merged against it; datadog-checks-dev `LogsCategoryValidator` with `has_logs`: the README has `# logs` or `# log collection` exactly when the tags have `Category::Log Collection`"),
+    /// A dashboard the manifest lists has `description`, `template_variables` and `widgets`.
+    DashboardFields = "dashboard-fields", Error, DdevLibrary("datadog-checks-dev `validate dashboards`: \"does not contain the required fields\"; integrations-extras CI left these checks to Datadog's asset publishing check in #2699, which applies them and more"),
+    /// A dashboard is in the /dashboard format: `layout_type`, `title` or `created_at` at the
+    /// top, or widgets with a `definition`.
+    DashboardFormat = "dashboard-format", Error, DdevLibrary("datadog-checks-dev `validate dashboards`: \"is not using the new /dashboard payload format\""),
+    /// Each widget's `definition.app_id`, where there is one, is the manifest's `app_uuid`.
+    DashboardAppId = "dashboard-app-id", Error, DdevLibrary("datadog-checks-dev `validate dashboards`: \"does not contain correct app_uuid\" (manifest v2)"),
+    /// A dashboard has no numeric top-level `id`.
+    DashboardId = "dashboard-id", Error, AssetsCheck("the asset publishing check accepts only string dashboard ids: the numeric ids were removed from every integration dashboard for it (integrations-core #14409)"),
+    /// A key of `assets.dashboards` starts with a letter and holds letters, digits, spaces, `-`
+    /// and `_`, at most 255.
+    DashboardKey = "dashboard-key", Error, AssetsCheck("the manifest schema's `assets.dashboards` pattern `^[a-zA-Z][a-zA-Z0-9-_ ]{0,254}` (integrations-extras #2650)"),
+    /// A dashboard's title has no `-`: a warning.
+    DashboardTitle = "dashboard-title", Warning, Docs("Datadog docs, create-an-integration-dashboard: avoid `-` in the title, as the URL is made from it; merged dashboards have one, so a warning"),
+    /// `assets.dashboards`, `assets.monitors` and `assets.saved_views` are not empty maps.
+    AssetsEmpty = "manifest-assets-empty", Error, AssetsCheck("the asset publishing check refuses an empty `monitors` or `saved_views` map (integrations-extras #2650: \"It just doesn't like empty values\")"),
     /// `tile.resources`: each `resource_type` is blog, documentation, faq or other, with a URL.
     TileResources = "manifest-tile-resources", Error, AssetsCheck("the `datadog-assets` check: `resource_type` is blog, documentation, faq or other"),
     /// `assets.integration.source_type_id` is a positive integer.

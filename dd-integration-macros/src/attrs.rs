@@ -56,6 +56,7 @@ pub struct Args {
     pub metadata_csv: Option<Keyed<LitStr>>,
     pub auto_install: Option<Keyed<syn::LitBool>>,
     pub display_on_public_website: Option<Keyed<syn::LitBool>>,
+    pub starter_dashboard: Option<Keyed<syn::LitBool>>,
     pub krate: Option<Keyed<Path>>,
     /// Keys that an unknown key was taken for (`scopes` for `scope`): their absence is not
     /// reported again.
@@ -147,6 +148,7 @@ pub const KEYS: &[&str] = &[
     "tile_support",
     "auto_install",
     "display_on_public_website",
+    "starter_dashboard",
     "crate",
 ];
 
@@ -258,6 +260,7 @@ impl Args {
                 "display_on_public_website" => {
                     args.display_on_public_website = boolean(k, meta, errors);
                 }
+                "starter_dashboard" => args.starter_dashboard = boolean(k, meta, errors),
                 "crate" => args.krate = path(k, meta, errors),
                 _ => unreachable_key(&key, errors),
             }

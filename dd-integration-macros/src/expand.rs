@@ -76,6 +76,7 @@ pub fn expand(model: &Integration) -> TokenStream {
     };
     let auto_install = option_bool(model.auto_install);
     let display = option_bool(model.display_on_public_website);
+    let starter_dashboard = option_bool(model.starter_dashboard);
     // The build reads metadata.csv again whenever it changes.
     let tracked = model.metadata_csv.iter().map(|path| {
         quote!(
@@ -172,6 +173,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     metrics_check: #metrics_check,
                     auto_install: #auto_install,
                     display_on_public_website: #display,
+                    starter_dashboard: #starter_dashboard,
                 },
             };
         }

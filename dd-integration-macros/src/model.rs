@@ -46,6 +46,7 @@ pub struct Integration {
     pub metrics_check: Option<Vec<String>>,
     pub auto_install: Option<bool>,
     pub display_on_public_website: Option<bool>,
+    pub starter_dashboard: Option<bool>,
     /// `metadata_csv = "..."`: the file read, for the build to track it.
     pub metadata_csv: Option<String>,
     /// Legal but suspicious declarations, reported as warnings.

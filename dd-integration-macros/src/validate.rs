@@ -132,6 +132,7 @@ pub fn validate(
     let flag = |b: &Option<Keyed<syn::LitBool>>| b.as_ref().map(|b| b.value.value);
     let auto_install = flag(&args.auto_install);
     let display_on_public_website = flag(&args.display_on_public_website);
+    let starter_dashboard = flag(&args.starter_dashboard);
 
     if v.failed {
         return None;
@@ -172,6 +173,7 @@ pub fn validate(
         metrics_check,
         auto_install,
         display_on_public_website,
+        starter_dashboard,
         metadata_csv,
         warnings,
     })

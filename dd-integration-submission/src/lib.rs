@@ -42,6 +42,7 @@
 
 mod changelog;
 pub mod cli;
+mod dashboard;
 mod folder;
 mod immutable;
 mod json;
@@ -185,8 +186,8 @@ impl fmt::Display for Note {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
     dir_name: String,
-    files: Vec<(&'static str, String)>,
-    obsolete: Vec<&'static str>,
+    files: Vec<(String, String)>,
+    obsolete: Vec<String>,
     notes: Vec<Note>,
 }
 
@@ -197,8 +198,10 @@ impl Rendered {
     }
 
     /// The rendered files, as (path in the folder, contents).
-    pub fn files(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.files.iter().map(|(path, text)| (*path, text.as_str()))
+    pub fn files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.files
+            .iter()
+            .map(|(path, text)| (path.as_str(), text.as_str()))
     }
 
     /// The contents of the rendered file at `path`.
@@ -211,7 +214,7 @@ impl Rendered {
 
     /// Files of the existing folder that the declaration no longer produces (metadata.csv of
     /// an integration that stopped declaring metrics): [`Rendered::write`] removes them.
-    pub fn obsolete(&self) -> &[&'static str] {
+    pub fn obsolete(&self) -> &[String] {
         &self.obsolete
     }
 
@@ -236,8 +239,8 @@ impl Rendered {
     }
 
     /// The paths whose contents differ from `existing` (or are missing, or obsolete).
-    pub fn stale(&self, existing: Option<&Folder>) -> Vec<&'static str> {
-        let mut stale: Vec<&'static str> = self
+    pub fn stale(&self, existing: Option<&Folder>) -> Vec<String> {
+        let mut stale: Vec<String> = self
             .files
             .iter()
             .filter(|(path, text)| {
@@ -245,12 +248,13 @@ impl Rendered {
                     .and_then(|f| f.get(path))
                     .is_none_or(|on_disk| !same_text(on_disk, text))
             })
-            .map(|(path, _)| *path)
+            .map(|(path, _)| path.clone())
             .collect();
         stale.extend(
             self.obsolete
                 .iter()
-                .filter(|p| existing.is_some_and(|f| f.contains(p))),
+                .filter(|p| existing.is_some_and(|f| f.contains(p)))
+                .cloned(),
         );
         stale
     }
@@ -261,7 +265,7 @@ impl Rendered {
         &self,
         dir: &Path,
         existing: Option<&Folder>,
-    ) -> Result<Vec<&'static str>, SubmissionError> {
+    ) -> Result<Vec<String>, SubmissionError> {
         let stale = self.stale(existing);
         for path in &stale {
             match self.file(path) {
@@ -381,6 +385,43 @@ pub fn render_at(
         OAUTH_CLIENTS,
         as_published(&clients, old_clients.as_ref(), text(OAUTH_CLIENTS)?),
     ));
+    // The starter dashboard, when the manifest lists it at its own path: written new, or the
+    // partner's edited file grown by a widget a newly declared metric.
+    let mut assets: Vec<(String, String)> = Vec::new();
+    let dashboard_path = dashboard::path(&vocabulary::folder_name(spec.app_id));
+    if new_manifest
+        .at(&["assets", "dashboards"])
+        .and_then(|d| d.as_object())
+        .and_then(|d| d.get(&dashboard::key(spec)))
+        .and_then(json::Json::as_str)
+        == Some(dashboard_path.as_str())
+    {
+        let old_text = match existing.and_then(|f| f.text(&dashboard_path)) {
+            None => None,
+            Some(Ok(text)) => Some(text),
+            Some(Err(e)) => {
+                return Err(SubmissionError::Unparsable {
+                    file: "assets/dashboards/",
+                    problem: format!("{dashboard_path} is not UTF-8: {e}"),
+                });
+            }
+        };
+        let old = old_text
+            .map(|t| {
+                json::Json::parse(t).map_err(|problem| SubmissionError::Unparsable {
+                    file: "assets/dashboards/",
+                    problem: format!("{dashboard_path}: {problem}"),
+                })
+            })
+            .transpose()?;
+        let known = text(METADATA)?.map(metadata::names).unwrap_or_default();
+        if let Some(board) =
+            dashboard::render(spec, old.as_ref(), &known, &dashboard_path, &mut notes)
+        {
+            let text = final_newline_like(board.to_pretty(), old_text);
+            assets.push((dashboard_path, text));
+        }
+    }
     let mut obsolete = Vec::new();
     if manifest::has_integration(spec, old_manifest.as_ref()) {
         let checks = service_checks::render(spec);
@@ -409,8 +450,12 @@ pub fn render_at(
     }
     Ok(Rendered {
         dir_name,
-        files,
-        obsolete,
+        files: files
+            .into_iter()
+            .map(|(path, text)| (path.to_owned(), text))
+            .chain(assets)
+            .collect(),
+        obsolete: obsolete.into_iter().map(str::to_owned).collect(),
         notes,
     })
 }
@@ -422,7 +467,7 @@ pub struct Update {
     /// The integration's folder.
     pub dir: PathBuf,
     /// The files written or removed, relative to `dir`.
-    pub written: Vec<&'static str>,
+    pub written: Vec<String>,
     /// What the partner should know or do, besides the findings.
     pub notes: Vec<Note>,
     /// What [`validate`] finds in the folder as written, the declaration included.
@@ -461,7 +506,7 @@ pub fn update(spec: &IntegrationSpec, parent: &Path) -> Result<Update, Submissio
 
 /// The files of `<parent>/<dir_name>/` that [`update`] would change: empty when the folder is
 /// fresh.
-pub fn stale(spec: &IntegrationSpec, parent: &Path) -> Result<Vec<&'static str>, SubmissionError> {
+pub fn stale(spec: &IntegrationSpec, parent: &Path) -> Result<Vec<String>, SubmissionError> {
     let existing = existing_folder(spec, parent)?;
     let rendered = render(spec, existing.as_ref())?;
     Ok(rendered.stale(existing.as_ref()))
@@ -520,7 +565,7 @@ mod tests {
         };
         let rendered = render_at(&spec, Some(&folder), fixture::now()).unwrap();
         assert_eq!(rendered.obsolete(), [METADATA]);
-        assert!(rendered.stale(Some(&folder)).contains(&METADATA));
+        assert!(rendered.stale(Some(&folder)).iter().any(|p| p == METADATA));
         let after = rendered.apply(Some(&folder));
         assert!(!after.contains(METADATA));
         let manifest = after.text(MANIFEST).unwrap().unwrap();
@@ -585,7 +630,7 @@ mod tests {
                 .unwrap()
                 .contains("\"support\": \"support@acme.example\"")
         );
-        assert!(!rendered.stale(Some(&folder)).contains(&MANIFEST));
+        assert!(!rendered.stale(Some(&folder)).iter().any(|p| p == MANIFEST));
     }
 
     /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,

@@ -148,6 +148,14 @@ pub(crate) fn render(
             }
         }
     }
+    if super::dashboard::wanted(spec, old) && assets.get("dashboards").is_none() {
+        let mut dashboards = Object::new();
+        dashboards.insert(
+            &super::dashboard::key(spec),
+            Json::string(super::dashboard::path(&dir)),
+        );
+        assets.insert("dashboards", dashboards.into());
+    }
     if spec.submits.contains(&DataKind::Logs) && assets.get("logs").is_none() {
         if old.is_none() {
             // The source the SDK's telemetry stamps on every log (`ddsource`).
@@ -906,10 +914,18 @@ fn check_assets(f: &mut Fields<'_, '_, '_>) {
             );
         }
     }
+    let app_uuid = f.manifest.str_at(&["app_uuid"]);
     for kind in ["dashboards", "monitors", "saved_views"] {
         let Some(map) = f.object(&["assets", kind], false) else {
             continue;
         };
+        if map.keys().next().is_none() {
+            f.c.error(
+                Rule::AssetsEmpty,
+                MANIFEST,
+                format!("assets.{kind} is empty; remove it until there is one to list"),
+            );
+        }
         for (key, value) in map.iter() {
             let Some(path) = value.as_str() else {
                 f.c.error(
@@ -934,7 +950,12 @@ fn check_assets(f: &mut Fields<'_, '_, '_>) {
                 continue;
             }
             if f.c.folder.contains(path) {
-                f.c.json(path);
+                let parsed = f.c.json(path);
+                if kind == "dashboards"
+                    && let Some(dashboard) = parsed
+                {
+                    super::dashboard::check(f.c, key, path, &dashboard, app_uuid);
+                }
             } else {
                 f.c.error(
                     Rule::FileMissing,

@@ -122,6 +122,18 @@ pub(crate) fn render(spec: &IntegrationSpec, old: Option<&str>) -> Option<String
     Some(String::from_utf8(bytes).expect("the CSV holds the declaration's UTF-8 text"))
 }
 
+/// The metric names of a published metadata.csv (none when it does not parse).
+pub(crate) fn names(text: &str) -> Vec<String> {
+    published_table(text).map_or_else(Vec::new, |(header, rows)| {
+        let Some(at) = header.iter().position(|h| h == "metric_name") else {
+            return Vec::new();
+        };
+        rows.into_iter()
+            .filter_map(|mut row| (at < row.len()).then(|| row.swap_remove(at)))
+            .collect()
+    })
+}
+
 /// A published metadata.csv as its header and rows, when it is well-formed CSV.
 fn published_table(text: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());

@@ -425,7 +425,8 @@ fn declared_files(c: &mut Checker<'_>, spec: &IntegrationSpec, oauth_drift: bool
             return;
         }
     };
-    for path in rendered.stale(Some(c.folder)) {
+    for stale in rendered.stale(Some(c.folder)) {
+        let path = stale.as_str();
         let missing = !c.folder.contains(path);
         // A missing file is the file checks' finding; the CHANGELOG is the partner's.
         if (missing && path != METADATA)
@@ -558,14 +559,14 @@ mod tests {
     use crate::fixture::{self, EXPORTER};
     use crate::render_at;
 
-    /// The exporter's folder, as rendered, with the dashboard and logo a partner adds.
+    /// The exporter's starter dashboard.
+    const DASHBOARD: &str = "assets/dashboards/acme_exporter_overview.json";
+
+    /// The exporter's folder, as rendered (its starter dashboard included), with the logo a
+    /// partner adds.
     fn folder() -> Folder {
         let mut folder = fixture::folder(&EXPORTER);
-        manifest(&mut folder, |m| {
-            m["assets"]["dashboards"] =
-                json!({"Acme Exporter Overview": "assets/dashboards/overview.json"});
-        });
-        folder.insert("assets/dashboards/overview.json", "{}");
+        assert!(folder.contains(DASHBOARD));
         folder.insert("assets/logos/acme.svg", "<svg/>");
         // Back in the rendered key order, as after `cargo xtask manifest`.
         render_at(&EXPORTER, Some(&folder), fixture::now())
@@ -592,6 +593,10 @@ mod tests {
 
     fn manifest(folder: &mut Folder, edit: impl FnOnce(&mut Value)) {
         edit_json(folder, MANIFEST, edit);
+    }
+
+    fn dashboard(folder: &mut Folder, edit: impl FnOnce(&mut Value)) {
+        edit_json(folder, DASHBOARD, edit);
     }
 
     fn client(folder: &mut Folder, edit: impl FnOnce(&mut Value)) {
@@ -770,6 +775,41 @@ mod tests {
             case(RecommendedAssets, "the folder has no SVG logo", |f| {
                 f.remove("assets/logos/acme.svg");
             }),
+            case(DashboardFields, "acme_exporter_overview.json: lacks template_variables: export the dashboard", |f| {
+                dashboard(f, |d| {
+                    d.as_object_mut().unwrap().remove("template_variables");
+                });
+            })
+            .also(&[DeclaredFiles]),
+            case(DashboardFormat, "is not in the /dashboard format", |f| {
+                dashboard(f, |d| {
+                    *d = json!({"description": "", "template_variables": [], "widgets": [{"x": 1}]});
+                });
+            })
+            .also(&[DeclaredFiles]),
+            case(DashboardAppId, "a widget's definition.app_id is \"0b9e4d2c-0000-4e3b-8c5d-2f7a9b1e3c4d\"; it must be the manifest's app_uuid", |f| {
+                dashboard(f, |d| {
+                    d["widgets"][0]["definition"]["widgets"][0]["definition"]["app_id"] =
+                        json!("0b9e4d2c-0000-4e3b-8c5d-2f7a9b1e3c4d");
+                });
+            })
+            .also(&[DeclaredFiles]),
+            case(DashboardId, "has a numeric top-level `id`", |f| {
+                dashboard(f, |d| d["id"] = json!(12345));
+            })
+            .also(&[DeclaredFiles]),
+            case(DashboardKey, "assets.dashboards key \"1 Acme\" must start with a letter", |f| {
+                manifest(f, |m| m["assets"]["dashboards"] = json!({"1 Acme": DASHBOARD}));
+            })
+            .also(&[DeclaredFiles, Immutable]),
+            case(DashboardTitle, "the title \"Acme - Exporter\" has a `-`", |f| {
+                dashboard(f, |d| d["title"] = json!("Acme - Exporter"));
+            })
+            .also(&[DeclaredFiles]),
+            case(AssetsEmpty, "assets.monitors is empty", |f| {
+                manifest(f, |m| m["assets"]["monitors"] = json!({}));
+            })
+            .also(&[DeclaredFiles]),
             case(AssetPaths, "assets.dashboards[\"Acme\"] is `/tmp/acme.json`; it must be a path inside the folder", |f| {
                 manifest(f, |m| m["assets"]["dashboards"] = json!({"Acme": "/tmp/acme.json"}));
             }),

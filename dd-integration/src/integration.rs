@@ -95,6 +95,9 @@ pub struct Listing {
     /// `display_on_public_website`, when declared (once `true` it cannot go back): otherwise
     /// a published folder's is kept and a new one gets `true`.
     pub display_on_public_website: Option<bool>,
+    /// `Some(false)` when the integration opts out of the starter dashboard the submission
+    /// files get when they list none.
+    pub starter_dashboard: Option<bool>,
 }
 
 impl Listing {
@@ -106,6 +109,7 @@ impl Listing {
         metrics_check: None,
         auto_install: None,
         display_on_public_website: None,
+        starter_dashboard: None,
     };
 }
 

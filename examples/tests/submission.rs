@@ -79,7 +79,7 @@ fn regeneration_keeps_partner_prose_and_assets() {
     let out = temp_dir("prose");
     let spec = AcmeExporter::SPEC;
     let first = submission::update(spec, &out).unwrap();
-    assert!(first.written.contains(&"README.md"));
+    assert!(first.written.iter().any(|f| f == "README.md"));
     let dir = first.dir;
     let readme = fs::read_to_string(dir.join("README.md")).unwrap();
     let prose = "Acme Exporter also reports deploys as events, see the [deploy docs][50].\n";
@@ -92,14 +92,19 @@ fn regeneration_keeps_partner_prose_and_assets() {
         + "[50]: https://docs.acme.example/deploys\n";
     fs::write(dir.join("README.md"), edited).unwrap();
     let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    // The partner adds a dashboard of their own beside the starter one.
+    let starter = "\"Acme Exporter Overview\": \"assets/dashboards/acme_exporter_overview.json\"";
     let with_dashboard = manifest.replace(
-        "\"oauth\": \"assets/oauth_clients.json\"",
-        "\"dashboards\": {\n      \"Acme Exporter Overview\": \"assets/dashboards/overview.json\"\n    },\n    \"oauth\": \"assets/oauth_clients.json\"",
+        starter,
+        &format!("{starter},\n      \"Acme Deploys\": \"assets/dashboards/deploys.json\""),
     );
     assert_ne!(manifest, with_dashboard);
     fs::write(dir.join("manifest.json"), with_dashboard).unwrap();
-    fs::create_dir_all(dir.join("assets/dashboards")).unwrap();
-    fs::write(dir.join("assets/dashboards/overview.json"), "{}").unwrap();
+    fs::write(
+        dir.join("assets/dashboards/deploys.json"),
+        r#"{"title": "Acme Deploys", "description": "", "template_variables": [], "widgets": [], "layout_type": "ordered"}"#,
+    )
+    .unwrap();
 
     let second = submission::update(spec, &out).unwrap();
     assert_eq!(second.written, ["README.md"]);
@@ -112,9 +117,9 @@ fn regeneration_keeps_partner_prose_and_assets() {
     assert!(readme.contains("For support or questions"));
     assert!(!readme.contains("edited by hand"));
     let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
-    assert!(manifest.contains(
-        "    \"dashboards\": {\n      \"Acme Exporter Overview\": \"assets/dashboards/overview.json\"\n    },\n    \"oauth\""
-    ));
+    assert!(manifest.contains(&format!(
+        "    \"dashboards\": {{\n      {starter},\n      \"Acme Deploys\": \"assets/dashboards/deploys.json\"\n    }},"
+    )));
     assert!(
         second.findings.iter().all(|f| !f.is_error()),
         "{:#?}",
