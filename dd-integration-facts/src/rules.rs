@@ -208,6 +208,13 @@ rules! {
     DashboardTitle = "dashboard-title", Warning, Docs("Datadog docs, create-an-integration-dashboard: avoid `-` in the title, as the URL is made from it; merged dashboards have one, so a warning"),
     /// `assets.dashboards`, `assets.monitors` and `assets.saved_views` are not empty maps.
     AssetsEmpty = "manifest-assets-empty", Error, AssetsCheck("the asset publishing check refuses an empty `monitors` or `saved_views` map (integrations-extras #2650: \"It just doesn't like empty values\")"),
+    /// Log pipelines live under `assets/logs/` as `<name>.yaml`, each with its
+    /// `<name>_tests.yaml`.
+    LogPipelineFiles = "logs-pipeline-files", Error, ExtrasCi("integrations-extras CI tests each pipeline against its test file: \"Missing test file for this integration... Expected test file path\" (#2339, a `.yml` file); files outside assets/ are not tested (#2356)"),
+    /// A log pipeline's and its test file's `id` is the manifest's `app_id`.
+    LogPipelineId = "logs-pipeline-id", Error, Docs("Datadog docs, log_pipeline: \"Ensure that the id field matches the app_id field in your integration's manifest.json file\""),
+    /// An integration that sends logs has a log pipeline: a warning.
+    LogPipelineMissing = "logs-pipeline-missing", Warning, Docs("Datadog docs, log_pipeline: \"A log pipeline is required if your integration sends logs to Datadog\"; merged folders go without, so a warning"),
     /// `tile.resources`: each `resource_type` is blog, documentation, faq or other, with a URL.
     TileResources = "manifest-tile-resources", Error, AssetsCheck("the `datadog-assets` check: `resource_type` is blog, documentation, faq or other"),
     /// `assets.integration.source_type_id` is a positive integer.

@@ -3,7 +3,9 @@
 //! An API integration is published by a pull request to `DataDog/integrations-extras` that adds
 //! one folder (`acme_pager/`): `manifest.json` (v2), `README.md`, `CHANGELOG.md`,
 //! `assets/oauth_clients.json`, `assets/service_checks.json` and, when it sends metrics,
-//! `metadata.csv`. [`render`] writes them from the [`IntegrationSpec`] that
+//! `metadata.csv`; and, when the folder has none, a starter dashboard
+//! (`assets/dashboards/<folder>_overview.json`) and, for logs, a log pipeline skeleton
+//! (`assets/logs/`). [`render`] writes them from the [`IntegrationSpec`] that
 //! `#[datadog_integration]` produced, so the OAuth client Datadog registers, the tile and the
 //! code can never disagree; [`validate`] checks a folder against every rule of Datadog's checks
 //! that can run offline, and against the declaration.
@@ -46,6 +48,7 @@ mod dashboard;
 mod folder;
 mod immutable;
 mod json;
+mod logs;
 mod manifest;
 mod metadata;
 mod oauth_clients;
@@ -421,6 +424,16 @@ pub fn render_at(
             let text = final_newline_like(board.to_pretty(), old_text);
             assets.push((dashboard_path, text));
         }
+    }
+    // The log pipeline skeleton, when the integration sends logs and the folder has none.
+    let has_logs_assets = existing.is_some_and(|f| f.paths().any(|p| p.starts_with(logs::DIR)));
+    let lists_logs = new_manifest.at(&["assets", "logs"]).is_some();
+    if logs::wanted(spec, has_logs_assets, lists_logs, old_manifest.is_none()) {
+        let dir_name = vocabulary::folder_name(spec.app_id);
+        let (pipeline, tests) = logs::paths(&dir_name);
+        notes.push(logs::note(&dir_name, &pipeline));
+        assets.push((pipeline, logs::pipeline(spec)));
+        assets.push((tests, logs::tests(spec)));
     }
     let mut obsolete = Vec::new();
     if manifest::has_integration(spec, old_manifest.as_ref()) {

@@ -82,8 +82,9 @@ pub(crate) fn render(
             .cloned()
             .unwrap_or(Json::Array(Vec::new())),
     );
-    // A published folder keeps its tags (reviewers accepted them) and gains the declared
-    // categories it lacks; a new one gets the tags the declaration implies.
+    // A published folder keeps its tags (reviewers accepted them) and gains the categories and
+    // submitted data types the declaration implies; a new one gets every tag it implies.
+
     let mut tags = vocabulary::classifier_tags(spec);
     if let Some(declared) = spec.listing.classifier_tags {
         tags = declared.iter().map(|t| (*t).to_owned()).collect();
@@ -96,9 +97,14 @@ pub(crate) fn render(
             .filter_map(Json::as_str)
             .map(str::to_owned)
             .collect();
-        for tag in spec.classifier_tags {
+        // What the declaration says of its data: its categories (Log Collection for logs
+        // included, which ddev pairs with the README's `### Logs`) and the data types it submits.
+        for tag in tags
+            .iter()
+            .filter(|t| t.starts_with("Category::") || t.starts_with("Submitted Data Type::"))
+        {
             if !kept.iter().any(|t| t == tag) {
-                kept.push((*tag).to_owned());
+                kept.push(tag.clone());
             }
         }
         tags = kept;

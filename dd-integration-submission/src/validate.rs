@@ -82,6 +82,15 @@ pub fn validate(folder: &Folder, spec: Option<&IntegrationSpec>) -> Vec<Finding>
     let manifest = manifest.filter(|m| m.as_object().is_some());
     readme::check(&mut c, manifest.as_ref());
     changelog::check(&mut c, manifest.as_ref());
+    // With the declaration, whether it sends logs; without, whether the manifest says so.
+    let sends_logs = match spec {
+        Some(spec) => spec.submits.contains(&dd_integration::DataKind::Logs),
+        None => manifest
+            .as_ref()
+            .is_some_and(|m| m.at(&["assets", "logs"]).is_some()),
+    };
+    let app_id = manifest.as_ref().and_then(|m| m.str_at(&["app_id"]));
+    super::logs::check(&mut c, app_id, sends_logs);
     let client_file = folder
         .contains(OAUTH_CLIENTS)
         .then(|| c.json(OAUTH_CLIENTS))
@@ -804,6 +813,24 @@ mod tests {
             .also(&[DeclaredFiles, Immutable]),
             case(DashboardTitle, "the title \"Acme - Exporter\" has a `-`", |f| {
                 dashboard(f, |d| d["title"] = json!("Acme - Exporter"));
+            })
+            .also(&[DeclaredFiles]),
+            case(LogPipelineFiles, "assets/logs/acme_exporter.yaml: has no test file assets/logs/acme_exporter_tests.yaml", |f| {
+                f.insert("assets/logs/acme_exporter.yaml", "id: acme-exporter\n");
+            }),
+            case(LogPipelineFiles, "ends in `.yml`; Datadog's CI finds only `.yaml` files", |f| {
+                f.insert("assets/logs/acme_exporter.yaml", "id: acme-exporter\n");
+                f.insert("assets/logs/acme_exporter_tests.yml", "id: acme-exporter\n");
+            }),
+            case(LogPipelineFiles, "logs/acme_exporter.yaml: log pipelines live under assets/logs/", |f| {
+                f.insert("logs/acme_exporter.yaml", "id: acme-exporter\n");
+            }),
+            case(LogPipelineId, "assets/logs/acme_exporter_tests.yaml: its `id` is `acme`; it must be the manifest's app_id `acme-exporter`", |f| {
+                f.insert("assets/logs/acme_exporter.yaml", "id: acme-exporter\n");
+                f.insert("assets/logs/acme_exporter_tests.yaml", "id: acme\ntests: []\n");
+            }),
+            case(LogPipelineMissing, "the integration sends logs but assets/logs/ holds no pipeline", |f| {
+                manifest(f, |m| m["assets"]["logs"] = json!({"source": "acme_exporter"}));
             })
             .also(&[DeclaredFiles]),
             case(AssetsEmpty, "assets.monitors is empty", |f| {

@@ -1,5 +1,5 @@
-//! Acme Exporter: forwards the health of Acme's platform to Datadog as metrics, events and a
-//! service check.
+//! Acme Exporter: forwards the health of Acme's platform to Datadog as metrics, events, a
+//! service check and its job logs.
 //!
 //! It calls no bearer API; it submits data, which Datadog accepts only with the marketplace API
 //! key that `api_keys_write` creates at install.
@@ -13,7 +13,7 @@ use dd_integration::telemetry::{Check, Metric};
     scopes = [api_keys_write],
     redirect = "https://exporter.acme.example/datadog/callback",
     onboarding = "https://exporter.acme.example/datadog/connect",
-    submits = [metrics, events, service_checks],
+    submits = [metrics, events, service_checks, logs],
     app_uuid = "0b9e4d2c-6a1f-4e3b-8c5d-2f7a9b1e3c4d",
     description = "Acme platform health in Datadog: queue depth, job latency and deploys.",
     author(
@@ -75,7 +75,12 @@ mod tests {
         assert!(spec.creates_api_key() && spec.submits_data());
         assert_eq!(
             spec.submits,
-            [DataKind::Metrics, DataKind::Events, DataKind::ServiceChecks]
+            [
+                DataKind::Metrics,
+                DataKind::Events,
+                DataKind::ServiceChecks,
+                DataKind::Logs
+            ]
         );
         assert_eq!(spec.source_type_id, Some(98_765_432));
         assert_eq!(spec.metric_prefix, Some("acme_exporter."));

@@ -2,7 +2,7 @@
 //! `#[datadog_integration(...)]`: used by the README, the tests and `cargo xtask`.
 //!
 //! - [`oncall`]: an on-call tool that reads monitors and opens incidents (bearer API calls);
-//! - [`exporter`]: an exporter that submits metrics and events (the marketplace API key).
+//! - [`exporter`]: an exporter that submits metrics, events, a service check and logs (the marketplace API key).
 //!
 //! The crate is linted with `clippy::pedantic` so that the macro's expansion is checked against
 //! it on every `cargo clippy`.

@@ -78,6 +78,14 @@ fn merged(name: &str) -> Folder {
             .unwrap_or(rest.len());
         wanted.push(format!("images/{}", &rest[..end]));
     }
+    // Log pipelines the merged repository holds (the reference copies leave assets out).
+    if ["aimon", "doppler", "fauna", "modal"].contains(&name) {
+        let id = manifest["app_id"].as_str().unwrap();
+        for file in [format!("{name}.yaml"), format!("{name}_tests.yaml")] {
+            wanted.push(format!("assets/logs/{file}"));
+            folder.insert(&format!("assets/logs/{file}"), format!("id: {id}\n"));
+        }
+    }
     for path in wanted {
         if !folder.contains(&path) {
             let contents: &[u8] = if path.ends_with(".json") {

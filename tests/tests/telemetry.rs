@@ -280,7 +280,9 @@ async fn every_kind_reaches_its_intake_host_decoded_as_sent() {
         events[0].body,
         json!({"title": "Page escalated", "text": "%%% \n**Alice** did not answer \n %%%",
                "aggregation_key": "page-42", "alert_type": "warning", "priority": "low",
-               "host": "web-1", "tags": ["env:prod"]})
+               "host": "web-1", "tags": ["env:prod"],
+               // The integration's own source, stamped when the caller names none.
+               "source_type_name": "Acme Pager"})
     );
 
     let checks = w.sandbox.received_check_runs();

@@ -1029,7 +1029,8 @@ impl Event {
         self
     }
 
-    /// `source_type_name`.
+    /// `source_type_name`: the event's source. Without it, the event carries the integration's
+    /// own (`IntegrationSpec::source_type_name`).
     pub fn source_type_name(mut self, name: impl Into<String>) -> Event {
         self.source_type_name = Some(name.into());
         self
@@ -1315,8 +1316,13 @@ impl<I: Submits<kinds::logs>> Submission<I> for Log {
 }
 
 impl<I: Submits<kinds::events>> Submission<I> for Event {
-    fn prepare(self, now_ms: i64) -> Result<Prepared, TelemetryError> {
+    fn prepare(mut self, now_ms: i64) -> Result<Prepared, TelemetryError> {
         require_kind::<I>(DataKind::Events)?;
+        // Attributed to the integration unless the caller names another source: the starter
+        // dashboard's event stream, and the integration's tile, find its events by it.
+        if self.source_type_name.is_none() {
+            self.source_type_name = Some(I::SPEC.source_type_name().to_owned());
+        }
         Ok(Prepared(Item::Event(self.render(now_ms.div_euclid(1000))?)))
     }
 }
