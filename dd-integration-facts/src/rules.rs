@@ -215,6 +215,15 @@ rules! {
     LogPipelineId = "logs-pipeline-id", Error, Docs("Datadog docs, log_pipeline: \"Ensure that the id field matches the app_id field in your integration's manifest.json file\""),
     /// An integration that sends logs has a log pipeline: a warning.
     LogPipelineMissing = "logs-pipeline-missing", Warning, Docs("Datadog docs, log_pipeline: \"A log pipeline is required if your integration sends logs to Datadog\"; merged folders go without, so a warning"),
+    /// A Marketplace listing's `pricing`: one billing type (`one_time`, `flat_fee`,
+    /// `tag_count`), each entry with `unit_price`, `unit_label`, `product_id`,
+    /// `includes_assets: true` and `short_description`, and for `tag_count` a `metric`
+    /// `datadog.marketplace.<vendor>.<product>` and a `tag`.
+    MarketplacePricing = "marketplace-pricing", Error, Docs("the Marketplace repository's README, Pricing: \"Limited to one_time, flat_fee, or tag_count. Only one billing type can be selected\"; `includes_assets` \"Always set to true\"; `metric` and `tag` \"Only Required for tag_count\""),
+    /// A Marketplace listing's `app_id` is `<vendor_id>-<product_id>`.
+    MarketplaceAppId = "marketplace-app-id", Error, Ddev("`ddev create` for the marketplace repository makes `app_id` `<vendor>-<product>`, and the Marketplace README's `product_id` is \"the second half of your app_id\""),
+    /// A Marketplace listing's `legal_terms.eula` is a PDF in the folder.
+    MarketplaceEula = "marketplace-eula", Error, Ddev("`ddev validate eula`: \"does not exist\", \"is missing the pdf extension\", \"is not a PDF file\""),
     /// `tile.resources`: each `resource_type` is blog, documentation, faq or other, with a URL.
     TileResources = "manifest-tile-resources", Error, AssetsCheck("the `datadog-assets` check: `resource_type` is blog, documentation, faq or other"),
     /// `assets.integration.source_type_id` is a positive integer.

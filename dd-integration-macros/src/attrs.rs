@@ -57,6 +57,7 @@ pub struct Args {
     pub auto_install: Option<Keyed<syn::LitBool>>,
     pub display_on_public_website: Option<Keyed<syn::LitBool>>,
     pub starter_dashboard: Option<Keyed<syn::LitBool>>,
+    pub marketplace: Option<Keyed<MarketplaceArgs>>,
     pub krate: Option<Keyed<Path>>,
     /// Keys that an unknown key was taken for (`scopes` for `scope`): their absence is not
     /// reported again.
@@ -97,6 +98,28 @@ pub struct ServiceCheckArgs {
     pub title: Option<Keyed<LitStr>>,
     pub description: Option<Keyed<LitStr>>,
     pub statuses: Option<Keyed<Vec<Ident>>>,
+    pub typos: Vec<&'static str>,
+}
+
+/// `marketplace(product_id = ..., legal_terms = ..., pricing(...))`: a Marketplace listing.
+#[derive(Debug, Default, Clone)]
+pub struct MarketplaceArgs {
+    pub product_id: Option<Keyed<LitStr>>,
+    pub legal_terms: Option<Keyed<LitStr>>,
+    pub pricing: Vec<Keyed<PricingArgs>>,
+    pub typos: Vec<&'static str>,
+}
+
+/// `pricing(billing_type = ..., unit_price = ..., ...)`: one entry of the manifest's `pricing`.
+#[derive(Debug, Default, Clone)]
+pub struct PricingArgs {
+    pub billing_type: Option<Keyed<Ident>>,
+    /// The price as written: an integer or decimal literal.
+    pub unit_price: Option<Keyed<Lit>>,
+    pub unit_label: Option<Keyed<LitStr>>,
+    pub metric: Option<Keyed<LitStr>>,
+    pub tag: Option<Keyed<LitStr>>,
+    pub short_description: Option<Keyed<LitStr>>,
     pub typos: Vec<&'static str>,
 }
 
@@ -149,12 +172,22 @@ pub const KEYS: &[&str] = &[
     "auto_install",
     "display_on_public_website",
     "starter_dashboard",
+    "marketplace",
     "crate",
 ];
 
 /// Keys that may be given more than once, each time adding one item.
 const REPEATABLE: &[&str] = &["metric", "service_check", "environment", "resource"];
 const RESOURCE_KEYS: &[&str] = &["type", "url"];
+const MARKETPLACE_KEYS: &[&str] = &["product_id", "legal_terms", "pricing"];
+const PRICING_KEYS: &[&str] = &[
+    "billing_type",
+    "unit_price",
+    "unit_label",
+    "metric",
+    "tag",
+    "short_description",
+];
 const ENVIRONMENT_KEYS: &[&str] = &["name", "redirect", "onboarding"];
 
 const AUTHOR_KEYS: &[&str] = &[
@@ -261,6 +294,9 @@ impl Args {
                     args.display_on_public_website = boolean(k, meta, errors);
                 }
                 "starter_dashboard" => args.starter_dashboard = boolean(k, meta, errors),
+                "marketplace" => {
+                    args.marketplace = nested(k, meta, MarketplaceArgs::parse, errors);
+                }
                 "crate" => args.krate = path(k, meta, errors),
                 _ => unreachable_key(&key, errors),
             }
@@ -371,6 +407,57 @@ impl ServiceCheckArgs {
                 "description" => args.description = string(k, meta, "\"...\"", errors),
                 "statuses" => {
                     args.statuses = names(k, meta, "[ok, critical]", None, errors);
+                }
+                _ => unreachable_key(&key, errors),
+            }
+        }
+        args.typos = keys.typos;
+        args
+    }
+}
+
+impl MarketplaceArgs {
+    fn parse(items: &[NestedMeta], errors: &mut Accumulator) -> MarketplaceArgs {
+        let mut args = MarketplaceArgs::default();
+        let mut keys = Keys::new("marketplace(...)", MARKETPLACE_KEYS, &["pricing"]);
+        for item in items {
+            let Some((key, meta)) = keys.next(item, errors) else {
+                continue;
+            };
+            let k = key.clone();
+            match key.to_string().as_str() {
+                "product_id" => args.product_id = string(k, meta, "\"insights\"", errors),
+                "legal_terms" => args.legal_terms = string(k, meta, "\"assets/eula.pdf\"", errors),
+                "pricing" => args
+                    .pricing
+                    .extend(nested(k, meta, PricingArgs::parse, errors)),
+                _ => unreachable_key(&key, errors),
+            }
+        }
+        args.typos = keys.typos;
+        args
+    }
+}
+
+impl PricingArgs {
+    fn parse(items: &[NestedMeta], errors: &mut Accumulator) -> PricingArgs {
+        let mut args = PricingArgs::default();
+        let mut keys = Keys::new("pricing(...)", PRICING_KEYS, &[]);
+        for item in items {
+            let Some((key, meta)) = keys.next(item, errors) else {
+                continue;
+            };
+            let k = key.clone();
+            match key.to_string().as_str() {
+                "billing_type" => args.billing_type = word(k, meta, "tag_count", errors),
+                "unit_price" => args.unit_price = number(k, meta, errors),
+                "unit_label" => args.unit_label = string(k, meta, "\"Host\"", errors),
+                "metric" => {
+                    args.metric = string(k, meta, "\"datadog.marketplace.acme.insights\"", errors);
+                }
+                "tag" => args.tag = string(k, meta, "\"host\"", errors),
+                "short_description" => {
+                    args.short_description = string(k, meta, "\"Per host per month.\"", errors);
                 }
                 _ => unreachable_key(&key, errors),
             }
@@ -672,6 +759,26 @@ fn int(key: Ident, meta: &Meta, errors: &mut Accumulator) -> Option<Keyed<LitInt
     errors.push(error_at(
         expr.span(),
         format!("`{key}` takes an integer: `{key} = 12345678`"),
+    ));
+    None
+}
+
+/// A number literal, integer or decimal (`unit_price = 25`, `unit_price = 0.5`).
+fn number(key: Ident, meta: &Meta, errors: &mut Accumulator) -> Option<Keyed<Lit>> {
+    let expr = name_value(&key, meta, "25", errors)?;
+    if let Expr::Lit(ExprLit {
+        lit: lit @ (Lit::Int(_) | Lit::Float(_)),
+        ..
+    }) = expr
+    {
+        return Some(Keyed {
+            key,
+            value: lit.clone(),
+        });
+    }
+    errors.push(error_at(
+        expr.span(),
+        format!("`{key}` takes a number: `{key} = 25` or `{key} = 0.5`"),
     ));
     None
 }

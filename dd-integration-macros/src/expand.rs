@@ -77,6 +77,32 @@ pub fn expand(model: &Integration) -> TokenStream {
     let auto_install = option_bool(model.auto_install);
     let display = option_bool(model.display_on_public_website);
     let starter_dashboard = option_bool(model.starter_dashboard);
+    let marketplace = match &model.marketplace {
+        None => quote!(::core::option::Option::None),
+        Some(m) => {
+            let (product_id, legal_terms) = (&m.product_id, &m.legal_terms);
+            let pricing = m.pricing.iter().map(|entry| {
+                let billing = Ident::new(entry.billing_type, Span::call_site());
+                let (price, label) = (&entry.unit_price, &entry.unit_label);
+                let short = &entry.short_description;
+                let metric = option_str(entry.metric.as_deref());
+                let tag = option_str(entry.tag.as_deref());
+                quote!(#p::Pricing {
+                    billing_type: #p::BillingType::#billing,
+                    unit_price: #price,
+                    unit_label: #label,
+                    metric: #metric,
+                    tag: #tag,
+                    short_description: #short,
+                })
+            });
+            quote!(::core::option::Option::Some(#p::Marketplace {
+                product_id: #product_id,
+                legal_terms: #legal_terms,
+                pricing: &[#(#pricing),*],
+            }))
+        }
+    };
     // The build reads metadata.csv again whenever it changes.
     let tracked = model.metadata_csv.iter().map(|path| {
         quote!(
@@ -174,6 +200,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     auto_install: #auto_install,
                     display_on_public_website: #display,
                     starter_dashboard: #starter_dashboard,
+                    marketplace: #marketplace,
                 },
             };
         }

@@ -47,6 +47,7 @@ pub struct Integration {
     pub auto_install: Option<bool>,
     pub display_on_public_website: Option<bool>,
     pub starter_dashboard: Option<bool>,
+    pub marketplace: Option<Marketplace>,
     /// `metadata_csv = "..."`: the file read, for the build to track it.
     pub metadata_csv: Option<String>,
     /// Legal but suspicious declarations, reported as warnings.
@@ -111,6 +112,22 @@ pub struct Metric {
     pub interval: Option<u32>,
     pub sample_tags: Vec<String>,
     pub curated_metric: Vec<String>,
+}
+
+pub struct Marketplace {
+    pub product_id: String,
+    pub legal_terms: String,
+    pub pricing: Vec<Pricing>,
+}
+
+pub struct Pricing {
+    /// The runtime `BillingType` variant (`TagCount`).
+    pub billing_type: &'static str,
+    pub unit_price: String,
+    pub unit_label: String,
+    pub metric: Option<String>,
+    pub tag: Option<String>,
+    pub short_description: String,
 }
 
 pub struct Environment {

@@ -12,11 +12,17 @@ use syn::spanned::Spanned;
 use syn::{Ident, Item, ItemStruct, LitStr, Path};
 
 use crate::attrs::{
-    Args, AuthorArgs, EnvironmentArgs, Keyed, MetricArgs, ResourceArgs, ServiceCheckArgs, error_at,
+    Args, AuthorArgs, EnvironmentArgs, Keyed, MarketplaceArgs, MetricArgs, PricingArgs,
+    ResourceArgs, ServiceCheckArgs, error_at,
 };
-use crate::model::{Author, DataKind, Environment, Integration, Metric, ServiceCheck, Warning};
+use crate::model::{
+    Author, DataKind, Environment, Integration, Marketplace, Metric, Pricing, ServiceCheck, Warning,
+};
 use dd_integration_facts::vocabulary::{self, TagCheck};
 use dd_integration_facts::{catalog, names, suggest, url};
+
+/// The tile description's limit on the Marketplace (datadog-checks-dev `TileDescriptionValidator`).
+const MARKETPLACE_DESCRIPTION: usize = 70;
 
 /// The category ddev's `LogsCategoryValidator` asks of a README that mentions logs.
 const LOG_COLLECTION: &str = "Category::Log Collection";
@@ -133,6 +139,15 @@ pub fn validate(
     let auto_install = flag(&args.auto_install);
     let display_on_public_website = flag(&args.display_on_public_website);
     let starter_dashboard = flag(&args.starter_dashboard);
+    let marketplace = args.marketplace.as_ref().and_then(|m| {
+        v.marketplace(
+            m,
+            app_id.as_deref(),
+            &description,
+            &author,
+            args.description.as_ref(),
+        )
+    });
 
     if v.failed {
         return None;
@@ -174,6 +189,7 @@ pub fn validate(
         auto_install,
         display_on_public_website,
         starter_dashboard,
+        marketplace,
         metadata_csv,
         warnings,
     })
@@ -497,6 +513,260 @@ impl Validator<'_> {
             );
         }
         Some(out)
+    }
+
+    /// `marketplace(...)`: the Marketplace's own rules, where they differ from
+    /// integrations-extras' (RULES.md: `manifest-vendor-id`, `marketplace-app-id`,
+    /// `marketplace-pricing`, `marketplace-eula`, `manifest-tile-description`).
+    fn marketplace(
+        &mut self,
+        listing: &Keyed<MarketplaceArgs>,
+        app_id: Option<&str>,
+        description: &str,
+        author: &Author,
+        description_lit: Option<&Keyed<LitStr>>,
+    ) -> Option<Marketplace> {
+        let args = &listing.value;
+        let at = listing.key.span();
+        let before = self.failed;
+        self.failed = false;
+        let vendor = match &author.vendor_id {
+            None => {
+                self.error(
+                    at,
+                    "a Marketplace listing needs `author(vendor_id = \"...\")`, the vendor id \
+                     Datadog gave you (lowercase letters and dashes)",
+                );
+                None
+            }
+            Some(v) if !v.chars().all(|c| c.is_ascii_lowercase() || c == '-') => {
+                self.error(
+                    at,
+                    format!(
+                        "the Marketplace's `vendor_id` holds only lowercase letters and dashes; \
+                         `{v}` has others"
+                    ),
+                );
+                None
+            }
+            Some(v) => Some(v.clone()),
+        };
+        if author.sales_email.is_empty() {
+            self.error(
+                at,
+                "a Marketplace listing needs `author(sales_email = \"...\")`: Datadog sends \
+                 subscription, trial and cancellation notices there",
+            );
+        }
+        let len = description.chars().count();
+        if len > MARKETPLACE_DESCRIPTION {
+            self.error(
+                description_lit.map_or(at, |d| d.value.span()),
+                format!(
+                    "`description` is {len} characters long; a Marketplace tile allows \
+                     {MARKETPLACE_DESCRIPTION}"
+                ),
+            );
+        }
+        let product_id = match &args.product_id {
+            None => {
+                self.missing_in(
+                    &listing.key,
+                    &args.typos,
+                    "product_id",
+                    "`marketplace(...)` needs `product_id = \"...\"`, the product half of \
+                     `app_id`",
+                );
+                None
+            }
+            Some(_) => self.optional(args.product_id.as_ref(), names::app_id),
+        };
+        if let (Some(vendor), Some(product), Some(app_id)) = (&vendor, &product_id, app_id) {
+            let wanted = format!("{vendor}-{product}");
+            if app_id != wanted {
+                self.error(
+                    args.product_id.as_ref().map_or(at, |p| p.value.span()),
+                    format!(
+                        "a Marketplace `app_id` is `<vendor_id>-<product_id>`: add `app_id = \
+                         \"{wanted}\"` (it is `{app_id}`)"
+                    ),
+                );
+            }
+        }
+        let legal_terms = match &args.legal_terms {
+            None => {
+                self.missing_in(
+                    &listing.key,
+                    &args.typos,
+                    "legal_terms",
+                    "`marketplace(...)` needs `legal_terms = \"assets/eula.pdf\"`, the path of \
+                     the End User License Agreement in the folder",
+                );
+                None
+            }
+            Some(_) => self.optional(args.legal_terms.as_ref(), |path| {
+                if path.starts_with('/')
+                    || path.contains("://")
+                    || path.split('/').any(|s| s == "..")
+                {
+                    return Err("must be a path inside the folder (`assets/eula.pdf`)".to_owned());
+                }
+                if !path.ends_with(".pdf") {
+                    return Err("must be a `.pdf` file (ddev `validate eula`)".to_owned());
+                }
+                Ok(())
+            }),
+        };
+        if args.pricing.is_empty() {
+            self.missing_in(
+                &listing.key,
+                &args.typos,
+                "pricing",
+                "`marketplace(...)` needs a `pricing(billing_type = ..., unit_price = ..., \
+                 unit_label = \"...\", short_description = \"...\")`",
+            );
+        }
+        let mut pricing = Vec::new();
+        for entry in &args.pricing {
+            pricing.extend(self.pricing(entry, vendor.as_deref(), product_id.as_deref()));
+        }
+        if let Some(first) = pricing.first()
+            && pricing.iter().any(|p| p.billing_type != first.billing_type)
+        {
+            self.error(
+                at,
+                "a Marketplace listing has one billing type: its `pricing(...)` entries differ",
+            );
+        }
+        let ok = !self.failed;
+        self.failed |= before;
+        if !ok {
+            return None;
+        }
+        Some(Marketplace {
+            product_id: product_id?,
+            legal_terms: legal_terms?,
+            pricing,
+        })
+    }
+
+    fn pricing(
+        &mut self,
+        entry: &Keyed<PricingArgs>,
+        vendor: Option<&str>,
+        product: Option<&str>,
+    ) -> Option<Pricing> {
+        let args = &entry.value;
+        for (present, key, what) in [
+            (
+                args.billing_type.is_some(),
+                "billing_type",
+                "`one_time`, `flat_fee` or `tag_count`",
+            ),
+            (
+                args.unit_price.is_some(),
+                "unit_price",
+                "the price in US dollars",
+            ),
+            (
+                args.unit_label.is_some(),
+                "unit_label",
+                "what a unit is (\"Host\")",
+            ),
+            (
+                args.short_description.is_some(),
+                "short_description",
+                "a short description of the price",
+            ),
+        ] {
+            if !present {
+                self.missing_in(
+                    &entry.key,
+                    &args.typos,
+                    key,
+                    &format!("`pricing(...)` needs `{key}`: {what}"),
+                );
+            }
+        }
+        let billing_type = args.billing_type.as_ref().and_then(|b| {
+            self.word(
+                &b.value,
+                "billing type",
+                &[
+                    ("one_time", "OneTime"),
+                    ("flat_fee", "FlatFee"),
+                    ("tag_count", "TagCount"),
+                ],
+                None,
+            )
+        });
+        let unit_price = args.unit_price.as_ref().and_then(|p| {
+            let text = match &p.value {
+                syn::Lit::Int(i) => i.base10_digits().to_owned(),
+                syn::Lit::Float(f) => f.base10_digits().to_owned(),
+                _ => String::new(),
+            };
+            match text.parse::<f64>() {
+                Ok(price) if price > 0.0 && price.is_finite() => Some(text),
+                _ => {
+                    self.error(
+                        p.value.span(),
+                        "`unit_price` is a positive number of US dollars",
+                    );
+                    None
+                }
+            }
+        });
+        let unit_label = self.optional(args.unit_label.as_ref(), non_empty);
+        let short_description = self.optional(args.short_description.as_ref(), non_empty);
+        let metric = self.optional(args.metric.as_ref(), |m| {
+            names::metric_name(m)?;
+            if !m.starts_with("datadog.marketplace.") {
+                return Err("must be `datadog.marketplace.<vendor>.<product>`".to_owned());
+            }
+            Ok(())
+        });
+        let tag = self.optional(args.tag.as_ref(), |t| {
+            if t.is_empty() || t.contains(char::is_whitespace) || t.contains(':') {
+                return Err("is a tag key (`host`, `user`)".to_owned());
+            }
+            Ok(())
+        });
+        if billing_type == Some("TagCount") {
+            if args.metric.is_none() {
+                let hint = match (vendor, product) {
+                    (Some(v), Some(p)) => format!("datadog.marketplace.{v}.{p}"),
+                    _ => "datadog.marketplace.<vendor>.<product>".to_owned(),
+                };
+                self.error(
+                    entry.key.span(),
+                    format!(
+                        "`billing_type = tag_count` needs `metric = \"{hint}\"`, the metering \
+                         metric"
+                    ),
+                );
+            }
+            if args.tag.is_none() {
+                self.error(
+                    entry.key.span(),
+                    "`billing_type = tag_count` needs `tag = \"...\"`, the tag whose values are \
+                     billed",
+                );
+            }
+        } else if billing_type.is_some() && (args.metric.is_some() || args.tag.is_some()) {
+            self.error(
+                entry.key.span(),
+                "`metric` and `tag` are for `billing_type = tag_count` only",
+            );
+        }
+        Some(Pricing {
+            billing_type: billing_type?,
+            unit_price: unit_price?,
+            unit_label: unit_label?,
+            metric,
+            tag,
+            short_description: short_description?,
+        })
     }
 
     /// `resource(type = ..., url = ...)`s.
@@ -2214,6 +2484,82 @@ mod tests {
                 "`criticial` is not a service check status; did you mean `critical`?",
                 "the status `ok` is listed twice",
                 "`statuses` is empty; service_checks.json needs at least one (`[ok, critical]`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_marketplace_listing_follows_the_marketplaces_rules() {
+        let m = model_of(quote! {
+            name = "Acme Insights", app_id = "acme-insights", scopes = [api_keys_write],
+            submits = [metrics], metric_prefix = "acme_insights.",
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            description = "Job analytics in Datadog.",
+            author(name = "Acme", homepage = "https://acme.example",
+                   support_email = "s@acme.example", sales_email = "sales@acme.example",
+                   vendor_id = "acme"),
+            marketplace(
+                product_id = "insights",
+                legal_terms = "assets/eula.pdf",
+                pricing(billing_type = tag_count, unit_price = 2.5, unit_label = "Host",
+                        metric = "datadog.marketplace.acme.insights", tag = "host",
+                        short_description = "Per host."),
+            ),
+        });
+        let listing = m.marketplace.unwrap();
+        assert_eq!(listing.product_id, "insights");
+        assert_eq!(listing.pricing[0].billing_type, "TagCount");
+        assert_eq!(listing.pricing[0].unit_price, "2.5");
+
+        // Every way it can break, in one compile.
+        let errors = errors_of(quote! {
+            name = "Acme Insights", scopes = [api_keys_write],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            description = "Job analytics from Acme in Datadog, for every team and every host you run.",
+            author(name = "Acme", homepage = "https://acme.example",
+                   support_email = "s@acme.example", vendor_id = "acme-2"),
+            marketplace(
+                product_id = "insights",
+                legal_terms = "assets/eula.txt",
+                pricing(billing_type = tag_count, unit_price = 0, unit_label = "Host",
+                        short_description = "Per host."),
+                pricing(billing_type = flat_fee, unit_price = 10, unit_label = "Org",
+                        tag = "org", short_description = "Per org."),
+            ),
+        });
+        assert_eq!(
+            errors,
+            [
+                "the Marketplace's `vendor_id` holds only lowercase letters and dashes; \
+                 `acme-2` has others",
+                "a Marketplace listing needs `author(sales_email = \"...\")`: Datadog sends \
+                 subscription, trial and cancellation notices there",
+                "`description` is 74 characters long; a Marketplace tile allows 70",
+                "`legal_terms` `assets/eula.txt` must be a `.pdf` file (ddev `validate eula`)",
+                "`unit_price` is a positive number of US dollars",
+                "`billing_type = tag_count` needs `metric = \"datadog.marketplace.<vendor>.<product>\"`, \
+                 the metering metric",
+                "`billing_type = tag_count` needs `tag = \"...\"`, the tag whose values are billed",
+                "`metric` and `tag` are for `billing_type = tag_count` only",
+            ]
+        );
+        // The app_id must be `<vendor>-<product>`, with the fix.
+        let errors = errors_of(quote! {
+            name = "Acme Insights", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            description = "Job analytics.",
+            author(name = "Acme", homepage = "https://acme.example",
+                   support_email = "s@acme.example", sales_email = "sales@acme.example",
+                   vendor_id = "acme"),
+            marketplace(product_id = "analytics", legal_terms = "assets/eula.pdf",
+                pricing(billing_type = flat_fee, unit_price = 10, unit_label = "Org",
+                        short_description = "Per org.")),
+        });
+        assert_eq!(
+            errors,
+            [
+                "a Marketplace `app_id` is `<vendor_id>-<product_id>`: add `app_id = \
+              \"acme-analytics\"` (it is `acme-insights`)"
             ]
         );
     }

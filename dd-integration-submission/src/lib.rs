@@ -451,7 +451,30 @@ pub fn render_at(
         None => obsolete.push(METADATA),
     }
     let dir_name = vocabulary::folder_name(spec.app_id);
-    if existing.is_none() {
+    if let Some(listing) = spec.listing.marketplace {
+        if existing.is_none() {
+            notes.push(Note {
+                file: MANIFEST,
+                message: format!(
+                    "a Marketplace listing: the folder goes to the DataDog/marketplace \
+                     repository (private: marketplace@datadoghq.com gives access), with its \
+                     .github/CODEOWNERS line `/{dir_name}/ @<your GitHub team>`"
+                ),
+                rule: None,
+            });
+        }
+        if !existing.is_some_and(|f| f.contains(listing.legal_terms)) {
+            notes.push(Note {
+                file: MANIFEST,
+                message: format!(
+                    "put your End User License Agreement PDF at {} (legal_terms.eula); the \
+                     folder is not ready to submit without it",
+                    listing.legal_terms
+                ),
+                rule: Some(Rule::MarketplaceEula),
+            });
+        }
+    } else if existing.is_none() {
         notes.push(Note {
             file: "../.github/CODEOWNERS",
             message: format!(

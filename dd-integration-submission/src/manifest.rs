@@ -1,5 +1,6 @@
 //! `manifest.json` (v2): rendered from the declaration over the existing manifest, and checked.
 
+use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::json::{Json, Object};
@@ -203,6 +204,32 @@ pub(crate) fn render(
     keep_others(&mut author, old_object(&["author"]));
     m.insert("author", author.into());
 
+    if let Some(listing) = spec.listing.marketplace {
+        let pricing = listing.pricing.iter().map(|p| {
+            let mut entry = Object::new();
+            entry.insert("billing_type", Json::string(p.billing_type.as_str()));
+            let price = serde_json::Number::from_str(p.unit_price)
+                .map_or_else(|_| Json::string(p.unit_price), Json::Number);
+            entry.insert("unit_price", price);
+            entry.insert("unit_label", Json::string(p.unit_label));
+            if let Some(metric) = p.metric {
+                entry.insert("metric", Json::string(metric));
+            }
+            if let Some(tag) = p.tag {
+                entry.insert("tag", Json::string(tag));
+            }
+            entry.insert("product_id", Json::string(listing.product_id));
+            entry.insert("short_description", Json::string(p.short_description));
+            entry.insert("includes_assets", Json::Bool(true));
+            entry.into()
+        });
+        m.insert("pricing", Json::Array(pricing.collect()));
+        let mut terms = Object::new();
+        terms.insert("eula", Json::string(listing.legal_terms));
+        keep_others(&mut terms, old_object(&["legal_terms"]));
+        m.insert("legal_terms", terms.into());
+    }
+
     keep_others(&mut m, old.and_then(Json::as_object));
     m.into()
 }
@@ -241,8 +268,12 @@ fn integration(
     let mut integration = Object::new();
     integration.insert(
         "auto_install",
+        // A Marketplace listing is installed by the customer's purchase, not automatically
+        // (ddev's marketplace template).
         declared_or_kept(
-            spec.listing.auto_install,
+            spec.listing
+                .auto_install
+                .or(spec.listing.marketplace.map(|_| false)),
             old.and_then(|o| o.get("auto_install")),
         ),
     );
@@ -598,6 +629,153 @@ pub(crate) fn check(c: &mut Checker<'_>, manifest: &Json) {
     }
     if f.object(&["author"], true).is_some() {
         check_author(&mut f, marketplace);
+    }
+    if marketplace {
+        check_marketplace(&mut f);
+    }
+}
+
+/// A Marketplace listing's own fields: [`Rule::MarketplacePricing`], [`Rule::MarketplaceAppId`],
+/// [`Rule::MarketplaceEula`].
+fn check_marketplace(f: &mut Fields<'_, '_, '_>) {
+    let pricing = f.manifest.at(&["pricing"]).and_then(Json::as_array);
+    let error = |f: &mut Fields<'_, '_, '_>, message: String| {
+        f.c.error(Rule::MarketplacePricing, MANIFEST, message);
+    };
+    let mut product_ids: Vec<&str> = Vec::new();
+    match pricing {
+        None => error(f, "pricing must be an array of pricing entries".to_owned()),
+        Some([]) => error(
+            f,
+            "pricing is empty; a Marketplace listing has at least one entry".to_owned(),
+        ),
+        Some(entries) => {
+            let mut types: Vec<&str> = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                let at = |key: &str| entry.at(&[key]);
+                let billing = at("billing_type").and_then(Json::as_str);
+                match billing {
+                    Some(t @ ("one_time" | "flat_fee" | "tag_count")) => {
+                        if !types.contains(&t) {
+                            types.push(t);
+                        }
+                    }
+                    other => error(
+                        f,
+                        format!(
+                            "pricing[{i}].billing_type is {}; it must be one_time, flat_fee or \
+                             tag_count",
+                            other.map_or_else(|| "missing".to_owned(), |t| format!("\"{t}\""))
+                        ),
+                    ),
+                }
+                let price = at("unit_price")
+                    .and_then(Json::as_number)
+                    .and_then(serde_json::Number::as_f64);
+                if !price.is_some_and(|p| p > 0.0) {
+                    error(
+                        f,
+                        format!("pricing[{i}].unit_price must be a positive number"),
+                    );
+                }
+                for key in ["unit_label", "short_description", "product_id"] {
+                    if at(key)
+                        .and_then(Json::as_str)
+                        .is_none_or(|s| s.trim().is_empty())
+                    {
+                        error(f, format!("pricing[{i}].{key} is missing or empty"));
+                    }
+                }
+                if let Some(product) = at("product_id").and_then(Json::as_str) {
+                    if let Some(problem) = vocabulary::app_id_problem(product) {
+                        error(f, format!("pricing[{i}].product_id {problem}"));
+                    }
+                    if !product_ids.contains(&product) {
+                        product_ids.push(product);
+                    }
+                }
+                if at("includes_assets").and_then(Json::as_bool) != Some(true) {
+                    error(f, format!("pricing[{i}].includes_assets must be true"));
+                }
+                if billing == Some("tag_count") {
+                    match at("metric").and_then(Json::as_str) {
+                        Some(m) if m.starts_with("datadog.marketplace.") => {}
+                        other => error(
+                            f,
+                            format!(
+                                "pricing[{i}].metric is {}; tag_count bills by a metric \
+                                 `datadog.marketplace.<vendor>.<product>`",
+                                other.map_or_else(|| "missing".to_owned(), |m| format!("`{m}`"))
+                            ),
+                        ),
+                    }
+                    if at("tag").and_then(Json::as_str).is_none_or(str::is_empty) {
+                        error(
+                            f,
+                            format!("pricing[{i}].tag is missing; tag_count bills by its values"),
+                        );
+                    }
+                }
+            }
+            if types.len() > 1 {
+                error(
+                    f,
+                    format!(
+                        "pricing mixes billing types ({}); a listing has one",
+                        types.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    if let (Some(app_id), Some(vendor), [product]) = (
+        f.manifest.str_at(&["app_id"]),
+        f.manifest.str_at(&["author", "vendor_id"]),
+        product_ids.as_slice(),
+    ) {
+        let wanted = format!("{vendor}-{product}");
+        if app_id != wanted {
+            f.c.error(
+                Rule::MarketplaceAppId,
+                MANIFEST,
+                format!(
+                    "app_id is `{app_id}`; a Marketplace listing's is `<vendor_id>-<product_id>`, \
+                     `{wanted}`"
+                ),
+            );
+        }
+    }
+    let eula = |f: &mut Fields<'_, '_, '_>, message: String| {
+        f.c.error(Rule::MarketplaceEula, MANIFEST, message);
+    };
+    match f.manifest.str_at(&["legal_terms", "eula"]) {
+        None => eula(
+            f,
+            "legal_terms.eula is missing; a Marketplace listing names its End User License \
+             Agreement PDF there"
+                .to_owned(),
+        ),
+        Some(path) if !path.ends_with(".pdf") => {
+            eula(
+                f,
+                format!("legal_terms.eula `{path}` is missing the pdf extension"),
+            );
+        }
+        Some(path) => match f.c.folder.get(path) {
+            None => eula(
+                f,
+                format!("legal_terms.eula `{path}` does not exist in the folder"),
+            ),
+            Some(bytes)
+                if !bytes
+                    .split(|b| *b == b'\n')
+                    .next()
+                    .is_some_and(|line| line.windows(4).any(|w| w == b"%PDF")) =>
+            {
+                eula(f, format!("legal_terms.eula `{path}` is not a PDF file"));
+            }
+            Some(_) => {}
+        },
     }
 }
 

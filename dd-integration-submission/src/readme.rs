@@ -869,7 +869,10 @@ fn region(name: &str, spec: &IntegrationSpec, links: &mut Links) -> String {
 fn data_collected(spec: &IntegrationSpec, links: &mut Links) -> String {
     let n = spec.name;
     let dir = vocabulary::folder_name(spec.app_id);
-    let github = format!("https://github.com/DataDog/integrations-extras/blob/master/{dir}");
+    let github = format!(
+        "https://github.com/DataDog/{}/blob/master/{dir}",
+        vocabulary::repository(spec)
+    );
     let mut text = String::from("### Metrics\n\n");
     if !spec.metrics.is_empty() || spec.submits.contains(&DataKind::Metrics) {
         text.push_str(&format!(

@@ -604,6 +604,34 @@ mod tests {
         edit_json(folder, MANIFEST, edit);
     }
 
+    /// The exporter's folder made a Marketplace listing (vendor `acme`, product `exporter`)
+    /// that passes the Marketplace's own rules.
+    fn marketplace(folder: &mut Folder) {
+        manifest(folder, |m| {
+            m["pricing"] = json!([{
+                "billing_type": "flat_fee", "unit_price": 10, "unit_label": "Organization",
+                "product_id": "exporter", "short_description": "Per organization per month.",
+                "includes_assets": true
+            }]);
+            m["legal_terms"] = json!({"eula": "assets/eula.pdf"});
+            m["author"]["vendor_id"] = json!("acme");
+            m["tile"]["description"] = json!("Acme platform health in Datadog.");
+        });
+        folder.insert("assets/eula.pdf", "%PDF-1.4\n%%EOF\n");
+    }
+
+    #[test]
+    fn a_marketplace_listing_passes_its_own_rules() {
+        let mut folder = folder();
+        marketplace(&mut folder);
+        let errors: Vec<String> = validate(&folder, None)
+            .iter()
+            .filter(|f| f.is_error())
+            .map(ToString::to_string)
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
     fn dashboard(folder: &mut Folder, edit: impl FnOnce(&mut Value)) {
         edit_json(folder, DASHBOARD, edit);
     }
@@ -854,9 +882,53 @@ mod tests {
                 manifest(f, |m| m["author"]["vendor_id"] = json!("Acme_Inc"));
             }),
             case(VendorId, "author.vendor_id is missing; a Marketplace listing", |f| {
+                marketplace(f);
                 manifest(f, |m| {
-                    m["pricing"] = json!([]);
-                    m["tile"]["description"] = json!("Acme platform health in Datadog.");
+                    m["author"].as_object_mut().unwrap().remove("vendor_id");
+                });
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplacePricing, "pricing[0].billing_type is \"monthly\"", |f| {
+                marketplace(f);
+                manifest(f, |m| m["pricing"][0]["billing_type"] = json!("monthly"));
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplacePricing, "pricing[0].metric is missing; tag_count bills by a metric", |f| {
+                marketplace(f);
+                manifest(f, |m| {
+                    m["pricing"][0]["billing_type"] = json!("tag_count");
+                    m["pricing"][0]["tag"] = json!("host");
+                });
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplacePricing, "pricing mixes billing types (flat_fee, one_time)", |f| {
+                marketplace(f);
+                manifest(f, |m| {
+                    let mut second = m["pricing"][0].clone();
+                    second["billing_type"] = json!("one_time");
+                    m["pricing"].as_array_mut().unwrap().push(second);
+                });
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplacePricing, "pricing[0].includes_assets must be true", |f| {
+                marketplace(f);
+                manifest(f, |m| m["pricing"][0]["includes_assets"] = json!(false));
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplaceAppId, "app_id is `acme-exporter`; a Marketplace listing's is `<vendor_id>-<product_id>`, `acme-insights`", |f| {
+                marketplace(f);
+                manifest(f, |m| m["pricing"][0]["product_id"] = json!("insights"));
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplaceEula, "legal_terms.eula `assets/eula.pdf` is not a PDF file", |f| {
+                marketplace(f);
+                f.insert("assets/eula.pdf", "Terms: be nice.");
+            })
+            .also(&[OAuthClientName]),
+            case(MarketplaceEula, "legal_terms.eula is missing", |f| {
+                marketplace(f);
+                manifest(f, |m| {
+                    m.as_object_mut().unwrap().remove("legal_terms");
                 });
             })
             .also(&[OAuthClientName]),

@@ -53,6 +53,16 @@ pub(crate) fn classifier_tags(spec: &dd_integration::IntegrationSpec) -> Vec<Str
     tags
 }
 
+/// The repository the folder goes to: `marketplace` for a Marketplace listing (private: access
+/// through marketplace@datadoghq.com), `integrations-extras` otherwise.
+pub(crate) fn repository(spec: &dd_integration::IntegrationSpec) -> &'static str {
+    if spec.listing.marketplace.is_some() {
+        "marketplace"
+    } else {
+        "integrations-extras"
+    }
+}
+
 /// A lowercase canonical UUID: 8-4-4-4-12 hex digits.
 pub(crate) fn is_uuid(value: &str) -> bool {
     names::uuid(value).is_ok()

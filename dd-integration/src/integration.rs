@@ -98,6 +98,59 @@ pub struct Listing {
     /// `Some(false)` when the integration opts out of the starter dashboard the submission
     /// files get when they list none.
     pub starter_dashboard: Option<bool>,
+    /// A paid listing on Datadog's Marketplace, when it is one: its product, pricing and
+    /// terms; the submission files then follow the Marketplace's rules.
+    pub marketplace: Option<Marketplace>,
+}
+
+/// A Marketplace listing (`marketplace(...)`): the manifest's `pricing` and `legal_terms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Marketplace {
+    /// The product half of `app_id` (`<vendor_id>-<product_id>`), kebab-case.
+    pub product_id: &'static str,
+    /// The End User License Agreement PDF, as a path in the folder (`assets/eula.pdf`).
+    pub legal_terms: &'static str,
+    /// How it is billed: one entry, or several of one billing type.
+    pub pricing: &'static [Pricing],
+}
+
+/// One entry of the manifest's `pricing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pricing {
+    /// How it is billed.
+    pub billing_type: BillingType,
+    /// The price in US dollars, as written (`"25"`, `"0.5"`).
+    pub unit_price: &'static str,
+    /// What a unit is, as the listing shows it ("Price per <unit_label> per month").
+    pub unit_label: &'static str,
+    /// For `tag_count`: the metering metric, `datadog.marketplace.<vendor>.<product>`.
+    pub metric: Option<&'static str>,
+    /// For `tag_count`: the tag whose distinct values are the billed units (`host`).
+    pub tag: Option<&'static str>,
+    /// A short description of the price.
+    pub short_description: &'static str,
+}
+
+/// A Marketplace billing type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BillingType {
+    /// Charged once.
+    OneTime,
+    /// Charged monthly.
+    FlatFee,
+    /// Charged monthly per distinct value of a tag on the metering metric.
+    TagCount,
+}
+
+impl BillingType {
+    /// As the manifest writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BillingType::OneTime => "one_time",
+            BillingType::FlatFee => "flat_fee",
+            BillingType::TagCount => "tag_count",
+        }
+    }
 }
 
 impl Listing {
@@ -110,6 +163,7 @@ impl Listing {
         auto_install: None,
         display_on_public_website: None,
         starter_dashboard: None,
+        marketplace: None,
     };
 }
 

@@ -7,14 +7,16 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use dd_integration::{DatadogIntegration, IntegrationSpec};
 use dd_integration_examples::exporter::AcmeExporter;
+use dd_integration_examples::insights::AcmeInsights;
 use dd_integration_examples::oncall::AcmeOnCall;
 use dd_integration_examples::submission_tool;
 use dd_integration_submission::cli::{ManifestOptions, ValidateOptions};
 use dd_integration_submission::{self as submission, Folder, Rule, SubmissionError};
 
-const EXAMPLES: [(&str, &IntegrationSpec); 2] = [
+const EXAMPLES: [(&str, &IntegrationSpec); 3] = [
     ("oncall", AcmeOnCall::SPEC),
     ("exporter", AcmeExporter::SPEC),
+    ("insights", AcmeInsights::SPEC),
 ];
 
 fn committed() -> PathBuf {
@@ -269,4 +271,52 @@ fn validate_fails_on_errors() {
         .unwrap_err();
     assert!(err.ends_with("does not pass validation"), "{err}");
     fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn the_marketplace_listing_follows_the_marketplaces_rules() {
+    let dir = committed().join("acme_insights");
+    let folder = Folder::read(&dir).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(folder.get("manifest.json").unwrap()).unwrap();
+    assert_eq!(manifest["app_id"], "acme-insights");
+    assert_eq!(manifest["author"]["vendor_id"], "acme");
+    assert_eq!(manifest["pricing"][0]["billing_type"], "tag_count");
+    assert_eq!(manifest["pricing"][0]["product_id"], "insights");
+    assert_eq!(manifest["pricing"][0]["includes_assets"], true);
+    assert_eq!(manifest["legal_terms"]["eula"], "assets/eula.pdf");
+    assert_eq!(manifest["assets"]["integration"]["auto_install"], false);
+    assert!(manifest["tile"]["description"].as_str().unwrap().len() <= 70);
+    let readme = folder.text("README.md").unwrap().unwrap();
+    assert!(readme.contains("https://github.com/DataDog/marketplace/blob/master/acme_insights/"));
+    assert!(!readme.contains("integrations-extras"));
+    for section in ["## Uninstallation", "## Support"] {
+        assert!(readme.contains(section), "{section}");
+    }
+    let errors = |folder: &Folder| -> Vec<Rule> {
+        submission::validate(folder, Some(AcmeInsights::SPEC))
+            .into_iter()
+            .filter(|f| f.is_error())
+            .map(|f| f.rule)
+            .collect()
+    };
+    assert_eq!(errors(&folder), []);
+    // The Marketplace's own rules apply: without the EULA, or with an extras-length
+    // description, the folder is refused.
+    let mut without_eula = folder.clone();
+    without_eula.remove("assets/eula.pdf");
+    assert_eq!(errors(&without_eula), [Rule::MarketplaceEula]);
+    let mut long = folder.clone();
+    let text = String::from_utf8(long.get("manifest.json").unwrap().to_vec())
+        .unwrap()
+        .replace(
+            "Job analytics from Acme in Datadog, billed per host.",
+            "Job analytics from Acme in Datadog, billed per host, for every team you have.",
+        );
+    long.insert("manifest.json", text);
+    assert!(
+        errors(&long).contains(&Rule::TileDescription),
+        "{:?}",
+        errors(&long)
+    );
 }
