@@ -15,6 +15,33 @@ pub const MAX_METRIC_NAME: usize = 200;
 /// The longest metric description metadata.csv accepts.
 pub const MAX_METRIC_DESCRIPTION: usize = 400;
 
+/// The columns every metadata.csv has (ddev `validate metadata`; `curated_metric` and
+/// `sample_tags` are optional).
+pub const METADATA_REQUIRED_COLUMNS: [&str; 9] = [
+    "metric_name",
+    "metric_type",
+    "interval",
+    "unit_name",
+    "per_unit_name",
+    "description",
+    "orientation",
+    "integration",
+    "short_name",
+];
+
+/// A Marketplace `vendor_id`: the `app_id` rules, with letters and dashes only (Datadog's docs:
+/// "only dashes and alphabetic chars are allowed").
+pub fn marketplace_vendor_id(id: &str) -> Result<(), String> {
+    app_id(id)?;
+    if id.chars().any(|c| c.is_ascii_digit()) {
+        return Err(
+            "holds a digit; a Marketplace vendor id has only lowercase letters and dashes"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
 /// Time units: metadata.csv refuses a time per time (`second` per `second`).
 pub const TIME_UNITS: &[&str] = &[
     "nanosecond",

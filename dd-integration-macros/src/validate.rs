@@ -109,7 +109,7 @@ pub fn validate(
     let metric_prefix = v.metric_prefix(
         args.metric_prefix.as_ref(),
         app_id.as_deref(),
-        &args.metrics,
+        !args.metrics.is_empty() || args.metadata_csv.is_some(),
     );
     let mut metrics = v.metrics(&args.metrics, metric_prefix.as_deref(), &submits);
     let metadata_csv = v.metadata_csv(
@@ -135,6 +135,30 @@ pub fn validate(
     }
     let resources = v.resources(&args.resources);
     let tile_support = v.optional(args.tile_support.as_ref(), tile_support);
+    // The README's H2 sections the renderer writes; another anchor needs the partner's own
+    // section (the validator's `manifest-tile-links` asks the README for it).
+    if let (Some(anchor), Some(lit)) = (
+        tile_support
+            .as_deref()
+            .and_then(|s| s.strip_prefix("README.md#")),
+        &args.tile_support,
+    ) && ![
+        "Support",
+        "Troubleshooting",
+        "Overview",
+        "Setup",
+        "Uninstallation",
+    ]
+    .contains(&anchor)
+    {
+        v.warn(
+            lit.value.span(),
+            format!(
+                "the README the SDK writes has no `## {anchor}`: add that section to README.md \
+                 yourself, or point `tile_support` at `README.md#Support`"
+            ),
+        );
+    }
     let flag = |b: &Option<Keyed<syn::LitBool>>| b.as_ref().map(|b| b.value.value);
     let auto_install = flag(&args.auto_install);
     let display_on_public_website = flag(&args.display_on_public_website);
@@ -539,7 +563,7 @@ impl Validator<'_> {
                 );
                 None
             }
-            Some(v) if !v.chars().all(|c| c.is_ascii_lowercase() || c == '-') => {
+            Some(v) if names::marketplace_vendor_id(v).is_err() => {
                 self.error(
                     at,
                     format!(
@@ -707,12 +731,18 @@ impl Validator<'_> {
                 _ => String::new(),
             };
             match text.parse::<f64>() {
-                Ok(price) if price > 0.0 && price.is_finite() => Some(text),
+                Ok(price) if price.is_finite() => {
+                    if price <= 0.0 {
+                        // No source says a price must be positive; a free listing is odd.
+                        self.warn(
+                            p.value.span(),
+                            "`unit_price` is not a positive number of US dollars",
+                        );
+                    }
+                    Some(text)
+                }
                 _ => {
-                    self.error(
-                        p.value.span(),
-                        "`unit_price` is a positive number of US dollars",
-                    );
+                    self.error(p.value.span(), "`unit_price` is a number of US dollars");
                     None
                 }
             }
@@ -754,9 +784,11 @@ impl Validator<'_> {
                 );
             }
         } else if billing_type.is_some() && (args.metric.is_some() || args.tag.is_some()) {
-            self.error(
+            // The Marketplace README requires them for tag_count only; elsewhere they are
+            // unused: a warning.
+            self.warn(
                 entry.key.span(),
-                "`metric` and `tag` are for `billing_type = tag_count` only",
+                "`metric` and `tag` are used by `billing_type = tag_count` only",
             );
         }
         Some(Pricing {
@@ -863,14 +895,23 @@ impl Validator<'_> {
                 return None;
             }
         };
-        for column in ["metric_name", "metric_type", "orientation"] {
-            if !header.iter().any(|h| h == column) {
-                self.error(
-                    lit.span(),
-                    format!("`{}` has no `{column}` column", lit.value()),
-                );
-                return None;
-            }
+        // ddev `validate metadata`'s required columns.
+        let missing: Vec<&str> = names::METADATA_REQUIRED_COLUMNS
+            .iter()
+            .copied()
+            .filter(|column| !header.iter().any(|h| h == column))
+            .collect();
+        if !missing.is_empty() {
+            self.error(
+                lit.span(),
+                format!(
+                    "`{}` has no {} column{}, which ddev's `validate metadata` requires",
+                    lit.value(),
+                    missing.join(", "),
+                    if missing.len() == 1 { "" } else { "s" }
+                ),
+            );
+            return None;
         }
         let mut seen: HashSet<String> = metrics.iter().map(|m| m.name.clone()).collect();
         for record in reader.records() {
@@ -917,9 +958,10 @@ impl Validator<'_> {
     ) -> Option<Vec<String>> {
         let check = check?;
         let names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
-        // ddev's `MetricToCheckValidator` (RULES.md, `manifest-metrics-check`).
+        // datadog-checks-dev's `MetricToCheckValidator` (RULES.md, `manifest-metrics-check`),
+        // which no command runs any more: a warning.
         if check.value.is_empty() && !names.is_empty() {
-            self.error(
+            self.warn(
                 check.key.span(),
                 "`metrics_check` is empty but metrics are declared: name at least one metric the \
                  integration always sends (Datadog shows the integration as working when it \
@@ -1313,7 +1355,7 @@ impl Validator<'_> {
         &mut self,
         prefix: Option<&Keyed<LitStr>>,
         app_id: Option<&str>,
-        metrics: &[Keyed<MetricArgs>],
+        declares_metrics: bool,
     ) -> Option<String> {
         if let Some(keyed) = prefix {
             let text = keyed.value.value();
@@ -1335,7 +1377,7 @@ impl Validator<'_> {
             );
             return Some(text);
         }
-        if metrics.is_empty() {
+        if !declares_metrics {
             return None;
         }
         Some(format!("{}.", app_id?.replace('-', "_")))
@@ -1701,8 +1743,9 @@ fn metric_row(cell: &dyn Fn(&str) -> String, prefix: Option<&str>) -> Result<Met
     }
     let orientation = match cell("orientation").as_str() {
         "-1" => "LowerIsBetter",
-        "0" | "" => "Neutral",
+        "0" => "Neutral",
         "1" => "HigherIsBetter",
+        "" => return Err(of("orientation", "is empty; write -1, 0 or 1".to_owned())),
         other => return Err(of("orientation", format!("`{other}` is not -1, 0 or 1"))),
     };
     let short_name = optional("short_name");
@@ -2295,18 +2338,28 @@ mod tests {
         );
     }
 
-    /// A package directory holding `metadata.csv` with `text`.
-    fn package_with_csv(name: &str, text: &str) -> Package {
+    /// A scratch package directory, removed when dropped.
+    struct Scratch(std::path::PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A package directory holding `metadata.csv` with `text` (removed when the guard drops).
+    fn package_with_csv(name: &str, text: &str) -> (Package, Scratch) {
         let dir = std::env::temp_dir().join(format!(
             "dd-integration-macros-{name}-{}",
             std::process::id()
         ));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("metadata.csv"), text).unwrap();
-        Package {
-            manifest_dir: Some(dir),
+        let package = Package {
+            manifest_dir: Some(dir.clone()),
             ..Package::default()
-        }
+        };
+        (package, Scratch(dir))
     }
 
     fn exporter(extra: TokenStream) -> TokenStream {
@@ -2321,7 +2374,7 @@ mod tests {
     #[test]
     fn metrics_come_from_the_partners_metadata_csv_checked_by_row() {
         // Columns in the partner's order, as merged files have them.
-        let package = package_with_csv(
+        let (package, _scratch) = package_with_csv(
             "good",
             "metric_name,metric_type,unit_name,per_unit_name,description,orientation,\
              integration,short_name,sample_tags,interval,curated_metric\n\
@@ -2351,7 +2404,7 @@ mod tests {
         assert!(m.metadata_csv.unwrap().ends_with("metadata.csv"));
 
         // Every bad row is reported, with its line, in one compile.
-        let package = package_with_csv(
+        let (package, _scratch) = package_with_csv(
             "bad",
             "metric_name,metric_type,interval,unit_name,per_unit_name,description,orientation,\
              integration,short_name\n\
@@ -2385,15 +2438,43 @@ mod tests {
             ]
         );
 
-        let errors = errors_of(exporter(quote!(
+        let model = model_of(exporter(quote!(
             metric(name = "acme.e", type = gauge),
             metrics_check = [],
         )));
         assert_eq!(
-            errors,
+            model
+                .warnings
+                .iter()
+                .map(|w| w.message.as_str())
+                .collect::<Vec<_>>(),
             [
                 "`metrics_check` is empty but metrics are declared: name at least one metric the \
               integration always sends (Datadog shows the integration as working when it arrives)"
+            ]
+        );
+
+        // Without `metric_prefix`, the rows are checked against the prefix the manifest gets.
+        let (derived, _derived_dir) = package_with_csv(
+            "derived",
+            "metric_name,metric_type,interval,unit_name,per_unit_name,description,orientation,\
+             integration,short_name\n\
+             acme_pager.jobs,count,,,,Jobs,0,acme_pager,\n\
+             other.jobs,count,,,,Jobs,0,acme_pager,\n",
+        );
+        let (_, errors) = run(
+            quote! {
+                name = "Acme Pager", scopes = [api_keys_write], submits = [metrics],
+                redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+                metadata_csv = "metadata.csv",
+            },
+            &derived,
+        );
+        assert_eq!(
+            errors,
+            [
+                "metadata.csv line 3: the metric name `other.jobs` does not start with the prefix \
+              `acme_pager.`"
             ]
         );
 
@@ -2536,11 +2617,10 @@ mod tests {
                  subscription, trial and cancellation notices there",
                 "`description` is 74 characters long; a Marketplace tile allows 70",
                 "`legal_terms` `assets/eula.txt` must be a `.pdf` file (ddev `validate eula`)",
-                "`unit_price` is a positive number of US dollars",
                 "`billing_type = tag_count` needs `metric = \"datadog.marketplace.<vendor>.<product>\"`, \
                  the metering metric",
                 "`billing_type = tag_count` needs `tag = \"...\"`, the tag whose values are billed",
-                "`metric` and `tag` are for `billing_type = tag_count` only",
+                "a Marketplace listing has one billing type: its `pricing(...)` entries differ",
             ]
         );
         // The app_id must be `<vendor>-<product>`, with the fix.
@@ -2597,7 +2677,7 @@ mod tests {
                 structured.push_str(&quoted.join(","));
             }
             for (i, file) in [text, structured].iter().enumerate() {
-                let package = package_with_csv(&format!("prop{i}"), file);
+                let (package, _scratch) = package_with_csv(&format!("prop{i}"), file);
                 let (model, errors) =
                     run(exporter(quote!(metadata_csv = "metadata.csv",)), &package);
                 proptest::prop_assert!(model.is_some() == errors.is_empty(), "{errors:?}");

@@ -50,12 +50,19 @@ pub(crate) fn key(spec: &IntegrationSpec) -> String {
     key.trim_end().chars().take(255).collect()
 }
 
-/// Whether a dashboard key matches the manifest schema (`^[a-zA-Z][a-zA-Z0-9-_ ]{0,254}`).
+/// Whether a dashboard key starts as the manifest schema's pattern asks
+/// (`^[a-zA-Z][a-zA-Z0-9-_ ]{0,254}`, unanchored at the end as JSON Schema patterns are: only
+/// the first character is certain to be checked).
 pub(crate) fn valid_key(key: &str) -> bool {
-    let mut chars = key.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && key.chars().count() <= 255
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '))
+    key.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+/// Whether a dashboard key is in the pattern's character set and length throughout.
+fn plain_key(key: &str) -> bool {
+    key.chars().count() <= 255
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ' '))
 }
 
 /// Whether the declaration gets a starter dashboard: it sends something to show, it did not
@@ -107,8 +114,30 @@ pub(crate) fn render(
         return None;
     }
     let mut dashboard = old.clone();
-    let widgets: Vec<Json> = missing.iter().map(|m| metric_widget(m)).collect();
+    let mut widgets: Vec<Json> = missing.iter().map(|m| metric_widget(m)).collect();
+    let names = missing
+        .iter()
+        .map(|m| format!("`{}`", m.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unchanged = |notes: &mut Vec<Note>, why: &str| {
+        notes.push(Note {
+            file: DASHBOARDS,
+            message: format!(
+                "{file} shows no widget for the newly declared {names}, and none was added: \
+                 {why}; add them in Datadog and export the dashboard over the file"
+            ),
+            rule: None,
+        });
+    };
+    // A free-form dashboard places every widget by hand: nothing is placed for the partner.
+    if old.str_at(&["layout_type"]) == Some("free") {
+        unchanged(notes, "it is a free-form dashboard");
+        return None;
+    }
+    let fixed = old.str_at(&["reflow_type"]) == Some("fixed");
     let Json::Object(top) = &mut dashboard else {
+        unchanged(notes, "it is not a JSON object");
         return None;
     };
     let group = top.get_mut("widgets").and_then(|w| match w {
@@ -126,19 +155,41 @@ pub(crate) fn render(
         _ => top.get_mut("widgets"),
     };
     let Some(Json::Array(items)) = target else {
+        unchanged(notes, "it has no `widgets` list");
         return None;
     };
+    if fixed {
+        // A fixed grid of 12 columns: each new widget a third wide, in rows below the others.
+        let bottom = items
+            .iter()
+            .filter_map(|w| {
+                let y = w.at(&["layout", "y"])?.as_number()?.as_u64()?;
+                let h = w.at(&["layout", "height"])?.as_number()?.as_u64()?;
+                Some(y + h)
+            })
+            .max()
+            .unwrap_or(0);
+        for (i, widget) in widgets.iter_mut().enumerate() {
+            let i = i as u64;
+            if let Json::Object(w) = widget {
+                w.insert(
+                    "layout",
+                    object(vec![
+                        ("x", Json::from((i % 3) * 4)),
+                        ("y", Json::from(bottom + (i / 3) * 2)),
+                        ("width", Json::from(4_u64)),
+                        ("height", Json::from(2_u64)),
+                    ]),
+                );
+            }
+        }
+    }
     items.extend(widgets);
     notes.push(Note {
         file: DASHBOARDS,
         message: format!(
-            "added a widget to {file} for each newly declared metric: {}; nothing else in it \
-             was changed",
-            missing
-                .iter()
-                .map(|m| format!("`{}`", m.name))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "added a widget to {file} for each newly declared metric: {names}; nothing else in \
+             it was changed"
         ),
         rule: None,
     });
@@ -514,9 +565,15 @@ pub(crate) fn check(
         c.error(
             Rule::DashboardKey,
             super::MANIFEST,
+            format!("assets.dashboards key \"{key}\" must start with a letter"),
+        );
+    } else if !plain_key(key) {
+        c.warning(
+            Rule::DashboardKey,
+            super::MANIFEST,
             format!(
-                "assets.dashboards key \"{key}\" must start with a letter and hold only letters, \
-                 digits, spaces, `-` and `_` (at most 255)"
+                "assets.dashboards key \"{key}\" holds more than letters, digits, spaces, `-` \
+                 and `_` (or is over 255 characters): the schema's pattern may refuse it"
             ),
         );
     }
@@ -607,7 +664,10 @@ fn app_ids(json: &Json, uuid: &str, out: &mut Vec<String>) {
         .into_iter()
         .flatten()
     {
+        // ddev fails only a truthy `app_id` that differs (`if widget_app_uuid and ...`).
         if let Some(found) = widget.at(&["definition", "app_id"])
+            && !matches!(found, Json::Null)
+            && found.as_str() != Some("")
             && found.as_str() != Some(uuid)
         {
             out.push(match found.as_str() {
@@ -631,7 +691,7 @@ mod tests {
         assert!(valid_key("Mergify - Merge Queue Stats"));
         assert!(!valid_key("1Password Overview"));
         assert!(!valid_key(""));
-        assert!(!valid_key("Acme (beta)"));
+        assert!(valid_key("Acme (beta)") && !plain_key("Acme (beta)"));
         let spec = IntegrationSpec {
             name: "1Acme (beta) Pager",
             ..EXPORTER
@@ -848,5 +908,46 @@ mod tests {
         let again = rendered(&EXPORTER, Some(&folder));
         assert!(again.file(FILE).is_none());
         assert!(!again.file(MANIFEST).unwrap().contains(FILE));
+    }
+
+    #[test]
+    fn a_fixed_grid_gets_placed_widgets_and_a_free_form_one_a_note() {
+        let fixed = Json::parse(
+            r#"{"title": "Acme", "description": "", "template_variables": [],
+                "layout_type": "ordered", "reflow_type": "fixed",
+                "widgets": [{"definition": {"type": "note", "content": "x"},
+                             "layout": {"x": 0, "y": 0, "width": 12, "height": 3}}]}"#,
+        )
+        .unwrap();
+        let mut notes = Vec::new();
+        let grown = render(&EXPORTER, Some(&fixed), &[], FILE, &mut notes).unwrap();
+        let widgets = grown.at(&["widgets"]).and_then(Json::as_array).unwrap();
+        assert_eq!(widgets.len(), 3);
+        for (i, widget) in widgets[1..].iter().enumerate() {
+            let at = |k: &str| {
+                widget
+                    .at(&["layout", k])
+                    .and_then(Json::as_number)
+                    .and_then(serde_json::Number::as_u64)
+            };
+            assert_eq!(
+                (at("x"), at("y"), at("width")),
+                (Some(i as u64 * 4), Some(3), Some(4))
+            );
+        }
+
+        let free = Json::parse(
+            r#"{"title": "Acme", "description": "", "template_variables": [],
+                "layout_type": "free", "widgets": []}"#,
+        )
+        .unwrap();
+        let mut notes = Vec::new();
+        assert!(render(&EXPORTER, Some(&free), &[], FILE, &mut notes).is_none());
+        assert!(
+            notes[0]
+                .message
+                .contains("none was added: it is a free-form dashboard"),
+            "{notes:#?}"
+        );
     }
 }

@@ -431,9 +431,13 @@ pub fn render_at(
     if logs::wanted(spec, has_logs_assets, lists_logs, old_manifest.is_none()) {
         let dir_name = vocabulary::folder_name(spec.app_id);
         let (pipeline, tests) = logs::paths(&dir_name);
+        // The source the manifest names (a published one may differ from the declaration's).
+        let source = new_manifest
+            .str_at(&["assets", "logs", "source"])
+            .unwrap_or_else(|| spec.logs_source());
         notes.push(logs::note(&dir_name, &pipeline));
-        assets.push((pipeline, logs::pipeline(spec)));
-        assets.push((tests, logs::tests(spec)));
+        assets.push((pipeline, logs::pipeline(spec, source)));
+        assets.push((tests, logs::tests(spec, source)));
     }
     let mut obsolete = Vec::new();
     if manifest::has_integration(spec, old_manifest.as_ref()) {
@@ -669,8 +673,6 @@ mod tests {
         assert!(!rendered.stale(Some(&folder)).iter().any(|p| p == MANIFEST));
     }
 
-    /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
-    /// no `source_type_id` and no service_checks.json, and that passes.
     /// Integrations rendered in one run, within one second, each get their own
     /// `source_type_id` (ddev's formula alone gives them the same).
     #[test]
@@ -693,6 +695,8 @@ mod tests {
         assert_eq!(ids.len(), 5, "{ids:?}");
     }
 
+    /// vantage's shape: it reads Datadog and sends nothing, so it has no `assets.integration`,
+    /// no `source_type_id` and no service_checks.json, and that passes.
     #[test]
     fn a_query_only_integration_gets_no_integration_block() {
         let spec = IntegrationSpec {

@@ -82,13 +82,13 @@ const PROCESSORS: [(&str, &str, &str); 4] = [
     ),
 ];
 
-/// The pipeline skeleton.
-pub(crate) fn pipeline(spec: &IntegrationSpec) -> String {
+/// The pipeline skeleton, filtering on `source` (the manifest's `assets.logs.source`).
+pub(crate) fn pipeline(spec: &IntegrationSpec, source: &str) -> String {
     let mut out = format!(
         "id: {id}\nmetric_id: {id}\nbackend_only: false\nfacets: null\npipeline:\n  type: pipeline\n  name: {name}\n  enabled: true\n  filter:\n    query: {query}\n  processors:\n",
         id = spec.app_id,
         name = quoted(spec.name),
-        query = quoted(&format!("source:{}", spec.logs_source())),
+        query = quoted(&format!("source:{source}")),
     );
     for (kind, name, source) in PROCESSORS {
         out.push_str(&format!(
@@ -100,10 +100,10 @@ pub(crate) fn pipeline(spec: &IntegrationSpec) -> String {
 }
 
 /// The test file: one log as the SDK sends it, and what the processors make of it.
-pub(crate) fn tests(spec: &IntegrationSpec) -> String {
+pub(crate) fn tests(spec: &IntegrationSpec, source: &str) -> String {
     let message = format!("{} example log", spec.name);
     let sample = serde_json::json!({
-        "ddsource": spec.logs_source(),
+        "ddsource": source,
         "message": message,
         "service": spec.app_id,
         "status": "info",
@@ -113,7 +113,7 @@ pub(crate) fn tests(spec: &IntegrationSpec) -> String {
         "id: {id}\ntests:\n  - sample: |-\n      {sample}\n    result:\n      custom:\n        ddsource: {source}\n      message: {message}\n      service: {service}\n      status: \"info\"\n      tags:\n        - \"source:LOGS_SOURCE\"\n      timestamp: {SAMPLE_MS}\n",
         id = spec.app_id,
         sample = sample,
-        source = quoted(spec.logs_source()),
+        source = quoted(source),
         service = quoted(spec.app_id),
         message = quoted(&message),
     )
@@ -147,15 +147,16 @@ pub(crate) fn check(c: &mut Checker<'_>, app_id: Option<&str>, sends_logs: bool)
     let files: Vec<String> = c
         .folder
         .paths()
-        .filter(|p| p.starts_with(DIR) || p.starts_with("assets/logs."))
+        .filter(|p| p.starts_with(DIR))
         .map(str::to_owned)
         .collect();
+    // A pipeline elsewhere (`logs/acme.yaml`, `assets/pipelines/logs/acme.yaml`) is not tested.
     for path in c
         .folder
         .paths()
         .filter(|p| {
             (p.ends_with(".yml") || p.ends_with(".yaml"))
-                && p.contains("logs")
+                && p.split('/').any(|segment| segment == "logs")
                 && !p.starts_with(DIR)
         })
         .map(str::to_owned)

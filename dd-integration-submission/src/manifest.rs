@@ -669,14 +669,17 @@ fn check_marketplace(f: &mut Fields<'_, '_, '_>) {
                         ),
                     ),
                 }
-                let price = at("unit_price")
+                match at("unit_price")
                     .and_then(Json::as_number)
-                    .and_then(serde_json::Number::as_f64);
-                if !price.is_some_and(|p| p > 0.0) {
-                    error(
-                        f,
-                        format!("pricing[{i}].unit_price must be a positive number"),
-                    );
+                    .and_then(serde_json::Number::as_f64)
+                {
+                    None => error(f, format!("pricing[{i}].unit_price must be a number")),
+                    Some(price) if price <= 0.0 => f.c.warning(
+                        Rule::MarketplacePricing,
+                        MANIFEST,
+                        format!("pricing[{i}].unit_price is not a positive number"),
+                    ),
+                    Some(_) => {}
                 }
                 for key in ["unit_label", "short_description", "product_id"] {
                     if at(key)
@@ -727,6 +730,17 @@ fn check_marketplace(f: &mut Fields<'_, '_, '_>) {
                 );
             }
         }
+    }
+    if product_ids.len() > 1 {
+        f.c.error(
+            Rule::MarketplaceAppId,
+            MANIFEST,
+            format!(
+                "pricing names several product_ids ({}); a listing is one product, the second \
+                 half of its app_id",
+                product_ids.join(", ")
+            ),
+        );
     }
     if let (Some(app_id), Some(vendor), [product]) = (
         f.manifest.str_at(&["app_id"]),
@@ -1294,7 +1308,14 @@ fn check_author(f: &mut Fields<'_, '_, '_>, marketplace: bool) {
     }
     match f.string(&["author", "vendor_id"], false) {
         Some(vendor) => {
-            if let Some(problem) = vocabulary::app_id_problem(vendor) {
+            let problem = if marketplace {
+                dd_integration_facts::names::marketplace_vendor_id(vendor)
+                    .err()
+                    .map(|e| format!("`{vendor}` {e}"))
+            } else {
+                vocabulary::app_id_problem(vendor)
+            };
+            if let Some(problem) = problem {
                 f.c.error(
                     Rule::VendorId,
                     MANIFEST,

@@ -22,17 +22,7 @@ const COLUMNS: [&str; 11] = [
 ];
 
 /// The columns every metadata.csv has (`curated_metric` and `sample_tags` are optional).
-const REQUIRED_COLUMNS: [&str; 9] = [
-    "metric_name",
-    "metric_type",
-    "interval",
-    "unit_name",
-    "per_unit_name",
-    "description",
-    "orientation",
-    "integration",
-    "short_name",
-];
+use dd_integration_facts::names::METADATA_REQUIRED_COLUMNS as REQUIRED_COLUMNS;
 
 /// The values that may not be empty.
 const REQUIRED_VALUES: [&str; 4] = ["metric_name", "metric_type", "orientation", "integration"];

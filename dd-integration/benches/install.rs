@@ -129,6 +129,8 @@ fn main() {
             .redirect_uri(format!("{app}/cb"))
             .onboarding_url(format!("{app}/connect"))
             .endpoints(sandbox.endpoints())
+        // The benchmark's browsers are many and fast: no limit on code exchanges.
+        .exchange_limit(1_000_000, 1_000_000)
             .memory_store_for_tests()
             .build()
             .unwrap();

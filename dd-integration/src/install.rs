@@ -1012,20 +1012,14 @@ impl<I: DatadogIntegration> Installer<I> {
             updated_at: now,
             version: 1,
         };
-        // The tokens (and the key journal) are durable before anything else can fail.
+        // The tokens (and the key journal) are durable before anything else can fail, and, in
+        // the same write, the flow's outcome is its installation: a reload or a second click
+        // waits for its key (the journal shows it is being created), and after a crash finds
+        // the installation and the true state of its key rather than a flow that never ends.
         store
-            .insert(&installation)
+            .insert_for_flow(&installation, &flow.flow_id)
             .await
             .map_err(InstallFailure::Store)?;
-        // The flow's outcome is its installation from now on: a reload or a second click waits
-        // for its key (the journal shows it is being created), and after a crash finds the
-        // installation and the true state of its key rather than a flow that never ends.
-        if let Err(e) = store
-            .finish_flow(&flow.flow_id, Some(&installation.id))
-            .await
-        {
-            tracing::warn!(error = %e, "could not record the end of a flow");
-        }
         let api_key = self
             .api_key(&mut installation, previous.as_ref(), &granted)
             .await;

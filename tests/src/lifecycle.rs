@@ -648,6 +648,18 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         self.around(StoreCall::Insert, self.inner.insert(installation))
             .await
     }
+    async fn insert_for_flow(
+        &self,
+        installation: &Installation,
+        flow_id: &str,
+    ) -> Result<(), StoreError> {
+        // The one write that stores the installation (its flow's outcome with it).
+        self.around(
+            StoreCall::Insert,
+            self.inner.insert_for_flow(installation, flow_id),
+        )
+        .await
+    }
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
         self.around(StoreCall::Get, self.inner.get(id)).await
     }

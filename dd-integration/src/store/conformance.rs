@@ -152,6 +152,7 @@ pub const CASES: &[&str] = &[
     "delete_removes_the_installation",
     "flow_claims_record_how_flows_end",
     "concurrent_flow_claims_have_one_winner",
+    "insert_for_flow_stores_the_installation_and_ends_its_flow",
     "data_survives_reopening",
     "sealing_key_rotation",
     "cancelled_writes_leave_whole_records",
@@ -215,6 +216,9 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
         "delete_removes_the_installation" => delete(&t).await,
         "flow_claims_record_how_flows_end" => flow_lifecycle(&t).await,
         "concurrent_flow_claims_have_one_winner" => flow_race(&t).await,
+        "insert_for_flow_stores_the_installation_and_ends_its_flow" => {
+            insert_for_flow(&t).await;
+        }
         "data_survives_reopening" => reopen(&t).await,
         "sealing_key_rotation" => rotation(&t).await,
         "cancelled_writes_leave_whole_records" => cancelled_writes(&t).await,
@@ -257,6 +261,7 @@ macro_rules! installation_store_conformance {
             delete_removes_the_installation,
             flow_claims_record_how_flows_end,
             concurrent_flow_claims_have_one_winner,
+            insert_for_flow_stores_the_installation_and_ends_its_flow,
             data_survives_reopening,
             sealing_key_rotation,
             cancelled_writes_leave_whole_records,
@@ -1239,6 +1244,65 @@ async fn flow_lifecycle<F: StoreFactory>(t: &Bench<'_, F>) {
         .await
         .expect("finish_flow of an unknown flow");
     assert_eq!(claim(&one, "flow-fresh").await, FlowClaim::Claimed);
+}
+
+async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
+    let [one, other] = t.two().await;
+    let expires = SystemTime::now() + Duration::from_secs(600);
+    assert_eq!(
+        one.claim_flow("flow-insert", expires)
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Claimed
+    );
+    let first = sample_installation("org-flow");
+    one.insert_for_flow(&first, "flow-insert")
+        .await
+        .expect("insert_for_flow");
+    // Both halves, as seen from another connection: the installation, and the flow's outcome.
+    assert_eq!(must_get(&*other, &first.id).await.id, first.id);
+    assert_eq!(
+        other
+            .claim_flow("flow-insert", SystemTime::now())
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Installed(first.id.clone())
+    );
+    // The installation's previous one is marked replaced in the same write.
+    let mut second = sample_installation("org-flow");
+    second.previous = Some(first.id.clone());
+    assert_eq!(
+        one.claim_flow("flow-second", expires)
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Claimed
+    );
+    other
+        .insert_for_flow(&second, "flow-second")
+        .await
+        .expect("insert_for_flow");
+    assert!(matches!(
+        must_get(&*one, &first.id).await.status,
+        InstallationStatus::Replaced { .. }
+    ));
+    // A duplicate id is refused and ends no flow: its claim stays in progress.
+    assert_eq!(
+        one.claim_flow("flow-dup", expires)
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Claimed
+    );
+    assert!(matches!(
+        one.insert_for_flow(&first, "flow-dup").await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        other
+            .claim_flow("flow-dup", expires)
+            .await
+            .expect("claim_flow"),
+        FlowClaim::InProgress
+    );
 }
 
 async fn flow_race<F: StoreFactory>(t: &Bench<'_, F>) {

@@ -62,6 +62,23 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// the same step.
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError>;
 
+    /// Stores a new installation, as [`insert`](Self::insert), and records it as the outcome of
+    /// the flow `flow_id` ([`finish_flow`](Self::finish_flow)): what an install's callback does
+    /// once it has the tokens. The built-in stores do both in one transaction, so an install
+    /// costs one synced write here; the default makes the two calls, and a failure to record
+    /// the flow's outcome only leaves the claim to expire.
+    async fn insert_for_flow(
+        &self,
+        installation: &Installation,
+        flow_id: &str,
+    ) -> Result<(), StoreError> {
+        self.insert(installation).await?;
+        if let Err(e) = self.finish_flow(flow_id, Some(&installation.id)).await {
+            tracing::warn!(error = %e, "could not record the end of a flow");
+        }
+        Ok(())
+    }
+
     /// The installation with this id.
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError>;
 
@@ -134,6 +151,12 @@ pub trait InstallationStore: Send + Sync + 'static {
 
     /// Claims the flow `flow_id` for this caller, unless someone did already. Claims are kept
     /// until `expires_at` (after that the flow's cookie has expired too).
+    ///
+    /// A claim need not wait for the disk (the built-in stores do not: PostgreSQL commits it
+    /// with `synchronous_commit = off`, SQLite without its sync unless other writes share the
+    /// commit). The install's next write, synced, makes it durable with itself, since both
+    /// databases sync their log in order; lost alone in a power failure, it only lets the same
+    /// authorization code be presented again, which Datadog refuses: a code is used once.
     async fn claim_flow(
         &self,
         flow_id: &str,
@@ -238,6 +261,14 @@ pub enum StoreError {
 impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
         (**self).insert(installation).await
+    }
+
+    async fn insert_for_flow(
+        &self,
+        installation: &Installation,
+        flow_id: &str,
+    ) -> Result<(), StoreError> {
+        (**self).insert_for_flow(installation, flow_id).await
     }
 
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {

@@ -11,10 +11,12 @@
 //! is one `INSERT .. ON CONFLICT`. So the same code is safe for several processes on one SQLite
 //! file and for many replicas on one PostgreSQL database.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
+use sqlx::Connection as _;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use super::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
@@ -214,7 +216,51 @@ pub(super) struct SqlStore<DB: Database> {
     sealer: Sealer,
     dialect: Dialect,
     claims: AtomicU32,
+    /// SQLite has one writer at a time, and a connection that finds the file locked sleeps in
+    /// SQLite's busy handler (1, 2, 5, 10 ms...) while holding one of the pool's few
+    /// connections: the process's writes take turns here first, so that under many concurrent
+    /// installs a write waits only for the writes before it and reads keep their connections.
+    /// Other processes sharing the file still meet SQLite's lock. `None` on PostgreSQL, whose
+    /// writers run concurrently.
+    writer: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// The install path's writes waiting for their turn on SQLite: the writer whose turn it is
+    /// commits every one queued in one transaction (group commit), so that concurrent installs
+    /// share one disk sync instead of taking one each.
+    queue: Queue<DB>,
 }
+
+/// The writes waiting for the next group commit, each with how durable it must be.
+type Queue<DB> = Arc<std::sync::Mutex<Vec<(Job<DB>, Durability)>>>;
+
+/// Whether a batched write must be on disk before its caller hears of it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// Synced: the installation, its key.
+    Disk,
+    /// Enough on SQLite's log: a flow claim (see [`SqlStore::claim_write`]).
+    Log,
+}
+
+/// What a batched write does when its transaction ended: `Ok` when it committed.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// One write of a group commit: its statements, run on the batch's transaction inside a
+/// savepoint of its own (a failed write leaves the others whole), then how to answer its caller.
+type Job<DB> = Box<
+    dyn for<'c> FnOnce(
+            &'c mut <DB as Database>::Connection,
+        ) -> std::pin::Pin<Box<dyn Future<Output = Finish> + Send + 'c>>
+        + Send,
+>;
+
+/// The statements of one batched write, on the batch's connection.
+type Work<DB, T> = Box<
+    dyn for<'c> FnOnce(
+            &'c mut <DB as Database>::Connection,
+        ) -> std::pin::Pin<
+            Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>,
+        > + Send,
+>;
 
 impl<DB: Database> SqlStore<DB> {
     /// Closes the pool's connections (waiting for the ones in use to come back).
@@ -519,9 +565,146 @@ where
             sealer,
             dialect,
             claims: AtomicU32::new(0),
+            writer: matches!(dialect, Dialect::Sqlite)
+                .then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            queue: Arc::new(std::sync::Mutex::new(Vec::new())),
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Runs `work` as one write: on SQLite, queued and committed with every other write queued
+    /// meanwhile (one transaction, one disk sync, each write in its own savepoint); on
+    /// PostgreSQL, in a transaction of its own. The answer comes once the transaction committed.
+    async fn batched<T: Send + 'static>(
+        &self,
+        sync: Durability,
+        work: Work<DB, T>,
+    ) -> Result<Result<T, sqlx::Error>, StoreError> {
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, sqlx::Error>>();
+        let job: Job<DB> = Box::new(move |conn| {
+            Box::pin(async move {
+                let out = match sqlx::query::<DB>("SAVEPOINT dd_write")
+                    .execute(&mut *conn)
+                    .await
+                {
+                    Err(e) => Err(e),
+                    Ok(_) => match work(&mut *conn).await {
+                        Ok(value) => sqlx::query::<DB>("RELEASE dd_write")
+                            .execute(&mut *conn)
+                            .await
+                            .map(|_| value),
+                        Err(e) => {
+                            let _ = sqlx::query::<DB>("ROLLBACK TO dd_write")
+                                .execute(&mut *conn)
+                                .await;
+                            let _ = sqlx::query::<DB>("RELEASE dd_write")
+                                .execute(&mut *conn)
+                                .await;
+                            Err(e)
+                        }
+                    },
+                };
+                let finish: Finish = Box::new(move |committed| {
+                    let _ = answer.send(match (out, committed) {
+                        (Ok(value), Ok(())) => Ok(value),
+                        (Ok(_), Err(e)) => Err(sqlx::Error::Protocol(format!(
+                            "the write's transaction did not commit: {e}"
+                        ))),
+                        (Err(e), _) => Err(e),
+                    });
+                });
+                finish
+            })
+        });
+        let pool = self.pool.clone();
+        let begin = self.dialect.begin_write();
+        let dialect = self.dialect;
+        let writer = self.writer.clone();
+        let queue = Arc::clone(&self.queue);
+        // Detached: a caller that stops waiting leaves no batch half done.
+        detached(async move {
+            let (jobs, _turn) = match writer {
+                Some(writer) => {
+                    queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((job, sync));
+                    let turn = writer.lock_owned().await;
+                    let jobs = std::mem::take(
+                        &mut *queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    );
+                    (jobs, Some(turn))
+                }
+                None => (vec![(job, sync)], None),
+            };
+            // Empty: an earlier turn committed this write with its own.
+            if jobs.is_empty() {
+                return;
+            }
+            let mut conn = match pool.acquire().await {
+                Ok(conn) => conn,
+                // The jobs, dropped, answer their callers with a closed channel.
+                Err(e) => {
+                    tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
+                    return;
+                }
+            };
+            // A batch of claims alone skips SQLite's disk sync; any other write syncs them all.
+            let unsynced =
+                dialect == Dialect::Sqlite && jobs.iter().all(|(_, sync)| *sync == Durability::Log);
+            if unsynced
+                && sqlx::query::<DB>("PRAGMA synchronous = NORMAL")
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            let committed = match conn.begin_with(begin).await {
+                Ok(mut tx) => {
+                    let mut finishes = Vec::with_capacity(jobs.len());
+                    for (job, _) in jobs {
+                        finishes.push(job(&mut *tx).await);
+                    }
+                    let committed = tx.commit().await.map_err(|e| e.to_string());
+                    for finish in finishes {
+                        finish(committed.clone());
+                    }
+                    committed.is_ok()
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
+                    false
+                }
+            };
+            if unsynced
+                && sqlx::query::<DB>("PRAGMA synchronous = FULL")
+                    .execute(&mut *conn)
+                    .await
+                    .is_err()
+            {
+                // Never back into the pool unsynced.
+                conn.close_on_drop();
+            }
+            let _ = committed;
+        })
+        .await?;
+        Ok(answered.await.unwrap_or_else(|_| {
+            Err(sqlx::Error::Protocol(
+                "the write's transaction could not begin".into(),
+            ))
+        }))
+    }
+
+    /// This process's turn to write (SQLite; on PostgreSQL, no wait): see [`SqlStore::writer`].
+    async fn writing(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match &self.writer {
+            Some(writer) => Some(Arc::clone(writer).lock_owned().await),
+            None => None,
+        }
     }
 
     fn error(&self, doing: &str) -> impl FnOnce(sqlx::Error) -> StoreError + use<'_, DB> {
@@ -766,7 +949,13 @@ where
         Ok(found.is_some())
     }
 
-    async fn insert_row(&self, installation: &Installation) -> Result<(), StoreError> {
+    /// Inserts the installation (marking its previous one replaced) and, given a flow, records
+    /// the installation as that flow's outcome: one transaction, one synced commit.
+    async fn insert_row(
+        &self,
+        installation: &Installation,
+        flow: Option<&str>,
+    ) -> Result<(), StoreError> {
         let sealed = self.seal(installation);
         let (status, reason, replaced_by) = status_columns(&installation.status);
         let api_key = installation.api_key.as_ref();
@@ -806,32 +995,82 @@ where
             .bind(installation.org_hint.clone())
             .bind(installation.api_key_requested_at.map(millis))
             .bind(installation.refresh_started_at.map(millis));
-        let pool = self.pool.clone();
-        let begin = self.dialect.begin_write();
-        let inserted = detached(async move {
-            let mut tx = pool.begin_with(begin).await?;
-            if insert.fetch_optional(&mut *tx).await?.is_none() {
-                // The id exists. Dropping the transaction rolls it back.
-                return Ok(false);
-            }
-            if let Some(previous) = previous {
-                sqlx::query::<DB>(MARK_REPLACED)
-                    .bind(previous)
-                    .bind(id)
-                    .bind(created_at)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(true)
-        })
-        .await?
-        .map_err(self.error("store an installation"))?;
+        let flow = flow.map(str::to_owned);
+        let inserted = self
+            .batched(
+                Durability::Disk,
+                Box::new(move |conn| {
+                    Box::pin(async move {
+                        if insert.fetch_optional(&mut *conn).await?.is_none() {
+                            // The id exists: nothing was written.
+                            return Ok(false);
+                        }
+                        if let Some(previous) = previous {
+                            sqlx::query::<DB>(MARK_REPLACED)
+                                .bind(previous)
+                                .bind(id.clone())
+                                .bind(created_at)
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        if let Some(flow) = flow {
+                            sqlx::query::<DB>(FINISH_FLOW)
+                                .bind(flow)
+                                .bind("installed".to_owned())
+                                .bind(Some(id))
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        Ok(true)
+                    })
+                }),
+            )
+            .await?
+            .map_err(self.error("store an installation"))?;
         if inserted {
             Ok(())
         } else {
             Err(StoreError::Duplicate(installation.id.clone()))
         }
+    }
+
+    /// Writes a flow claim. PostgreSQL commits it without waiting for the disk
+    /// (`synchronous_commit = off`): the install's next write (the installation, synced) makes
+    /// it durable with itself, since the log is synced in order; lost alone in a power failure,
+    /// it only lets the same code be presented again, which Datadog refuses (a code is used
+    /// once). SQLite commits it in the group commit of the writes queued with it, one disk sync
+    /// shared by all.
+    async fn claim_write(
+        &self,
+        flow_id: &str,
+        keep_until: i64,
+        now: i64,
+    ) -> Result<Result<Option<String>, sqlx::Error>, StoreError> {
+        let claim = sqlx::query_scalar::<DB, String>(CLAIM_FLOW)
+            .bind(flow_id.to_owned())
+            .bind(keep_until)
+            .bind(now);
+        if self.dialect == Dialect::Sqlite {
+            return self
+                .batched(
+                    Durability::Log,
+                    Box::new(move |conn| {
+                        Box::pin(async move { claim.fetch_optional(&mut *conn).await })
+                    }),
+                )
+                .await;
+        }
+        let pool = self.pool.clone();
+        detached(async move {
+            let mut tx = pool.begin().await?;
+            sqlx::query::<DB>("SET LOCAL synchronous_commit TO OFF")
+                .execute(&mut *tx)
+                .await?;
+            let claimed = claim.fetch_optional(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(claimed)
+        })
+        .await
     }
 
     async fn claim(&self, flow_id: &str, expires_at: SystemTime) -> Result<FlowClaim, StoreError> {
@@ -848,12 +1087,9 @@ where
         for _ in 0..3 {
             let now = SystemTime::now();
             let keep_until = expires_at.max(now) + FLOW_GRACE;
-            let claimed = sqlx::query_scalar::<DB, String>(CLAIM_FLOW)
-                .bind(flow_id.to_owned())
-                .bind(millis(keep_until))
-                .bind(millis(now))
-                .fetch_optional(&self.pool)
-                .await
+            let claimed = self
+                .claim_write(flow_id, millis(keep_until), millis(now))
+                .await?
                 .map_err(self.error("claim a flow"))?;
             if claimed.is_some() {
                 return Ok(FlowClaim::Claimed);
@@ -891,8 +1127,18 @@ where
 {
     #[tracing::instrument(name = "store.insert", skip_all, fields(installation = %installation.id, backend = self.dialect.name()))]
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
-        self.insert_row(installation).await?;
+        self.insert_row(installation, None).await?;
         tracing::debug!(previous = ?installation.previous, "installation inserted");
+        Ok(())
+    }
+
+    async fn insert_for_flow(
+        &self,
+        installation: &Installation,
+        flow_id: &str,
+    ) -> Result<(), StoreError> {
+        self.insert_row(installation, Some(flow_id)).await?;
+        tracing::debug!(previous = ?installation.previous, "installation inserted, its flow finished");
         Ok(())
     }
 
@@ -936,7 +1182,7 @@ where
         id: &InstallationId,
         key: &MarketplaceApiKey,
     ) -> Result<(), StoreError> {
-        let updated = sqlx::query_scalar::<DB, String>(SET_API_KEY)
+        let query = sqlx::query_scalar::<DB, String>(SET_API_KEY)
             .bind(id.as_str().to_owned())
             .bind(key.id.clone())
             .bind(seal_str(
@@ -947,9 +1193,16 @@ where
             ))
             .bind(key.name.clone())
             .bind(key.created_at.clone())
-            .bind(millis(SystemTime::now()))
-            .fetch_optional(&self.pool)
-            .await
+            .bind(millis(SystemTime::now()));
+        // Group-committed on SQLite with the other installs' writes.
+        let updated = self
+            .batched(
+                Durability::Disk,
+                Box::new(move |conn| {
+                    Box::pin(async move { query.fetch_optional(&mut *conn).await })
+                }),
+            )
+            .await?
             .map_err(self.error("store a marketplace API key"))?;
         match updated {
             Some(_) => {
@@ -961,6 +1214,7 @@ where
     }
 
     async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        let _turn = self.writing().await;
         let updated = sqlx::query_scalar::<DB, String>(CLEAR_API_KEY_REQUEST)
             .bind(id.as_str().to_owned())
             .bind(millis(SystemTime::now()))
@@ -979,6 +1233,7 @@ where
         expected_version: u64,
         tokens: &TokenUpdate,
     ) -> Result<u64, StoreError> {
+        let _turn = self.writing().await;
         let new_version = sqlx::query_scalar::<DB, i64>(UPDATE_TOKENS)
             .bind(id.as_str().to_owned())
             .bind(version_param(expected_version))
@@ -1029,6 +1284,7 @@ where
         holder: &str,
         until: SystemTime,
     ) -> Result<bool, StoreError> {
+        let _turn = self.writing().await;
         let taken = sqlx::query_scalar::<DB, String>(ACQUIRE_LEASE)
             .bind(id.as_str().to_owned())
             .bind(holder.to_owned())
@@ -1053,6 +1309,7 @@ where
         id: &InstallationId,
         holder: &str,
     ) -> Result<(), StoreError> {
+        let _turn = self.writing().await;
         sqlx::query::<DB>(RELEASE_LEASE)
             .bind(id.as_str().to_owned())
             .bind(holder.to_owned())
@@ -1068,6 +1325,7 @@ where
         id: &InstallationId,
         status: &InstallationStatus,
     ) -> Result<(), StoreError> {
+        let _turn = self.writing().await;
         let (text, reason, replaced_by) = status_columns(status);
         let updated = sqlx::query_scalar::<DB, String>(SET_STATUS)
             .bind(id.as_str().to_owned())
@@ -1089,6 +1347,7 @@ where
 
     #[tracing::instrument(name = "store.delete", skip_all, fields(installation = %id, backend = self.dialect.name()))]
     async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        let _turn = self.writing().await;
         let deleted = sqlx::query_scalar::<DB, String>(DELETE)
             .bind(id.as_str().to_owned())
             .fetch_optional(&self.pool)
@@ -1112,6 +1371,7 @@ where
         flow_id: &str,
         installed: Option<&InstallationId>,
     ) -> Result<(), StoreError> {
+        let _turn = self.writing().await;
         let outcome = if installed.is_some() {
             "installed"
         } else {
@@ -1139,6 +1399,14 @@ macro_rules! forward_to_sql_store {
                 installation: &$crate::installation::Installation,
             ) -> Result<(), $crate::store::StoreError> {
                 self.inner.insert(installation).await
+            }
+
+            async fn insert_for_flow(
+                &self,
+                installation: &$crate::installation::Installation,
+                flow_id: &str,
+            ) -> Result<(), $crate::store::StoreError> {
+                self.inner.insert_for_flow(installation, flow_id).await
             }
 
             async fn get(

@@ -1,0 +1,408 @@
+//! Complete installs over loopback against the Datadog sandbox, with the durable stores a
+//! partner runs (SQLite, PostgreSQL) beside the memory store, and the store's calls timed apart.
+//!
+//! `cargo bench -p dd-integration-tests --bench install_stores`
+//!
+//! Each install is what a browser does: GET the onboarding URL (302 + flow cookie), GET the
+//! sandbox's authorize URL (302 with a code), GET the callback with the cookie (exchange, key,
+//! store, success page). For each store: installs per second with 1 and with 32 browsers at
+//! once; the SDK's own time in the callback (its wall time at the browser minus the time inside
+//! the calls to Datadog, the `datadog.oauth.exchange`, `datadog.org.confirm` and
+//! `datadog.api_key.create` spans),
+//! one install at a time; and each store method's calls per install and time per call, measured
+//! by a wrapper around the store. Both databases sync every commit they are asked to: SQLite in
+//! WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster from
+//! Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
+
+#[path = "../tests/support/postgres.rs"]
+mod postgres_support;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use dd_integration::installation::InstallationStatus;
+use dd_integration::installation::MarketplaceApiKey;
+use dd_integration::store::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
+use dd_integration::testkit::{ClientSpec, OrgSpec, SESSION_COOKIE, Sandbox, SandboxOrg};
+use dd_integration::{
+    ClientSecret, Domain, Installation, InstallationId, Installer, OrgId, PostgresStore, Sealer,
+    SealingKey, SqliteStore,
+};
+use tracing::span;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The integration being installed: it confirms the org (so that `find_by_org` runs, as for
+/// every integration that links reinstalls) and creates the marketplace API key.
+#[dd_integration::datadog_integration(
+    name = "Bench",
+    scopes = [monitors_read, api_keys_write, user_access_read],
+    redirect = "https://acme.example/cb",
+    onboarding = "https://acme.example/connect",
+    submits = [events],
+)]
+struct Bench;
+
+/// Time spent inside the spans of calls to Datadog, summed.
+#[derive(Clone, Default)]
+struct DatadogTime(Arc<Mutex<Duration>>);
+
+struct Started(Instant);
+
+impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for DatadogTime {
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
+        let name = attrs.metadata().name();
+        if (name == "datadog.oauth.exchange"
+            || name == "datadog.api_key.create"
+            || name == "datadog.org.confirm")
+            && let Some(span) = ctx.span(id)
+        {
+            span.extensions_mut().insert(Started(Instant::now()));
+        }
+    }
+
+    fn on_close(&self, id: span::Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(&id)
+            && let Some(started) = span.extensions().get::<Started>()
+        {
+            *self.0.lock().unwrap() += started.0.elapsed();
+        }
+    }
+}
+
+/// A store that times every call of the store it wraps.
+struct Timed {
+    inner: Arc<dyn InstallationStore>,
+    calls: Mutex<BTreeMap<&'static str, Vec<Duration>>>,
+}
+
+impl Timed {
+    async fn time<T>(&self, name: &'static str, call: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let out = call.await;
+        self.calls
+            .lock()
+            .unwrap()
+            .entry(name)
+            .or_default()
+            .push(started.elapsed());
+        out
+    }
+
+    fn take(&self) -> BTreeMap<&'static str, Vec<Duration>> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
+    }
+}
+
+#[async_trait]
+impl InstallationStore for Timed {
+    async fn insert(&self, i: &Installation) -> Result<(), StoreError> {
+        self.time("insert", self.inner.insert(i)).await
+    }
+    async fn insert_for_flow(&self, i: &Installation, flow_id: &str) -> Result<(), StoreError> {
+        self.time("insert_for_flow", self.inner.insert_for_flow(i, flow_id))
+            .await
+    }
+    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
+        self.time("get", self.inner.get(id)).await
+    }
+    async fn find_by_org(&self, org: &OrgId) -> Result<Option<Installation>, StoreError> {
+        self.time("find_by_org", self.inner.find_by_org(org)).await
+    }
+    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
+        self.time("list", self.inner.list()).await
+    }
+    async fn list_by_org(&self, org: &OrgId) -> Result<Vec<Installation>, StoreError> {
+        self.time("list_by_org", self.inner.list_by_org(org)).await
+    }
+    async fn set_api_key(
+        &self,
+        id: &InstallationId,
+        key: &MarketplaceApiKey,
+    ) -> Result<(), StoreError> {
+        self.time("set_api_key", self.inner.set_api_key(id, key))
+            .await
+    }
+    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
+        self.time(
+            "clear_api_key_request",
+            self.inner.clear_api_key_request(id),
+        )
+        .await
+    }
+    async fn update_tokens(
+        &self,
+        id: &InstallationId,
+        expected: u64,
+        tokens: &TokenUpdate,
+    ) -> Result<u64, StoreError> {
+        self.time(
+            "update_tokens",
+            self.inner.update_tokens(id, expected, tokens),
+        )
+        .await
+    }
+    async fn acquire_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+        until: SystemTime,
+    ) -> Result<bool, StoreError> {
+        self.time(
+            "acquire_refresh_lease",
+            self.inner.acquire_refresh_lease(id, holder, until),
+        )
+        .await
+    }
+    async fn release_refresh_lease(
+        &self,
+        id: &InstallationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        self.time(
+            "release_refresh_lease",
+            self.inner.release_refresh_lease(id, holder),
+        )
+        .await
+    }
+    async fn set_status(
+        &self,
+        id: &InstallationId,
+        status: &InstallationStatus,
+    ) -> Result<(), StoreError> {
+        self.time("set_status", self.inner.set_status(id, status))
+            .await
+    }
+    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
+        self.time("delete", self.inner.delete(id)).await
+    }
+    async fn claim_flow(
+        &self,
+        flow_id: &str,
+        expires_at: SystemTime,
+    ) -> Result<FlowClaim, StoreError> {
+        self.time("claim_flow", self.inner.claim_flow(flow_id, expires_at))
+            .await
+    }
+    async fn finish_flow(
+        &self,
+        flow_id: &str,
+        installed: Option<&InstallationId>,
+    ) -> Result<(), StoreError> {
+        self.time("finish_flow", self.inner.finish_flow(flow_id, installed))
+            .await
+    }
+}
+
+struct Browser {
+    /// Kept alive for the benchmark's length: the app's Datadog.
+    _sandbox: Sandbox,
+    app: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    /// One install; returns the callback's wall time.
+    async fn install(&self, org: &SandboxOrg) -> Duration {
+        let onboarding = format!(
+            "{}/connect?site={}&domain={}",
+            self.app,
+            org.site.origin(),
+            org.domain
+        );
+        let r = self.http.get(onboarding).send().await.unwrap();
+        assert_eq!(r.status(), 302);
+        let set = r.headers()["set-cookie"].to_str().unwrap();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        let authorize = r.headers()["location"].to_str().unwrap().to_owned();
+        let r = self
+            .http
+            .get(authorize)
+            .header("cookie", format!("{SESSION_COOKIE}={}", org.id))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let callback = r.headers()["location"].to_str().unwrap().to_owned();
+        let start = Instant::now();
+        let r = self
+            .http
+            .get(callback)
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        let callback_time = start.elapsed();
+        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+        let _ = r.bytes().await.unwrap();
+        callback_time
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// Installs `orgs` with `browsers` at once; installs per second.
+async fn rate(bench: &Arc<Browser>, orgs: Vec<SandboxOrg>, browsers: usize) -> f64 {
+    let count = orgs.len();
+    let queue = Arc::new(Mutex::new(orgs));
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..browsers {
+        let bench = bench.clone();
+        let queue = queue.clone();
+        tasks.spawn(async move {
+            loop {
+                let Some(org) = queue.lock().unwrap().pop() else {
+                    break;
+                };
+                bench.install(&org).await;
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    count as f64 / start.elapsed().as_secs_f64()
+}
+
+async fn measure(
+    name: &str,
+    store: Arc<dyn InstallationStore>,
+    installs: usize,
+    datadog_time: &DatadogTime,
+) {
+    let sandbox = Sandbox::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let client = sandbox.add_client(
+        ClientSpec::new("Bench")
+            .redirect_uri(format!("{app}/cb"))
+            .scopes(["monitors_read", "api_keys_write", "user_access_read"]),
+    );
+    let timed = Arc::new(Timed {
+        inner: store,
+        calls: Mutex::new(BTreeMap::new()),
+    });
+    let installer = Installer::<Bench>::builder()
+        .client(
+            client.client_id.clone(),
+            ClientSecret::new(client.client_secret.clone()),
+        )
+        .sealer(Sealer::new(
+            SealingKey::from_bytes("bench", &[0x42; 32]).unwrap(),
+        ))
+        .redirect_uri(format!("{app}/cb"))
+        .onboarding_url(format!("{app}/connect"))
+        .endpoints(sandbox.endpoints())
+        // The benchmark's browsers are many and fast: no limit on code exchanges.
+        .exchange_limit(1_000_000, 1_000_000)
+        .store(timed.clone())
+        .build()
+        .unwrap();
+    let router = dd_integration::web::router(installer.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let mut next = 0usize;
+    let mut orgs = |n: usize| -> Vec<SandboxOrg> {
+        let made = (next..next + n)
+            .map(|i| sandbox.add_org(OrgSpec::new(format!("Org {i}"), Domain::ALL[i % 9])))
+            .collect();
+        next += n;
+        made
+    };
+    let warm = orgs(100);
+    let serial = orgs(installs / 4);
+    let parallel = orgs(installs);
+    let bench = Arc::new(Browser {
+        _sandbox: sandbox,
+        app,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    });
+    rate(&bench, warm, 8).await;
+    timed.take();
+
+    let at_32 = rate(&bench, parallel, 32).await;
+    let calls = timed.take();
+
+    // One at a time: installs per second with one browser, and the SDK's own time.
+    let mut own = Vec::with_capacity(serial.len());
+    let started = Instant::now();
+    let count = serial.len();
+    for org in &serial {
+        *datadog_time.0.lock().unwrap() = Duration::ZERO;
+        let callback = bench.install(org).await;
+        let in_datadog = *datadog_time.0.lock().unwrap();
+        own.push(callback.saturating_sub(in_datadog));
+    }
+    let at_1 = count as f64 / started.elapsed().as_secs_f64();
+    let serial_calls = timed.take();
+    own.sort();
+    println!(
+        "{name:<10} installs/s: {at_1:>6.0} with 1 browser, {at_32:>6.0} with 32; the SDK's own time in the callback ({count} installs, one at a time): median {:.2} ms, p99 {:.2} ms",
+        percentile(&own, 0.5).as_secs_f64() * 1e3,
+        percentile(&own, 0.99).as_secs_f64() * 1e3,
+    );
+    for (what, calls, installs) in [
+        ("32 browsers", &calls, installs),
+        ("1 browser", &serial_calls, count),
+    ] {
+        let mut line = format!("{name:<10}   store calls per install, {what}:");
+        for (method, times) in calls {
+            let mut times = times.clone();
+            times.sort();
+            line.push_str(&format!(
+                " {method} {:.2}x median {:.2} ms p99 {:.2} ms;",
+                times.len() as f64 / installs as f64,
+                percentile(&times, 0.5).as_secs_f64() * 1e3,
+                percentile(&times, 0.99).as_secs_f64() * 1e3
+            ));
+        }
+        println!("{line}");
+    }
+    server.abort();
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let installs = if full { 2000 } else { 80 };
+    let datadog_time = DatadogTime::default();
+    let subscriber = tracing_subscriber::registry().with(datadog_time.clone());
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sealer = || Sealer::new(SealingKey::from_bytes("bench", &[0x42; 32]).unwrap());
+        measure(
+            "memory",
+            Arc::new(dd_integration::MemoryStore::new()),
+            installs,
+            &datadog_time,
+        )
+        .await;
+
+        let dir = std::env::temp_dir().join(format!("dd-install-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sqlite = SqliteStore::open(dir.join("bench.sqlite"), sealer())
+            .await
+            .unwrap();
+        measure("SQLite", Arc::new(sqlite), installs, &datadog_time).await;
+        let _ = std::fs::remove_dir_all(&dir);
+
+        match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
+            Ok(server) => {
+                let url = server.database().await;
+                let postgres = PostgresStore::connect(&url, sealer()).await.unwrap();
+                measure("PostgreSQL", Arc::new(postgres), installs, &datadog_time).await;
+            }
+            Err(why) => eprintln!("PostgreSQL SKIPPED: {why}"),
+        }
+    });
+}
