@@ -244,12 +244,15 @@ enum Durability {
 /// What a batched write does when its transaction ended: `Ok` when it committed.
 type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
 
-/// One write of a group commit: its statements, run on the batch's transaction inside a
-/// savepoint of its own (a failed write leaves the others whole), then how to answer its caller.
+/// One write of a group commit: its statements, run on the batch's transaction (inside a
+/// savepoint of its own when it shares the batch, so that a failed write leaves the others
+/// whole), then how to answer its caller, and whether it succeeded.
 type Job<DB> = Box<
     dyn for<'c> FnOnce(
             &'c mut <DB as Database>::Connection,
-        ) -> std::pin::Pin<Box<dyn Future<Output = Finish> + Send + 'c>>
+            bool,
+        )
+            -> std::pin::Pin<Box<dyn Future<Output = (Finish, bool)> + Send + 'c>>
         + Send,
 >;
 
@@ -582,29 +585,35 @@ where
         work: Work<DB, T>,
     ) -> Result<Result<T, sqlx::Error>, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, sqlx::Error>>();
-        let job: Job<DB> = Box::new(move |conn| {
+        let job: Job<DB> = Box::new(move |conn, shared| {
             Box::pin(async move {
-                let out = match sqlx::query::<DB>("SAVEPOINT dd_write")
-                    .execute(&mut *conn)
-                    .await
-                {
-                    Err(e) => Err(e),
-                    Ok(_) => match work(&mut *conn).await {
-                        Ok(value) => sqlx::query::<DB>("RELEASE dd_write")
-                            .execute(&mut *conn)
-                            .await
-                            .map(|_| value),
-                        Err(e) => {
-                            let _ = sqlx::query::<DB>("ROLLBACK TO dd_write")
+                let out = if shared {
+                    match sqlx::query::<DB>("SAVEPOINT dd_write")
+                        .execute(&mut *conn)
+                        .await
+                    {
+                        Err(e) => Err(e),
+                        Ok(_) => match work(&mut *conn).await {
+                            Ok(value) => sqlx::query::<DB>("RELEASE dd_write")
                                 .execute(&mut *conn)
-                                .await;
-                            let _ = sqlx::query::<DB>("RELEASE dd_write")
-                                .execute(&mut *conn)
-                                .await;
-                            Err(e)
-                        }
-                    },
+                                .await
+                                .map(|_| value),
+                            Err(e) => {
+                                let _ = sqlx::query::<DB>("ROLLBACK TO dd_write")
+                                    .execute(&mut *conn)
+                                    .await;
+                                let _ = sqlx::query::<DB>("RELEASE dd_write")
+                                    .execute(&mut *conn)
+                                    .await;
+                                Err(e)
+                            }
+                        },
+                    }
+                } else {
+                    // Alone in its transaction: a failure rolls the transaction back.
+                    work(&mut *conn).await
                 };
+                let ok = out.is_ok();
                 let finish: Finish = Box::new(move |committed| {
                     let _ = answer.send(match (out, committed) {
                         (Ok(value), Ok(())) => Ok(value),
@@ -614,7 +623,7 @@ where
                         (Err(e), _) => Err(e),
                     });
                 });
-                finish
+                (finish, ok)
             })
         });
         let pool = self.pool.clone();
@@ -665,11 +674,22 @@ where
             }
             let committed = match conn.begin_with(begin).await {
                 Ok(mut tx) => {
+                    let shared = jobs.len() > 1;
                     let mut finishes = Vec::with_capacity(jobs.len());
+                    let mut all_ok = true;
                     for (job, _) in jobs {
-                        finishes.push(job(&mut *tx).await);
+                        let (finish, ok) = job(&mut *tx, shared).await;
+                        all_ok &= ok;
+                        finishes.push(finish);
                     }
-                    let committed = tx.commit().await.map_err(|e| e.to_string());
+                    // A write alone that failed is rolled back whole (dropping the transaction);
+                    // shared ones were each rolled back to their savepoint.
+                    let committed = if shared || all_ok {
+                        tx.commit().await.map_err(|e| e.to_string())
+                    } else {
+                        drop(tx);
+                        Err("rolled back".to_owned())
+                    };
                     for finish in finishes {
                         finish(committed.clone());
                     }
