@@ -58,6 +58,7 @@ pub struct Args {
     pub display_on_public_website: Option<Keyed<syn::LitBool>>,
     pub starter_dashboard: Option<Keyed<syn::LitBool>>,
     pub marketplace: Option<Keyed<MarketplaceArgs>>,
+    pub log_facets: Option<Keyed<Vec<LitStr>>>,
     pub krate: Option<Keyed<Path>>,
     /// Keys that an unknown key was taken for (`scopes` for `scope`): their absence is not
     /// reported again.
@@ -173,6 +174,7 @@ pub const KEYS: &[&str] = &[
     "display_on_public_website",
     "starter_dashboard",
     "marketplace",
+    "log_facets",
     "crate",
 ];
 
@@ -296,6 +298,9 @@ impl Args {
                 "starter_dashboard" => args.starter_dashboard = boolean(k, meta, errors),
                 "marketplace" => {
                     args.marketplace = nested(k, meta, MarketplaceArgs::parse, errors);
+                }
+                "log_facets" => {
+                    args.log_facets = strings(k, meta, false, "\"acme.job_id\"", errors);
                 }
                 "crate" => args.krate = path(k, meta, errors),
                 _ => unreachable_key(&key, errors),

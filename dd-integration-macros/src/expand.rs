@@ -77,6 +77,7 @@ pub fn expand(model: &Integration) -> TokenStream {
     let auto_install = option_bool(model.auto_install);
     let display = option_bool(model.display_on_public_website);
     let starter_dashboard = option_bool(model.starter_dashboard);
+    let log_facets = &model.log_facets;
     let marketplace = match &model.marketplace {
         None => quote!(::core::option::Option::None),
         Some(m) => {
@@ -201,6 +202,7 @@ pub fn expand(model: &Integration) -> TokenStream {
                     display_on_public_website: #display,
                     starter_dashboard: #starter_dashboard,
                     marketplace: #marketplace,
+                    log_facets: &[#(#log_facets),*],
                 },
             };
         }

@@ -48,6 +48,7 @@ pub struct Integration {
     pub display_on_public_website: Option<bool>,
     pub starter_dashboard: Option<bool>,
     pub marketplace: Option<Marketplace>,
+    pub log_facets: Vec<String>,
     /// `metadata_csv = "..."`: the file read, for the build to track it.
     pub metadata_csv: Option<String>,
     /// Legal but suspicious declarations, reported as warnings.

@@ -163,6 +163,7 @@ pub fn validate(
     let auto_install = flag(&args.auto_install);
     let display_on_public_website = flag(&args.display_on_public_website);
     let starter_dashboard = flag(&args.starter_dashboard);
+    let log_facets = v.log_facets(args.log_facets.as_ref(), &submits);
     let marketplace = args.marketplace.as_ref().and_then(|m| {
         v.marketplace(
             m,
@@ -214,6 +215,7 @@ pub fn validate(
         display_on_public_website,
         starter_dashboard,
         marketplace,
+        log_facets,
         metadata_csv,
         warnings,
     })
@@ -799,6 +801,60 @@ impl Validator<'_> {
             tag,
             short_description: short_description?,
         })
+    }
+
+    /// `log_facets = [...]`: attribute paths of the integration's logs, each once; namespaced
+    /// (`acme.job_id`) as Datadog's docs ask of a custom attribute before it is faceted.
+    fn log_facets(
+        &mut self,
+        facets: Option<&Keyed<Vec<LitStr>>>,
+        submits: &[DataKind],
+    ) -> Vec<String> {
+        let Some(facets) = facets else {
+            return Vec::new();
+        };
+        if !submits.contains(&DataKind::Logs) {
+            self.error(
+                facets.key.span(),
+                "`log_facets` names attributes of the integration's logs, but `submits` lacks \
+                 `logs`: add it",
+            );
+        }
+        let mut out: Vec<String> = Vec::new();
+        for lit in &facets.value {
+            let path = lit.value();
+            let valid = !path.is_empty()
+                && !path.starts_with('@')
+                && path.split('.').all(|segment| {
+                    !segment.is_empty()
+                        && segment
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+            if !valid {
+                self.error(
+                    lit.span(),
+                    format!(
+                        "`{path}` is not a log attribute path: segments of letters, digits, `_` \
+                         and `-`, joined by `.`, without the `@` of a query (`acme.job_id`)"
+                    ),
+                );
+            } else if out.contains(&path) {
+                self.error(lit.span(), format!("the facet `{path}` is listed twice"));
+            } else {
+                if !path.contains('.') {
+                    self.warn(
+                        lit.span(),
+                        format!(
+                            "`{path}` is not namespaced: Datadog's docs ask for \
+                             `<integration>.{path}` before a custom attribute is faceted"
+                        ),
+                    );
+                }
+                out.push(path);
+            }
+        }
+        out
     }
 
     /// `resource(type = ..., url = ...)`s.
@@ -2565,6 +2621,43 @@ mod tests {
                 "`criticial` is not a service check status; did you mean `critical`?",
                 "the status `ok` is listed twice",
                 "`statuses` is empty; service_checks.json needs at least one (`[ok, critical]`)",
+            ]
+        );
+    }
+
+    #[test]
+    fn log_facets_are_attribute_paths_of_logs_the_integration_sends() {
+        let m = model_of(quote! {
+            name = "Acme", scopes = [api_keys_write], submits = [logs],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            log_facets = ["acme.job_id", "queue"],
+        });
+        assert_eq!(m.log_facets, ["acme.job_id", "queue"]);
+        assert_eq!(
+            m.warnings
+                .iter()
+                .map(|w| w.message.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "`queue` is not namespaced: Datadog's docs ask for `<integration>.queue` before a \
+              custom attribute is faceted"
+            ]
+        );
+        let errors = errors_of(quote! {
+            name = "Acme", scopes = [monitors_read],
+            redirect = "https://acme.example/cb", onboarding = "https://acme.example/connect",
+            log_facets = ["@acme.job_id", "acme..x", "acme.job_id", "acme.job_id"],
+        });
+        assert_eq!(
+            errors,
+            [
+                "`log_facets` names attributes of the integration's logs, but `submits` lacks \
+                 `logs`: add it",
+                "`@acme.job_id` is not a log attribute path: segments of letters, digits, `_` \
+                 and `-`, joined by `.`, without the `@` of a query (`acme.job_id`)",
+                "`acme..x` is not a log attribute path: segments of letters, digits, `_` and \
+                 `-`, joined by `.`, without the `@` of a query (`acme.job_id`)",
+                "the facet `acme.job_id` is listed twice",
             ]
         );
     }

@@ -84,8 +84,23 @@ const PROCESSORS: [(&str, &str, &str); 4] = [
 
 /// The pipeline skeleton, filtering on `source` (the manifest's `assets.logs.source`).
 pub(crate) fn pipeline(spec: &IntegrationSpec, source: &str) -> String {
+    let mut facets = String::new();
+    for path in spec.listing.log_facets {
+        // Custom facets go in a group named after the integration (Datadog's docs).
+        facets.push_str(&format!(
+            "  - groups:\n      - {group}\n    name: {name}\n    path: {path}\n    source: log\n",
+            group = quoted(spec.name),
+            name = quoted(&facet_name(path)),
+            path = quoted(path),
+        ));
+    }
+    let facets = if facets.is_empty() {
+        " null\n".to_owned()
+    } else {
+        format!("\n{facets}")
+    };
     let mut out = format!(
-        "id: {id}\nmetric_id: {id}\nbackend_only: false\nfacets: null\npipeline:\n  type: pipeline\n  name: {name}\n  enabled: true\n  filter:\n    query: {query}\n  processors:\n",
+        "id: {id}\nmetric_id: {id}\nbackend_only: false\nfacets:{facets}pipeline:\n  type: pipeline\n  name: {name}\n  enabled: true\n  filter:\n    query: {query}\n  processors:\n",
         id = spec.app_id,
         name = quoted(spec.name),
         query = quoted(&format!("source:{source}")),
@@ -99,24 +114,88 @@ pub(crate) fn pipeline(spec: &IntegrationSpec, source: &str) -> String {
     out
 }
 
+/// A facet's display name: its path's last segment, words capitalized (`job_id` → `Job Id`).
+fn facet_name(path: &str) -> String {
+    path.rsplit('.')
+        .next()
+        .unwrap_or(path)
+        .split(['_', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `value` at the dotted `path` of `object`, nested (`acme.job_id` → `{"acme": {"job_id": ..}}`).
+fn set_path(object: &mut serde_json::Value, path: &str, value: serde_json::Value) {
+    let mut at = object;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        if !at.is_object() {
+            return;
+        }
+        let map = at.as_object_mut().expect("checked above");
+        if i + 1 == segments.len() {
+            map.insert((*segment).to_owned(), value);
+            return;
+        }
+        at = map
+            .entry((*segment).to_owned())
+            .or_insert_with(|| serde_json::json!({}));
+    }
+}
+
 /// The test file: one log as the SDK sends it, and what the processors make of it.
 pub(crate) fn tests(spec: &IntegrationSpec, source: &str) -> String {
     let message = format!("{} example log", spec.name);
-    let sample = serde_json::json!({
+    let mut sample = serde_json::json!({
         "ddsource": source,
         "message": message,
         "service": spec.app_id,
         "status": "info",
         "timestamp": SAMPLE_MS,
     });
+    // Each faceted attribute, with an example value, stays in `custom`.
+    let mut custom = serde_json::json!({ "ddsource": source });
+    for path in spec.listing.log_facets {
+        set_path(&mut sample, path, serde_json::json!("example"));
+        set_path(&mut custom, path, serde_json::json!("example"));
+    }
+    let mut custom_yaml = String::new();
+    yaml(&custom, 8, &mut custom_yaml);
     format!(
-        "id: {id}\ntests:\n  - sample: |-\n      {sample}\n    result:\n      custom:\n        ddsource: {source}\n      message: {message}\n      service: {service}\n      status: \"info\"\n      tags:\n        - \"source:LOGS_SOURCE\"\n      timestamp: {SAMPLE_MS}\n",
+        "id: {id}\ntests:\n  - sample: |-\n      {sample}\n    result:\n      custom:\n{custom_yaml}      message: {message}\n      service: {service}\n      status: \"info\"\n      tags:\n        - \"source:LOGS_SOURCE\"\n      timestamp: {SAMPLE_MS}\n",
         id = spec.app_id,
         sample = sample,
-        source = quoted(source),
         service = quoted(spec.app_id),
         message = quoted(&message),
     )
+}
+
+/// A JSON object of strings and objects as YAML mappings, `indent` spaces in.
+fn yaml(value: &serde_json::Value, indent: usize, out: &mut String) {
+    let Some(map) = value.as_object() else {
+        return;
+    };
+    for (key, value) in map {
+        let pad = " ".repeat(indent);
+        match value {
+            serde_json::Value::Object(_) => {
+                out.push_str(&format!("{pad}{key}:\n"));
+                yaml(value, indent + 2, out);
+            }
+            other => out.push_str(&format!(
+                "{pad}{key}: {}\n",
+                quoted(other.as_str().unwrap_or_default())
+            )),
+        }
+    }
 }
 
 /// The note that comes with a new skeleton: what to do with it, CODEOWNERS included.
@@ -125,7 +204,7 @@ pub(crate) fn note(dir_name: &str, pipeline: &str) -> Note {
         file: DIR,
         message: format!(
             "wrote {pipeline} and its test file, a log pipeline skeleton keyed by the logs' \
-             source: add facets and parsing as your logs need, and paste the `result` Datadog's \
+             source: add parsing (and facets beyond `log_facets`) as your logs need, and paste the `result` Datadog's \
              CI prints when it differs; integrations-extras' .github/CODEOWNERS also needs the \
              line `/{dir_name}/assets/logs/ {LOGS_TEAM}` after the folder's own line"
         ),
@@ -230,6 +309,10 @@ mod tests {
             DataKind::Logs,
         ],
         logs_source: Some("acme"),
+        listing: dd_integration::integration::Listing {
+            log_facets: &["acme_exporter.job_id", "acme_exporter.queue.name"],
+            ..dd_integration::integration::Listing::DEFAULT
+        },
         ..EXPORTER
     };
 
@@ -261,6 +344,24 @@ mod tests {
         let sample: serde_json::Value = serde_json::from_str(sample.trim()).unwrap();
         assert_eq!(sample["ddsource"], "acme");
         assert_eq!(sample["timestamp"], SAMPLE_MS);
+        // The declared facets: in the pipeline, in the integration's group, and in the sample
+        // and its expected result, nested by their paths.
+        assert!(
+            pipeline.contains(
+                "facets:\n  - groups:\n      - \"Acme Exporter\"\n    name: \"Job Id\"\n    \
+                 path: \"acme_exporter.job_id\"\n    source: log\n"
+            ),
+            "{pipeline}"
+        );
+        assert!(pipeline.contains("    name: \"Name\"\n    path: \"acme_exporter.queue.name\"\n"));
+        assert_eq!(sample["acme_exporter"]["queue"]["name"], "example");
+        assert!(
+            tests.contains(
+                "      custom:\n        acme_exporter:\n          job_id: \"example\"\n          \
+                 queue:\n            name: \"example\"\n        ddsource: \"acme\"\n"
+            ),
+            "{tests}"
+        );
         assert!(tests.contains("        - \"source:LOGS_SOURCE\"\n"));
         let manifest = rendered.file(MANIFEST).unwrap();
         assert!(manifest.contains("\"logs\": {\n      \"source\": \"acme\"\n    }"));

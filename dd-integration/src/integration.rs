@@ -101,6 +101,8 @@ pub struct Listing {
     /// A paid listing on Datadog's Marketplace, when it is one: its product, pricing and
     /// terms; the submission files then follow the Marketplace's rules.
     pub marketplace: Option<Marketplace>,
+    /// The log attributes (paths, `acme.job_id`) the log pipeline skeleton makes facets of.
+    pub log_facets: &'static [&'static str],
 }
 
 /// A Marketplace listing (`marketplace(...)`): the manifest's `pricing` and `legal_terms`.
@@ -164,6 +166,7 @@ impl Listing {
         display_on_public_website: None,
         starter_dashboard: None,
         marketplace: None,
+        log_facets: &[],
     };
 }
 

@@ -14,6 +14,7 @@ use dd_integration::telemetry::{Check, Metric};
     redirect = "https://exporter.acme.example/datadog/callback",
     onboarding = "https://exporter.acme.example/datadog/connect",
     submits = [metrics, events, service_checks, logs],
+    log_facets = ["acme_exporter.job_id", "acme_exporter.queue"],
     app_uuid = "0b9e4d2c-6a1f-4e3b-8c5d-2f7a9b1e3c4d",
     description = "Acme platform health in Datadog: queue depth, job latency and deploys.",
     author(
