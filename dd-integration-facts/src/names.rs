@@ -15,9 +15,8 @@ pub const MAX_METRIC_NAME: usize = 200;
 /// The longest metric description metadata.csv accepts.
 pub const MAX_METRIC_DESCRIPTION: usize = 400;
 
-/// The columns every metadata.csv has (ddev `validate metadata`; `curated_metric` and
-/// `sample_tags` are optional).
-pub const METADATA_REQUIRED_COLUMNS: [&str; 9] = [
+/// metadata.csv's columns, in ddev's canonical order (ddev `validate metadata`).
+pub const METADATA_COLUMNS: [&str; 11] = [
     "metric_name",
     "metric_type",
     "interval",
@@ -27,7 +26,13 @@ pub const METADATA_REQUIRED_COLUMNS: [&str; 9] = [
     "orientation",
     "integration",
     "short_name",
+    "curated_metric",
+    "sample_tags",
 ];
+
+/// The columns every metadata.csv has: all but the last two (`curated_metric` and
+/// `sample_tags` are optional).
+pub const METADATA_REQUIRED_COLUMNS: &[&str] = METADATA_COLUMNS.split_at(9).0;
 
 /// A Marketplace `vendor_id`: the `app_id` rules, with letters and dashes only (Datadog's docs:
 /// "only dashes and alphabetic chars are allowed").

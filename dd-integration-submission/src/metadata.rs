@@ -6,23 +6,9 @@ use super::vocabulary;
 use super::{Finding, METADATA, Rule};
 use dd_integration::{DataKind, IntegrationSpec};
 
-/// The columns, in ddev's canonical order.
-const COLUMNS: [&str; 11] = [
-    "metric_name",
-    "metric_type",
-    "interval",
-    "unit_name",
-    "per_unit_name",
-    "description",
-    "orientation",
-    "integration",
-    "short_name",
-    "curated_metric",
-    "sample_tags",
-];
-
-/// The columns every metadata.csv has (`curated_metric` and `sample_tags` are optional).
-use dd_integration_facts::names::METADATA_REQUIRED_COLUMNS as REQUIRED_COLUMNS;
+use dd_integration_facts::names::{
+    METADATA_COLUMNS as COLUMNS, METADATA_REQUIRED_COLUMNS as REQUIRED_COLUMNS,
+};
 
 /// The values that may not be empty.
 const REQUIRED_VALUES: [&str; 4] = ["metric_name", "metric_type", "orientation", "integration"];
