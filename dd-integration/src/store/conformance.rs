@@ -1303,6 +1303,43 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
             .expect("claim_flow"),
         FlowClaim::InProgress
     );
+    // Many at once (a store may commit them together): each one's outcome is its own, a
+    // duplicate among them fails alone, and every other is stored with its flow ended.
+    let results = race(&[Arc::clone(&one), Arc::clone(&other)], 24, |store, n| {
+        let installation = if n % 6 == 5 {
+            first.clone()
+        } else {
+            sample_installation(&format!("org-many-{n}"))
+        };
+        async move {
+            let flow = format!("flow-many-{n}");
+            let claimed = store
+                .claim_flow(&flow, SystemTime::now() + Duration::from_secs(600))
+                .await;
+            let stored = store.insert_for_flow(&installation, &flow).await;
+            (n, installation.id, claimed, stored)
+        }
+    })
+    .await;
+    for (n, id, claimed, stored) in results {
+        assert_eq!(claimed.expect("claim_flow"), FlowClaim::Claimed);
+        if n % 6 == 5 {
+            assert!(
+                matches!(stored, Err(StoreError::Duplicate(_))),
+                "{n}: {stored:?}"
+            );
+        } else {
+            stored.unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert_eq!(must_get(&*one, &id).await.id, id);
+            assert_eq!(
+                other
+                    .claim_flow(&format!("flow-many-{n}"), SystemTime::now())
+                    .await
+                    .expect("claim_flow"),
+                FlowClaim::Installed(id)
+            );
+        }
+    }
 }
 
 async fn flow_race<F: StoreFactory>(t: &Bench<'_, F>) {

@@ -210,6 +210,14 @@ const FINISH_FLOW: &str =
 
 const SWEEP_FLOWS: &str = "DELETE FROM dd_flows WHERE keep_until <= $1";
 
+/// A flow's outcome as its installation, whether or not its claim row is still there.
+const INSTALLED_FLOW: &str = "INSERT INTO dd_flows (flow_id, outcome, installation_id, keep_until) \
+    VALUES ($1, 'installed', $2, $3) \
+    ON CONFLICT (flow_id) DO UPDATE SET outcome = 'installed', installation_id = $2";
+
+/// How long a flow outcome written without its claim row is kept: past any flow cookie.
+const INSTALLED_FLOW_KEPT: Duration = Duration::from_secs(3600);
+
 /// An installation store on any database sqlx drives with the SQL above.
 pub(super) struct SqlStore<DB: Database> {
     pool: Pool<DB>,
@@ -587,6 +595,12 @@ where
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, sqlx::Error>>();
         let job: Job<DB> = Box::new(move |conn, shared| {
             Box::pin(async move {
+                // A claim whose caller left while it waited is not written: the flow stays
+                // free for a reload rather than in progress until it expires.
+                if sync == Durability::Log && answer.is_closed() {
+                    let nothing: Finish = Box::new(|_| {});
+                    return (nothing, true);
+                }
                 let out = if shared {
                     match sqlx::query::<DB>("SAVEPOINT dd_write")
                         .execute(&mut *conn)
@@ -631,8 +645,9 @@ where
         let dialect = self.dialect;
         let writer = self.writer.clone();
         let queue = Arc::clone(&self.queue);
-        // Detached: a caller that stops waiting leaves no batch half done.
-        detached(async move {
+        // On a task of its own: a caller that stops waiting leaves no batch half done, and a
+        // caller whose write another turn committed hears of it without waiting for this one.
+        let task = tokio::spawn(async move {
             let (jobs, _turn) = match writer {
                 Some(writer) => {
                     queue
@@ -677,10 +692,26 @@ where
                     let shared = jobs.len() > 1;
                     let mut finishes = Vec::with_capacity(jobs.len());
                     let mut all_ok = true;
-                    for (job, _) in jobs {
+                    let mut jobs = jobs.into_iter();
+                    for (job, _) in jobs.by_ref() {
                         let (finish, ok) = job(&mut *tx, shared).await;
                         all_ok &= ok;
                         finishes.push(finish);
+                        if !ok {
+                            // Some failures (a full disk, an I/O error) end SQLite's transaction
+                            // by themselves: no later write may run in what could be autocommit
+                            // mode. The rest go back, first in line, for the next turn.
+                            break;
+                        }
+                    }
+                    let rest: Vec<(Job<DB>, Durability)> = jobs.collect();
+                    if !rest.is_empty() {
+                        let mut waiting = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        let later = std::mem::take(&mut *waiting);
+                        waiting.extend(rest);
+                        waiting.extend(later);
                     }
                     // A write alone that failed is rolled back whole (dropping the transaction);
                     // shared ones were each rolled back to their savepoint.
@@ -700,6 +731,12 @@ where
                     false
                 }
             };
+            // A failed commit or a failed lone write may leave the connection believing it is
+            // in a transaction SQLite already ended (sqlx counts one until a COMMIT or ROLLBACK
+            // succeeds): it never goes back to the pool.
+            if !committed {
+                conn.close_on_drop();
+            }
             if unsynced
                 && sqlx::query::<DB>("PRAGMA synchronous = FULL")
                     .execute(&mut *conn)
@@ -709,14 +746,20 @@ where
                 // Never back into the pool unsynced.
                 conn.close_on_drop();
             }
-            let _ = committed;
-        })
-        .await?;
-        Ok(answered.await.unwrap_or_else(|_| {
-            Err(sqlx::Error::Protocol(
-                "the write's transaction could not begin".into(),
-            ))
-        }))
+        });
+        match answered.await {
+            Ok(result) => Ok(result),
+            // No answer: the batch could not begin, or its task ended early.
+            Err(_) => match task.await {
+                Ok(()) => Ok(Err(sqlx::Error::Protocol(
+                    "the write's transaction could not begin".into(),
+                ))),
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(StoreError::Backend(
+                    "a store transaction was cancelled because the runtime is shutting down".into(),
+                )),
+            },
+        }
     }
 
     /// This process's turn to write (SQLite; on PostgreSQL, no wait): see [`SqlStore::writer`].
@@ -1016,6 +1059,7 @@ where
             .bind(installation.api_key_requested_at.map(millis))
             .bind(installation.refresh_started_at.map(millis));
         let flow = flow.map(str::to_owned);
+        let flow_kept_until = millis(SystemTime::now() + INSTALLED_FLOW_KEPT);
         let inserted = self
             .batched(
                 Durability::Disk,
@@ -1034,10 +1078,12 @@ where
                                 .await?;
                         }
                         if let Some(flow) = flow {
-                            sqlx::query::<DB>(FINISH_FLOW)
+                            // An upsert: a claim PostgreSQL acknowledged without syncing may
+                            // be gone after a database crash the app survived.
+                            sqlx::query::<DB>(INSTALLED_FLOW)
                                 .bind(flow)
-                                .bind("installed".to_owned())
                                 .bind(Some(id))
+                                .bind(flow_kept_until)
                                 .execute(&mut *conn)
                                 .await?;
                         }
@@ -1095,6 +1141,7 @@ where
 
     async fn claim(&self, flow_id: &str, expires_at: SystemTime) -> Result<FlowClaim, StoreError> {
         if self.claims.fetch_add(1, Ordering::Relaxed) % FLOW_SWEEP_EVERY == FLOW_SWEEP_EVERY - 1 {
+            let _turn = self.writing().await;
             let swept = sqlx::query::<DB>(SWEEP_FLOWS)
                 .bind(millis(SystemTime::now()))
                 .execute(&self.pool)
