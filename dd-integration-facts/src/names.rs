@@ -15,6 +15,22 @@ pub const MAX_METRIC_NAME: usize = 200;
 /// The longest metric description metadata.csv accepts.
 pub const MAX_METRIC_DESCRIPTION: usize = 400;
 
+/// metadata.csv's `metric_type` values (ddev `validate metadata`: `VALID_METRIC_TYPE`).
+pub const METRIC_TYPES: [&str; 3] = ["gauge", "count", "rate"];
+
+/// metadata.csv's `orientation` values (ddev `validate metadata`: `VALID_ORIENTATION`).
+pub const ORIENTATIONS: [&str; 3] = ["-1", "0", "1"];
+
+/// metadata.csv's `curated_metric` values, `|`-separated (ddev `validate metadata`:
+/// `VALID_CURATED_METRIC_TYPES`).
+pub const CURATED_METRIC_TYPES: [&str; 2] = ["cpu", "memory"];
+
+/// A service check's statuses (ddev `validate service-checks`).
+pub const SERVICE_CHECK_STATUSES: [&str; 4] = ["ok", "warning", "critical", "unknown"];
+
+/// A Marketplace tile description's limit (datadog-checks-dev `TileDescriptionValidator`).
+pub const MAX_DESCRIPTION_MARKETPLACE: usize = 70;
+
 /// metadata.csv's columns, in ddev's canonical order (ddev `validate metadata`).
 pub const METADATA_COLUMNS: [&str; 11] = [
     "metric_name",

@@ -87,6 +87,9 @@ pub const OFFERINGS: &[&str] = &[
     "UI Extension",
 ];
 
+/// The category ddev's `LogsCategoryValidator` pairs with a README that mentions logs.
+pub const LOG_COLLECTION: &str = "Category::Log Collection";
+
 /// `Queried Data Type::` and `Submitted Data Type::` values.
 pub const DATA_TYPES: &[&str] = &["Metrics", "Logs", "Traces", "Events", "Incidents"];
 

@@ -21,12 +21,6 @@ use crate::model::{
 use dd_integration_facts::vocabulary::{self, TagCheck};
 use dd_integration_facts::{catalog, names, suggest, url};
 
-/// The tile description's limit on the Marketplace (datadog-checks-dev `TileDescriptionValidator`).
-const MARKETPLACE_DESCRIPTION: usize = 70;
-
-/// The category ddev's `LogsCategoryValidator` asks of a README that mentions logs.
-const LOG_COLLECTION: &str = "Category::Log Collection";
-
 /// The private scope that creates the marketplace API key, without which no data is accepted.
 const API_KEYS_WRITE: &str = "api_keys_write";
 
@@ -528,13 +522,15 @@ impl Validator<'_> {
         // `### Logs`, which asks for this category (RULES.md, `logs-category`).
         // Without the category, the rendered README has no `### Logs` (ddev wants both or
         // neither); merged integrations that send logs are listed either way.
-        if submits.contains(&DataKind::Logs) && !out.iter().any(|t| t == LOG_COLLECTION) {
+        if submits.contains(&DataKind::Logs) && !out.iter().any(|t| t == vocabulary::LOG_COLLECTION)
+        {
             self.warn(
                 tags.key.span(),
                 format!(
                     "the integration submits logs but `classifier_tags` lacks \
-                     `\"{LOG_COLLECTION}\"`, so its README gets no `### Logs` section (ddev's \
-                     LogsCategoryValidator pairs the two): add the tag to list its logs"
+                     `\"{}\"`, so its README gets no `### Logs` section (ddev's \
+                     LogsCategoryValidator pairs the two): add the tag to list its logs",
+                    vocabulary::LOG_COLLECTION
                 ),
             );
         }
@@ -585,12 +581,12 @@ impl Validator<'_> {
             );
         }
         let len = description.chars().count();
-        if len > MARKETPLACE_DESCRIPTION {
+        if len > names::MAX_DESCRIPTION_MARKETPLACE {
             self.error(
                 description_lit.map_or(at, |d| d.value.span()),
                 format!(
-                    "`description` is {len} characters long; a Marketplace tile allows \
-                     {MARKETPLACE_DESCRIPTION}"
+                    "`description` is {len} characters long; a Marketplace tile allows {}",
+                    names::MAX_DESCRIPTION_MARKETPLACE
                 ),
             );
         }
@@ -1588,7 +1584,7 @@ impl Validator<'_> {
             match self.word(
                 ident,
                 "curated type",
-                &[("cpu", "cpu"), ("memory", "memory")],
+                &names::CURATED_METRIC_TYPES.map(|c| (c, c)),
                 None,
             ) {
                 Some(word) if curated_metric.contains(&word.to_owned()) => {
@@ -1682,7 +1678,8 @@ impl Validator<'_> {
             required(&args.description, "description", "what it checks");
             let mut statuses = Vec::new();
             for ident in args.statuses.as_ref().map_or(&[][..], |s| &s.value) {
-                match self.word(ident, "service check status", &STATUSES, None) {
+                let choices = names::SERVICE_CHECK_STATUSES.map(|s| (s, s));
+                match self.word(ident, "service check status", &choices, None) {
                     Some(word) if statuses.contains(&word.to_owned()) => {
                         self.error(ident.span(), format!("the status `{word}` is listed twice"));
                     }
@@ -1699,7 +1696,8 @@ impl Validator<'_> {
                 );
             }
             if statuses.is_empty() {
-                statuses = STATUSES.iter().map(|(w, _)| (*w).to_owned()).collect();
+                // All of them when none is declared.
+                statuses = names::SERVICE_CHECK_STATUSES.map(str::to_owned).to_vec();
             }
             let name = self.optional(args.name.as_ref(), names::service_check_name);
             let title = self.optional(args.title.as_ref(), non_empty);
@@ -1731,15 +1729,6 @@ impl Validator<'_> {
         out
     }
 }
-
-/// A service check's statuses (service_checks.json's `statuses`, ddev `validate
-/// service-checks`), all of them when none is declared.
-const STATUSES: [(&str, &str); 4] = [
-    ("ok", "ok"),
-    ("warning", "warning"),
-    ("critical", "critical"),
-    ("unknown", "unknown"),
-];
 
 /// A tag key of metadata.csv's `sample_tags` (a comma-separated cell).
 fn sample_tag(key: &str) -> Result<(), String> {
@@ -1831,7 +1820,8 @@ fn metric_row(cell: &dyn Fn(&str) -> String, prefix: Option<&str>) -> Result<Met
     }
     let mut curated_metric = Vec::new();
     for kind in cell("curated_metric").split('|').filter(|k| !k.is_empty()) {
-        if !matches!(kind, "cpu" | "memory") || curated_metric.iter().any(|c| c == kind) {
+        if !names::CURATED_METRIC_TYPES.contains(&kind) || curated_metric.iter().any(|c| c == kind)
+        {
             return Err(of(
                 "curated_metric",
                 format!("`{kind}` is not `cpu` or `memory`, each once"),

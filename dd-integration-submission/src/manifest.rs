@@ -466,7 +466,7 @@ const AUTHOR_KEYS: &[&str] = &[
 
 /// The longest tile description, on integrations-extras and on the Marketplace.
 const MAX_DESCRIPTION: usize = 80;
-const MAX_DESCRIPTION_MARKETPLACE: usize = 70;
+use dd_integration_facts::names::MAX_DESCRIPTION_MARKETPLACE;
 const MAX_TITLE: usize = 50;
 const MAX_MEDIA: usize = 8;
 const MAX_CAPTION: usize = 300;
@@ -951,7 +951,7 @@ fn logs_category(f: &mut Fields<'_, '_, '_>, _: bool) {
         .and_then(Json::as_array)
         .is_some_and(|tags| {
             tags.iter()
-                .any(|t| t.as_str() == Some("Category::Log Collection"))
+                .any(|t| t.as_str() == Some(vocabulary::LOG_COLLECTION))
         });
     if readme_logs != logs_tag {
         let message = if readme_logs {

@@ -7,7 +7,7 @@ use super::{Finding, METADATA, Rule};
 use dd_integration::{DataKind, IntegrationSpec};
 
 use dd_integration_facts::names::{
-    METADATA_COLUMNS as COLUMNS, METADATA_REQUIRED_COLUMNS as REQUIRED_COLUMNS,
+    self, METADATA_COLUMNS as COLUMNS, METADATA_REQUIRED_COLUMNS as REQUIRED_COLUMNS,
 };
 
 /// The values that may not be empty.
@@ -334,7 +334,7 @@ fn metric_type(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
         Rule::MetadataMetricType,
         "metric_type",
         cells.get("metric_type"),
-        &["gauge", "count", "rate"],
+        &names::METRIC_TYPES,
     );
 }
 
@@ -375,7 +375,7 @@ fn orientation(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
         Rule::MetadataOrientation,
         "orientation",
         cells.get("orientation"),
-        &["-1", "0", "1"],
+        &names::ORIENTATIONS,
     );
 }
 
@@ -429,7 +429,9 @@ fn curated_metric(row: &mut Row<'_, '_>, cells: &Cells<'_>, _: &mut Seen<'_>) {
         return;
     }
     let values: Vec<&str> = curated.split('|').collect();
-    let valid = values.iter().all(|v| matches!(*v, "cpu" | "memory"));
+    let valid = values
+        .iter()
+        .all(|v| names::CURATED_METRIC_TYPES.contains(v));
     let unique = values
         .iter()
         .enumerate()

@@ -912,7 +912,7 @@ fn data_collected(spec: &IntegrationSpec, links: &mut Links) -> String {
     let listed = spec
         .listing
         .classifier_tags
-        .is_none_or(|tags| tags.contains(&"Category::Log Collection"));
+        .is_none_or(|tags| tags.contains(&vocabulary::LOG_COLLECTION));
     if spec.submits.contains(&DataKind::Logs) && listed {
         text.push_str("\n### Logs\n\n");
         text.push_str(&format!(

@@ -17,7 +17,7 @@ const KEYS: [&str; 7] = [
     "description",
 ];
 
-const STATUSES: [&str; 4] = ["ok", "warning", "critical", "unknown"];
+use dd_integration_facts::names::SERVICE_CHECK_STATUSES as STATUSES;
 
 /// The Agent version the file names: API integrations run no Agent, and ddev only checks that
 /// the field is `x.y.z`; this is the version its templates use.

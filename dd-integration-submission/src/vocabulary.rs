@@ -6,8 +6,8 @@ use dd_integration_facts::{names, url};
 
 pub(crate) use dd_integration_facts::suggest::closest;
 pub(crate) use dd_integration_facts::vocabulary::{
-    SHARED_METRIC_PREFIXES, TagCheck, classifier_tag, folder_name, normalize_integration,
-    normalize_metric_name,
+    LOG_COLLECTION, SHARED_METRIC_PREFIXES, TagCheck, classifier_tag, folder_name,
+    normalize_integration, normalize_metric_name,
 };
 
 /// `Queried Data Type::` values for the scopes that read each kind of data.
@@ -31,7 +31,7 @@ pub(crate) fn classifier_tags(spec: &dd_integration::IntegrationSpec) -> Vec<Str
     tags.extend(spec.classifier_tags.iter().map(|t| (*t).to_owned()));
     if spec.submits.contains(&DataKind::Logs) {
         // ddev's `LogsCategoryValidator`: the README's `### Logs` asks for this category.
-        tags.push("Category::Log Collection".to_owned());
+        tags.push(LOG_COLLECTION.to_owned());
     }
     tags.push("Offering::Integration".to_owned());
     for (kind, value) in [
