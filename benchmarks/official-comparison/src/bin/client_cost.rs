@@ -1,0 +1,886 @@
+//! The client's own cost, with the receiver out of the way: the same metric points and log
+//! lines sent by dd-integration, by Datadog's official Rust client tuned by hand, and by a
+//! floor (a minimal serializer writing the SDK's exact JSON, the same compression with one
+//! reused context, a bare HTTP/1.1 POST), each to a sink that discards every body.
+//!
+//! `cargo run --release --bin client_cost -- [points] [log lines]` (defaults 2,000,000 and
+//! 500,000; `BENCH_ROUNDS`, default 3, runs of each, interleaved; the median is reported).
+//!
+//! - The sink is a process of its own pinned to core 1: it reads each request, discards the
+//!   body, counts its bytes, and answers 202 as Datadog does.
+//! - Each client run is a process of its own pinned to core 0 (`sched_setaffinity`), its Tokio
+//!   runtime the default one (one worker on one core). Its data is built before the clock
+//!   starts; from then to the last answer it reports its CPU (`getrusage`, user and system, all
+//!   its threads), its wall time, and its peak memory growth (the peak resident set, reset by
+//!   `/proc/self/clear_refs` when the clock starts, less the resident set then).
+//! - Bytes on the wire and requests are what the sink received.
+//!
+//! Correctness is checked apart, against the Datadog sandbox, by the `official-comparison`
+//! binary (every point and line decoded, validated and counted).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use datadog_api_client::datadog::{APIKey, Configuration};
+use datadog_api_client::datadogV2::api_logs::{LogsAPI, SubmitLogOptionalParams};
+use datadog_api_client::datadogV2::api_metrics::{MetricsAPI, SubmitMetricsOptionalParams};
+use datadog_api_client::datadogV2::model::{
+    ContentEncoding, HTTPLogItem, MetricContentEncoding, MetricIntakeType, MetricPayload,
+    MetricPoint, MetricResource, MetricSeries,
+};
+use dd_integration::endpoint::Endpoints;
+use dd_integration::secret::ApiKey;
+use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
+use dd_integration::{Domain, InstallationId, datadog_integration};
+
+#[datadog_integration(
+    name = "Acme Bench",
+    scopes = [api_keys_write],
+    redirect = "https://acme.example/datadog/callback",
+    onboarding = "https://acme.example/datadog/connect",
+    submits = [metrics, logs],
+    metric_prefix = "acme.",
+    metric(name = "acme.queue.depth", type = gauge, unit = "item"),
+)]
+struct AcmeBench;
+
+const DEPTH: Metric<AcmeBench> = Metric::declared("acme.queue.depth");
+/// Series the points are spread over (distinct tag sets), round-robin.
+const SERIES: usize = 1000;
+/// Points per request of the hand-tuned official client, grouped by series.
+const OFFICIAL_POINTS_PER_REQUEST: usize = 50_000;
+/// Lines per request of the hand-tuned official client.
+const LINES_PER_REQUEST: usize = 1000;
+/// Requests in flight of the hand-tuned official client (the SDK's default too).
+const IN_FLIGHT: usize = 4;
+/// The floor's metric payloads, rendered: about what the SDK fills at zstd's ratio here.
+const FLOOR_PAYLOAD: usize = 2_000_000;
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+// ---------------------------------------------------------------------------------------------
+// The data, the same in every client
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// (series, timestamp, value), in the order they are produced.
+fn points(n: usize) -> Vec<(u32, i64, f64)> {
+    let t = now();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|k| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let series = (k % SERIES) as u32;
+            // Ten-second points over the last 40 minutes; gauge values with two decimals.
+            let ts = t - 2400 + ((k / SERIES) as i64 % 240) * 10;
+            (series, ts, (x % 100_000) as f64 / 100.0)
+        })
+        .collect()
+}
+
+fn series_tags(i: usize) -> Vec<String> {
+    vec![
+        "env:bench".to_owned(),
+        format!("queue:q{i}"),
+        format!("region:r{}", i % 7),
+    ]
+}
+
+fn host(i: usize) -> String {
+    format!("web-{}", i % 50)
+}
+
+fn log_line(i: usize) -> (String, String) {
+    (
+        format!(
+            "GET /api/v1/pages/{} 200 {}ms user=user{}@acme.example trace_id={:016x} page escalated to on-call",
+            i * 7919 % 100_000,
+            i % 997,
+            i % 313,
+            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ),
+        host(i),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, cores, CPU and memory
+
+fn pin(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set; the call reads it and changes only this
+    // thread's affinity, which the threads it starts later inherit.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        let rc = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(rc, 0, "sched_setaffinity to core {cpu}");
+    }
+}
+
+/// User and system CPU seconds of the whole process, every thread.
+fn cpu_seconds() -> f64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// A field of /proc/self/status in KiB.
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("{field} in /proc/self/status"))
+}
+
+/// What a client process measured.
+struct Measured {
+    items: usize,
+    wall: f64,
+    cpu: f64,
+    growth_kib: u64,
+}
+
+/// Runs `work` with the clock, CPU and peak memory measured from its start.
+fn measure(items: usize, work: impl FnOnce()) -> Measured {
+    // Resets the peak resident set to the current one (Linux 4.0 and later).
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let rss0 = status_kib("VmRSS:");
+    let c0 = cpu_seconds();
+    let t0 = Instant::now();
+    work();
+    let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - c0;
+    let growth_kib = status_kib("VmHWM:").saturating_sub(rss0);
+    Measured {
+        items,
+        wall,
+        cpu,
+        growth_kib,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sink
+
+#[derive(Default)]
+struct Tally {
+    requests: AtomicU64,
+    bytes: AtomicU64,
+}
+
+fn sink() {
+    pin(1);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("{}", listener.local_addr().unwrap().port());
+    std::io::stdout().flush().unwrap();
+    let tally = Arc::new(Tally::default());
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let tally = Arc::clone(&tally);
+        std::thread::spawn(move || {
+            let _ = serve(stream, &tally);
+        });
+    }
+}
+
+/// Reads requests on one connection, discarding their bodies, until it closes.
+fn serve(stream: TcpStream, tally: &Tally) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut reader = BufReader::with_capacity(256 << 10, stream.try_clone()?);
+    let mut writer = stream;
+    let mut line = String::new();
+    let mut discard = vec![0u8; 256 << 10];
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let target = line.split(' ').nth(1).unwrap_or("").to_owned();
+        let (mut length, mut chunked) = (0usize, false);
+        loop {
+            line.clear();
+            reader.read_line(&mut line)?;
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().unwrap_or(0);
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                chunked = value.to_ascii_lowercase().contains("chunked");
+            }
+        }
+        let mut body = 0u64;
+        let mut skip = |reader: &mut BufReader<TcpStream>, mut n: usize| -> std::io::Result<()> {
+            while n > 0 {
+                let k = n.min(discard.len());
+                reader.read_exact(&mut discard[..k])?;
+                n -= k;
+            }
+            Ok(())
+        };
+        if chunked {
+            loop {
+                line.clear();
+                reader.read_line(&mut line)?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)
+                    .unwrap_or(0);
+                skip(&mut reader, size + 2)?;
+                body += size as u64;
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            skip(&mut reader, length)?;
+            body = length as u64;
+        }
+        let reply = match target.as_str() {
+            "/stats" => format!(
+                "{} {}",
+                tally.requests.swap(0, Ordering::SeqCst),
+                tally.bytes.swap(0, Ordering::SeqCst)
+            ),
+            t if t.contains("/api/v2/series") => {
+                tally.requests.fetch_add(1, Ordering::Relaxed);
+                tally.bytes.fetch_add(body, Ordering::Relaxed);
+                "{\"errors\":[]}".to_owned()
+            }
+            _ => {
+                tally.requests.fetch_add(1, Ordering::Relaxed);
+                tally.bytes.fetch_add(body, Ordering::Relaxed);
+                "{}".to_owned()
+            }
+        };
+        write!(
+            writer,
+            "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{}",
+            reply.len(),
+            reply
+        )?;
+        writer.flush()?;
+        if target == "/stats" {
+            return Ok(());
+        }
+    }
+}
+
+/// The sink's counts since the last call: (requests, body bytes).
+fn sink_stats(port: u16) -> (u64, u64) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET /stats HTTP/1.1\r\nhost: sink\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap();
+    let mut it = body.split(' ').map(|n| n.parse::<u64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The clients
+
+fn runtime() -> tokio::runtime::Runtime {
+    // The default multi-threaded runtime: pinned to one core, it has one worker.
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn sdk_telemetry(port: u16) -> Telemetry {
+    Telemetry::builder()
+        .endpoints(Endpoints::override_base(&format!("http://127.0.0.1:{port}")).unwrap())
+        .build()
+        .unwrap()
+}
+
+fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
+    let rt = runtime();
+    let data = points(n);
+    let telemetry = sdk_telemetry(port);
+    let series: Vec<Series<AcmeBench>> = (0..SERIES)
+        .map(|i| {
+            DEPTH
+                .series()
+                .tags(series_tags(i))
+                .host(host(i))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let intake = rt.block_on(async {
+        telemetry
+            .intake::<AcmeBench>(
+                InstallationId::from_stored("inst_bench"),
+                Domain::Us1,
+                ApiKey::new(KEY),
+            )
+            .unwrap()
+    });
+    let m = measure(n, || {
+        rt.block_on(async {
+            if grouped {
+                for chunk in data.chunks(OFFICIAL_POINTS_PER_REQUEST) {
+                    let mut by_series: HashMap<u32, Vec<(i64, f64)>> = HashMap::new();
+                    for &(s, ts, v) in chunk {
+                        by_series.entry(s).or_default().push((ts, v));
+                    }
+                    for (s, points) in by_series {
+                        intake.send(series[s as usize].points(points)).await.unwrap();
+                    }
+                }
+            } else {
+                for &(s, ts, v) in &data {
+                    intake.send(series[s as usize].point(ts, v)).await.unwrap();
+                }
+            }
+            telemetry.shutdown().await.unwrap();
+        });
+    });
+    assert_eq!(intake.stats().delivered.points, n as u64, "every point delivered");
+    m
+}
+
+fn sdk_logs(port: u16, n: usize) -> Measured {
+    let rt = runtime();
+    let lines: Vec<(String, String)> = (0..n).map(log_line).collect();
+    let telemetry = sdk_telemetry(port);
+    let intake = rt.block_on(async {
+        telemetry
+            .intake::<AcmeBench>(
+                InstallationId::from_stored("inst_bench"),
+                Domain::Us1,
+                ApiKey::new(KEY),
+            )
+            .unwrap()
+    });
+    let m = measure(n, || {
+        rt.block_on(async {
+            for (message, host) in &lines {
+                intake
+                    .send(
+                        Log::new(message.as_str())
+                            .service("pager")
+                            .hostname(host.as_str())
+                            .tag("env:bench"),
+                    )
+                    .await
+                    .unwrap();
+            }
+            telemetry.shutdown().await.unwrap();
+        });
+    });
+    assert_eq!(intake.stats().delivered.logs, n as u64, "every line delivered");
+    m
+}
+
+fn official_config(port: u16) -> Configuration {
+    // The official client's second server is `{protocol}://{name}`.
+    let mut config = Configuration::new();
+    config.server_index = 1;
+    config
+        .server_variables
+        .insert("protocol".into(), "http".into());
+    config
+        .server_variables
+        .insert("name".into(), format!("127.0.0.1:{port}/api.datadoghq.com"));
+    config
+        .server_operation_index
+        .insert("v2.submit_log".into(), 1);
+    config.server_operation_variables.insert(
+        "v2.submit_log".into(),
+        HashMap::from([
+            ("protocol".into(), "http".into()),
+            (
+                "name".into(),
+                format!("127.0.0.1:{port}/http-intake.logs.datadoghq.com"),
+            ),
+        ]),
+    );
+    config.set_auth_key(
+        "apiKeyAuth",
+        APIKey {
+            key: KEY.to_owned(),
+            prefix: String::new(),
+        },
+    );
+    config.set_retry(false, 0);
+    config
+}
+
+/// Requests of the official client, at most `IN_FLIGHT` at once, as a caller would run them.
+struct InFlight {
+    slots: Arc<tokio::sync::Semaphore>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl InFlight {
+    fn new() -> InFlight {
+        InFlight {
+            slots: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)),
+            tasks: tokio::task::JoinSet::new(),
+        }
+    }
+
+    async fn start(&mut self, request: impl std::future::Future<Output = ()> + Send + 'static) {
+        let permit = Arc::clone(&self.slots).acquire_owned().await.unwrap();
+        self.tasks.spawn(async move {
+            request.await;
+            drop(permit);
+        });
+    }
+
+    async fn finish(mut self) {
+        while let Some(done) = self.tasks.join_next().await {
+            done.unwrap();
+        }
+    }
+}
+
+fn official_metrics(port: u16, n: usize) -> Measured {
+    let rt = runtime();
+    let data = points(n);
+    let tags: Vec<Vec<String>> = (0..SERIES).map(series_tags).collect();
+    let hosts: Vec<String> = (0..SERIES).map(host).collect();
+    let api = rt.block_on(async { Arc::new(MetricsAPI::with_config(official_config(port))) });
+    measure(n, || {
+        rt.block_on(async {
+            let mut requests = InFlight::new();
+            for chunk in data.chunks(OFFICIAL_POINTS_PER_REQUEST) {
+                // Grouped by series, as a caller of the official client groups them.
+                let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
+                for &(s, ts, v) in chunk {
+                    by_series
+                        .entry(s)
+                        .or_default()
+                        .push(MetricPoint::new().timestamp(ts).value(v));
+                }
+                let series = by_series
+                    .into_iter()
+                    .map(|(s, points)| {
+                        let s = s as usize;
+                        MetricSeries::new("acme.queue.depth".to_owned(), points)
+                            .type_(MetricIntakeType::GAUGE)
+                            .unit("item".to_owned())
+                            .tags(tags[s].clone())
+                            .resources(vec![
+                                MetricResource::new()
+                                    .name(hosts[s].clone())
+                                    .type_("host".to_owned()),
+                            ])
+                    })
+                    .collect();
+                let api = Arc::clone(&api);
+                requests
+                    .start(async move {
+                        api.submit_metrics(
+                            MetricPayload::new(series),
+                            SubmitMetricsOptionalParams::default()
+                                .content_encoding(MetricContentEncoding::ZSTD1),
+                        )
+                        .await
+                        .unwrap();
+                    })
+                    .await;
+            }
+            requests.finish().await;
+        });
+    })
+}
+
+fn official_logs(port: u16, n: usize) -> Measured {
+    let rt = runtime();
+    let lines: Vec<(String, String)> = (0..n).map(log_line).collect();
+    let api = rt.block_on(async { Arc::new(LogsAPI::with_config(official_config(port))) });
+    measure(n, || {
+        rt.block_on(async {
+            let mut requests = InFlight::new();
+            for chunk in lines.chunks(LINES_PER_REQUEST) {
+                let items: Vec<HTTPLogItem> = chunk
+                    .iter()
+                    .map(|(message, host)| {
+                        HTTPLogItem::new(message.clone())
+                            .ddsource("acme-bench".to_owned())
+                            .ddtags("env:bench".to_owned())
+                            .hostname(host.clone())
+                            .service("pager".to_owned())
+                    })
+                    .collect();
+                let api = Arc::clone(&api);
+                requests
+                    .start(async move {
+                        api.submit_log(
+                            items,
+                            SubmitLogOptionalParams::default()
+                                .content_encoding(ContentEncoding::GZIP),
+                        )
+                        .await
+                        .unwrap();
+                    })
+                    .await;
+            }
+            requests.finish().await;
+        });
+    })
+}
+
+// -- the floor
+
+/// A bare HTTP/1.1 client on one kept-alive connection.
+struct Bare {
+    stream: BufReader<TcpStream>,
+    head: Vec<u8>,
+}
+
+impl Bare {
+    fn connect(port: u16) -> Bare {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_nodelay(true).unwrap();
+        Bare {
+            stream: BufReader::new(stream),
+            head: Vec::with_capacity(256),
+        }
+    }
+
+    /// POSTs `body` and reads the answer.
+    fn post(&mut self, path: &str, encoding: &str, body: &[u8]) {
+        self.head.clear();
+        write!(
+            self.head,
+            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ndd-api-key: {KEY}\r\ncontent-type: application/json\r\ncontent-encoding: {encoding}\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        let s = self.stream.get_mut();
+        s.write_all(&self.head).unwrap();
+        s.write_all(body).unwrap();
+        let mut line = String::new();
+        let mut length = 0;
+        self.stream.read_line(&mut line).unwrap();
+        assert!(line.contains(" 202 "), "{line}");
+        loop {
+            line.clear();
+            self.stream.read_line(&mut line).unwrap();
+            let h = line.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some(v) = h.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+        }
+        let mut rest = vec![0; length];
+        self.stream.read_exact(&mut rest).unwrap();
+    }
+}
+
+/// The SDK's point: `{"timestamp":T,"value":V}`, whole values as integers.
+fn render_point(out: &mut Vec<u8>, t: i64, v: f64) {
+    out.extend_from_slice(b"{\"timestamp\":");
+    out.extend_from_slice(itoa::Buffer::new().format(t).as_bytes());
+    out.extend_from_slice(b",\"value\":");
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+    } else {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    }
+    out.push(b'}');
+}
+
+/// A JSON string; the bytes needing no escape copied as they are.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.extend_from_slice(&bytes[start..i]);
+            match b {
+                b'"' => out.extend_from_slice(b"\\\""),
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\n' => out.extend_from_slice(b"\\n"),
+                _ => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            }
+            start = i + 1;
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
+}
+
+fn floor_metrics(port: u16, n: usize, level: i32) -> Measured {
+    let data = points(n);
+    // The SDK's series header, around the points.
+    let headers: Vec<(Vec<u8>, Vec<u8>)> = (0..SERIES)
+        .map(|i| {
+            let mut suffix = b"],\"resources\":[{\"name\":".to_vec();
+            json_str(&mut suffix, &host(i));
+            suffix.extend_from_slice(b",\"type\":\"host\"}],\"tags\":[");
+            for (k, tag) in series_tags(i).iter().enumerate() {
+                if k > 0 {
+                    suffix.push(b',');
+                }
+                json_str(&mut suffix, tag);
+            }
+            suffix.extend_from_slice(b"],\"type\":3,\"unit\":\"item\"}");
+            (
+                b"{\"metric\":\"acme.queue.depth\",\"points\":[".to_vec(),
+                suffix,
+            )
+        })
+        .collect();
+    let mut bare = Bare::connect(port);
+    let mut compressor = zstd::bulk::Compressor::new(level).unwrap();
+    measure(n, || {
+        let mut per_series: Vec<Vec<u8>> = vec![Vec::new(); SERIES];
+        let mut touched: Vec<usize> = Vec::new();
+        let (mut raw, mut payload, mut wire) = (0usize, Vec::new(), Vec::new());
+        let mut send = |per_series: &mut Vec<Vec<u8>>, touched: &mut Vec<usize>| {
+            payload.clear();
+            payload.extend_from_slice(b"{\"series\":[");
+            for (k, &s) in touched.iter().enumerate() {
+                if k > 0 {
+                    payload.push(b',');
+                }
+                payload.extend_from_slice(&headers[s].0);
+                payload.extend_from_slice(&per_series[s]);
+                payload.extend_from_slice(&headers[s].1);
+                per_series[s].clear();
+            }
+            payload.extend_from_slice(b"]}");
+            touched.clear();
+            wire.clear();
+            wire.reserve(zstd::zstd_safe::compress_bound(payload.len()));
+            compressor.compress_to_buffer(&payload, &mut wire).unwrap();
+            bare.post("/api.datadoghq.com/api/v2/series", "zstd1", &wire);
+        };
+        for &(s, t, v) in &data {
+            let buf = &mut per_series[s as usize];
+            let before = buf.len();
+            if buf.is_empty() {
+                touched.push(s as usize);
+            } else {
+                buf.push(b',');
+            }
+            render_point(buf, t, v);
+            raw += buf.len() - before;
+            if raw >= FLOOR_PAYLOAD {
+                send(&mut per_series, &mut touched);
+                raw = 0;
+            }
+        }
+        if !touched.is_empty() {
+            send(&mut per_series, &mut touched);
+        }
+    })
+}
+
+fn floor_logs(port: u16, n: usize) -> Measured {
+    let lines: Vec<(String, String)> = (0..n).map(log_line).collect();
+    let mut bare = Bare::connect(port);
+    let mut deflate = flate2::Compress::new_gzip(flate2::Compression::new(6), 15);
+    measure(n, || {
+        let (mut payload, mut wire) = (Vec::new(), Vec::new());
+        for chunk in lines.chunks(LINES_PER_REQUEST) {
+            payload.clear();
+            payload.push(b'[');
+            for (k, (message, host)) in chunk.iter().enumerate() {
+                if k > 0 {
+                    payload.push(b',');
+                }
+                payload.extend_from_slice(b"{\"ddsource\":\"acme-bench\",\"ddtags\":\"env:bench\",\"hostname\":");
+                json_str(&mut payload, host);
+                payload.extend_from_slice(b",\"message\":");
+                json_str(&mut payload, message);
+                payload.extend_from_slice(b",\"service\":\"pager\"}");
+            }
+            payload.push(b']');
+            deflate.reset();
+            wire.clear();
+            wire.reserve(payload.len() + 1024);
+            let status = deflate
+                .compress_vec(&payload, &mut wire, flate2::FlushCompress::Finish)
+                .unwrap();
+            assert_eq!(status, flate2::Status::StreamEnd);
+            bare.post("/http-intake.logs.datadoghq.com/api/v2/logs", "gzip", &wire);
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The runs
+
+const RUNS: [(&str, &str); 8] = [
+    ("metrics-floor-3", "metrics, floor: the SDK's JSON, zstd level 3"),
+    ("metrics-floor-1", "metrics, floor: the SDK's JSON, zstd level 1"),
+    ("metrics-sdk", "metrics, dd-integration: `send` per point (default settings)"),
+    ("metrics-sdk-grouped", "metrics, dd-integration: `send` of each series' points per 50,000"),
+    ("metrics-official", "metrics, official client: 50,000 grouped points a request, 4 in flight (zstd1)"),
+    ("logs-floor", "logs, floor: the SDK's JSON, gzip level 6"),
+    ("logs-sdk", "logs, dd-integration: `send` per line (default settings)"),
+    ("logs-official", "logs, official client: 1,000 lines a request, 4 in flight (gzip)"),
+];
+
+fn child(role: &str, port: u16, n: usize) {
+    pin(0);
+    let m = match role {
+        "metrics-floor-3" => floor_metrics(port, n, 3),
+        "metrics-floor-1" => floor_metrics(port, n, 1),
+        "metrics-sdk" => sdk_metrics(port, n, false),
+        "metrics-sdk-grouped" => sdk_metrics(port, n, true),
+        "metrics-official" => official_metrics(port, n),
+        "logs-floor" => floor_logs(port, n),
+        "logs-sdk" => sdk_logs(port, n),
+        "logs-official" => official_logs(port, n),
+        other => panic!("no such run: {other}"),
+    };
+    println!("{} {} {} {}", m.items, m.wall, m.cpu, m.growth_kib);
+}
+
+struct Row {
+    items: usize,
+    wall: f64,
+    cpu: f64,
+    growth_kib: u64,
+    requests: u64,
+    bytes: u64,
+}
+
+impl Row {
+    fn cpu_ns(&self) -> f64 {
+        self.cpu * 1e9 / self.items as f64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--sink") {
+        return sink();
+    }
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return child(&args[2], args[3].parse().unwrap(), args[4].parse().unwrap());
+    }
+    let number = |i: usize, default: usize| {
+        args.get(i)
+            .map(|a| a.replace('_', "").parse().expect("a number"))
+            .unwrap_or(default)
+    };
+    let n_points = number(1, 2_000_000);
+    let n_lines = number(2, 500_000);
+    let rounds: usize = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3)
+        .max(1);
+    let only = std::env::var("BENCH_ONLY").ok();
+    let exe = std::env::current_exe().unwrap();
+    let mut sink = Command::new(&exe)
+        .arg("--sink")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut port = String::new();
+    BufReader::new(sink.stdout.take().unwrap())
+        .read_line(&mut port)
+        .unwrap();
+    let port: u16 = port.trim().parse().unwrap();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap();
+    eprintln!("load average at the start: {}", load.trim());
+
+    let mut rows: HashMap<&str, Vec<Row>> = HashMap::new();
+    for round in 1..=rounds {
+        for (role, _) in RUNS {
+            if only.as_deref().is_some_and(|o| !role.starts_with(o)) {
+                continue;
+            }
+            let n = if role.starts_with("logs") { n_lines } else { n_points };
+            let out = Command::new(&exe)
+                .args(["--child", role, &port.to_string(), &n.to_string()])
+                .stderr(Stdio::inherit())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{role} failed");
+            let text = String::from_utf8(out.stdout).unwrap();
+            let f: Vec<&str> = text.trim().split(' ').collect();
+            let (requests, bytes) = sink_stats(port);
+            let row = Row {
+                items: f[0].parse().unwrap(),
+                wall: f[1].parse().unwrap(),
+                cpu: f[2].parse().unwrap(),
+                growth_kib: f[3].parse().unwrap(),
+                requests,
+                bytes,
+            };
+            eprintln!(
+                "round {round} {role}: {:.0} ns CPU/item, {:.0} items/s, {} bytes, {} requests, +{:.1} MiB",
+                row.cpu_ns(),
+                row.items as f64 / row.wall,
+                row.bytes,
+                row.requests,
+                row.growth_kib as f64 / 1024.0
+            );
+            rows.entry(role).or_default().push(row);
+        }
+    }
+    let _ = sink.kill();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap();
+    eprintln!("load average at the end: {}", load.trim());
+
+    println!(
+        "| run | items | CPU ns/item (median; runs) | items/s on one core | bytes on the wire | bytes/item | requests | peak memory growth | CPU × floor |"
+    );
+    println!("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let floor_of = |role: &str| -> Option<f64> {
+        let floor = if role.starts_with("logs") {
+            "logs-floor"
+        } else {
+            "metrics-floor-3"
+        };
+        rows.get(floor)
+            .map(|r| median(r.iter().map(Row::cpu_ns).collect()))
+    };
+    for (role, label) in RUNS {
+        let Some(runs) = rows.get(role) else { continue };
+        let cpu = median(runs.iter().map(Row::cpu_ns).collect());
+        let each: Vec<String> = runs.iter().map(|r| format!("{:.0}", r.cpu_ns())).collect();
+        let rate = median(runs.iter().map(|r| r.items as f64 / r.wall).collect());
+        let bytes = median(runs.iter().map(|r| r.bytes as f64).collect());
+        let requests = median(runs.iter().map(|r| r.requests as f64).collect());
+        let growth = median(runs.iter().map(|r| r.growth_kib as f64 / 1024.0).collect());
+        let items = runs[0].items;
+        let times = floor_of(role).map_or("".to_owned(), |f| format!("{:.2}", cpu / f));
+        println!(
+            "| {label} | {items} | {cpu:.0} ({}) | {rate:.0} | {bytes:.0} | {:.2} | {requests:.0} | +{growth:.1} MiB | {times} |",
+            each.join(", "),
+            bytes / items as f64
+        );
+    }
+}
