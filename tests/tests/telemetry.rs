@@ -1059,6 +1059,80 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
     w.telemetry.shutdown().await.unwrap();
 }
 
+/// `send` also waits while `max_in_flight` closed payloads wait for a slot, though the byte
+/// budget has room: a sender that outruns the deliveries on its own core holds a few payloads,
+/// not the whole budget. `try_send` takes while the bytes last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_waits_while_max_in_flight_payloads_wait_for_a_slot_and_try_send_does_not() {
+    let w = World::new(Domain::Us1, quick().max_in_flight(1)).await;
+    // The first delivery takes long: the second payload waits for the one slot meanwhile.
+    w.sandbox
+        .inject(Route::Logs, Fault::latency(Duration::from_secs(3)));
+    // Two full payloads of 1,000 entries each, far under the 16 MiB budget.
+    for i in 0..2000 {
+        w.intake.try_send(Log::new(format!("line {i}"))).unwrap();
+    }
+    assert!(w.intake.stats().queued_bytes < 1 << 20);
+    // One poll: a send that queues at the call is ready; this one waits for the slot.
+    let waited = tokio::time::timeout(Duration::ZERO, w.intake.send(Log::new("waits"))).await;
+    assert!(
+        waited.is_err(),
+        "send queued while a full payload waited for the slot"
+    );
+    // A sender that does not wait is not held back by the payloads, only by the bytes.
+    w.intake.try_send(Log::new("taken")).unwrap();
+    w.intake.flush().await.unwrap();
+    let entries: usize = w
+        .sandbox
+        .received_logs()
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .sum();
+    // The waiting send was dropped unqueued: nothing of it arrives, nothing else is lost.
+    assert_eq!(entries, 2001);
+    assert_eq!(w.intake.stats().accepted.logs, 2001);
+    w.telemetry.shutdown().await.unwrap();
+}
+
+/// A queue takes the process-wide budget in chunks and gives all of it back once idle: another
+/// installation can then fill the whole process-wide budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_installation_keeps_none_of_the_process_wide_budget() {
+    let total = 256 * 1024;
+    let settings = quick().queue_bytes(1 << 20).total_queue_bytes(total);
+    let w = World::new(Domain::Us1, settings).await;
+    let line = "x".repeat(1000);
+    for _ in 0..10 {
+        w.intake.send(Log::new(line.clone())).await.unwrap();
+    }
+    w.intake.flush().await.unwrap();
+    assert_eq!(w.intake.stats().queued_bytes, 0);
+    // Another installation, its deliveries held back while it fills the budget.
+    let other_org = w.sandbox.add_org(OrgSpec::new("Other", Domain::Us1));
+    let other = intake(&w.sandbox, &w.telemetry, &other_org, "inst_other");
+    w.sandbox.inject(
+        Route::Logs,
+        Fault::latency(Duration::from_millis(500)).always(),
+    );
+    let mut cost = 0;
+    let full = loop {
+        let before = other.stats().queued_bytes;
+        match other.try_send(Log::new(line.clone())) {
+            Ok(()) => cost = other.stats().queued_bytes - before,
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(full, TelemetryError::Full { capacity, .. } if capacity == total));
+    // Everything but less than one entry's worth: the idle installation kept nothing.
+    let held = other.stats().queued_bytes;
+    assert!(
+        held + cost > total,
+        "{held} bytes held of {total}, entries of {cost}: the idle installation kept some"
+    );
+    w.sandbox.clear_faults();
+    w.telemetry.shutdown().await.unwrap();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Retries
 

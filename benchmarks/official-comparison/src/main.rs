@@ -36,10 +36,10 @@ use datadog_api_client::datadogV2::model::{
     ContentEncoding, HTTPLogItem, MetricContentEncoding, MetricIntakeType, MetricPayload,
     MetricPoint, MetricResource, MetricSeries,
 };
+use dd_integration::secret::ApiKey;
 use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
 use dd_integration::testkit::{OrgSpec, Route, Sandbox};
 use dd_integration::{Domain, InstallationId, datadog_integration};
-use dd_integration::secret::ApiKey;
 use tokio::runtime::Runtime;
 
 #[datadog_integration(
@@ -985,9 +985,7 @@ fn prepared_metrics(data: &Points, key: &str) -> Prepared {
     let payloads = data
         .points
         .chunks(OFFICIAL_POINTS_PER_REQUEST)
-        .map(|chunk| {
-            (key.to_owned(), MetricPayload::new(grouped_series(chunk)))
-        })
+        .map(|chunk| (key.to_owned(), MetricPayload::new(grouped_series(chunk))))
         .collect();
     Prepared::new(
         format!("metrics: the official client's {OFFICIAL_POINTS_PER_REQUEST}-point payloads"),
@@ -1002,9 +1000,7 @@ fn prepared_orgs(data: &OrgPoints, keys: &[String]) -> Prepared {
     let payloads = data
         .iter()
         .zip(keys)
-        .map(|(org, key)| {
-            (key.clone(), MetricPayload::new(org_series(org)))
-        })
+        .map(|(org, key)| (key.clone(), MetricPayload::new(org_series(org))))
         .collect();
     Prepared::new(
         format!("metrics, {} orgs: a payload per org", data.len()),
@@ -1112,9 +1108,8 @@ fn main() {
     }
     println!();
     for group in [&metrics, &many, &logs] {
-        let (bare, clients): (Vec<&Run>, Vec<&Run>) = group
-            .iter()
-            .partition(|r| r.label.contains(NO_CLIENT_WORK));
+        let (bare, clients): (Vec<&Run>, Vec<&Run>) =
+            group.iter().partition(|r| r.label.contains(NO_CLIENT_WORK));
         let (sdks, officials): (Vec<&Run>, Vec<&Run>) = clients
             .into_iter()
             .partition(|r| r.label.contains("dd-integration"));

@@ -176,6 +176,28 @@ impl Codec {
                 }
             }
             #[cfg(feature = "zstd")]
+            Codec::Zstd(level) if raw.len() > ZSTD_ONE_PASS => {
+                // In one pass over the whole payload: a stream copies its input into its window
+                // and matches across the copies, a fifth more of zstd's time on the payloads of
+                // megabytes a busy queue sends. Past 256 KiB zstd picks the level's own tables
+                // either way, so the bytes are the stream's.
+                let compressor = match &mut scratch.zstd_bulk {
+                    Some((l, c)) if *l == level => c,
+                    slot => {
+                        let mut c = zstd::bulk::Compressor::new(level).expect("a zstd context");
+                        // No content size in the frame's header, as a stream writes it: the
+                        // same bytes, not 3 more.
+                        c.set_parameter(zstd::zstd_safe::CParameter::ContentSizeFlag(false))
+                            .expect("a zstd parameter");
+                        &mut slot.insert((level, c)).1
+                    }
+                };
+                out.reserve(zstd::zstd_safe::compress_bound(raw.len()));
+                compressor
+                    .compress_to_buffer(raw, out)
+                    .expect("zstd into memory");
+            }
+            #[cfg(feature = "zstd")]
             Codec::Zstd(level) => {
                 use zstd::stream::raw::{Encoder, InBuffer, Operation as _, OutBuffer};
                 let encoder = match &mut scratch.zstd {
@@ -229,7 +251,14 @@ struct Scratch {
     deflate: Option<(Codec, flate2::Compress)>,
     #[cfg(feature = "zstd")]
     zstd: Option<(i32, zstd::stream::raw::Encoder<'static>)>,
+    /// For payloads past [`ZSTD_ONE_PASS`].
+    #[cfg(feature = "zstd")]
+    zstd_bulk: Option<(i32, zstd::bulk::Compressor<'static>)>,
 }
+
+/// Metric payloads larger than this are compressed in one pass rather than as a stream.
+#[cfg(feature = "zstd")]
+const ZSTD_ONE_PASS: usize = 256 << 10;
 
 /// At most this many scratch sets are kept, and none whose buffers grew past `SCRATCH_KEEP`.
 const SCRATCH_POOL: usize = 8;
@@ -295,40 +324,51 @@ impl Chunk {
     }
 }
 
+/// A staged point: its series and where its rendering ends (in the sort, where it begins and
+/// ends).
+type Mark = (u32, u32);
+
 /// The metric payload being filled.
+///
+/// Its points are rendered one after the other into one buffer, in the order they come, each
+/// marked with its series; they are grouped by series only when the payload is rendered, by
+/// the delivery. A sender writes each point where the previous one ended, in cache: written
+/// into a buffer per series instead, a point's bytes missed the cache, and the queue's lock
+/// waited for them at each point.
 #[derive(Debug)]
 pub(crate) struct SeriesBatch {
-    chunks: Vec<Chunk>,
-    index: HashMap<usize, usize, BuildHasherDefault<PtrHasher>>,
+    headers: Vec<Arc<SeriesHeader>>,
+    index: HashMap<usize, u32, BuildHasherDefault<PtrHasher>>,
+    rendered: Vec<u8>,
+    /// For each point, its series (in `headers`) and where its rendering ends.
+    marks: Vec<(u32, u32)>,
     raw: usize,
-    points: usize,
     /// The oldest timestamp in it (`i64::MAX` when empty).
     oldest: i64,
     /// The queue budget its items hold.
     pub(crate) cost: usize,
-    scratch: Vec<u8>,
-    /// Bytes to reserve for a new series' points.
-    chunk_capacity: usize,
+    /// Bytes to reserve for the next payload's points, from the last one.
+    capacity: usize,
 }
 
 impl Default for SeriesBatch {
     fn default() -> SeriesBatch {
         SeriesBatch {
-            chunks: Vec::new(),
+            headers: Vec::new(),
             index: HashMap::default(),
+            rendered: Vec::new(),
+            marks: Vec::new(),
             raw: 0,
-            points: 0,
             oldest: i64::MAX,
             cost: 0,
-            scratch: Vec::new(),
-            chunk_capacity: 256,
+            capacity: 4096,
         }
     }
 }
 
 impl SeriesBatch {
     pub(crate) fn is_empty(&self) -> bool {
-        self.points == 0
+        self.marks.is_empty()
     }
 
     /// Adds a point unless the payload would exceed `target` bytes rendered; an empty payload
@@ -342,43 +382,43 @@ impl SeriesBatch {
         target: usize,
     ) -> bool {
         let key = Arc::as_ptr(header) as usize;
-        let raw = if self.points == 0 { ENVELOPE } else { self.raw };
-        match self.index.get(&key) {
-            Some(&i) => {
-                // Rendered in place, and taken back in the rare case it does not fit.
-                let chunk = &mut self.chunks[i];
-                let before = chunk.points.len();
-                chunk.points.push(b',');
-                render_point(&mut chunk.points, timestamp, value);
-                let grown = raw + (chunk.points.len() - before);
-                if grown > target && self.points > 0 {
-                    chunk.points.truncate(before);
-                    return false;
-                }
-                chunk.count += 1;
-                self.raw = grown;
+        let empty = self.marks.is_empty();
+        let raw = if empty { ENVELOPE } else { self.raw };
+        if self.rendered.capacity() == 0 {
+            // The buffers of a payload already delivered, or new ones sized from the last.
+            let spare = STAGED.lock().unwrap_or_else(PoisonError::into_inner).pop();
+            if let Some((rendered, marks)) = spare {
+                (self.rendered, self.marks) = (rendered, marks);
             }
-            None => {
-                self.scratch.clear();
-                render_point(&mut self.scratch, timestamp, value);
-                let comma = usize::from(!self.chunks.is_empty());
-                let grown = raw + comma + header.len() + self.scratch.len();
-                if grown > target && self.points > 0 {
-                    return false;
-                }
-                self.index.insert(key, self.chunks.len());
-                // Sized from the last payload, so that most series never reallocate.
-                let mut points = Vec::with_capacity(self.chunk_capacity);
-                points.extend_from_slice(&self.scratch);
-                self.chunks.push(Chunk {
-                    header: Arc::clone(header),
-                    points,
-                    count: 1,
-                });
-                self.raw = grown;
-            }
+            self.rendered.reserve(self.capacity);
+            self.marks.reserve(self.capacity / 32);
         }
-        self.points += 1;
+        let before = self.rendered.len();
+        render_point(&mut self.rendered, timestamp, value);
+        let len = self.rendered.len() - before;
+        let known = self.index.get(&key).copied();
+        let grown = match known {
+            // A comma before it.
+            Some(_) => raw + 1 + len,
+            // A comma before the series, unless first.
+            None => raw + usize::from(!self.headers.is_empty()) + header.len() + len,
+        };
+        if grown > target && !empty {
+            self.rendered.truncate(before);
+            return false;
+        }
+        let series = match known {
+            Some(i) => i,
+            None => {
+                let i = u32::try_from(self.headers.len()).expect("under 4 billion series");
+                self.index.insert(key, i);
+                self.headers.push(Arc::clone(header));
+                i
+            }
+        };
+        let end = u32::try_from(self.rendered.len()).expect("a payload under 4 GiB");
+        self.marks.push((series, end));
+        self.raw = grown;
         self.oldest = self.oldest.min(timestamp);
         true
     }
@@ -386,65 +426,214 @@ impl SeriesBatch {
     /// Closes the payload, leaving this batch empty.
     pub(crate) fn take(&mut self) -> SeriesPayload {
         self.index.clear();
-        if !self.chunks.is_empty() {
-            let per_series =
-                self.chunks.iter().map(|c| c.points.len()).sum::<usize>() / self.chunks.len();
-            self.chunk_capacity = (per_series + per_series / 4).clamp(64, 64 << 10);
-        }
+        self.capacity = (self.rendered.len() + self.rendered.len() / 8).clamp(4096, 8 << 20);
         let payload = SeriesPayload {
-            chunks: std::mem::take(&mut self.chunks),
+            form: Form::Staged {
+                headers: std::mem::take(&mut self.headers),
+                rendered: std::mem::take(&mut self.rendered),
+                marks: std::mem::take(&mut self.marks),
+            },
             raw: self.raw,
-            points: self.points,
             oldest: self.oldest,
         };
         self.raw = 0;
-        self.points = 0;
         self.oldest = i64::MAX;
         payload
+    }
+}
+
+/// Staged buffers of delivered payloads, for the next ones: a payload's are megabytes, and
+/// fresh ones cost their page faults again.
+static STAGED: Mutex<Vec<(Vec<u8>, Vec<Mark>)>> = Mutex::new(Vec::new());
+
+impl Drop for SeriesPayload {
+    fn drop(&mut self) {
+        if let Form::Staged {
+            rendered, marks, ..
+        } = &mut self.form
+            && rendered.capacity() <= SCRATCH_KEEP
+        {
+            let (mut rendered, mut marks) = (std::mem::take(rendered), std::mem::take(marks));
+            rendered.clear();
+            marks.clear();
+            let mut pool = STAGED.lock().unwrap_or_else(PoisonError::into_inner);
+            if pool.len() < SCRATCH_POOL {
+                pool.push((rendered, marks));
+            }
+        }
     }
 }
 
 /// A closed metric payload.
 #[derive(Debug)]
 pub(crate) struct SeriesPayload {
-    chunks: Vec<Chunk>,
+    form: Form,
     raw: usize,
-    points: usize,
     /// The oldest timestamp in it, or one older (never younger).
     oldest: i64,
 }
 
+thread_local! {
+    /// The counting sort's tables, reused by the thread that renders payloads.
+    static ORDER: std::cell::RefCell<(Vec<u32>, Vec<Mark>)> = const {
+        std::cell::RefCell::new((Vec::new(), Vec::new()))
+    };
+}
+
+/// The size of the blocks a staged point is copied in (a point is at most 67 bytes, most
+/// about 40).
+const BLOCK: usize = 64;
+
+/// A metric payload's points: as a batch staged them, or grouped by series (once split).
+#[derive(Debug)]
+enum Form {
+    Staged {
+        headers: Vec<Arc<SeriesHeader>>,
+        rendered: Vec<u8>,
+        marks: Vec<(u32, u32)>,
+    },
+    Chunks(Vec<Chunk>),
+}
+
+/// Each staged point's bytes, with its series.
+fn staged_points<'a>(
+    rendered: &'a [u8],
+    marks: &'a [(u32, u32)],
+) -> impl Iterator<Item = (u32, &'a [u8])> + 'a {
+    let mut start = 0;
+    marks.iter().map(move |&(series, end)| {
+        let point = &rendered[start..end as usize];
+        start = end as usize;
+        (series, point)
+    })
+}
+
 impl SeriesPayload {
+    pub(crate) fn points(&self) -> usize {
+        match &self.form {
+            Form::Staged { marks, .. } => marks.len(),
+            Form::Chunks(chunks) => chunks.iter().map(|c| c.count).sum(),
+        }
+    }
+
     /// Appends `{"series":[...]}`.
     fn render_into(&self, out: &mut Vec<u8>) {
         let start = out.len();
         out.reserve(self.raw);
         out.extend_from_slice(b"{\"series\":[");
-        for (i, c) in self.chunks.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+        match &self.form {
+            Form::Chunks(chunks) => {
+                for (i, c) in chunks.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&c.header.prefix);
+                    out.extend_from_slice(&c.points);
+                    out.extend_from_slice(&c.header.suffix);
+                }
             }
-            out.extend_from_slice(&c.header.prefix);
-            out.extend_from_slice(&c.points);
-            out.extend_from_slice(&c.header.suffix);
+            Form::Staged {
+                headers,
+                rendered,
+                marks,
+            } => {
+                // Grouped by series, in the order each came first, each series' points in the
+                // order they came: a counting sort of the points by series.
+                ORDER.with_borrow_mut(|(first, order)| {
+                    first.clear();
+                    first.resize(headers.len() + 1, 0);
+                    for &(series, _) in marks {
+                        first[series as usize + 1] += 1;
+                    }
+                    for i in 1..first.len() {
+                        first[i] += first[i - 1];
+                    }
+                    let mut next = first.clone();
+                    order.clear();
+                    order.resize(marks.len(), (0u32, 0u32));
+                    let mut begin = 0u32;
+                    for &(series, end) in marks {
+                        let slot = &mut next[series as usize];
+                        order[*slot as usize] = (begin, end);
+                        *slot += 1;
+                        begin = end;
+                    }
+                    for (i, header) in headers.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(&header.prefix);
+                        let points = &order[first[i] as usize..first[i + 1] as usize];
+                        let bytes: usize = points.iter().map(|&(b, e)| (e - b) as usize + 1).sum();
+                        // Each point copied as a block of fixed size, its tail overwritten by the
+                        // next: a copy of known size is a few moves, one of a point's own size a
+                        // call to `memcpy`.
+                        let mut at = out.len();
+                        out.resize(at + bytes + BLOCK, 0);
+                        for (k, &(b, e)) in points.iter().enumerate() {
+                            if k > 0 {
+                                out[at] = b',';
+                                at += 1;
+                            }
+                            let (b, e) = (b as usize, e as usize);
+                            if e - b <= BLOCK && b + BLOCK <= rendered.len() {
+                                out[at..at + BLOCK].copy_from_slice(&rendered[b..b + BLOCK]);
+                            } else {
+                                out[at..at + (e - b)].copy_from_slice(&rendered[b..e]);
+                            }
+                            at += e - b;
+                        }
+                        out.truncate(at);
+                        out.extend_from_slice(&header.suffix);
+                    }
+                });
+            }
         }
         out.extend_from_slice(b"]}");
         debug_assert_eq!(out.len() - start, self.raw);
     }
 
+    /// Its points grouped by series, in the order `render_into` writes them.
+    fn into_chunks(mut self) -> Vec<Chunk> {
+        match std::mem::replace(&mut self.form, Form::Chunks(Vec::new())) {
+            Form::Chunks(chunks) => chunks,
+            Form::Staged {
+                headers,
+                rendered,
+                marks,
+            } => {
+                let mut chunks: Vec<Chunk> = headers
+                    .into_iter()
+                    .map(|header| Chunk {
+                        header,
+                        points: Vec::new(),
+                        count: 0,
+                    })
+                    .collect();
+                for (series, point) in staged_points(&rendered, &marks) {
+                    let c = &mut chunks[series as usize];
+                    if c.count > 0 {
+                        c.points.push(b',');
+                    }
+                    c.points.extend_from_slice(point);
+                    c.count += 1;
+                }
+                chunks
+            }
+        }
+    }
+
     fn from_chunks(chunks: Vec<Chunk>) -> SeriesPayload {
         let raw = ENVELOPE + chunks.iter().map(Chunk::len).sum::<usize>() + chunks.len()
             - usize::from(!chunks.is_empty());
-        let points = chunks.iter().map(|c| c.count).sum();
         let oldest = chunks
             .iter()
             .flat_map(|c| timestamps(&c.points))
             .min()
             .unwrap_or(i64::MAX);
         SeriesPayload {
-            chunks,
+            form: Form::Chunks(chunks),
             raw,
-            points,
             oldest,
         }
     }
@@ -454,38 +643,53 @@ impl SeriesPayload {
         if self.oldest >= cutoff {
             return 0;
         }
-        self.chunks
-            .iter()
-            .flat_map(|c| timestamps(&c.points))
-            .filter(|&t| t < cutoff)
-            .count()
+        match &self.form {
+            Form::Chunks(chunks) => chunks
+                .iter()
+                .flat_map(|c| timestamps(&c.points))
+                .filter(|&t| t < cutoff)
+                .count(),
+            Form::Staged {
+                rendered, marks, ..
+            } => staged_points(rendered, marks)
+                .flat_map(|(_, point)| timestamps(point))
+                .filter(|&t| t < cutoff)
+                .count(),
+        }
     }
 
     /// Two payloads of about half the size each, or itself if it holds a single point.
-    fn split(mut self) -> Result<(SeriesPayload, SeriesPayload), SeriesPayload> {
-        if self.chunks.len() >= 2 {
-            let half = self.raw / 2;
+    fn split(self) -> Result<(SeriesPayload, SeriesPayload), SeriesPayload> {
+        let (raw, oldest) = (self.raw, self.oldest);
+        let mut chunks = self.into_chunks();
+        let this = |chunks| SeriesPayload {
+            form: Form::Chunks(chunks),
+            raw,
+            oldest,
+        };
+        if chunks.len() >= 2 {
+            let half = raw / 2;
             let mut acc = ENVELOPE;
             let mut at = 1;
-            for (i, c) in self.chunks.iter().enumerate() {
+            for (i, c) in chunks.iter().enumerate() {
                 acc += c.len() + 1;
                 if acc >= half {
-                    at = (i + 1).clamp(1, self.chunks.len() - 1);
+                    at = (i + 1).clamp(1, chunks.len() - 1);
                     break;
                 }
             }
-            let right = self.chunks.split_off(at);
+            let right = chunks.split_off(at);
             return Ok((
-                SeriesPayload::from_chunks(self.chunks),
+                SeriesPayload::from_chunks(chunks),
                 SeriesPayload::from_chunks(right),
             ));
         }
-        let Some(chunk) = self.chunks.pop() else {
-            return Err(self);
+        let Some(chunk) = chunks.pop() else {
+            return Err(this(chunks));
         };
         if chunk.count < 2 {
-            self.chunks.push(chunk);
-            return Err(self);
+            chunks.push(chunk);
+            return Err(this(chunks));
         }
         // Points are `{...}` joined by commas and hold no other brace: cut at a `},{` near the
         // middle.
@@ -663,7 +867,7 @@ impl Body {
     /// Points, log entries, service checks or events in it.
     pub(crate) fn count(&self) -> usize {
         match self {
-            Body::Series(s) => s.points,
+            Body::Series(s) => s.points(),
             Body::Logs(a) | Body::Checks(a) => a.offsets.len(),
             Body::Event(_) => 1,
         }
@@ -737,7 +941,14 @@ mod tests {
     #[cfg(feature = "zstd")]
     #[test]
     fn zstd_payloads_are_no_larger_than_a_streamed_default_level() {
-        for (series, points) in [(1usize, 1usize), (10, 20), (100, 20), (1000, 50)] {
+        // The last two pass `ZSTD_ONE_PASS` (compressed in one pass, not as a stream).
+        for (series, points) in [
+            (1usize, 1usize),
+            (10, 20),
+            (100, 20),
+            (1000, 50),
+            (1000, 240),
+        ] {
             let mut batch = SeriesBatch::default();
             let headers: Vec<_> = (0..series)
                 .map(|j| {
@@ -774,10 +985,14 @@ mod tests {
             assert!(batch.push(&header, t, v, usize::MAX));
         }
         let payload = batch.take();
-        let all: Vec<i64> = payload
-            .chunks
-            .iter()
-            .flat_map(|c| timestamps(&c.points))
+        let Form::Staged {
+            rendered, marks, ..
+        } = &payload.form
+        else {
+            panic!("a closed batch is staged");
+        };
+        let all: Vec<i64> = staged_points(rendered, marks)
+            .flat_map(|(_, p)| timestamps(p))
             .collect();
         assert_eq!(all, [100, -5, 250, 99]);
         assert_eq!(payload.older_than(-5), 0);

@@ -641,20 +641,24 @@ impl<I> fmt::Debug for Intake<I> {
 pub struct Sending<'a>(SendingState<'a>);
 
 enum SendingState<'a> {
-    Ready(Option<Result<(), TelemetryError>>),
+    /// Queued at the call.
+    Queued,
+    /// Refused at the call (boxed: the common case stays a few bytes to return and poll).
+    Refused(Option<Box<TelemetryError>>),
     Waiting(Pin<Box<dyn Future<Output = Result<(), TelemetryError>> + Send + 'a>>),
 }
 
 impl Sending<'_> {
-    fn ready(result: Result<(), TelemetryError>) -> Self {
-        Sending(SendingState::Ready(Some(result)))
+    fn refused(error: TelemetryError) -> Self {
+        Sending(SendingState::Refused(Some(Box::new(error))))
     }
 }
 
 impl fmt::Debug for Sending<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
-            SendingState::Ready(_) => "Sending(ready)",
+            SendingState::Queued => "Sending(queued)",
+            SendingState::Refused(_) => "Sending(refused)",
             SendingState::Waiting(_) => "Sending(waiting for room)",
         })
     }
@@ -668,7 +672,10 @@ impl Future for Sending<'_> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
         match &mut self.0 {
-            SendingState::Ready(result) => std::task::Poll::Ready(result.take().unwrap_or(Ok(()))),
+            SendingState::Queued => std::task::Poll::Ready(Ok(())),
+            SendingState::Refused(error) => {
+                std::task::Poll::Ready(error.take().map_or(Ok(()), |e| Err(*e)))
+            }
             SendingState::Waiting(future) => future.as_mut().poll(cx),
         }
     }
@@ -686,16 +693,16 @@ impl<I: DatadogIntegration> Intake<I> {
     /// waits for room when the queue is full. Its type holds nothing of `D`, so data the
     /// integration does not declare is one compile error at the call.
     pub fn send<D: Submission<I>>(&self, data: D) -> Sending<'_> {
-        let item = match data.prepare(data::unix_now_ms()) {
+        let item = match data.prepare(data::send_now_ms()) {
             Ok(Prepared(item)) => item,
-            Err(e) => return Sending::ready(Err(e)),
+            Err(e) => return Sending::refused(e),
         };
-        match self.queue.try_queue(item) {
-            worker::TryQueue::Queued => Sending::ready(Ok(())),
-            worker::TryQueue::Full(item, _) => {
+        match self.queue.offer(item, true) {
+            worker::Offer::Queued => Sending(SendingState::Queued),
+            worker::Offer::Full(item) | worker::Offer::FullGlobally(item, _) => {
                 Sending(SendingState::Waiting(Box::pin(self.queue.send(*item))))
             }
-            worker::TryQueue::Refused(e) => Sending::ready(Err(e)),
+            worker::Offer::Refused(e) => Sending::refused(*e),
         }
     }
 
@@ -704,7 +711,7 @@ impl<I: DatadogIntegration> Intake<I> {
     /// # Errors
     /// As [`send`](Self::send), and [`TelemetryError::Full`] instead of waiting.
     pub fn try_send(&self, data: impl Submission<I>) -> Result<(), TelemetryError> {
-        let Prepared(item) = data.prepare(data::unix_now_ms())?;
+        let Prepared(item) = data.prepare(data::send_now_ms())?;
         self.queue.try_send(item)
     }
 

@@ -439,6 +439,33 @@ fn reads_back(bytes: &[u8]) -> Result<Value, TestCaseError> {
     Ok(alone)
 }
 
+/// The SDK's JSON strings are `serde_json`'s, byte for byte, whatever the text: control
+/// characters, quotes, backslashes, any Unicode.
+#[test]
+fn json_strings_are_escaped_as_serde_json_escapes_them() {
+    let text = prop_oneof![
+        any::<String>(),
+        vec(
+            prop_oneof![
+                Just('"'),
+                Just('\\'),
+                (0u8..0x20).prop_map(char::from),
+                any::<char>()
+            ],
+            0..40
+        )
+        .prop_map(|c| c.into_iter().collect::<String>()),
+    ];
+    TestRunner::new(config())
+        .run(&text, |text| {
+            let mut ours = Vec::new();
+            super::data::json_str(&mut ours, &text);
+            prop_assert_eq!(ours, serde_json::to_vec(&text).unwrap());
+            Ok(())
+        })
+        .unwrap();
+}
+
 #[test]
 fn arbitrary_points_never_panic_and_accepted_ones_render_as_json_read_back() {
     let strategy = (

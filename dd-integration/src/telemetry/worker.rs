@@ -5,15 +5,21 @@
 //! whose intake is slow (or rate-limited, or down) holds only its own budget and its own
 //! in-flight requests: it can neither stall the others nor take their memory. Every worker
 //! shares the process's HTTP client, hence its connection pool.
+//!
+//! A sender writes its data straight into the payload being filled, under the queue's lock:
+//! no message, no per-item allocation, no per-item atomic besides the lock. The process-wide
+//! byte budget is taken in chunks, so that a sender touches it once per about a thousand
+//! points, not once per point. The worker is woken only when a payload starts (to arm its
+//! linger) or is closed (to deliver it); flushes and closes come by a channel.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE};
-use tokio::sync::{Semaphore, TryAcquireError, mpsc, oneshot};
+use tokio::sync::{Notify, Semaphore, TryAcquireError, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tracing::Instrument as _;
@@ -31,12 +37,8 @@ use crate::secret::ApiKey;
 use crate::site::Domain;
 use crate::transport::{Backoff, BodyLimit, Reply, exchange};
 
-/// What a worker reads from its queue.
-pub(crate) enum Msg {
-    Item {
-        item: Item,
-        cost: usize,
-    },
+/// What a worker reads from its control channel (the data itself is in [`Staging`]).
+pub(crate) enum Control {
     /// Send everything accepted so far, then answer with the failures since the last answer.
     Flush(oneshot::Sender<Vec<TelemetryError>>),
     /// Accept nothing more; deliver everything, answer, and stop.
@@ -46,6 +48,11 @@ pub(crate) enum Msg {
 const OPEN: u8 = 0;
 const REJECTED: u8 = 1;
 const CLOSED: u8 = 2;
+
+/// The process-wide budget is taken this much at a time (or what one item needs, if more),
+/// and a queue keeps at most this much of it unused while it holds data; an idle queue gives
+/// all of it back.
+const RESERVE_CHUNK: usize = 64 << 10;
 
 /// The HTTP client and where it sends, shared by every installation.
 #[derive(Debug)]
@@ -59,14 +66,163 @@ pub(crate) struct Transport {
 /// Called once when Datadog refuses an installation's key.
 pub(crate) type KeyRejectedHook = Arc<dyn crate::hooks::Hooks>;
 
-/// What [`Queue::try_queue`] did with an item.
-pub(crate) enum TryQueue {
+/// What [`Queue::offer`] did with an item.
+pub(crate) enum Offer {
     /// Queued.
     Queued,
-    /// No room now: the item, to wait with, and the error to give without waiting.
-    Full(Box<Item>, TelemetryError),
-    /// Refused for good (closed, too large, a key refused).
-    Refused(TelemetryError),
+    /// No room in the installation's budget now (or, for a sender that waits, `max_in_flight`
+    /// payloads already wait for a slot): the item, to wait with.
+    Full(Box<Item<'static>>),
+    /// No room in the process-wide budget now: the item, and the bytes it lacks.
+    FullGlobally(Box<Item<'static>>, usize),
+    /// Refused for good (closed, too large, a key refused); boxed, so that an offer is a few
+    /// bytes to return.
+    Refused(Box<TelemetryError>),
+}
+
+/// A closed payload waiting for an in-flight slot.
+struct Ready {
+    seq: u64,
+    body: Body,
+    cost: usize,
+}
+
+/// What senders fill and the worker empties, under the queue's lock.
+struct Staging {
+    series: SeriesBatch,
+    logs: ArrayBatch,
+    checks: ArrayBatch,
+    /// Closed payloads the worker has not started delivering, oldest first.
+    closed: VecDeque<Ready>,
+    next_seq: u64,
+    /// When the open batches are closed (their linger), once one holds data.
+    deadline: Option<Instant>,
+    /// Budget bytes held: open batches, closed payloads, deliveries in flight.
+    held: usize,
+    /// Bytes of the process-wide budget taken for this queue and not yet used.
+    reserve: usize,
+    /// False once the queue closes: nothing more is taken.
+    accepting: bool,
+    /// Rendered over wire bytes of the last metric payload.
+    series_ratio: f64,
+    series_identity: bool,
+    /// Accepted by `send` and `try_send`, by kind: counted under the lock already held.
+    accepted: [u64; 4],
+}
+
+impl Staging {
+    /// The rendered size a metric payload is filled to: the wire limit uncompressed; compressed,
+    /// what the last measured ratio says fits it, with a margin, under the decompressed limit.
+    fn series_target(&self) -> usize {
+        if self.series_identity {
+            return limits::SERIES_MAX_WIRE_BYTES;
+        }
+        let planned = limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85;
+        (planned as usize).clamp(
+            limits::SERIES_MAX_WIRE_BYTES / 2,
+            limits::SERIES_DECOMPRESSED_LIMIT - 1,
+        )
+    }
+
+    fn is_empty(&self) -> bool {
+        self.series.is_empty() && self.logs.is_empty() && self.checks.is_empty()
+    }
+
+    fn close_ready(&mut self, body: Body, cost: usize) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.closed.push_back(Ready { seq, body, cost });
+    }
+
+    fn close_series(&mut self) {
+        if !self.series.is_empty() {
+            let cost = std::mem::take(&mut self.series.cost);
+            let payload = self.series.take();
+            self.close_ready(Body::Series(payload), cost);
+        }
+    }
+
+    fn close_logs(&mut self) {
+        if !self.logs.is_empty() {
+            let cost = std::mem::take(&mut self.logs.cost);
+            let payload = self.logs.take();
+            self.close_ready(Body::Logs(payload), cost);
+        }
+    }
+
+    fn close_checks(&mut self) {
+        if !self.checks.is_empty() {
+            let cost = std::mem::take(&mut self.checks.cost);
+            let payload = self.checks.take();
+            self.close_ready(Body::Checks(payload), cost);
+        }
+    }
+
+    fn close_batches(&mut self) {
+        self.close_series();
+        self.close_logs();
+        self.close_checks();
+        self.deadline = None;
+    }
+
+    /// Adds an accepted item to the payloads. Whether the worker must be woken: a payload was
+    /// closed, or one started and its linger must be armed.
+    fn add(&mut self, item: Item<'_>, cost: usize, settings: &TelemetrySettings) -> bool {
+        let closed_before = self.closed.len();
+        match item {
+            Item::Points { header, points } => {
+                let target = self.series_target();
+                points.for_each(|t, v| {
+                    if !self.series.push(&header, t, v, target) {
+                        self.close_series();
+                        let pushed = self.series.push(&header, t, v, target);
+                        debug_assert!(pushed, "an empty batch takes any point");
+                    }
+                });
+                self.series.cost += cost;
+            }
+            Item::Log(entry) => {
+                if !self.logs.fits(&entry) {
+                    self.close_logs();
+                }
+                self.logs.push(&entry);
+                self.logs.cost += cost;
+                if self.logs.full() {
+                    self.close_logs();
+                }
+            }
+            Item::Check(entry) => {
+                if !self.checks.fits(&entry) {
+                    self.close_checks();
+                }
+                self.checks.push(&entry);
+                self.checks.cost += cost;
+                if self.checks.full() {
+                    self.close_checks();
+                }
+            }
+            Item::Event(event) => self.close_ready(Body::Event(event), cost),
+        }
+        // A payload holding half the queue's budget is sent now rather than when full or after
+        // the linger: senders waiting for room get it back only once it is delivered. (With the
+        // default 16 MiB, full payloads of either kind fit in half.)
+        let share = settings.queue_bytes / 2;
+        if self.series.cost >= share {
+            self.close_series();
+        }
+        if self.logs.cost >= share {
+            self.close_logs();
+        }
+        if self.checks.cost >= share {
+            self.close_checks();
+        }
+        let mut wake = self.closed.len() > closed_before;
+        if self.deadline.is_none() && !self.is_empty() {
+            self.deadline = Some(Instant::now() + settings.linger);
+            wake = true;
+        }
+        wake
+    }
 }
 
 /// One installation's side of the telemetry: its queue, budget, counters and worker.
@@ -76,8 +232,12 @@ pub(crate) struct Queue {
     key: ApiKey,
     transport: Arc<Transport>,
     settings: TelemetrySettings,
-    tx: mpsc::UnboundedSender<Msg>,
-    budget: Semaphore,
+    tx: mpsc::UnboundedSender<Control>,
+    staging: Mutex<Staging>,
+    /// Wakes the worker: a payload closed, or one started.
+    wake: Notify,
+    /// Wakes senders waiting for room.
+    room: Notify,
     global: Arc<Semaphore>,
     state: AtomicU8,
     rejected_status: AtomicU16,
@@ -100,7 +260,6 @@ impl std::fmt::Debug for Queue {
 
 #[derive(Default)]
 struct Counters {
-    accepted: [AtomicU64; 4],
     delivered: [AtomicU64; 4],
     undelivered: [AtomicU64; 4],
     requests: AtomicU64,
@@ -151,14 +310,31 @@ impl Queue {
             transport.endpoints.url(&api, "/api/v1/check_run"),
         ];
         let span = tracing::info_span!("datadog.intake", installation = %id, %domain);
+        let series_codec = Codec::from(settings.series_compression);
+        let staging = Staging {
+            series: SeriesBatch::default(),
+            logs: ArrayBatch::logs(),
+            checks: ArrayBatch::checks(),
+            closed: VecDeque::new(),
+            next_seq: 0,
+            deadline: None,
+            held: 0,
+            reserve: 0,
+            accepting: true,
+            series_ratio: series_codec.initial_ratio(),
+            series_identity: series_codec == Codec::Identity,
+            accepted: [0; 4],
+        };
         let queue = Arc::new(Queue {
-            budget: Semaphore::new(settings.queue_bytes),
             id,
             domain,
             key,
             transport,
             settings,
             tx,
+            staging: Mutex::new(staging),
+            wake: Notify::new(),
+            room: Notify::new(),
             global,
             state: AtomicU8::new(OPEN),
             rejected_status: AtomicU16::new(0),
@@ -172,6 +348,10 @@ impl Queue {
         let handle = tokio::spawn(worker.run().instrument(queue.span.clone()));
         *queue.worker.lock().unwrap_or_else(PoisonError::into_inner) = Some(handle);
         queue
+    }
+
+    fn staging(&self) -> MutexGuard<'_, Staging> {
+        self.staging.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn check_open(&self) -> Result<(), TelemetryError> {
@@ -218,110 +398,165 @@ impl Queue {
         }
     }
 
+    /// The error of a sender that does not wait: which budget is full.
+    pub(crate) fn full_error(&self, globally: bool) -> TelemetryError {
+        TelemetryError::Full {
+            installation: self.id.clone(),
+            capacity: if globally {
+                self.settings.total_queue_bytes
+            } else {
+                self.settings.queue_bytes
+            },
+        }
+    }
+
     /// Waits for room, then queues `item`.
-    pub(crate) async fn send(&self, item: Item) -> Result<(), TelemetryError> {
-        self.check_open()?;
-        let cost = item.cost();
-        if let Some(e) = self.too_large(cost) {
-            return Err(e);
+    pub(crate) async fn send(&self, mut item: Item<'static>) -> Result<(), TelemetryError> {
+        loop {
+            let room = self.room.notified();
+            tokio::pin!(room);
+            // Registered before looking, so that room made after the look is not missed.
+            room.as_mut().enable();
+            match self.offer(item, true) {
+                Offer::Queued => return Ok(()),
+                Offer::Refused(e) => return Err(*e),
+                Offer::Full(back) => {
+                    item = *back;
+                    room.await;
+                }
+                Offer::FullGlobally(back, lacking) => {
+                    item = *back;
+                    // In line with the other installations' senders, first come first served.
+                    let permits = self
+                        .global
+                        .acquire_many(permits(lacking))
+                        .await
+                        .map_err(|_| self.closed())?;
+                    permits.forget();
+                    self.give_reserve(lacking);
+                }
+            }
         }
-        let n = permits(cost);
-        let local = match self.budget.try_acquire_many(n) {
-            Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => self
-                .budget
-                .acquire_many(n)
-                .await
-                .map_err(|_| self.closed())?,
-            Err(TryAcquireError::Closed) => return Err(self.closed()),
-        };
-        let global = match self.global.try_acquire_many(n) {
-            Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => self
-                .global
-                .acquire_many(n)
-                .await
-                .map_err(|_| self.closed())?,
-            Err(TryAcquireError::Closed) => return Err(self.closed()),
-        };
-        local.forget();
-        global.forget();
-        // The key may have been refused while this sender waited for room.
-        if let Err(e) = self.check_open() {
-            self.release(cost);
-            return Err(e);
-        }
-        self.enqueue(item, cost)
     }
 
     /// Queues `item` if there is room now.
-    pub(crate) fn try_send(&self, item: Item) -> Result<(), TelemetryError> {
-        match self.try_queue(item) {
-            TryQueue::Queued => Ok(()),
-            TryQueue::Full(_, e) | TryQueue::Refused(e) => Err(e),
+    pub(crate) fn try_send(&self, item: Item<'_>) -> Result<(), TelemetryError> {
+        match self.offer(item, false) {
+            Offer::Queued => Ok(()),
+            Offer::Full(_) => Err(self.full_error(false)),
+            Offer::FullGlobally(..) => Err(self.full_error(true)),
+            Offer::Refused(e) => Err(*e),
         }
     }
 
-    /// Queues `item` if there is room now; when the queue is full, the item comes back (to
-    /// wait for room with [`send`](Self::send)).
-    pub(crate) fn try_queue(&self, item: Item) -> TryQueue {
+    /// Queues `item` if there is room now; else the item comes back, to wait with. A sender
+    /// that waits (`waits`) also finds no room while `max_in_flight` closed payloads already
+    /// wait for a slot: memory stays a few payloads, not the whole budget, when the sender
+    /// outruns the deliveries on the same core.
+    pub(crate) fn offer(&self, item: Item<'_>, waits: bool) -> Offer {
         if let Err(e) = self.check_open() {
-            return TryQueue::Refused(e);
+            return Offer::Refused(Box::new(e));
         }
         let cost = item.cost();
         if let Some(e) = self.too_large(cost) {
-            return TryQueue::Refused(e);
+            return Offer::Refused(Box::new(e));
         }
-        let n = permits(cost);
-        let full = |capacity| TelemetryError::Full {
-            installation: self.id.clone(),
-            capacity,
-        };
-        let local = match self.budget.try_acquire_many(n) {
-            Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => {
-                return TryQueue::Full(Box::new(item), full(self.settings.queue_bytes));
-            }
-            Err(TryAcquireError::Closed) => return TryQueue::Refused(self.closed()),
-        };
-        let global = match self.global.try_acquire_many(n) {
-            Ok(p) => p,
-            Err(TryAcquireError::NoPermits) => {
-                return TryQueue::Full(Box::new(item), full(self.settings.total_queue_bytes));
-            }
-            Err(TryAcquireError::Closed) => return TryQueue::Refused(self.closed()),
-        };
-        local.forget();
-        global.forget();
-        match self.enqueue(item, cost) {
-            Ok(()) => TryQueue::Queued,
-            Err(e) => TryQueue::Refused(e),
-        }
-    }
-
-    fn enqueue(&self, item: Item, cost: usize) -> Result<(), TelemetryError> {
         let (kind, count) = (item.kind(), item.count());
-        match self.tx.send(Msg::Item { item, cost }) {
-            Ok(()) => {
-                self.counters.accepted[slot(kind)].fetch_add(count as u64, Ordering::Relaxed);
-                Ok(())
-            }
-            Err(_) => {
-                self.release(cost);
-                Err(self.closed())
-            }
+        let mut s = self.staging();
+        if !s.accepting {
+            drop(s);
+            return Offer::Refused(Box::new(self.closed()));
+        }
+        if s.held + cost > self.settings.queue_bytes
+            || (waits && s.closed.len() >= self.settings.max_in_flight.max(1))
+        {
+            return Offer::Full(Box::new(item.into_owned()));
+        }
+        if s.reserve < cost {
+            let lacking = cost - s.reserve;
+            let chunk = lacking.max(RESERVE_CHUNK.min(self.settings.total_queue_bytes / 64));
+            let taken = match self.global.try_acquire_many(permits(chunk)) {
+                Ok(p) => {
+                    p.forget();
+                    chunk
+                }
+                Err(TryAcquireError::NoPermits) => {
+                    match self.global.try_acquire_many(permits(lacking)) {
+                        Ok(p) => {
+                            p.forget();
+                            lacking
+                        }
+                        Err(TryAcquireError::NoPermits) => {
+                            return Offer::FullGlobally(Box::new(item.into_owned()), lacking);
+                        }
+                        Err(TryAcquireError::Closed) => {
+                            drop(s);
+                            return Offer::Refused(Box::new(self.closed()));
+                        }
+                    }
+                }
+                Err(TryAcquireError::Closed) => {
+                    drop(s);
+                    return Offer::Refused(Box::new(self.closed()));
+                }
+            };
+            s.reserve += taken;
+        }
+        s.reserve -= cost;
+        s.held += cost;
+        let wake = s.add(item, cost, &self.settings);
+        s.accepted[slot(kind)] += count as u64;
+        drop(s);
+        if wake {
+            self.wake.notify_one();
+        }
+        Offer::Queued
+    }
+
+    /// Process-wide budget taken by a waiting sender: kept for its next try, or given back
+    /// when the queue no longer takes anything.
+    fn give_reserve(&self, bytes: usize) {
+        let mut s = self.staging();
+        if s.accepting {
+            s.reserve += bytes;
+        } else {
+            drop(s);
+            self.global.add_permits(bytes);
         }
     }
 
+    /// `cost` bytes delivered or dropped: back to the budgets, and waiting senders woken.
     fn release(&self, cost: usize) {
-        self.budget.add_permits(cost);
-        self.global.add_permits(cost);
+        let mut s = self.staging();
+        s.held -= cost.min(s.held);
+        s.reserve += cost;
+        // An idle queue keeps none of the process-wide budget, a busy one at most a chunk.
+        let keep = if s.held == 0 || !s.accepting {
+            0
+        } else {
+            RESERVE_CHUNK
+        };
+        let give = s.reserve.saturating_sub(keep);
+        s.reserve -= give;
+        drop(s);
+        if give > 0 {
+            self.global.add_permits(give);
+        }
+        self.room.notify_waiters();
+    }
+
+    /// Takes nothing more: senders after this (or waiting) are refused.
+    fn stop_accepting(&self) {
+        let mut s = self.staging();
+        s.accepting = false;
+        drop(s);
+        self.room.notify_waiters();
     }
 
     /// Everything accepted so far delivered (or failed): the failures since the last answer.
     pub(crate) async fn flush(&self) -> Vec<TelemetryError> {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Msg::Flush(tx)).is_err() {
+        if self.tx.send(Control::Flush(tx)).is_err() {
             return Vec::new();
         }
         rx.await.unwrap_or_default()
@@ -334,14 +569,13 @@ impl Queue {
                 .state
                 .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire);
         }
+        self.stop_accepting();
         let (tx, rx) = oneshot::channel();
-        let failures = if self.tx.send(Msg::Close(Some(tx))).is_ok() {
+        let failures = if self.tx.send(Control::Close(Some(tx))).is_ok() {
             rx.await.unwrap_or_default()
         } else {
             Vec::new()
         };
-        // Senders still waiting for room give up: nothing more is accepted.
-        self.budget.close();
         let worker = self
             .worker
             .lock()
@@ -358,13 +592,23 @@ impl Queue {
         let _ = self
             .state
             .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire);
-        let _ = self.tx.send(Msg::Close(None));
+        self.stop_accepting();
+        let _ = self.tx.send(Control::Close(None));
     }
 
     pub(crate) fn stats(&self) -> IntakeStats {
         let c = &self.counters;
+        let (accepted, queued_bytes) = {
+            let s = self.staging();
+            (s.accepted, s.held)
+        };
         IntakeStats {
-            accepted: counts(&c.accepted),
+            accepted: KindCounts {
+                points: accepted[0],
+                logs: accepted[1],
+                events: accepted[2],
+                service_checks: accepted[3],
+            },
             delivered: counts(&c.delivered),
             undelivered: counts(&c.undelivered),
             requests: c.requests.load(Ordering::Relaxed),
@@ -372,10 +616,7 @@ impl Queue {
             splits: c.splits.load(Ordering::Relaxed),
             wire_bytes: c.wire_bytes.load(Ordering::Relaxed),
             raw_bytes: c.raw_bytes.load(Ordering::Relaxed),
-            queued_bytes: self
-                .settings
-                .queue_bytes
-                .saturating_sub(self.budget.available_permits()),
+            queued_bytes,
         }
     }
 
@@ -388,6 +629,8 @@ impl Queue {
                 key = %self.key.masked(),
                 "Datadog refused the installation's API key; nothing more is sent for it: the customer must connect the integration again"
             );
+            // Senders waiting for room learn it now.
+            self.room.notify_waiters();
             if let Some(hooks) = &self.hook {
                 let (hooks, id, domain) = (Arc::clone(hooks), self.id.clone(), self.domain);
                 // The hook may take its time (a database write, an e-mail): not on the queue's.
@@ -403,13 +646,6 @@ fn permits(cost: usize) -> u32 {
 
 // ---------------------------------------------------------------------------------------------
 // The worker
-
-/// A payload waiting for an in-flight slot.
-struct Ready {
-    seq: u64,
-    body: Body,
-    cost: usize,
-}
 
 /// What a delivery task reports.
 struct Outcome {
@@ -429,59 +665,39 @@ struct Flight {
 
 struct Worker {
     queue: Arc<Queue>,
-    rx: mpsc::UnboundedReceiver<Msg>,
-    series: SeriesBatch,
-    logs: ArrayBatch,
-    checks: ArrayBatch,
-    ready: VecDeque<Ready>,
+    rx: mpsc::UnboundedReceiver<Control>,
     inflight: JoinSet<Outcome>,
     flights: HashMap<tokio::task::Id, Flight>,
+    /// Sequence numbers of the payloads in flight.
     outstanding: BTreeSet<u64>,
-    next_seq: u64,
     waiters: Vec<(u64, oneshot::Sender<Vec<TelemetryError>>)>,
     closers: Vec<oneshot::Sender<Vec<TelemetryError>>>,
     failures: Vec<TelemetryError>,
-    deadline: Option<Instant>,
     series_codec: Codec,
     logs_codec: Codec,
-    series_ratio: f64,
     rejected: bool,
+    /// A close was asked (or every handle dropped): deliver everything, then stop.
+    closing: bool,
     rx_done: bool,
 }
 
-enum Wake {
-    Done(Result<(tokio::task::Id, Outcome), tokio::task::JoinError>),
-    Msg(Option<Msg>),
-    Linger,
-}
-
-/// Messages handled per wake-up before looking at finished deliveries and timers again.
-const DRAIN: usize = 4096;
 /// At most this many distinct failures are kept between two flushes.
 const MAX_FAILURES: usize = 64;
 
 impl Worker {
-    fn new(queue: Arc<Queue>, rx: mpsc::UnboundedReceiver<Msg>) -> Worker {
-        let series_codec = Codec::from(queue.settings.series_compression);
-        let logs_codec = Codec::from(queue.settings.logs_compression);
+    fn new(queue: Arc<Queue>, rx: mpsc::UnboundedReceiver<Control>) -> Worker {
         Worker {
             rx,
-            series: SeriesBatch::default(),
-            logs: ArrayBatch::logs(),
-            checks: ArrayBatch::checks(),
-            ready: VecDeque::new(),
             inflight: JoinSet::new(),
             flights: HashMap::new(),
             outstanding: BTreeSet::new(),
-            next_seq: 0,
             waiters: Vec::new(),
             closers: Vec::new(),
             failures: Vec::new(),
-            deadline: None,
-            series_ratio: series_codec.initial_ratio(),
-            series_codec,
-            logs_codec,
+            series_codec: Codec::from(queue.settings.series_compression),
+            logs_codec: Codec::from(queue.settings.logs_compression),
             rejected: false,
+            closing: false,
             rx_done: false,
             queue,
         }
@@ -491,66 +707,29 @@ impl Worker {
         self.queue.settings.max_in_flight.max(1)
     }
 
-    /// The rendered size a metric payload is filled to: the wire limit uncompressed; compressed,
-    /// what the last measured ratio says fits it, with a margin, under the decompressed limit.
-    fn series_target(&self) -> usize {
-        if self.series_codec == Codec::Identity {
-            return limits::SERIES_MAX_WIRE_BYTES;
-        }
-        let planned = limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85;
-        (planned as usize).clamp(
-            limits::SERIES_MAX_WIRE_BYTES / 2,
-            limits::SERIES_DECOMPRESSED_LIMIT - 1,
-        )
-    }
-
     async fn run(mut self) {
         loop {
-            self.dispatch();
+            let (deadline, idle) = self.step();
             self.answer_waiters();
-            if self.rx_done && self.idle() {
+            if self.closing && idle {
                 break;
             }
-            let accept = !self.rx_done && self.ready.len() < self.max_in_flight();
-            let wake = {
-                let linger = async {
-                    match self.deadline {
-                        Some(at) => tokio::time::sleep_until(at).await,
-                        None => std::future::pending().await,
-                    }
-                };
-                tokio::select! {
-                    done = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
-                        match done {
-                            Some(d) => Wake::Done(d),
-                            None => continue,
-                        }
-                    }
-                    msg = self.rx.recv(), if accept => Wake::Msg(msg),
-                    () = linger, if self.deadline.is_some() => Wake::Linger,
+            let queue = Arc::clone(&self.queue);
+            let linger = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
                 }
             };
-            match wake {
-                Wake::Done(done) => self.finished(done),
-                Wake::Msg(msg) => {
-                    self.handle(msg);
-                    // Take what else is queued in one go: one select per message would cost more
-                    // than the message.
-                    for _ in 0..DRAIN {
-                        if self.rx_done || self.ready.len() >= self.max_in_flight() {
-                            break;
-                        }
-                        match self.rx.try_recv() {
-                            Ok(msg) => self.handle(Some(msg)),
-                            Err(mpsc::error::TryRecvError::Empty) => break,
-                            Err(mpsc::error::TryRecvError::Disconnected) => self.handle(None),
-                        }
+            tokio::select! {
+                done = self.inflight.join_next_with_id(), if !self.inflight.is_empty() => {
+                    if let Some(done) = done {
+                        self.finished(done);
                     }
                 }
-                Wake::Linger => {
-                    self.deadline = None;
-                    self.close_batches();
-                }
+                msg = self.rx.recv(), if !self.rx_done => self.handle(msg),
+                () = queue.wake.notified() => {}
+                () = linger, if deadline.is_some() => {}
             }
         }
         let failures = std::mem::take(&mut self.failures);
@@ -567,158 +746,87 @@ impl Worker {
         tracing::debug!("telemetry worker stopped");
     }
 
-    fn idle(&self) -> bool {
-        self.ready.is_empty()
-            && self.inflight.is_empty()
-            && self.series.is_empty()
-            && self.logs.is_empty()
-            && self.checks.is_empty()
+    /// Closes what lingered long enough (everything when closing), drops everything once the
+    /// key is refused, and starts deliveries while there are free slots: when the open batches
+    /// must close, and whether nothing is left.
+    fn step(&mut self) -> (Option<Instant>, bool) {
+        let queue = Arc::clone(&self.queue);
+        let mut s = queue.staging();
+        if self.closing || s.deadline.is_some_and(|at| at <= Instant::now()) {
+            s.close_batches();
+        }
+        let mut abandoned = Vec::new();
+        if self.rejected {
+            s.close_batches();
+            abandoned.extend(s.closed.drain(..));
+        }
+        let mut started = false;
+        while self.inflight.len() < self.max_in_flight() {
+            let Some(ready) = s.closed.pop_front() else {
+                break;
+            };
+            self.start(ready);
+            started = true;
+        }
+        let deadline = s.deadline;
+        let idle = s.closed.is_empty() && s.is_empty() && self.inflight.is_empty();
+        drop(s);
+        for r in abandoned {
+            self.abandon(r.body.kind(), r.body.count(), r.cost);
+        }
+        if started {
+            // Senders waiting for fewer closed payloads.
+            queue.room.notify_waiters();
+        }
+        (deadline, idle)
     }
 
-    fn handle(&mut self, msg: Option<Msg>) {
+    fn handle(&mut self, msg: Option<Control>) {
         match msg {
-            Some(Msg::Item { item, cost }) => self.add(item, cost),
-            Some(Msg::Flush(tx)) => {
-                self.close_batches();
-                self.waiters.push((self.next_seq, tx));
+            Some(Control::Flush(tx)) => {
+                let mut s = self.queue.staging();
+                s.close_batches();
+                let boundary = s.next_seq;
+                drop(s);
+                self.waiters.push((boundary, tx));
             }
-            Some(Msg::Close(tx)) => {
+            Some(Control::Close(tx)) => {
+                self.closing = true;
                 // Buffered messages are still received, then `None`.
                 self.rx.close();
                 self.closers.extend(tx);
             }
             None => {
                 self.rx_done = true;
-                self.close_batches();
+                self.closing = true;
             }
         }
     }
 
-    fn add(&mut self, item: Item, cost: usize) {
-        if self.rejected {
-            self.abandon(item.kind(), item.count(), cost);
-            return;
-        }
-        match item {
-            Item::Points { header, points } => {
-                let target = self.series_target();
-                points.for_each(|t, v| {
-                    if !self.series.push(&header, t, v, target) {
-                        self.close_series();
-                        let pushed = self.series.push(&header, t, v, target);
-                        debug_assert!(pushed, "an empty batch takes any point");
-                    }
-                });
-                self.series.cost += cost;
-            }
-            Item::Log(entry) => {
-                if !self.logs.fits(&entry) {
-                    self.close_logs();
-                }
-                self.logs.push(&entry);
-                self.logs.cost += cost;
-                if self.logs.full() {
-                    self.close_logs();
-                }
-            }
-            Item::Check(entry) => {
-                if !self.checks.fits(&entry) {
-                    self.close_checks();
-                }
-                self.checks.push(&entry);
-                self.checks.cost += cost;
-                if self.checks.full() {
-                    self.close_checks();
-                }
-            }
-            Item::Event(event) => self.make_ready(Body::Event(event), cost),
-        }
-        // A payload holding half the queue's budget is sent now rather than when full or after
-        // the linger: senders waiting for room get it back only once it is delivered. (With the
-        // default 16 MiB, full payloads of either kind fit in half.)
-        let share = self.queue.settings.queue_bytes / 2;
-        if self.series.cost >= share {
-            self.close_series();
-        }
-        if self.logs.cost >= share {
-            self.close_logs();
-        }
-        if self.checks.cost >= share {
-            self.close_checks();
-        }
-        if self.deadline.is_none()
-            && !(self.series.is_empty() && self.logs.is_empty() && self.checks.is_empty())
-        {
-            self.deadline = Some(Instant::now() + self.queue.settings.linger);
-        }
-    }
-
-    fn make_ready(&mut self, body: Body, cost: usize) {
-        let seq = self.next_seq;
-        self.next_seq += 1;
+    /// Starts delivering one payload.
+    fn start(&mut self, Ready { seq, body, cost }: Ready) {
+        let (kind, count) = (body.kind(), body.count());
+        let codec = match kind {
+            DataKind::Metrics => self.series_codec,
+            DataKind::Logs => self.logs_codec,
+            // Datadog documents no compression for events and service checks.
+            DataKind::Events | DataKind::ServiceChecks => Codec::Identity,
+        };
+        let queue = Arc::clone(&self.queue);
+        let span = tracing::debug_span!("datadog.intake.deliver", kind = kind.as_str(), count);
+        let handle = self
+            .inflight
+            .spawn(deliver(queue, codec, body).instrument(span));
         self.outstanding.insert(seq);
-        self.ready.push_back(Ready { seq, body, cost });
-    }
-
-    fn close_series(&mut self) {
-        if !self.series.is_empty() {
-            let cost = std::mem::take(&mut self.series.cost);
-            let payload = self.series.take();
-            self.make_ready(Body::Series(payload), cost);
-        }
-    }
-
-    fn close_logs(&mut self) {
-        if !self.logs.is_empty() {
-            let cost = std::mem::take(&mut self.logs.cost);
-            let payload = self.logs.take();
-            self.make_ready(Body::Logs(payload), cost);
-        }
-    }
-
-    fn close_checks(&mut self) {
-        if !self.checks.is_empty() {
-            let cost = std::mem::take(&mut self.checks.cost);
-            let payload = self.checks.take();
-            self.make_ready(Body::Checks(payload), cost);
-        }
-    }
-
-    fn close_batches(&mut self) {
-        self.close_series();
-        self.close_logs();
-        self.close_checks();
-        self.deadline = None;
-    }
-
-    /// Starts deliveries while there are free slots.
-    fn dispatch(&mut self) {
-        while self.inflight.len() < self.max_in_flight() {
-            let Some(Ready { seq, body, cost }) = self.ready.pop_front() else {
-                break;
-            };
-            let (kind, count) = (body.kind(), body.count());
-            let codec = match kind {
-                DataKind::Metrics => self.series_codec,
-                DataKind::Logs => self.logs_codec,
-                // Datadog documents no compression for events and service checks.
-                DataKind::Events | DataKind::ServiceChecks => Codec::Identity,
-            };
-            let queue = Arc::clone(&self.queue);
-            let span = tracing::debug_span!("datadog.intake.deliver", kind = kind.as_str(), count);
-            let handle = self
-                .inflight
-                .spawn(deliver(queue, codec, body).instrument(span));
-            self.flights.insert(
-                handle.id(),
-                Flight {
-                    seq,
-                    cost,
-                    kind,
-                    count,
-                },
-            );
-        }
+        self.flights.insert(
+            handle.id(),
+            Flight {
+                seq,
+                cost,
+                kind,
+                count,
+            },
+        );
     }
 
     fn finished(&mut self, done: Result<(tokio::task::Id, Outcome), tokio::task::JoinError>) {
@@ -730,6 +838,11 @@ impl Worker {
             return;
         };
         self.outstanding.remove(&flight.seq);
+        if let Some(ratio) = outcome.as_ref().and_then(|o| o.ratio)
+            && flight.kind == DataKind::Metrics
+        {
+            self.queue.staging().series_ratio = ratio.clamp(1.0, 100.0);
+        }
         self.queue.release(flight.cost);
         let c = &self.queue.counters;
         let outcome = outcome.unwrap_or_else(|| Outcome {
@@ -744,17 +857,10 @@ impl Worker {
             ratio: None,
         });
         c.delivered[slot(flight.kind)].fetch_add(outcome.delivered as u64, Ordering::Relaxed);
-        if let Some(ratio) = outcome.ratio
-            && flight.kind == DataKind::Metrics
-        {
-            self.series_ratio = ratio.clamp(1.0, 100.0);
-        }
         for (count, failure) in outcome.failures {
-            if let DeliveryFailure::KeyRejected { .. } = failure
-                && !self.rejected
-            {
+            if let DeliveryFailure::KeyRejected { .. } = failure {
+                // Everything not yet sent is dropped at the next step.
                 self.rejected = true;
-                self.abandon_all();
             }
             self.fail(flight.kind, count, failure);
         }
@@ -793,20 +899,16 @@ impl Worker {
         self.fail(kind, count, DeliveryFailure::Abandoned);
     }
 
-    /// The key was refused: everything not yet sent is dropped.
-    fn abandon_all(&mut self) {
-        self.close_batches();
-        while let Some(r) = self.ready.pop_front() {
-            self.outstanding.remove(&r.seq);
-            self.abandon(r.body.kind(), r.body.count(), r.cost);
-        }
-    }
-
     fn answer_waiters(&mut self) {
         if self.waiters.is_empty() {
             return;
         }
-        let oldest = self.outstanding.first().copied();
+        // The oldest payload not yet finished: in flight, or closed and waiting for a slot.
+        let waiting = self.queue.staging().closed.front().map(|r| r.seq);
+        let oldest = match (self.outstanding.first().copied(), waiting) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let mut i = 0;
         while i < self.waiters.len() {
             let boundary = self.waiters[i].0;

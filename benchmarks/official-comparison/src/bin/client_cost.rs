@@ -35,7 +35,9 @@ use datadog_api_client::datadogV2::model::{
 };
 use dd_integration::endpoint::Endpoints;
 use dd_integration::secret::ApiKey;
-use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
+use dd_integration::telemetry::{
+    Log, Metric, Series, SeriesCompression, Telemetry, TelemetrySettings,
+};
 use dd_integration::{Domain, InstallationId, datadog_integration};
 
 #[datadog_integration(
@@ -311,8 +313,17 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn sdk_telemetry(port: u16) -> Telemetry {
+    let mut settings = TelemetrySettings::default();
+    // For choosing the default: `BENCH_ZSTD_LEVEL` sets the metric payloads' zstd level.
+    if let Some(level) = std::env::var("BENCH_ZSTD_LEVEL")
+        .ok()
+        .and_then(|l| l.parse().ok())
+    {
+        settings = settings.series_compression(SeriesCompression::Zstd(level));
+    }
     Telemetry::builder()
         .endpoints(Endpoints::override_base(&format!("http://127.0.0.1:{port}")).unwrap())
+        .settings(settings)
         .build()
         .unwrap()
 }
@@ -349,7 +360,10 @@ fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
                         by_series.entry(s).or_default().push((ts, v));
                     }
                     for (s, points) in by_series {
-                        intake.send(series[s as usize].points(points)).await.unwrap();
+                        intake
+                            .send(series[s as usize].points(points))
+                            .await
+                            .unwrap();
                     }
                 }
             } else {
@@ -360,7 +374,11 @@ fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
             telemetry.shutdown().await.unwrap();
         });
     });
-    assert_eq!(intake.stats().delivered.points, n as u64, "every point delivered");
+    assert_eq!(
+        intake.stats().delivered.points,
+        n as u64,
+        "every point delivered"
+    );
     m
 }
 
@@ -393,7 +411,11 @@ fn sdk_logs(port: u16, n: usize) -> Measured {
             telemetry.shutdown().await.unwrap();
         });
     });
-    assert_eq!(intake.stats().delivered.logs, n as u64, "every line delivered");
+    assert_eq!(
+        intake.stats().delivered.logs,
+        n as u64,
+        "every line delivered"
+    );
     m
 }
 
@@ -597,17 +619,35 @@ impl Bare {
     }
 }
 
-/// The SDK's point: `{"timestamp":T,"value":V}`, whole values as integers.
+/// The SDK's point: `{"timestamp":T,"value":V}`, whole values as integers, its numbers written
+/// in place as the SDK writes them.
 fn render_point(out: &mut Vec<u8>, t: i64, v: f64) {
+    out.reserve(72);
     out.extend_from_slice(b"{\"timestamp\":");
-    out.extend_from_slice(itoa::Buffer::new().format(t).as_bytes());
+    put_i64(out, t);
     out.extend_from_slice(b",\"value\":");
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        out.extend_from_slice(itoa::Buffer::new().format(v as i64).as_bytes());
+        put_i64(out, v as i64);
     } else {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        for &b in ryu::Buffer::new().format_finite(v).as_bytes() {
+            out.push(b);
+        }
     }
     out.push(b'}');
+}
+
+fn put_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    let mut n = n.unsigned_abs();
+    let len = if n == 0 { 1 } else { n.ilog10() as usize + 1 };
+    let start = out.len();
+    out.resize(start + len, b'0');
+    for d in out[start..].iter_mut().rev() {
+        *d = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
 }
 
 /// A JSON string; the bytes needing no escape copied as they are.
@@ -711,7 +751,9 @@ fn floor_logs(port: u16, n: usize) -> Measured {
                 if k > 0 {
                     payload.push(b',');
                 }
-                payload.extend_from_slice(b"{\"ddsource\":\"acme-bench\",\"ddtags\":\"env:bench\",\"hostname\":");
+                payload.extend_from_slice(
+                    b"{\"ddsource\":\"acme-bench\",\"ddtags\":\"env:bench\",\"hostname\":",
+                );
                 json_str(&mut payload, host);
                 payload.extend_from_slice(b",\"message\":");
                 json_str(&mut payload, message);
@@ -734,14 +776,35 @@ fn floor_logs(port: u16, n: usize) -> Measured {
 // The runs
 
 const RUNS: [(&str, &str); 8] = [
-    ("metrics-floor-3", "metrics, floor: the SDK's JSON, zstd level 3"),
-    ("metrics-floor-1", "metrics, floor: the SDK's JSON, zstd level 1"),
-    ("metrics-sdk", "metrics, dd-integration: `send` per point (default settings)"),
-    ("metrics-sdk-grouped", "metrics, dd-integration: `send` of each series' points per 50,000"),
-    ("metrics-official", "metrics, official client: 50,000 grouped points a request, 4 in flight (zstd1)"),
+    (
+        "metrics-floor-3",
+        "metrics, floor: the SDK's JSON, zstd level 3",
+    ),
+    (
+        "metrics-floor-1",
+        "metrics, floor: the SDK's JSON, zstd level 1",
+    ),
+    (
+        "metrics-sdk",
+        "metrics, dd-integration: `send` per point (default settings)",
+    ),
+    (
+        "metrics-sdk-grouped",
+        "metrics, dd-integration: `send` of each series' points per 50,000",
+    ),
+    (
+        "metrics-official",
+        "metrics, official client: 50,000 grouped points a request, 4 in flight (zstd1)",
+    ),
     ("logs-floor", "logs, floor: the SDK's JSON, gzip level 6"),
-    ("logs-sdk", "logs, dd-integration: `send` per line (default settings)"),
-    ("logs-official", "logs, official client: 1,000 lines a request, 4 in flight (gzip)"),
+    (
+        "logs-sdk",
+        "logs, dd-integration: `send` per line (default settings)",
+    ),
+    (
+        "logs-official",
+        "logs, official client: 1,000 lines a request, 4 in flight (gzip)",
+    ),
 ];
 
 fn child(role: &str, port: u16, n: usize) {
@@ -821,7 +884,11 @@ fn main() {
             if only.as_deref().is_some_and(|o| !role.starts_with(o)) {
                 continue;
             }
-            let n = if role.starts_with("logs") { n_lines } else { n_points };
+            let n = if role.starts_with("logs") {
+                n_lines
+            } else {
+                n_points
+            };
             let out = Command::new(&exe)
                 .args(["--child", role, &port.to_string(), &n.to_string()])
                 .stderr(Stdio::inherit())
