@@ -1059,11 +1059,11 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
     w.telemetry.shutdown().await.unwrap();
 }
 
-/// `send` also waits while `max_in_flight` closed payloads wait for a slot, though the byte
-/// budget has room: a sender that outruns the deliveries on its own core holds a few payloads,
-/// not the whole budget. `try_send` takes while the bytes last.
+/// `send` also waits while a closed payload waits for a delivery slot, though the byte budget
+/// has room: a sender that outruns the deliveries holds the payloads in flight and the one it
+/// fills, not the whole budget. `try_send` takes while the bytes last.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_waits_while_max_in_flight_payloads_wait_for_a_slot_and_try_send_does_not() {
+async fn send_waits_while_a_closed_payload_waits_for_a_slot_and_try_send_does_not() {
     let w = World::new(Domain::Us1, quick().max_in_flight(1)).await;
     // The first delivery takes long: the second payload waits for the one slot meanwhile.
     w.sandbox

@@ -2,6 +2,7 @@
 //! checks, validated against the declaration and Datadog's documented limits when they are
 //! built, and rendered to Datadog's JSON once.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -671,17 +672,21 @@ impl PointBuf {
 /// `ddsource` defaults to the declaration's `logs_source` (its `app_id` unless declared), so
 /// that the integration's log pipeline applies (Datadog requires one for an integration that
 /// sends logs).
+///
+/// It borrows the text it is given as `&str` (or takes a `String`): built and sent at once, as
+/// `intake.send(Log::new(line).service("api"))` does, it copies nothing before it is rendered.
 #[derive(Clone, Debug, Default)]
 #[must_use]
-pub struct Log {
-    message: String,
-    service: Option<String>,
-    hostname: Option<String>,
-    source: Option<String>,
-    status: Option<String>,
+pub struct Log<'a> {
+    message: Cow<'a, str>,
+    service: Option<Cow<'a, str>>,
+    hostname: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
+    status: Option<Cow<'a, str>>,
     /// Unix milliseconds.
     timestamp: Option<i64>,
-    tags: Vec<String>,
+    /// The tags, joined by commas as `ddtags` carries them (`None`: no tag).
+    tags: Option<Cow<'a, str>>,
     attributes: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -743,9 +748,9 @@ const LOG_RESERVED: [&str; 6] = [
     "message", "service", "hostname", "ddsource", "ddtags", "status",
 ];
 
-impl Log {
+impl<'a> Log<'a> {
     /// A log entry with this message.
-    pub fn new(message: impl Into<String>) -> Log {
+    pub fn new(message: impl Into<Cow<'a, str>>) -> Log<'a> {
         Log {
             message: message.into(),
             ..Log::default()
@@ -753,25 +758,25 @@ impl Log {
     }
 
     /// The service it comes from.
-    pub fn service(mut self, service: impl Into<String>) -> Log {
+    pub fn service(mut self, service: impl Into<Cow<'a, str>>) -> Log<'a> {
         self.service = Some(service.into());
         self
     }
 
     /// The host it comes from.
-    pub fn hostname(mut self, hostname: impl Into<String>) -> Log {
+    pub fn hostname(mut self, hostname: impl Into<Cow<'a, str>>) -> Log<'a> {
         self.hostname = Some(hostname.into());
         self
     }
 
     /// `ddsource`, when not the integration's `app_id`.
-    pub fn source(mut self, source: impl Into<String>) -> Log {
+    pub fn source(mut self, source: impl Into<Cow<'a, str>>) -> Log<'a> {
         self.source = Some(source.into());
         self
     }
 
     /// The log status (`info`, `warn`, `error`, ...).
-    pub fn status(mut self, status: impl Into<String>) -> Log {
+    pub fn status(mut self, status: impl Into<Cow<'a, str>>) -> Log<'a> {
         self.status = Some(status.into());
         self
     }
@@ -781,14 +786,22 @@ impl Log {
     /// most 18 hours old and 2 hours ahead; one outside is refused by
     /// [`send`](crate::telemetry::Intake::send) with [`TelemetryError::Invalid`]. Once set, an
     /// attribute named `timestamp` is ignored.
-    pub fn timestamp(mut self, time: SystemTime) -> Log {
+    pub fn timestamp(mut self, time: SystemTime) -> Log<'a> {
         self.timestamp = Some(unix_ms(time));
         self
     }
 
     /// Adds a tag (`key:value`), sent in `ddtags`.
-    pub fn tag(mut self, tag: impl Into<String>) -> Log {
-        self.tags.push(tag.into());
+    pub fn tag(mut self, tag: impl Into<Cow<'a, str>>) -> Log<'a> {
+        self.tags = Some(match self.tags {
+            None => tag.into(),
+            Some(tags) => {
+                let mut joined = tags.into_owned();
+                joined.push(',');
+                joined.push_str(&tag.into());
+                Cow::Owned(joined)
+            }
+        });
         self
     }
 
@@ -843,7 +856,11 @@ impl Log {
     /// objects and arrays deeper than [`limits::LOG_ENTRY_MAX_DEPTH`] (the entry counted) is
     /// refused by [`send`](crate::telemetry::Intake::send) with [`TelemetryError::TooDeep`], as
     /// the intake would refuse the whole payload holding it.
-    pub fn attribute(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Log {
+    pub fn attribute(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Log<'a> {
         self.attributes.insert(key.into(), value.into());
         self
     }
@@ -858,16 +875,9 @@ impl Log {
         let mut out = Vec::with_capacity(self.message.len() + 96);
         out.extend_from_slice(b"{\"ddsource\":");
         json_str(&mut out, self.source.as_deref().unwrap_or(default_source));
-        if !self.tags.is_empty() {
-            // The tags joined by commas, written in place.
-            out.extend_from_slice(b",\"ddtags\":\"");
-            for (i, tag) in self.tags.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                json_escaped(&mut out, tag);
-            }
-            out.push(b'"');
+        if let Some(tags) = &self.tags {
+            out.extend_from_slice(b",\"ddtags\":");
+            json_str(&mut out, tags);
         }
         if let Some(h) = &self.hostname {
             out.extend_from_slice(b",\"hostname\":");
@@ -1305,7 +1315,7 @@ pub struct Prepared<'a>(pub(crate) Item<'a>);
 mod sealed {
     pub trait Sealed {}
     impl<I> Sealed for super::Points<'_, I> {}
-    impl Sealed for super::Log {}
+    impl Sealed for super::Log<'_> {}
     impl Sealed for super::Event {}
     impl<I> Sealed for super::ServiceCheck<I> {}
 }
@@ -1353,8 +1363,11 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<'_, I> {
     }
 }
 
-impl<I: Submits<kinds::logs>> Submission<I> for Log {
-    fn prepare<'s>(self, now_ms: i64) -> Result<Prepared<'s>, TelemetryError> {
+impl<I: Submits<kinds::logs>> Submission<I> for Log<'_> {
+    fn prepare<'s>(self, now_ms: i64) -> Result<Prepared<'s>, TelemetryError>
+    where
+        Self: 's,
+    {
         require_kind::<I>(DataKind::Logs)?;
         let rendered = self.render(I::SPEC.logs_source(), now_ms);
         // The attributes are the caller's, however deep (a refused one included).
@@ -1396,12 +1409,22 @@ pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends `s` escaped for the inside of a JSON string, as `serde_json` escapes it: runs of
-/// bytes needing no escape are copied whole.
+/// Appends `s` escaped for the inside of a JSON string, as `serde_json` escapes it: eight
+/// bytes are looked at a time, and runs of bytes needing no escape are copied whole.
 pub(crate) fn json_escaped(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Whole words holding no `"`, `\` or control character are skipped at once.
+        if let Some(word) = bytes.get(i..i + 8) {
+            let w = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if !needs_escape(w) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let short: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -1421,16 +1444,32 @@ pub(crate) fn json_escaped(out: &mut Vec<u8>, s: &str) {
                     HEX[usize::from(b >> 4)],
                     HEX[usize::from(b & 0xf)],
                 ]);
-                start = i + 1;
+                i += 1;
+                start = i;
                 continue;
             }
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         out.extend_from_slice(&bytes[start..i]);
         out.extend_from_slice(short);
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes of `w` is `"`, `\` or below 0x20.
+#[inline]
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte is zero in `x` when... (the classic test: `(x - 1) & !x` has its high bit set).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | below_space) != 0
 }
 
 /// Appends `{"timestamp":T,"value":V}`.

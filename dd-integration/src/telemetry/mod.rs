@@ -111,7 +111,9 @@ use worker::{KeyRejectedHook, Queue, Transport};
 pub struct TelemetrySettings {
     /// Bytes (roughly, as rendered JSON) one installation may have queued, in flight included,
     /// before `send` waits and `try_send` fails (default 16 MiB; at most `u32::MAX`, about
-    /// 4 GiB: larger is taken as that).
+    /// 4 GiB: larger is taken as that). `send` also waits, whatever the bytes, while a full
+    /// payload waits for one of the `max_in_flight` deliveries: a sender faster than the
+    /// deliveries holds a few payloads, not the whole budget.
     pub queue_bytes: usize,
     /// The same for all installations together (default 1 GiB; at most `u32::MAX`).
     pub total_queue_bytes: usize,
@@ -636,7 +638,8 @@ impl<I> fmt::Debug for Intake<I> {
 }
 
 /// What [`Intake::send`] returns: ready when the data was queued (or refused) at the call, and
-/// waiting for room only while the installation's queue is full. Await it.
+/// waiting for room only while the installation's queue is full (or a full payload waits for a
+/// delivery slot). Await it.
 #[must_use = "await it: the data waits for room in the queue until then"]
 pub struct Sending<'a>(SendingState<'a>);
 
@@ -683,7 +686,8 @@ impl Future for Sending<'_> {
 
 impl<I: DatadogIntegration> Intake<I> {
     /// Queues `data` ([`Points`], [`Log`], [`Event`], [`ServiceCheck`]), waiting while the
-    /// installation's queue is full. Returns once it is accepted, before it is delivered.
+    /// installation's queue is full or a full payload waits for a delivery slot. Returns once
+    /// it is accepted, before it is delivered.
     ///
     /// # Errors
     /// The data refused before sending (undeclared, out of Datadog's limits), or

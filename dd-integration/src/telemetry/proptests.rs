@@ -211,7 +211,7 @@ struct LogCase {
 }
 
 impl LogCase {
-    fn log(&self) -> Log {
+    fn log(&self) -> Log<'_> {
         let mut log = Log::new(self.message.clone());
         for tag in &self.tags {
             log = log.tag(tag.clone());

@@ -70,8 +70,8 @@ pub(crate) type KeyRejectedHook = Arc<dyn crate::hooks::Hooks>;
 pub(crate) enum Offer {
     /// Queued.
     Queued,
-    /// No room in the installation's budget now (or, for a sender that waits, `max_in_flight`
-    /// payloads already wait for a slot): the item, to wait with.
+    /// No room in the installation's budget now (or, for a sender that waits, a closed payload
+    /// already waits for a delivery slot): the item, to wait with.
     Full(Box<Item<'static>>),
     /// No room in the process-wide budget now: the item, and the bytes it lacks.
     FullGlobally(Box<Item<'static>>, usize),
@@ -105,19 +105,31 @@ struct Staging {
     accepting: bool,
     /// Rendered over wire bytes of the last metric payload.
     series_ratio: f64,
+    /// How much the last metric payload's counted size exceeded its rendered one (fractional
+    /// values are counted at their longest).
+    series_fill: f64,
     series_identity: bool,
+    /// What `plan_series` computed.
+    series_target: usize,
     /// Accepted by `send` and `try_send`, by kind: counted under the lock already held.
     accepted: [u64; 4],
 }
 
 impl Staging {
-    /// The rendered size a metric payload is filled to: the wire limit uncompressed; compressed,
-    /// what the last measured ratio says fits it, with a margin, under the decompressed limit.
-    fn series_target(&self) -> usize {
+    /// The size a metric payload is filled to: the wire limit uncompressed; compressed, what the
+    /// last measured ratio says fits it, with a margin, under the decompressed limit. Computed
+    /// when the ratios change, not at each point.
+    fn plan_series(&mut self) {
+        self.series_target = self.series_target_now();
+    }
+
+    fn series_target_now(&self) -> usize {
         if self.series_identity {
             return limits::SERIES_MAX_WIRE_BYTES;
         }
-        let planned = limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85;
+        // In the batch's counted bytes, which exceed the rendered ones as the last payload's did.
+        let planned =
+            limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85 * self.series_fill;
         (planned as usize).clamp(
             limits::SERIES_MAX_WIRE_BYTES / 2,
             limits::SERIES_DECOMPRESSED_LIMIT - 1,
@@ -171,7 +183,7 @@ impl Staging {
         let closed_before = self.closed.len();
         match item {
             Item::Points { header, points } => {
-                let target = self.series_target();
+                let target = self.series_target;
                 points.for_each(|t, v| {
                     if !self.series.push(&header, t, v, target) {
                         self.close_series();
@@ -311,7 +323,7 @@ impl Queue {
         ];
         let span = tracing::info_span!("datadog.intake", installation = %id, %domain);
         let series_codec = Codec::from(settings.series_compression);
-        let staging = Staging {
+        let mut staging = Staging {
             series: SeriesBatch::default(),
             logs: ArrayBatch::logs(),
             checks: ArrayBatch::checks(),
@@ -322,9 +334,12 @@ impl Queue {
             reserve: 0,
             accepting: true,
             series_ratio: series_codec.initial_ratio(),
+            series_fill: 1.0,
+            series_target: 0,
             series_identity: series_codec == Codec::Identity,
             accepted: [0; 4],
         };
+        staging.plan_series();
         let queue = Arc::new(Queue {
             id,
             domain,
@@ -450,9 +465,10 @@ impl Queue {
     }
 
     /// Queues `item` if there is room now; else the item comes back, to wait with. A sender
-    /// that waits (`waits`) also finds no room while `max_in_flight` closed payloads already
-    /// wait for a slot: memory stays a few payloads, not the whole budget, when the sender
-    /// outruns the deliveries on the same core.
+    /// that waits (`waits`) also finds no room while a closed payload waits for a delivery slot
+    /// (every one of `max_in_flight` busy, or the worker not yet run): memory stays the payloads
+    /// in flight and the one being filled, not the whole budget, when the sender outruns the
+    /// deliveries (on the same core, it always can).
     pub(crate) fn offer(&self, item: Item<'_>, waits: bool) -> Offer {
         if let Err(e) = self.check_open() {
             return Offer::Refused(Box::new(e));
@@ -467,9 +483,7 @@ impl Queue {
             drop(s);
             return Offer::Refused(Box::new(self.closed()));
         }
-        if s.held + cost > self.settings.queue_bytes
-            || (waits && s.closed.len() >= self.settings.max_in_flight.max(1))
-        {
+        if s.held + cost > self.settings.queue_bytes || (waits && !s.closed.is_empty()) {
             return Offer::Full(Box::new(item.into_owned()));
         }
         if s.reserve < cost {
@@ -653,6 +667,8 @@ struct Outcome {
     failures: Vec<(usize, DeliveryFailure)>,
     /// Raw over wire bytes of the payload as first encoded.
     ratio: Option<f64>,
+    /// Counted over rendered bytes of the payload as first encoded (metrics).
+    fill: Option<f64>,
 }
 
 /// What the worker knows of a delivery task.
@@ -760,17 +776,17 @@ impl Worker {
             s.close_batches();
             abandoned.extend(s.closed.drain(..));
         }
-        let mut started = false;
-        while self.inflight.len() < self.max_in_flight() {
-            let Some(ready) = s.closed.pop_front() else {
-                break;
-            };
-            self.start(ready);
-            started = true;
-        }
+        let free = self.max_in_flight().saturating_sub(self.inflight.len());
+        let take = free.min(s.closed.len());
+        let starting: Vec<Ready> = s.closed.drain(..take).collect();
         let deadline = s.deadline;
-        let idle = s.closed.is_empty() && s.is_empty() && self.inflight.is_empty();
+        let idle = s.closed.is_empty() && s.is_empty() && self.inflight.is_empty() && take == 0;
         drop(s);
+        // Spawned outside the lock, which senders take at each point.
+        let started = !starting.is_empty();
+        for ready in starting {
+            self.start(ready);
+        }
         for r in abandoned {
             self.abandon(r.body.kind(), r.body.count(), r.cost);
         }
@@ -838,10 +854,17 @@ impl Worker {
             return;
         };
         self.outstanding.remove(&flight.seq);
-        if let Some(ratio) = outcome.as_ref().and_then(|o| o.ratio)
+        if let Some(o) = &outcome
             && flight.kind == DataKind::Metrics
         {
-            self.queue.staging().series_ratio = ratio.clamp(1.0, 100.0);
+            let mut s = self.queue.staging();
+            if let Some(ratio) = o.ratio {
+                s.series_ratio = ratio.clamp(1.0, 100.0);
+            }
+            if let Some(fill) = o.fill {
+                s.series_fill = fill.clamp(1.0, 4.0);
+            }
+            s.plan_series();
         }
         self.queue.release(flight.cost);
         let c = &self.queue.counters;
@@ -855,6 +878,7 @@ impl Worker {
                 },
             )],
             ratio: None,
+            fill: None,
         });
         c.delivered[slot(flight.kind)].fetch_add(outcome.delivered as u64, Ordering::Relaxed);
         for (count, failure) in outcome.failures {
@@ -934,6 +958,7 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
         delivered: 0,
         failures: Vec::new(),
         ratio: None,
+        fill: None,
     };
     let mut stack = vec![body];
     while let Some(body) = stack.pop() {
@@ -944,9 +969,11 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
             continue;
         }
         let kind = body.kind();
+        let counted = body.raw_len();
         let (body, raw_len, wire) = encode(codec, body).await;
         if outcome.ratio.is_none() && !wire.is_empty() {
             outcome.ratio = Some(raw_len as f64 / wire.len() as f64);
+            outcome.fill = Some(counted as f64 / raw_len.max(1) as f64);
         }
         let over = kind == DataKind::Metrics
             && (wire.len() > limits::SERIES_MAX_WIRE_BYTES
