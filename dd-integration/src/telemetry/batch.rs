@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -399,11 +400,15 @@ impl SeriesBatch {
         value: f64,
         target: usize,
     ) -> bool {
-        let key = Arc::as_ptr(header) as usize;
         let empty = self.points.is_empty();
         let bound = if empty { ENVELOPE } else { self.bound };
         let len = point_bound(timestamp, value);
-        let known = self.index.get(&key).copied();
+        // Where the series last went in a payload, if this one: no hash lookup at each point.
+        let hint = header.slot.load(Ordering::Relaxed);
+        let known = match self.headers.get(hint as usize) {
+            Some(h) if Arc::ptr_eq(h, header) => Some(hint),
+            _ => self.index.get(&(Arc::as_ptr(header) as usize)).copied(),
+        };
         let grown = match known {
             // A comma before it.
             Some(_) => bound + 1 + len,
@@ -417,8 +422,9 @@ impl SeriesBatch {
             Some(i) => i,
             None => {
                 let i = u32::try_from(self.headers.len()).expect("under 4 billion series");
-                self.index.insert(key, i);
+                self.index.insert(Arc::as_ptr(header) as usize, i);
                 self.headers.push(Arc::clone(header));
+                header.slot.store(i, Ordering::Relaxed);
                 i
             }
         };
@@ -465,7 +471,8 @@ impl Drop for SeriesPayload {
             let mut points = std::mem::take(points);
             points.clear();
             let mut pool = STAGED.lock().unwrap_or_else(PoisonError::into_inner);
-            if pool.len() < SCRATCH_POOL {
+            // As many as a queue holds at once: in flight, one closed, one filling.
+            if pool.len() < 8 {
                 pool.push(points);
             }
         }
@@ -967,6 +974,7 @@ mod tests {
             metric: name,
             prefix: prefix.into_bytes().into_boxed_slice(),
             suffix: b"],\"type\":3}".to_vec().into_boxed_slice(),
+            slot: Default::default(),
         })
     }
 

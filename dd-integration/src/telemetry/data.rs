@@ -381,6 +381,7 @@ const fn const_eq(a: &str, b: &str) -> bool {
     true
 }
 
+#[inline]
 pub(crate) fn require_kind<I: DatadogIntegration>(kind: DataKind) -> Result<(), TelemetryError> {
     if I::SPEC.submits.contains(&kind) {
         Ok(())
@@ -544,6 +545,7 @@ impl<I: DatadogIntegration> SeriesBuilder<I> {
                 metric: spec.name,
                 prefix: prefix.into_boxed_slice(),
                 suffix: suffix.into_boxed_slice(),
+                slot: Default::default(),
             }),
             integration: PhantomData,
         })
@@ -581,10 +583,15 @@ pub(crate) struct SeriesHeader {
     pub(crate) metric: &'static str,
     pub(crate) prefix: Box<[u8]>,
     pub(crate) suffix: Box<[u8]>,
+    /// Where the series went in the last payload that took it: a hint a payload checks (the
+    /// series at that place is this one, or not), so that a point finds its series without a
+    /// hash lookup. Written only when a payload first takes the series.
+    pub(crate) slot: std::sync::atomic::AtomicU32,
 }
 
 impl SeriesHeader {
     /// The bytes around the points.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.prefix.len() + self.suffix.len()
     }
@@ -649,6 +656,7 @@ pub(crate) enum PointBuf {
 }
 
 impl PointBuf {
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         match self {
             PointBuf::One(..) => 1,
@@ -656,6 +664,7 @@ impl PointBuf {
         }
     }
 
+    #[inline]
     pub(crate) fn for_each(&self, mut f: impl FnMut(i64, f64)) {
         match self {
             PointBuf::One(t, v) => f(*t, *v),
@@ -1268,6 +1277,7 @@ impl Item<'_> {
     }
 
     /// Roughly the bytes it will take rendered: what the queue's budget counts.
+    #[inline]
     pub(crate) fn cost(&self) -> usize {
         match self {
             Item::Points { points, .. } => {
@@ -1277,6 +1287,7 @@ impl Item<'_> {
         }
     }
 
+    #[inline]
     pub(crate) fn kind(&self) -> DataKind {
         match self {
             Item::Points { .. } => DataKind::Metrics,
@@ -1286,6 +1297,7 @@ impl Item<'_> {
         }
     }
 
+    #[inline]
     pub(crate) fn count(&self) -> usize {
         match self {
             Item::Points { points, .. } => points.len(),
@@ -1321,6 +1333,8 @@ mod sealed {
 }
 
 impl<I: Submits<kinds::metrics>> Submission<I> for Points<'_, I> {
+    // Inlined into `send`: a point's values stay in registers rather than cross the stack.
+    #[inline(always)]
     fn prepare<'s>(self, now_ms: i64) -> Result<Prepared<'s>, TelemetryError>
     where
         Self: 's,
@@ -1541,6 +1555,7 @@ pub(crate) fn unix_now() -> i64 {
 /// resolution, so that it is never behind the precise clock, and ahead of it by at most one
 /// tick (a few milliseconds, against windows of minutes and hours).
 #[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
 pub(crate) fn send_now_ms() -> i64 {
     use rustix::time::{ClockId, Timespec, clock_getres, clock_gettime};
     use std::sync::LazyLock;

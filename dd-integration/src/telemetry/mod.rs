@@ -670,6 +670,7 @@ impl fmt::Debug for Sending<'_> {
 impl Future for Sending<'_> {
     type Output = Result<(), TelemetryError>;
 
+    #[inline]
     fn poll(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -696,6 +697,7 @@ impl<I: DatadogIntegration> Intake<I> {
     /// The data is checked and, when there is room, queued at the call; the future then only
     /// waits for room when the queue is full. Its type holds nothing of `D`, so data the
     /// integration does not declare is one compile error at the call.
+    #[inline]
     pub fn send<D: Submission<I>>(&self, data: D) -> Sending<'_> {
         let item = match data.prepare(data::send_now_ms()) {
             Ok(Prepared(item)) => item,

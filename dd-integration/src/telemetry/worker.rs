@@ -179,6 +179,7 @@ impl Staging {
 
     /// Adds an accepted item to the payloads. Whether the worker must be woken: a payload was
     /// closed, or one started and its linger must be armed.
+    #[inline]
     fn add(&mut self, item: Item<'_>, cost: usize, settings: &TelemetrySettings) -> bool {
         let closed_before = self.closed.len();
         match item {
@@ -365,10 +366,12 @@ impl Queue {
         queue
     }
 
+    #[inline]
     fn staging(&self) -> MutexGuard<'_, Staging> {
         self.staging.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    #[inline]
     fn check_open(&self) -> Result<(), TelemetryError> {
         match self.state.load(Ordering::Acquire) {
             OPEN => Ok(()),
@@ -469,6 +472,7 @@ impl Queue {
     /// (every one of `max_in_flight` busy, or the worker not yet run): memory stays the payloads
     /// in flight and the one being filled, not the whole budget, when the sender outruns the
     /// deliveries (on the same core, it always can).
+    #[inline]
     pub(crate) fn offer(&self, item: Item<'_>, waits: bool) -> Offer {
         if let Err(e) = self.check_open() {
             return Offer::Refused(Box::new(e));
