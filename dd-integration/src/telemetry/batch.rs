@@ -26,14 +26,22 @@ pub enum SeriesCompression {
     /// `zstd1`, at this level (1 to 22; 3 is zstd's default). Needs the `zstd` feature.
     #[cfg(feature = "zstd")]
     Zstd(i32),
+    /// `zstd1` at the level chosen on measurement (the default with the `zstd` feature): level
+    /// 3, zstd's default and Datadog's official client's, for payloads up to 256 KiB rendered,
+    /// so that they are the official client's bytes; level 2 for larger ones, which a busy
+    /// queue sends, where it costs an eighth less CPU per point for a few tenths of a percent
+    /// more bytes per payload (BENCHMARKS.md, "Telemetry: the client's own cost").
+    #[cfg(feature = "zstd")]
+    Recommended,
 }
 
 impl Default for SeriesCompression {
-    /// `zstd1` at level 3 with the `zstd` feature (the default), else `gzip` at level 6.
+    /// [`SeriesCompression::Recommended`] with the `zstd` feature (the default), else `gzip` at
+    /// level 6.
     fn default() -> SeriesCompression {
         #[cfg(feature = "zstd")]
         {
-            SeriesCompression::Zstd(3)
+            SeriesCompression::Recommended
         }
         #[cfg(not(feature = "zstd"))]
         {
@@ -63,8 +71,9 @@ pub(crate) enum Codec {
     Identity,
     Gzip(u32),
     Deflate(u32),
+    /// At the first level for payloads up to [`ZSTD_ONE_PASS`], the second past it.
     #[cfg(feature = "zstd")]
-    Zstd(i32),
+    Zstd(i32, i32),
 }
 
 impl From<SeriesCompression> for Codec {
@@ -74,7 +83,9 @@ impl From<SeriesCompression> for Codec {
             SeriesCompression::Gzip(l) => Codec::Gzip(l.min(9)),
             SeriesCompression::Deflate(l) => Codec::Deflate(l.min(9)),
             #[cfg(feature = "zstd")]
-            SeriesCompression::Zstd(l) => Codec::Zstd(l.clamp(1, 22)),
+            SeriesCompression::Zstd(l) => Codec::Zstd(l.clamp(1, 22), l.clamp(1, 22)),
+            #[cfg(feature = "zstd")]
+            SeriesCompression::Recommended => Codec::Zstd(3, 2),
         }
     }
 }
@@ -98,7 +109,7 @@ impl Codec {
             Codec::Gzip(_) => Some("gzip"),
             Codec::Deflate(_) => Some("deflate"),
             #[cfg(feature = "zstd")]
-            Codec::Zstd(_) => Some("zstd1"),
+            Codec::Zstd(..) => Some("zstd1"),
         }
     }
 
@@ -177,7 +188,7 @@ impl Codec {
                 }
             }
             #[cfg(feature = "zstd")]
-            Codec::Zstd(level) if raw.len() > ZSTD_ONE_PASS => {
+            Codec::Zstd(_, level) if raw.len() > ZSTD_ONE_PASS => {
                 // In one pass over the whole payload: a stream copies its input into its window
                 // and matches across the copies, a fifth more of zstd's time on the payloads of
                 // megabytes a busy queue sends. Past 256 KiB zstd picks the level's own tables
@@ -199,7 +210,7 @@ impl Codec {
                     .expect("zstd into memory");
             }
             #[cfg(feature = "zstd")]
-            Codec::Zstd(level) => {
+            Codec::Zstd(level, _) => {
                 use zstd::stream::raw::{Encoder, InBuffer, Operation as _, OutBuffer};
                 let encoder = match &mut scratch.zstd {
                     Some((l, e)) if *l == level => {
@@ -924,7 +935,7 @@ mod tests {
             }
             let body = Body::Series(batch.take());
             let raw = body.render().into_owned();
-            let (len, wire) = Codec::Zstd(3).encode_body(&body);
+            let (len, wire) = Codec::Zstd(3, 3).encode_body(&body);
             assert_eq!(len, raw.len());
             let official = zstd::stream::encode_all(&raw[..], 0).unwrap();
             assert!(
@@ -934,6 +945,15 @@ mod tests {
                 official.len()
             );
             assert_eq!(zstd::stream::decode_all(&wire[..]).unwrap(), raw);
+            // The default: the official client's bytes up to 256 KiB, level 2 past it.
+            let (_, recommended) = Codec::from(SeriesCompression::Recommended).encode_body(&body);
+            if raw.len() <= ZSTD_ONE_PASS {
+                assert!(recommended.len() <= official.len(), "{series}x{points}");
+            } else {
+                let level_2 = zstd::bulk::compress(&raw, 2).unwrap();
+                assert!(recommended.len() <= level_2.len(), "{series}x{points}");
+            }
+            assert_eq!(zstd::stream::decode_all(&recommended[..]).unwrap(), raw);
         }
     }
 
@@ -1084,7 +1104,9 @@ mod tests {
             Codec::Gzip(6),
             Codec::Deflate(1),
             #[cfg(feature = "zstd")]
-            Codec::Zstd(3),
+            Codec::Zstd(3, 3),
+            #[cfg(feature = "zstd")]
+            Codec::Zstd(3, 2),
         ] {
             // Twice through the same scratch: the reused state starts clean.
             let mut scratch = Scratch::default();
@@ -1106,7 +1128,7 @@ mod tests {
                         .unwrap();
                 }
                 #[cfg(feature = "zstd")]
-                Codec::Zstd(_) => back = zstd::bulk::decompress(&wire, 1 << 20).unwrap(),
+                Codec::Zstd(..) => back = zstd::bulk::decompress(&wire, 1 << 20).unwrap(),
             }
             assert_eq!(back, raw, "{codec:?}");
         }

@@ -138,7 +138,8 @@ pub struct TelemetrySettings {
     /// The longest `X-RateLimit-Reset` waited for; a longer one fails the payload (default
     /// 120 s).
     pub max_rate_limit_wait: Duration,
-    /// How metric payloads are compressed (default `zstd1` at level 3).
+    /// How metric payloads are compressed (default [`SeriesCompression::Recommended`]: `zstd1`
+    /// at level 3, level 2 for payloads past 256 KiB).
     pub series_compression: SeriesCompression,
     /// How log payloads are compressed (default `gzip` at level 6).
     pub logs_compression: LogsCompression,
