@@ -1094,6 +1094,35 @@ async fn send_waits_while_a_closed_payload_waits_for_a_slot_and_try_send_does_no
     w.telemetry.shutdown().await.unwrap();
 }
 
+/// An intake whose worker is gone (the runtime it was made on dropped) refuses data as closed
+/// instead of accepting what nobody would deliver.
+#[test]
+fn an_intake_whose_runtime_is_gone_refuses_data_as_closed() {
+    let telemetry = Telemetry::builder()
+        .endpoints(dd_integration::Endpoints::override_base("http://127.0.0.1:9").unwrap())
+        .build()
+        .unwrap();
+    let first = tokio::runtime::Runtime::new().unwrap();
+    let intake = first.block_on(async {
+        telemetry
+            .intake::<AcmePager>(
+                InstallationId::from_stored("inst_gone"),
+                Domain::Us1,
+                ApiKey::new("0123456789abcdef0123456789abcdef"),
+            )
+            .unwrap()
+    });
+    let series = pages();
+    intake.try_send(series.now(1.0)).unwrap();
+    drop(first);
+    let refused = intake.try_send(series.now(2.0)).unwrap_err();
+    assert!(
+        matches!(refused, TelemetryError::Closed { .. }),
+        "{refused:?}"
+    );
+    assert_eq!(intake.stats().accepted.points, 1);
+}
+
 /// A queue takes the process-wide budget in chunks and gives all of it back once idle: another
 /// installation can then fill the whole process-wide budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -364,7 +364,8 @@ fn point_bound(timestamp: i64, value: f64) -> usize {
 ///
 /// Its points are kept as they come, each with its series, in one buffer; they are rendered,
 /// grouped by series, only when the payload is, by the delivery. A sender's work under the
-/// queue's lock is a hash lookup and 24 bytes written where the last point's ended, in cache.
+/// queue's lock is finding the point's series (the series' slot hint, else a hash lookup) and
+/// 24 bytes written where the last point's ended, in cache.
 /// The payload's size is counted from each point's longest rendering (exact but for a
 /// fractional value), so a payload never passes the size it is filled to.
 #[derive(Debug)]
@@ -470,20 +471,20 @@ impl SeriesBatch {
     }
 }
 
-/// Point buffers of delivered payloads, for the next ones: a busy queue's are megabytes, and
-/// fresh ones cost their page faults again.
+/// Point buffers of delivered payloads, for the next ones (process-wide, shared by every
+/// queue): a busy queue's are megabytes, and fresh ones cost their page faults again. At most
+/// four are kept, of at most 256 Ki points (6 MiB) each.
 static STAGED: Mutex<Vec<Vec<Staged>>> = Mutex::new(Vec::new());
 
 impl Drop for SeriesPayload {
     fn drop(&mut self) {
         if let Form::Staged { points, .. } = &mut self.form
-            && points.capacity() <= (1 << 20)
+            && points.capacity() <= (256 << 10)
         {
             let mut points = std::mem::take(points);
             points.clear();
             let mut pool = STAGED.lock().unwrap_or_else(PoisonError::into_inner);
-            // As many as a queue holds at once: in flight, one closed, one filling.
-            if pool.len() < 8 {
+            if pool.len() < 4 {
                 pool.push(points);
             }
         }
@@ -500,9 +501,10 @@ pub(crate) struct SeriesPayload {
     oldest: i64,
 }
 
-/// At most this many series buffers are kept with a scratch set, none larger than this.
+/// At most this many series buffers are kept with a scratch set, holding at most this many
+/// bytes together.
 const KEPT_SERIES_BUFFERS: usize = 16 << 10;
-const KEPT_SERIES_BUFFER: usize = 256 << 10;
+const KEPT_SERIES_BYTES: usize = 6 << 20;
 
 /// A metric payload's points: as a batch staged them, or grouped by series (once split).
 #[derive(Debug)]
@@ -561,10 +563,12 @@ impl SeriesPayload {
                     out.extend_from_slice(&header.suffix);
                     buffers[i].clear();
                 }
-                // What is kept for the next payload stays about one payload's worth.
+                // What is kept for the next payload stays at most one large payload's worth.
                 buffers.truncate(KEPT_SERIES_BUFFERS);
+                let mut kept = 0;
                 for buffer in buffers.iter_mut() {
-                    if buffer.capacity() > KEPT_SERIES_BUFFER {
+                    kept += buffer.capacity();
+                    if kept > KEPT_SERIES_BYTES {
                         *buffer = Vec::new();
                     }
                 }
@@ -631,15 +635,10 @@ impl SeriesPayload {
 
     /// Two payloads of about half the size each, or itself if it holds a single point.
     fn split(self) -> Result<(SeriesPayload, SeriesPayload), SeriesPayload> {
-        let (raw, oldest) = (self.raw, self.oldest);
         let mut chunks = self.into_chunks();
-        let this = |chunks| SeriesPayload {
-            form: Form::Chunks(chunks),
-            raw,
-            oldest,
-        };
         if chunks.len() >= 2 {
-            let half = raw / 2;
+            // Halves of the rendered size (a staged payload's count is an upper bound).
+            let half = (ENVELOPE + chunks.iter().map(|c| c.len() + 1).sum::<usize>()) / 2;
             let mut acc = ENVELOPE;
             let mut at = 1;
             for (i, c) in chunks.iter().enumerate() {
@@ -656,22 +655,26 @@ impl SeriesPayload {
             ));
         }
         let Some(chunk) = chunks.pop() else {
-            return Err(this(chunks));
+            return Err(SeriesPayload::from_chunks(chunks));
         };
         if chunk.count < 2 {
             chunks.push(chunk);
-            return Err(this(chunks));
+            return Err(SeriesPayload::from_chunks(chunks));
         }
-        // Points are `{...}` joined by commas and hold no other brace: cut at a `},{` near the
-        // middle.
+        // Points are `{...}` joined by commas and hold no other brace: cut at the `},{`
+        // nearest the middle.
         let p = &chunk.points;
         let mid = p.len() / 2;
-        let cut = p[mid..]
+        let Some(cut) = p
             .windows(3)
-            .position(|w| w == b"},{")
-            .map(|i| mid + i)
-            .or_else(|| p[..mid].windows(3).rposition(|w| w == b"},{"))
-            .expect("two points have a separator");
+            .enumerate()
+            .filter(|(_, w)| *w == b"},{")
+            .map(|(i, _)| i)
+            .min_by_key(|&i| i.abs_diff(mid))
+        else {
+            chunks.push(chunk);
+            return Err(SeriesPayload::from_chunks(chunks));
+        };
         let left = p[..=cut].to_vec();
         let right = p[cut + 2..].to_vec();
         let count = |b: &[u8]| b.iter().filter(|&&c| c == b'{').count();
@@ -1021,6 +1024,24 @@ mod tests {
         assert_eq!(v["series"].as_array().unwrap().len(), 2);
         assert_eq!(v["series"][0]["points"].as_array().unwrap().len(), 10);
         assert_eq!(v["series"][1]["points"][3]["value"], 0.5);
+    }
+
+    /// Two points of one series split into one each, whatever their lengths (the separator
+    /// may lie just before the middle).
+    #[test]
+    fn two_points_of_one_series_split_into_one_each() {
+        let a = header("acme.a");
+        for (first, second) in [(1.0, 2.0), (1.0, 22.5), (333.25, 4.0), (0.5, 1e300)] {
+            let mut batch = SeriesBatch::default();
+            assert!(batch.push(&a, 1_700_000_000, first, usize::MAX));
+            assert!(batch.push(&a, 1_700_000_010, second, usize::MAX));
+            let (left, right) = batch.take().split().unwrap();
+            assert_eq!((left.points(), right.points()), (1, 1));
+            for half in [left, right] {
+                let v = parse(&Body::Series(half));
+                assert_eq!(v["series"][0]["points"].as_array().unwrap().len(), 1);
+            }
+        }
     }
 
     #[test]

@@ -683,7 +683,8 @@ impl PointBuf {
 /// sends logs).
 ///
 /// It borrows the text it is given as `&str` (or takes a `String`): built and sent at once, as
-/// `intake.send(Log::new(line).service("api"))` does, it copies nothing before it is rendered.
+/// `intake.send(Log::new(line).service("api"))` does, it copies nothing before it is rendered
+/// (but a second tag, which joins the tags into one string).
 #[derive(Clone, Debug, Default)]
 #[must_use]
 pub struct Log<'a> {

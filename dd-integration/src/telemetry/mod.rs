@@ -111,9 +111,9 @@ use worker::{KeyRejectedHook, Queue, Transport};
 pub struct TelemetrySettings {
     /// Bytes (roughly, as rendered JSON) one installation may have queued, in flight included,
     /// before `send` waits and `try_send` fails (default 16 MiB; at most `u32::MAX`, about
-    /// 4 GiB: larger is taken as that). `send` also waits, whatever the bytes, while a full
-    /// payload waits for one of the `max_in_flight` deliveries: a sender faster than the
-    /// deliveries holds a few payloads, not the whole budget.
+    /// 4 GiB: larger is taken as that). `send` also waits, whatever the bytes, while a closed
+    /// payload waits for one of the `max_in_flight` deliveries to start: a sender faster than
+    /// the deliveries holds a few payloads, not the whole budget.
     pub queue_bytes: usize,
     /// The same for all installations together (default 1 GiB; at most `u32::MAX`).
     pub total_queue_bytes: usize,
@@ -138,8 +138,9 @@ pub struct TelemetrySettings {
     /// The longest `X-RateLimit-Reset` waited for; a longer one fails the payload (default
     /// 120 s).
     pub max_rate_limit_wait: Duration,
-    /// How metric payloads are compressed (default [`SeriesCompression::Recommended`]: `zstd1`
-    /// at level 3, level 2 for payloads past 256 KiB).
+    /// How metric payloads are compressed (default, with the `zstd` feature,
+    /// `SeriesCompression::Recommended`: `zstd1` at level 3, level 2 for payloads past 256 KiB;
+    /// without it, `gzip` at level 6).
     pub series_compression: SeriesCompression,
     /// How log payloads are compressed (default `gzip` at level 6).
     pub logs_compression: LogsCompression,
@@ -639,8 +640,8 @@ impl<I> fmt::Debug for Intake<I> {
 }
 
 /// What [`Intake::send`] returns: ready when the data was queued (or refused) at the call, and
-/// waiting for room only while the installation's queue is full (or a full payload waits for a
-/// delivery slot). Await it.
+/// waiting for room only while the installation's queue is full (or a closed payload waits for
+/// a delivery to start). Await it.
 #[must_use = "await it: the data waits for room in the queue until then"]
 pub struct Sending<'a>(SendingState<'a>);
 
@@ -688,7 +689,7 @@ impl Future for Sending<'_> {
 
 impl<I: DatadogIntegration> Intake<I> {
     /// Queues `data` ([`Points`], [`Log`], [`Event`], [`ServiceCheck`]), waiting while the
-    /// installation's queue is full or a full payload waits for a delivery slot. Returns once
+    /// installation's queue is full or a closed payload waits for a delivery to start. Returns once
     /// it is accepted, before it is delivered.
     ///
     /// # Errors

@@ -49,9 +49,9 @@ const OPEN: u8 = 0;
 const REJECTED: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// The process-wide budget is taken this much at a time (or what one item needs, if more),
-/// and a queue keeps at most this much of it unused while it holds data; an idle queue gives
-/// all of it back.
+/// The process-wide budget is taken this much at a time (or what one item needs, if more; a
+/// 64th of the process-wide budget if that is less), and a queue keeps at most that much of it
+/// unused while it holds data; an idle queue gives all of it back.
 const RESERVE_CHUNK: usize = 64 << 10;
 
 /// The HTTP client and where it sends, shared by every installation.
@@ -230,7 +230,10 @@ impl Staging {
             self.close_checks();
         }
         let mut wake = self.closed.len() > closed_before;
-        if self.deadline.is_none() && !self.is_empty() {
+        if self.is_empty() {
+            // Every batch closed by its size: the next one lingers from its own start.
+            self.deadline = None;
+        } else if self.deadline.is_none() {
             self.deadline = Some(Instant::now() + settings.linger);
             wake = true;
         }
@@ -483,7 +486,8 @@ impl Queue {
         }
         let (kind, count) = (item.kind(), item.count());
         let mut s = self.staging();
-        if !s.accepting {
+        // The worker gone (its runtime dropped, say): nothing would deliver what is taken.
+        if !s.accepting || self.tx.is_closed() {
             drop(s);
             return Offer::Refused(Box::new(self.closed()));
         }
@@ -492,7 +496,7 @@ impl Queue {
         }
         if s.reserve < cost {
             let lacking = cost - s.reserve;
-            let chunk = lacking.max(RESERVE_CHUNK.min(self.settings.total_queue_bytes / 64));
+            let chunk = lacking.max(self.reserve_chunk());
             let taken = match self.global.try_acquire_many(permits(chunk)) {
                 Ok(p) => {
                     p.forget();
@@ -531,11 +535,16 @@ impl Queue {
         Offer::Queued
     }
 
+    /// How much of the process-wide budget a queue takes at a time, and keeps while busy.
+    fn reserve_chunk(&self) -> usize {
+        RESERVE_CHUNK.min(self.settings.total_queue_bytes / 64)
+    }
+
     /// Process-wide budget taken by a waiting sender: kept for its next try, or given back
-    /// when the queue no longer takes anything.
+    /// when the queue no longer takes anything (closed, or its key refused).
     fn give_reserve(&self, bytes: usize) {
         let mut s = self.staging();
-        if s.accepting {
+        if s.accepting && self.state.load(Ordering::Acquire) == OPEN {
             s.reserve += bytes;
         } else {
             drop(s);
@@ -552,7 +561,7 @@ impl Queue {
         let keep = if s.held == 0 || !s.accepting {
             0
         } else {
-            RESERVE_CHUNK
+            self.reserve_chunk()
         };
         let give = s.reserve.saturating_sub(keep);
         s.reserve -= give;
@@ -567,7 +576,17 @@ impl Queue {
     fn stop_accepting(&self) {
         let mut s = self.staging();
         s.accepting = false;
+        // What it holds gives its share back as it is delivered (`release` keeps none once the
+        // queue stops accepting); an idle queue gives it back now.
+        let give = if s.held == 0 {
+            std::mem::take(&mut s.reserve)
+        } else {
+            0
+        };
         drop(s);
+        if give > 0 {
+            self.global.add_permits(give);
+        }
         self.room.notify_waiters();
     }
 
@@ -703,6 +722,18 @@ struct Worker {
 
 /// At most this many distinct failures are kept between two flushes.
 const MAX_FAILURES: usize = 64;
+
+impl Drop for Worker {
+    /// However the worker ends (closed, or its runtime dropped with it), its queue takes
+    /// nothing more: a sender hears `Closed` rather than an Ok for data nobody will deliver.
+    fn drop(&mut self) {
+        let _ =
+            self.queue
+                .state
+                .compare_exchange(OPEN, CLOSED, Ordering::AcqRel, Ordering::Acquire);
+        self.queue.stop_accepting();
+    }
+}
 
 impl Worker {
     fn new(queue: Arc<Queue>, rx: mpsc::UnboundedReceiver<Control>) -> Worker {
