@@ -115,6 +115,15 @@ fn intake(
         .unwrap()
 }
 
+/// The log entries the sandbox received, all payloads together.
+fn log_entries(sandbox: &Sandbox) -> usize {
+    sandbox
+        .received_logs()
+        .iter()
+        .map(|r| r.body.as_array().unwrap().len())
+        .sum()
+}
+
 fn pages() -> Series<AcmePager> {
     PAGES
         .series()
@@ -1049,12 +1058,7 @@ async fn a_full_queue_makes_send_wait_and_try_send_fail() {
     ));
     w.sandbox.clear_faults();
     w.intake.flush().await.unwrap();
-    let entries: usize = w
-        .sandbox
-        .received_logs()
-        .iter()
-        .map(|r| r.body.as_array().unwrap().len())
-        .sum();
+    let entries = log_entries(&w.sandbox);
     assert_eq!(entries, accepted + 1);
     w.telemetry.shutdown().await.unwrap();
 }
@@ -1077,17 +1081,12 @@ async fn send_waits_while_a_closed_payload_waits_for_a_slot_and_try_send_does_no
     let waited = tokio::time::timeout(Duration::ZERO, w.intake.send(Log::new("waits"))).await;
     assert!(
         waited.is_err(),
-        "send queued while a full payload waited for the slot"
+        "send queued while a closed payload waited for the slot"
     );
     // A sender that does not wait is not held back by the payloads, only by the bytes.
     w.intake.try_send(Log::new("taken")).unwrap();
     w.intake.flush().await.unwrap();
-    let entries: usize = w
-        .sandbox
-        .received_logs()
-        .iter()
-        .map(|r| r.body.as_array().unwrap().len())
-        .sum();
+    let entries = log_entries(&w.sandbox);
     // The waiting send was dropped unqueued: nothing of it arrives, nothing else is lost.
     assert_eq!(entries, 2001);
     assert_eq!(w.intake.stats().accepted.logs, 2001);
@@ -1465,12 +1464,7 @@ async fn shutdown_delivers_everything_accepted_through_retries() {
     // The linger is a minute: only shutdown sends these.
     w.telemetry.shutdown().await.unwrap();
     assert_eq!(points(&w.sandbox.received_series()).len(), 10_000);
-    let logs: usize = w
-        .sandbox
-        .received_logs()
-        .iter()
-        .map(|r| r.body.as_array().unwrap().len())
-        .sum();
+    let logs = log_entries(&w.sandbox);
     assert_eq!(logs, 2500);
     assert_eq!(w.sandbox.received_events().len(), 1);
     assert_eq!(w.sandbox.received_check_runs().len(), 1);

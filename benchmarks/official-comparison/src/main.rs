@@ -27,42 +27,24 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use datadog_api_client::datadog::{APIKey, Configuration};
-use datadog_api_client::datadogV2::api_logs::{LogsAPI, SubmitLogOptionalParams};
-use datadog_api_client::datadogV2::api_metrics::{MetricsAPI, SubmitMetricsOptionalParams};
-use datadog_api_client::datadogV2::model::{
-    ContentEncoding, HTTPLogItem, MetricContentEncoding, MetricIntakeType, MetricPayload,
-    MetricPoint, MetricResource, MetricSeries,
-};
+use datadog_api_client::datadog::Configuration;
+use datadog_api_client::datadogV2::api_logs::LogsAPI;
+use datadog_api_client::datadogV2::api_metrics::MetricsAPI;
+use datadog_api_client::datadogV2::model::{HTTPLogItem, MetricPayload, MetricPoint, MetricSeries};
 use dd_integration::secret::ApiKey;
-use dd_integration::telemetry::{Log, Metric, Series, Telemetry};
+use dd_integration::telemetry::{Log, Series, Telemetry};
 use dd_integration::testkit::{OrgSpec, Route, Sandbox};
-use dd_integration::{Domain, InstallationId, datadog_integration};
+use dd_integration::{Domain, InstallationId};
 use tokio::runtime::Runtime;
 
-#[datadog_integration(
-    name = "Acme Bench",
-    scopes = [api_keys_write],
-    redirect = "https://acme.example/datadog/callback",
-    onboarding = "https://acme.example/datadog/connect",
-    submits = [metrics, logs],
-    metric_prefix = "acme.",
-    metric(name = "acme.queue.depth", type = gauge, unit = "item"),
-)]
-struct AcmeBench;
+use official_comparison::{
+    AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
+    SERIES, all_series, grouped_series, log_line, now, official_config, official_log,
+    official_series, submit, submit_logs,
+};
 
-const DEPTH: Metric<AcmeBench> = Metric::declared("acme.queue.depth");
-/// Series the points are spread over (distinct tag sets), round-robin.
-const SERIES: usize = 1000;
-/// Points per request the official client is given (it does not batch by itself); about
-/// 2 MB rendered and 300 KB compressed, within Datadog's limits.
-const OFFICIAL_POINTS_PER_REQUEST: usize = 50_000;
-/// Log lines per request the official client is given: Datadog's maximum.
-const OFFICIAL_LINES_PER_REQUEST: usize = 1000;
-/// Requests the tuned official client has in flight at once, as the SDK's default.
-const IN_FLIGHT: usize = 4;
 /// Items sent one request each through the official client (a subset: it is slow).
 const ONE_BY_ONE: usize = 20_000;
 
@@ -129,33 +111,15 @@ fn stat_cpu(path: &str) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // The data
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 struct Points {
     /// (series, timestamp, value), in the order they are produced.
     points: Vec<(u32, i64, f64)>,
 }
 
 fn points(n: usize) -> Points {
-    let t = now();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let points = (0..n)
-        .map(|k| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let series = (k % SERIES) as u32;
-            // Ten-second points over the last 40 minutes; gauge values with two decimals.
-            let ts = t - 2400 + ((k / SERIES) as i64 % 240) * 10;
-            (series, ts, (x % 100_000) as f64 / 100.0)
-        })
-        .collect();
-    Points { points }
+    Points {
+        points: official_comparison::points(n),
+    }
 }
 
 /// Per org: (series, its points).
@@ -192,76 +156,6 @@ fn org_items(data: &OrgPoints) -> usize {
         .sum()
 }
 
-fn all_series() -> Vec<Series<AcmeBench>> {
-    (0..SERIES)
-        .map(|i| {
-            DEPTH
-                .series()
-                .tags(series_tags(i))
-                .host(host(i))
-                .build()
-                .unwrap()
-        })
-        .collect()
-}
-
-/// Requests of the official client, at most `n` at once, as a caller would run them.
-struct InFlight {
-    slots: Arc<tokio::sync::Semaphore>,
-    tasks: tokio::task::JoinSet<()>,
-}
-
-impl InFlight {
-    fn new(n: usize) -> InFlight {
-        InFlight {
-            slots: Arc::new(tokio::sync::Semaphore::new(n)),
-            tasks: tokio::task::JoinSet::new(),
-        }
-    }
-
-    /// Waits for a free slot, then starts `request`.
-    async fn start(&mut self, request: impl std::future::Future<Output = ()> + Send + 'static) {
-        let permit = Arc::clone(&self.slots).acquire_owned().await.unwrap();
-        self.tasks.spawn(async move {
-            request.await;
-            drop(permit);
-        });
-    }
-
-    /// Waits for every request started.
-    async fn finish(mut self) {
-        while let Some(done) = self.tasks.join_next().await {
-            done.unwrap();
-        }
-    }
-}
-
-/// Series `i` of the benchmark with `points`, as a caller of the official client builds it.
-fn official_series(i: usize, points: Vec<MetricPoint>) -> MetricSeries {
-    MetricSeries::new("acme.queue.depth".to_owned(), points)
-        .type_(MetricIntakeType::GAUGE)
-        .unit("item".to_owned())
-        .tags(series_tags(i))
-        .resources(vec![
-            MetricResource::new().name(host(i)).type_("host".to_owned()),
-        ])
-}
-
-/// `chunk`'s points grouped by series, as a caller of the official client groups them.
-fn grouped_series(chunk: &[(u32, i64, f64)]) -> Vec<MetricSeries> {
-    let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
-    for &(s, ts, v) in chunk {
-        by_series
-            .entry(s)
-            .or_default()
-            .push(MetricPoint::new().timestamp(ts).value(v));
-    }
-    by_series
-        .into_iter()
-        .map(|(s, points)| official_series(s as usize, points))
-        .collect()
-}
-
 /// One org's series, for the official client.
 fn org_series(org: &[(usize, Vec<(i64, f64)>)]) -> Vec<MetricSeries> {
     org.iter()
@@ -273,50 +167,6 @@ fn org_series(org: &[(usize, Vec<(i64, f64)>)]) -> Vec<MetricSeries> {
             official_series(*s, points)
         })
         .collect()
-}
-
-/// One `submit_metrics` call with zstd1, as the official client's docs show.
-async fn submit(api: &MetricsAPI, series: Vec<MetricSeries>) {
-    api.submit_metrics(
-        MetricPayload::new(series),
-        SubmitMetricsOptionalParams::default().content_encoding(MetricContentEncoding::ZSTD1),
-    )
-    .await
-    .unwrap();
-}
-
-fn series_tags(i: usize) -> Vec<String> {
-    vec![
-        "env:bench".to_owned(),
-        format!("queue:q{i}"),
-        format!("region:r{}", i % 7),
-    ]
-}
-
-fn host(i: usize) -> String {
-    format!("web-{}", i % 50)
-}
-
-/// A log line as a caller of the official client builds it.
-fn official_log((message, host): &(String, String)) -> HTTPLogItem {
-    HTTPLogItem::new(message.clone())
-        .ddsource("acme-bench".to_owned())
-        .ddtags("env:bench".to_owned())
-        .hostname(host.clone())
-        .service("pager".to_owned())
-}
-
-fn log_line(i: usize) -> (String, String) {
-    (
-        format!(
-            "GET /api/v1/pages/{} 200 {}ms user=user{}@acme.example trace_id={:016x} page escalated to on-call",
-            i * 7919 % 100_000,
-            i % 997,
-            i % 313,
-            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ),
-        host(i),
-    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,39 +307,7 @@ impl Bench {
     }
 
     fn official_config(&self, sandbox: &Sandbox, key: &str) -> Configuration {
-        // The official client's second server is `{protocol}://{name}`: the sandbox, with the
-        // Datadog host as the first path segment, as the sandbox expects.
-        let authority = authority(sandbox);
-        let mut config = Configuration::new();
-        config.server_index = 1;
-        config
-            .server_variables
-            .insert("protocol".into(), "http".into());
-        config
-            .server_variables
-            .insert("name".into(), format!("{authority}/api.datadoghq.com"));
-        config
-            .server_operation_index
-            .insert("v2.submit_log".into(), 1);
-        config.server_operation_variables.insert(
-            "v2.submit_log".into(),
-            HashMap::from([
-                ("protocol".into(), "http".into()),
-                (
-                    "name".into(),
-                    format!("{authority}/http-intake.logs.datadoghq.com"),
-                ),
-            ]),
-        );
-        config.set_auth_key(
-            "apiKeyAuth",
-            APIKey {
-                key: key.to_owned(),
-                prefix: String::new(),
-            },
-        );
-        config.set_retry(false, 0);
-        config
+        official_config(&authority(sandbox), key)
     }
 
     // -- metrics
@@ -764,13 +582,7 @@ impl Bench {
                 let api = Arc::clone(&api);
                 requests
                     .start(async move {
-                        api.submit_log(
-                            items,
-                            SubmitLogOptionalParams::default()
-                                .content_encoding(ContentEncoding::GZIP),
-                        )
-                        .await
-                        .unwrap();
+                        submit_logs(&api, items).await;
                     })
                     .await;
             }

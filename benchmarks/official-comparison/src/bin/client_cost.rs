@@ -24,97 +24,28 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
-use datadog_api_client::datadog::{APIKey, Configuration};
-use datadog_api_client::datadogV2::api_logs::{LogsAPI, SubmitLogOptionalParams};
-use datadog_api_client::datadogV2::api_metrics::{MetricsAPI, SubmitMetricsOptionalParams};
-use datadog_api_client::datadogV2::model::{
-    ContentEncoding, HTTPLogItem, MetricContentEncoding, MetricIntakeType, MetricPayload,
-    MetricPoint, MetricResource, MetricSeries,
-};
+use datadog_api_client::datadogV2::api_logs::LogsAPI;
+use datadog_api_client::datadogV2::api_metrics::MetricsAPI;
+use datadog_api_client::datadogV2::model::HTTPLogItem;
 use dd_integration::endpoint::Endpoints;
 use dd_integration::secret::ApiKey;
 use dd_integration::telemetry::{
-    Log, Metric, Series, SeriesCompression, Telemetry, TelemetrySettings,
+    Intake, Log, Series, SeriesCompression, Telemetry, TelemetrySettings,
 };
-use dd_integration::{Domain, InstallationId, datadog_integration};
+use dd_integration::{Domain, InstallationId};
+use official_comparison::{
+    AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
+    SERIES, all_series, grouped_series, host, log_line, official_config, official_log,
+    official_series, points, series_tags, submit, submit_logs,
+};
 
-#[datadog_integration(
-    name = "Acme Bench",
-    scopes = [api_keys_write],
-    redirect = "https://acme.example/datadog/callback",
-    onboarding = "https://acme.example/datadog/connect",
-    submits = [metrics, logs],
-    metric_prefix = "acme.",
-    metric(name = "acme.queue.depth", type = gauge, unit = "item"),
-)]
-struct AcmeBench;
-
-const DEPTH: Metric<AcmeBench> = Metric::declared("acme.queue.depth");
-/// Series the points are spread over (distinct tag sets), round-robin.
-const SERIES: usize = 1000;
-/// Points per request of the hand-tuned official client, grouped by series.
-const OFFICIAL_POINTS_PER_REQUEST: usize = 50_000;
 /// Lines per request of the hand-tuned official client.
-const LINES_PER_REQUEST: usize = 1000;
-/// Requests in flight of the hand-tuned official client (the SDK's default too).
-const IN_FLIGHT: usize = 4;
+const LINES_PER_REQUEST: usize = OFFICIAL_LINES_PER_REQUEST;
 /// The floor's metric payloads, rendered: about what the SDK fills at zstd's ratio here.
 const FLOOR_PAYLOAD: usize = 2_000_000;
 const KEY: &str = "0123456789abcdef0123456789abcdef";
-
-// ---------------------------------------------------------------------------------------------
-// The data, the same in every client
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// (series, timestamp, value), in the order they are produced.
-fn points(n: usize) -> Vec<(u32, i64, f64)> {
-    let t = now();
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..n)
-        .map(|k| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let series = (k % SERIES) as u32;
-            // Ten-second points over the last 40 minutes; gauge values with two decimals.
-            let ts = t - 2400 + ((k / SERIES) as i64 % 240) * 10;
-            (series, ts, (x % 100_000) as f64 / 100.0)
-        })
-        .collect()
-}
-
-fn series_tags(i: usize) -> Vec<String> {
-    vec![
-        "env:bench".to_owned(),
-        format!("queue:q{i}"),
-        format!("region:r{}", i % 7),
-    ]
-}
-
-fn host(i: usize) -> String {
-    format!("web-{}", i % 50)
-}
-
-fn log_line(i: usize) -> (String, String) {
-    (
-        format!(
-            "GET /api/v1/pages/{} 200 {}ms user=user{}@acme.example trace_id={:016x} page escalated to on-call",
-            i * 7919 % 100_000,
-            i % 997,
-            i % 313,
-            (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ),
-        host(i),
-    )
-}
 
 // ---------------------------------------------------------------------------------------------
 // Processes, cores, CPU and memory
@@ -328,21 +259,9 @@ fn sdk_telemetry(port: u16) -> Telemetry {
         .unwrap()
 }
 
-fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
-    let rt = runtime();
-    let data = points(n);
-    let telemetry = sdk_telemetry(port);
-    let series: Vec<Series<AcmeBench>> = (0..SERIES)
-        .map(|i| {
-            DEPTH
-                .series()
-                .tags(series_tags(i))
-                .host(host(i))
-                .build()
-                .unwrap()
-        })
-        .collect();
-    let intake = rt.block_on(async {
+/// The benchmark's installation, its worker on `rt`.
+fn sdk_intake(rt: &tokio::runtime::Runtime, telemetry: &Telemetry) -> Intake<AcmeBench> {
+    rt.block_on(async {
         telemetry
             .intake::<AcmeBench>(
                 InstallationId::from_stored("inst_bench"),
@@ -350,7 +269,15 @@ fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
                 ApiKey::new(KEY),
             )
             .unwrap()
-    });
+    })
+}
+
+fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
+    let rt = runtime();
+    let data = points(n);
+    let telemetry = sdk_telemetry(port);
+    let series: Vec<Series<AcmeBench>> = all_series();
+    let intake = sdk_intake(&rt, &telemetry);
     let m = measure(n, || {
         rt.block_on(async {
             if grouped {
@@ -386,15 +313,7 @@ fn sdk_logs(port: u16, n: usize) -> Measured {
     let rt = runtime();
     let lines: Vec<(String, String)> = (0..n).map(log_line).collect();
     let telemetry = sdk_telemetry(port);
-    let intake = rt.block_on(async {
-        telemetry
-            .intake::<AcmeBench>(
-                InstallationId::from_stored("inst_bench"),
-                Domain::Us1,
-                ApiKey::new(KEY),
-            )
-            .unwrap()
-    });
+    let intake = sdk_intake(&rt, &telemetry);
     let m = measure(n, || {
         rt.block_on(async {
             for (message, host) in &lines {
@@ -419,112 +338,26 @@ fn sdk_logs(port: u16, n: usize) -> Measured {
     m
 }
 
-fn official_config(port: u16) -> Configuration {
-    // The official client's second server is `{protocol}://{name}`.
-    let mut config = Configuration::new();
-    config.server_index = 1;
-    config
-        .server_variables
-        .insert("protocol".into(), "http".into());
-    config
-        .server_variables
-        .insert("name".into(), format!("127.0.0.1:{port}/api.datadoghq.com"));
-    config
-        .server_operation_index
-        .insert("v2.submit_log".into(), 1);
-    config.server_operation_variables.insert(
-        "v2.submit_log".into(),
-        HashMap::from([
-            ("protocol".into(), "http".into()),
-            (
-                "name".into(),
-                format!("127.0.0.1:{port}/http-intake.logs.datadoghq.com"),
-            ),
-        ]),
-    );
-    config.set_auth_key(
-        "apiKeyAuth",
-        APIKey {
-            key: KEY.to_owned(),
-            prefix: String::new(),
-        },
-    );
-    config.set_retry(false, 0);
-    config
-}
-
-/// Requests of the official client, at most `IN_FLIGHT` at once, as a caller would run them.
-struct InFlight {
-    slots: Arc<tokio::sync::Semaphore>,
-    tasks: tokio::task::JoinSet<()>,
-}
-
-impl InFlight {
-    fn new() -> InFlight {
-        InFlight {
-            slots: Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT)),
-            tasks: tokio::task::JoinSet::new(),
-        }
-    }
-
-    async fn start(&mut self, request: impl std::future::Future<Output = ()> + Send + 'static) {
-        let permit = Arc::clone(&self.slots).acquire_owned().await.unwrap();
-        self.tasks.spawn(async move {
-            request.await;
-            drop(permit);
-        });
-    }
-
-    async fn finish(mut self) {
-        while let Some(done) = self.tasks.join_next().await {
-            done.unwrap();
-        }
-    }
-}
-
 fn official_metrics(port: u16, n: usize) -> Measured {
     let rt = runtime();
     let data = points(n);
-    let tags: Vec<Vec<String>> = (0..SERIES).map(series_tags).collect();
-    let hosts: Vec<String> = (0..SERIES).map(host).collect();
-    let api = rt.block_on(async { Arc::new(MetricsAPI::with_config(official_config(port))) });
+    let api = rt.block_on(async {
+        Arc::new(MetricsAPI::with_config(official_config(
+            &format!("127.0.0.1:{port}"),
+            KEY,
+        )))
+    });
+    // The series' identities built once, as a tuned caller holds them.
+    let _ = official_series(0, Vec::new());
     measure(n, || {
         rt.block_on(async {
-            let mut requests = InFlight::new();
+            let mut requests = InFlight::new(IN_FLIGHT);
             for chunk in data.chunks(OFFICIAL_POINTS_PER_REQUEST) {
-                // Grouped by series, as a caller of the official client groups them.
-                let mut by_series: HashMap<u32, Vec<MetricPoint>> = HashMap::new();
-                for &(s, ts, v) in chunk {
-                    by_series
-                        .entry(s)
-                        .or_default()
-                        .push(MetricPoint::new().timestamp(ts).value(v));
-                }
-                let series = by_series
-                    .into_iter()
-                    .map(|(s, points)| {
-                        let s = s as usize;
-                        MetricSeries::new("acme.queue.depth".to_owned(), points)
-                            .type_(MetricIntakeType::GAUGE)
-                            .unit("item".to_owned())
-                            .tags(tags[s].clone())
-                            .resources(vec![
-                                MetricResource::new()
-                                    .name(hosts[s].clone())
-                                    .type_("host".to_owned()),
-                            ])
-                    })
-                    .collect();
+                let series = grouped_series(chunk);
                 let api = Arc::clone(&api);
                 requests
                     .start(async move {
-                        api.submit_metrics(
-                            MetricPayload::new(series),
-                            SubmitMetricsOptionalParams::default()
-                                .content_encoding(MetricContentEncoding::ZSTD1),
-                        )
-                        .await
-                        .unwrap();
+                        submit(&api, series).await;
                     })
                     .await;
             }
@@ -536,31 +369,21 @@ fn official_metrics(port: u16, n: usize) -> Measured {
 fn official_logs(port: u16, n: usize) -> Measured {
     let rt = runtime();
     let lines: Vec<(String, String)> = (0..n).map(log_line).collect();
-    let api = rt.block_on(async { Arc::new(LogsAPI::with_config(official_config(port))) });
+    let api = rt.block_on(async {
+        Arc::new(LogsAPI::with_config(official_config(
+            &format!("127.0.0.1:{port}"),
+            KEY,
+        )))
+    });
     measure(n, || {
         rt.block_on(async {
-            let mut requests = InFlight::new();
+            let mut requests = InFlight::new(IN_FLIGHT);
             for chunk in lines.chunks(LINES_PER_REQUEST) {
-                let items: Vec<HTTPLogItem> = chunk
-                    .iter()
-                    .map(|(message, host)| {
-                        HTTPLogItem::new(message.clone())
-                            .ddsource("acme-bench".to_owned())
-                            .ddtags("env:bench".to_owned())
-                            .hostname(host.clone())
-                            .service("pager".to_owned())
-                    })
-                    .collect();
+                let items: Vec<HTTPLogItem> = chunk.iter().map(official_log).collect();
                 let api = Arc::clone(&api);
                 requests
                     .start(async move {
-                        api.submit_log(
-                            items,
-                            SubmitLogOptionalParams::default()
-                                .content_encoding(ContentEncoding::GZIP),
-                        )
-                        .await
-                        .unwrap();
+                        submit_logs(&api, items).await;
                     })
                     .await;
             }
