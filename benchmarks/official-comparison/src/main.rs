@@ -25,7 +25,6 @@
 //! `/proc/self/task/<tid>/stat`, so a client's figure excludes the sandbox's work. Bytes on the
 //! wire are the request bodies the sandbox received, as sent (compressed).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -42,7 +41,7 @@ use tokio::runtime::Runtime;
 use official_comparison::{
     AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
     SERIES, all_series, grouped_series, log_line, now, official_config, official_log,
-    official_series, submit, submit_logs,
+    official_series, sdk_send, submit, submit_logs,
 };
 
 /// Items sent one request each through the official client (a subset: it is slow).
@@ -332,24 +331,7 @@ impl Bench {
         let series: Arc<Vec<Series<AcmeBench>>> = Arc::new(all_series());
         let data2 = Arc::clone(data);
         let m = self.measure(async move {
-            if grouped {
-                for chunk in data2.points.chunks(OFFICIAL_POINTS_PER_REQUEST) {
-                    let mut by_series: HashMap<u32, Vec<(i64, f64)>> = HashMap::new();
-                    for &(s, ts, v) in chunk {
-                        by_series.entry(s).or_default().push((ts, v));
-                    }
-                    for (s, points) in by_series {
-                        intake
-                            .send(series[s as usize].points(points))
-                            .await
-                            .unwrap();
-                    }
-                }
-            } else {
-                for &(s, ts, v) in &data2.points {
-                    intake.send(series[s as usize].point(ts, v)).await.unwrap();
-                }
-            }
+            sdk_send(&intake, &series, &data2.points, grouped).await;
             intake.flush().await.unwrap();
         });
         let how = sdk_use(grouped, " per 50000 points");

@@ -38,7 +38,7 @@ use dd_integration::{Domain, InstallationId};
 use official_comparison::{
     AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
     SERIES, all_series, grouped_series, host, log_line, official_config, official_log,
-    official_series, points, series_tags, submit, submit_logs,
+    official_series, points, sdk_send, series_tags, submit, submit_logs,
 };
 
 /// Lines per request of the hand-tuned official client.
@@ -280,24 +280,7 @@ fn sdk_metrics(port: u16, n: usize, grouped: bool) -> Measured {
     let intake = sdk_intake(&rt, &telemetry);
     let m = measure(n, || {
         rt.block_on(async {
-            if grouped {
-                for chunk in data.chunks(OFFICIAL_POINTS_PER_REQUEST) {
-                    let mut by_series: HashMap<u32, Vec<(i64, f64)>> = HashMap::new();
-                    for &(s, ts, v) in chunk {
-                        by_series.entry(s).or_default().push((ts, v));
-                    }
-                    for (s, points) in by_series {
-                        intake
-                            .send(series[s as usize].points(points))
-                            .await
-                            .unwrap();
-                    }
-                }
-            } else {
-                for &(s, ts, v) in &data {
-                    intake.send(series[s as usize].point(ts, v)).await.unwrap();
-                }
-            }
+            sdk_send(&intake, &series, &data, grouped).await;
             telemetry.shutdown().await.unwrap();
         });
     });
