@@ -19,17 +19,14 @@ mod postgres_support;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use dd_integration::installation::InstallationStatus;
-use dd_integration::installation::MarketplaceApiKey;
-use dd_integration::store::{FlowClaim, InstallationStore, StoreError, TokenUpdate};
+use dd_integration::store::InstallationStore;
 use dd_integration::testkit::{ClientSpec, OrgSpec, SESSION_COOKIE, Sandbox, SandboxOrg};
 use dd_integration::{
-    ClientSecret, Domain, Installation, InstallationId, Installer, OrgId, PostgresStore, Sealer,
-    SealingKey, SqliteStore,
+    ClientSecret, Domain, Installer, PostgresStore, Sealer, SealingKey, SqliteStore,
 };
+use dd_integration_tests::lifecycle::{StoreTap, Tapped};
 use tracing::span;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
@@ -72,127 +69,26 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<
     }
 }
 
-/// A store that times every call of the store it wraps.
+/// Times every call of the store it taps ([`Tapped`], the tests' one store decorator).
+#[derive(Default)]
 struct Timed {
-    inner: Arc<dyn InstallationStore>,
     calls: Mutex<BTreeMap<&'static str, Vec<Duration>>>,
 }
 
-impl Timed {
-    async fn time<T>(&self, name: &'static str, call: impl Future<Output = T>) -> T {
-        let started = Instant::now();
-        let out = call.await;
+impl StoreTap for Timed {
+    fn timed(&self, method: &'static str, elapsed: Duration) {
         self.calls
             .lock()
             .unwrap()
-            .entry(name)
+            .entry(method)
             .or_default()
-            .push(started.elapsed());
-        out
-    }
-
-    fn take(&self) -> BTreeMap<&'static str, Vec<Duration>> {
-        std::mem::take(&mut *self.calls.lock().unwrap())
+            .push(elapsed);
     }
 }
 
-#[async_trait]
-impl InstallationStore for Timed {
-    async fn insert(&self, i: &Installation) -> Result<(), StoreError> {
-        self.time("insert", self.inner.insert(i)).await
-    }
-    async fn insert_for_flow(&self, i: &Installation, flow_id: &str) -> Result<(), StoreError> {
-        self.time("insert_for_flow", self.inner.insert_for_flow(i, flow_id))
-            .await
-    }
-    async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
-        self.time("get", self.inner.get(id)).await
-    }
-    async fn find_by_org(&self, org: &OrgId) -> Result<Option<Installation>, StoreError> {
-        self.time("find_by_org", self.inner.find_by_org(org)).await
-    }
-    async fn list(&self) -> Result<Vec<Installation>, StoreError> {
-        self.time("list", self.inner.list()).await
-    }
-    async fn list_by_org(&self, org: &OrgId) -> Result<Vec<Installation>, StoreError> {
-        self.time("list_by_org", self.inner.list_by_org(org)).await
-    }
-    async fn set_api_key(
-        &self,
-        id: &InstallationId,
-        key: &MarketplaceApiKey,
-    ) -> Result<(), StoreError> {
-        self.time("set_api_key", self.inner.set_api_key(id, key))
-            .await
-    }
-    async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
-        self.time(
-            "clear_api_key_request",
-            self.inner.clear_api_key_request(id),
-        )
-        .await
-    }
-    async fn update_tokens(
-        &self,
-        id: &InstallationId,
-        expected: u64,
-        tokens: &TokenUpdate,
-    ) -> Result<u64, StoreError> {
-        self.time(
-            "update_tokens",
-            self.inner.update_tokens(id, expected, tokens),
-        )
-        .await
-    }
-    async fn acquire_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-        until: SystemTime,
-    ) -> Result<bool, StoreError> {
-        self.time(
-            "acquire_refresh_lease",
-            self.inner.acquire_refresh_lease(id, holder, until),
-        )
-        .await
-    }
-    async fn release_refresh_lease(
-        &self,
-        id: &InstallationId,
-        holder: &str,
-    ) -> Result<(), StoreError> {
-        self.time(
-            "release_refresh_lease",
-            self.inner.release_refresh_lease(id, holder),
-        )
-        .await
-    }
-    async fn set_status(
-        &self,
-        id: &InstallationId,
-        status: &InstallationStatus,
-    ) -> Result<(), StoreError> {
-        self.time("set_status", self.inner.set_status(id, status))
-            .await
-    }
-    async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
-        self.time("delete", self.inner.delete(id)).await
-    }
-    async fn claim_flow(
-        &self,
-        flow_id: &str,
-        expires_at: SystemTime,
-    ) -> Result<FlowClaim, StoreError> {
-        self.time("claim_flow", self.inner.claim_flow(flow_id, expires_at))
-            .await
-    }
-    async fn finish_flow(
-        &self,
-        flow_id: &str,
-        installed: Option<&InstallationId>,
-    ) -> Result<(), StoreError> {
-        self.time("finish_flow", self.inner.finish_flow(flow_id, installed))
-            .await
+impl Timed {
+    fn take(&self) -> BTreeMap<&'static str, Vec<Duration>> {
+        std::mem::take(&mut *self.calls.lock().unwrap())
     }
 }
 
@@ -283,9 +179,9 @@ async fn measure(
             .redirect_uri(format!("{app}/cb"))
             .scopes(["monitors_read", "api_keys_write", "user_access_read"]),
     );
-    let timed = Arc::new(Timed {
+    let timed = Arc::new(Tapped {
         inner: store,
-        calls: Mutex::new(BTreeMap::new()),
+        tap: Timed::default(),
     });
     let installer = Installer::<Bench>::builder()
         .client(
@@ -325,10 +221,10 @@ async fn measure(
             .unwrap(),
     });
     rate(&bench, warm, 8).await;
-    timed.take();
+    timed.tap.take();
 
     let at_32 = rate(&bench, parallel, 32).await;
-    let calls = timed.take();
+    let calls = timed.tap.take();
 
     // One at a time: installs per second with one browser, and the SDK's own time.
     let mut own = Vec::with_capacity(serial.len());
@@ -341,7 +237,7 @@ async fn measure(
         own.push(callback.saturating_sub(in_datadog));
     }
     let at_1 = count as f64 / started.elapsed().as_secs_f64();
-    let serial_calls = timed.take();
+    let serial_calls = timed.tap.take();
     own.sort();
     println!(
         "{name:<10} installs/s: {at_1:>6.0} with 1 browser, {at_32:>6.0} with 32; the SDK's own time in the callback ({count} installs, one at a time): median {:.2} ms, p99 {:.2} ms",

@@ -3,7 +3,7 @@
 //! key), and installs driven through the SDK's own handlers without a web server.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::integration::AcmePager;
 use async_trait::async_trait;
@@ -509,7 +509,7 @@ pub async fn refresh_storm(
     for worker in &mut workers {
         assert_eq!(worker.line().await, "READY");
     }
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     for worker in &mut workers {
         worker.send("go").await;
     }
@@ -618,6 +618,8 @@ pub trait StoreTap: Send + Sync + 'static {
     fn lease(&self) -> Option<bool> {
         None
     }
+    /// How long the store took to answer `method` (`Ok` or not), the tap's own hooks excluded.
+    fn timed(&self, _method: &'static str, _elapsed: Duration) {}
 }
 
 /// `inner`, with `tap` around every call: the one store decorator of the lifecycle tests and
@@ -632,20 +634,28 @@ pub struct Tapped<T> {
 impl<T: StoreTap> Tapped<T> {
     async fn around<R>(
         &self,
+        method: &'static str,
         call: StoreCall<'_>,
         run: impl Future<Output = Result<R, StoreError>> + Send,
     ) -> Result<R, StoreError> {
         self.tap.before(&call).await;
-        let out = run.await?;
+        let out = self.time(method, run).await?;
         self.tap.after(&call).await;
         Ok(out)
+    }
+
+    async fn time<R>(&self, method: &'static str, run: impl Future<Output = R> + Send) -> R {
+        let started = Instant::now();
+        let out = run.await;
+        self.tap.timed(method, started.elapsed());
+        out
     }
 }
 
 #[async_trait]
 impl<T: StoreTap> InstallationStore for Tapped<T> {
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
-        self.around(StoreCall::Insert, self.inner.insert(installation))
+        self.around("insert", StoreCall::Insert, self.inner.insert(installation))
             .await
     }
     async fn insert_for_flow(
@@ -655,20 +665,25 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
     ) -> Result<(), StoreError> {
         // The one write that stores the installation (its flow's outcome with it).
         self.around(
+            "insert_for_flow",
             StoreCall::Insert,
             self.inner.insert_for_flow(installation, flow_id),
         )
         .await
     }
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
-        self.around(StoreCall::Get, self.inner.get(id)).await
+        self.around("get", StoreCall::Get, self.inner.get(id)).await
     }
     async fn find_by_org(&self, org: &OrgId) -> Result<Option<Installation>, StoreError> {
-        self.around(StoreCall::Other("find_by_org"), self.inner.find_by_org(org))
-            .await
+        self.around(
+            "find_by_org",
+            StoreCall::Other("find_by_org"),
+            self.inner.find_by_org(org),
+        )
+        .await
     }
     async fn list(&self) -> Result<Vec<Installation>, StoreError> {
-        self.around(StoreCall::Other("list"), self.inner.list())
+        self.around("list", StoreCall::Other("list"), self.inner.list())
             .await
     }
     async fn set_api_key(
@@ -677,6 +692,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         key: &MarketplaceApiKey,
     ) -> Result<(), StoreError> {
         self.around(
+            "set_api_key",
             StoreCall::Other("set_api_key"),
             self.inner.set_api_key(id, key),
         )
@@ -684,6 +700,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
     }
     async fn clear_api_key_request(&self, id: &InstallationId) -> Result<(), StoreError> {
         self.around(
+            "clear_api_key_request",
             StoreCall::Other("clear_api_key_request"),
             self.inner.clear_api_key_request(id),
         )
@@ -697,6 +714,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
     ) -> Result<u64, StoreError> {
         let journal = tokens.refresh_started_at.is_some();
         self.around(
+            "update_tokens",
             StoreCall::UpdateTokens { tokens, journal },
             self.inner.update_tokens(id, version, tokens),
         )
@@ -712,6 +730,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
             return Ok(granted);
         }
         self.around(
+            "acquire_refresh_lease",
             StoreCall::Other("acquire_refresh_lease"),
             self.inner.acquire_refresh_lease(id, holder, until),
         )
@@ -723,6 +742,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         holder: &str,
     ) -> Result<(), StoreError> {
         self.around(
+            "release_refresh_lease",
             StoreCall::Other("release_refresh_lease"),
             self.inner.release_refresh_lease(id, holder),
         )
@@ -734,13 +754,14 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         status: &InstallationStatus,
     ) -> Result<(), StoreError> {
         self.around(
+            "set_status",
             StoreCall::Other("set_status"),
             self.inner.set_status(id, status),
         )
         .await
     }
     async fn delete(&self, id: &InstallationId) -> Result<bool, StoreError> {
-        self.around(StoreCall::Other("delete"), self.inner.delete(id))
+        self.around("delete", StoreCall::Other("delete"), self.inner.delete(id))
             .await
     }
     async fn claim_flow(
@@ -751,7 +772,9 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         self.tap
             .before(&StoreCall::ClaimFlow { claimed: false })
             .await;
-        let claim = self.inner.claim_flow(flow_id, expires_at).await?;
+        let claim = self
+            .time("claim_flow", self.inner.claim_flow(flow_id, expires_at))
+            .await?;
         let claimed = claim == FlowClaim::Claimed;
         self.tap.after(&StoreCall::ClaimFlow { claimed }).await;
         Ok(claim)
@@ -762,6 +785,7 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
         installed: Option<&InstallationId>,
     ) -> Result<(), StoreError> {
         self.around(
+            "finish_flow",
             StoreCall::Other("finish_flow"),
             self.inner.finish_flow(flow_id, installed),
         )

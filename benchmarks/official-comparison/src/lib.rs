@@ -260,3 +260,18 @@ pub async fn sdk_send(
         }
     }
 }
+
+/// The SDK as an integration sends log lines: one `send` per line.
+pub async fn sdk_send_logs(intake: &Intake<AcmeBench>, lines: &[(String, String)]) {
+    for (message, host) in lines {
+        intake
+            .send(
+                dd_integration::telemetry::Log::new(message.as_str())
+                    .service("pager")
+                    .hostname(host.as_str())
+                    .tag("env:bench"),
+            )
+            .await
+            .unwrap();
+    }
+}

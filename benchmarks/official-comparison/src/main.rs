@@ -33,7 +33,7 @@ use datadog_api_client::datadogV2::api_logs::LogsAPI;
 use datadog_api_client::datadogV2::api_metrics::MetricsAPI;
 use datadog_api_client::datadogV2::model::{HTTPLogItem, MetricPayload, MetricPoint, MetricSeries};
 use dd_integration::secret::ApiKey;
-use dd_integration::telemetry::{Log, Series, Telemetry};
+use dd_integration::telemetry::{Series, Telemetry};
 use dd_integration::testkit::{OrgSpec, Route, Sandbox};
 use dd_integration::{Domain, InstallationId};
 use tokio::runtime::Runtime;
@@ -41,7 +41,7 @@ use tokio::runtime::Runtime;
 use official_comparison::{
     AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
     SERIES, all_series, grouped_series, log_line, now, official_config, official_log,
-    official_series, sdk_send, submit, submit_logs,
+    official_series, sdk_send, sdk_send_logs, submit, submit_logs,
 };
 
 /// Items sent one request each through the official client (a subset: it is slow).
@@ -516,17 +516,7 @@ impl Bench {
         };
         let lines2 = Arc::clone(lines);
         let m = self.measure(async move {
-            for (message, host) in lines2.iter() {
-                intake
-                    .send(
-                        Log::new(message.as_str())
-                            .service("pager")
-                            .hostname(host.as_str())
-                            .tag("env:bench"),
-                    )
-                    .await
-                    .unwrap();
-            }
+            sdk_send_logs(&intake, &lines2).await;
             intake.flush().await.unwrap();
         });
         let run = self.run(

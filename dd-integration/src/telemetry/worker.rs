@@ -486,8 +486,9 @@ impl Queue {
         }
         let (kind, count) = (item.kind(), item.count());
         let mut s = self.staging();
-        // The worker gone (its runtime dropped, say): nothing would deliver what is taken.
-        if !s.accepting || self.tx.is_closed() {
+        // Not after a close, nor once the worker is gone (its runtime dropped, say: the
+        // worker's drop stops the queue accepting).
+        if !s.accepting {
             drop(s);
             return Offer::Refused(Box::new(self.closed()));
         }

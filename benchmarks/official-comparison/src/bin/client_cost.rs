@@ -31,14 +31,12 @@ use datadog_api_client::datadogV2::api_metrics::MetricsAPI;
 use datadog_api_client::datadogV2::model::HTTPLogItem;
 use dd_integration::endpoint::Endpoints;
 use dd_integration::secret::ApiKey;
-use dd_integration::telemetry::{
-    Intake, Log, Series, SeriesCompression, Telemetry, TelemetrySettings,
-};
+use dd_integration::telemetry::{Intake, Series, SeriesCompression, Telemetry, TelemetrySettings};
 use dd_integration::{Domain, InstallationId};
 use official_comparison::{
     AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
     SERIES, all_series, grouped_series, host, log_line, official_config, official_log,
-    official_series, points, sdk_send, series_tags, submit, submit_logs,
+    official_series, points, sdk_send, sdk_send_logs, series_tags, submit, submit_logs,
 };
 
 /// Lines per request of the hand-tuned official client.
@@ -299,17 +297,7 @@ fn sdk_logs(port: u16, n: usize) -> Measured {
     let intake = sdk_intake(&rt, &telemetry);
     let m = measure(n, || {
         rt.block_on(async {
-            for (message, host) in &lines {
-                intake
-                    .send(
-                        Log::new(message.as_str())
-                            .service("pager")
-                            .hostname(host.as_str())
-                            .tag("env:bench"),
-                    )
-                    .await
-                    .unwrap();
-            }
+            sdk_send_logs(&intake, &lines).await;
             telemetry.shutdown().await.unwrap();
         });
     });
