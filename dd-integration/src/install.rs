@@ -979,14 +979,6 @@ impl<I: DatadogIntegration> Installer<I> {
                 "the callback's dd_oid is not the org Datadog names for the token: ignored"
             );
         }
-        let previous = match &org_id {
-            Some(org) => store
-                .find_by_org(org)
-                .await
-                .map_err(InstallFailure::Store)?
-                .filter(|p| p.domain == domain),
-            None => None,
-        };
         let now = SystemTime::now();
         let mut installation = Installation {
             id: InstallationId::generate(),
@@ -1007,7 +999,8 @@ impl<I: DatadogIntegration> Installer<I> {
             refresh_started_at: None,
             partner_account: account.clone(),
             status: InstallationStatus::Active,
-            previous: previous.as_ref().map(|p| p.id.clone()),
+            // The store links the installation this one replaces, if any.
+            previous: None,
             created_at: now,
             updated_at: now,
             version: 1,
@@ -1016,8 +1009,10 @@ impl<I: DatadogIntegration> Installer<I> {
         // the same write, the flow's outcome is its installation: a reload or a second click
         // waits for its key (the journal shows it is being created), and after a crash finds
         // the installation and the true state of its key rather than a flow that never ends.
-        store
-            .insert_for_flow(&installation, &flow.flow_id)
+        // With a confirmed org, the same write links the org's current installation on this
+        // domain, which this one replaces, and returns it.
+        let previous = store
+            .insert_for_flow(&mut installation, &flow.flow_id)
             .await
             .map_err(InstallFailure::Store)?;
         let api_key = self

@@ -13,6 +13,8 @@
 //! by a wrapper around the store. Both databases sync every commit they are asked to: SQLite in
 //! WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster from
 //! Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
+//!
+//! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores.
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -266,7 +268,11 @@ async fn measure(
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let installs = if full { 2000 } else { 80 };
+    // `BENCH_INSTALLS=n`: installs at 32 browsers (a quarter of that one at a time).
+    let installs = std::env::var("BENCH_INSTALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if full { 2000 } else { 80 });
     let datadog_time = DatadogTime::default();
     let subscriber = tracing_subscriber::registry().with(datadog_time.clone());
     tracing::subscriber::set_global_default(subscriber).unwrap();
@@ -274,24 +280,37 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `BENCH_STORES=sqlite,postgres` runs only those (memory, sqlite, postgres; all by default).
+    let only = std::env::var("BENCH_STORES").ok();
+    let runs = |store: &str| {
+        only.as_deref().is_none_or(|only| {
+            only.split(',')
+                .any(|s| s.trim().eq_ignore_ascii_case(store))
+        })
+    };
     runtime.block_on(async {
         let sealer = || Sealer::new(SealingKey::from_bytes("bench", &[0x42; 32]).unwrap());
-        measure(
-            "memory",
-            Arc::new(dd_integration::MemoryStore::new()),
-            installs,
-            &datadog_time,
-        )
-        .await;
-
-        let dir = std::env::temp_dir().join(format!("dd-install-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let sqlite = SqliteStore::open(dir.join("bench.sqlite"), sealer())
-            .await
-            .unwrap();
-        measure("SQLite", Arc::new(sqlite), installs, &datadog_time).await;
-        let _ = std::fs::remove_dir_all(&dir);
-
+        if runs("memory") {
+            measure(
+                "memory",
+                Arc::new(dd_integration::MemoryStore::new()),
+                installs,
+                &datadog_time,
+            )
+            .await;
+        }
+        if runs("sqlite") {
+            let dir = std::env::temp_dir().join(format!("dd-install-bench-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let sqlite = SqliteStore::open(dir.join("bench.sqlite"), sealer())
+                .await
+                .unwrap();
+            measure("SQLite", Arc::new(sqlite), installs, &datadog_time).await;
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        if !runs("postgres") {
+            return;
+        }
         match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
             Ok(server) => {
                 let url = server.database().await;

@@ -660,9 +660,9 @@ impl<T: StoreTap> InstallationStore for Tapped<T> {
     }
     async fn insert_for_flow(
         &self,
-        installation: &Installation,
+        installation: &mut Installation,
         flow_id: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Installation>, StoreError> {
         // The one write that stores the installation (its flow's outcome with it).
         self.around(
             "insert_for_flow",

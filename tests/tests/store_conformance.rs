@@ -165,6 +165,60 @@ async fn the_postgres_rows_hold_no_secret() {
     assert!(text.contains("v1.test-key."), "{text}");
 }
 
+/// The store checks a connection that sat idle before it uses it (not one in steady use: that
+/// would add a round trip to every statement), so connections the server closed meanwhile (a
+/// restart, a fail-over, an idle timeout) are replaced without failing a call.
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_call() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect_with_pool(&url, sealer(), 2)
+        .await
+        .unwrap();
+    let installation = sample_installation("org-idle");
+    store.insert(&installation).await.unwrap();
+    // Both of the pool's connections in use at once, so both exist.
+    let (a, b) = tokio::join!(store.get(&installation.id), store.list());
+    a.unwrap().unwrap();
+    b.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'dd-integration' AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        !closed.is_empty() && closed.iter().all(|c| *c),
+        "{closed:?}"
+    );
+    // Terminating is asynchronous: wait until the server has let them go.
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dd-integration'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for _ in 0..3 {
+        let found = store.get(&installation.id).await;
+        assert_eq!(found.unwrap().unwrap().id, installation.id);
+    }
+    store
+        .insert(&sample_installation("org-idle-2"))
+        .await
+        .unwrap();
+}
+
 /// Copies the sealed refresh token of `from` into `to` behind the store's back.
 async fn move_sealed_value<'c, C>(conn: C, from: &str, to: &str)
 where

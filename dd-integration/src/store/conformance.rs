@@ -1249,18 +1249,28 @@ async fn flow_lifecycle<F: StoreFactory>(t: &Bench<'_, F>) {
 async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
     let [one, other] = t.two().await;
     let expires = SystemTime::now() + Duration::from_secs(600);
-    assert_eq!(
-        one.claim_flow("flow-insert", expires)
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Claimed
-    );
-    let first = sample_installation("org-flow");
-    one.insert_for_flow(&first, "flow-insert")
+    let claimed = |store: Arc<F::Store>, flow: &'static str| async move {
+        assert_eq!(
+            store.claim_flow(flow, expires).await.expect("claim_flow"),
+            FlowClaim::Claimed
+        );
+    };
+    // The org's first installation replaces nothing, whatever `previous` it came with.
+    claimed(Arc::clone(&one), "flow-insert").await;
+    let mut first = sample_installation("org-flow");
+    first.previous = Some(InstallationId::generate());
+    let replaced = one
+        .insert_for_flow(&mut first, "flow-insert")
         .await
         .expect("insert_for_flow");
+    assert!(replaced.is_none(), "{replaced:?}");
+    assert_eq!(first.previous, None);
     // Both halves, as seen from another connection: the installation, and the flow's outcome.
-    assert_eq!(must_get(&*other, &first.id).await.id, first.id);
+    let stored = must_get(&*other, &first.id).await;
+    assert_eq!(
+        (stored.id.clone(), stored.previous),
+        (first.id.clone(), None)
+    );
     assert_eq!(
         other
             .claim_flow("flow-insert", SystemTime::now())
@@ -1268,34 +1278,70 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
             .expect("claim_flow"),
         FlowClaim::Installed(first.id.clone())
     );
-    // The installation's previous one is marked replaced in the same write.
+    // The org's next installation on the same domain replaces its current one, in the same
+    // write: linked, marked replaced, and returned as it was.
+    claimed(Arc::clone(&one), "flow-second").await;
     let mut second = sample_installation("org-flow");
-    second.previous = Some(first.id.clone());
+    let replaced = other
+        .insert_for_flow(&mut second, "flow-second")
+        .await
+        .expect("insert_for_flow")
+        .expect("the org's current installation is replaced");
+    assert_eq!(replaced.id, first.id);
+    assert_eq!(replaced.status, InstallationStatus::Active, "as it was");
+    assert_eq!(second.previous.as_ref(), Some(&first.id));
     assert_eq!(
-        one.claim_flow("flow-second", expires)
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Claimed
+        must_get(&*one, &second.id).await.previous.as_ref(),
+        Some(&first.id)
     );
-    other
-        .insert_for_flow(&second, "flow-second")
+    assert_eq!(
+        must_get(&*one, &first.id).await.status,
+        InstallationStatus::Replaced {
+            by: second.id.clone()
+        }
+    );
+    // On another Datadog domain, the org's current installation is not this one's to replace.
+    claimed(Arc::clone(&one), "flow-domain").await;
+    let mut elsewhere = sample_installation("org-flow");
+    elsewhere.domain = Domain::Us1;
+    elsewhere.site = Site::parse("app.datadoghq.com").expect("a valid site");
+    let replaced = one
+        .insert_for_flow(&mut elsewhere, "flow-domain")
         .await
         .expect("insert_for_flow");
-    assert!(matches!(
-        must_get(&*one, &first.id).await.status,
-        InstallationStatus::Replaced { .. }
-    ));
-    // A duplicate id is refused and ends no flow: its claim stays in progress.
+    assert!(replaced.is_none(), "{replaced:?}");
+    assert_eq!(elsewhere.previous, None);
     assert_eq!(
-        one.claim_flow("flow-dup", expires)
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Claimed
+        must_get(&*other, &second.id).await.status,
+        InstallationStatus::Active
     );
+    // Without a confirmed org, nothing is replaced.
+    claimed(Arc::clone(&one), "flow-no-org").await;
+    let mut unlinked = sample_installation("org-flow");
+    unlinked.org_id = None;
+    unlinked.previous = Some(second.id.clone());
+    assert!(
+        one.insert_for_flow(&mut unlinked, "flow-no-org")
+            .await
+            .expect("insert_for_flow")
+            .is_none()
+    );
+    assert_eq!(unlinked.previous, None);
+    assert_eq!(
+        must_get(&*other, &elsewhere.id).await.status,
+        InstallationStatus::Active
+    );
+    // A duplicate id is refused, replaces nothing and ends no flow: its claim stays in progress.
+    claimed(Arc::clone(&one), "flow-dup").await;
+    let mut duplicate = elsewhere.clone();
     assert!(matches!(
-        one.insert_for_flow(&first, "flow-dup").await,
+        one.insert_for_flow(&mut duplicate, "flow-dup").await,
         Err(StoreError::Duplicate(_))
     ));
+    assert_eq!(
+        must_get(&*other, &elsewhere.id).await.status,
+        InstallationStatus::Active
+    );
     assert_eq!(
         other
             .claim_flow("flow-dup", expires)
@@ -1306,7 +1352,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
     // Many at once (a store may commit them together): each one's outcome is its own, a
     // duplicate among them fails alone, and every other is stored with its flow ended.
     let results = race(&[Arc::clone(&one), Arc::clone(&other)], 24, |store, n| {
-        let installation = if n % 6 == 5 {
+        let mut installation = if n % 6 == 5 {
             first.clone()
         } else {
             sample_installation(&format!("org-many-{n}"))
@@ -1316,7 +1362,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
             let claimed = store
                 .claim_flow(&flow, SystemTime::now() + Duration::from_secs(600))
                 .await;
-            let stored = store.insert_for_flow(&installation, &flow).await;
+            let stored = store.insert_for_flow(&mut installation, &flow).await;
             (n, installation.id, claimed, stored)
         }
     })
@@ -1329,7 +1375,8 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
                 "{n}: {stored:?}"
             );
         } else {
-            stored.unwrap_or_else(|e| panic!("{n}: {e}"));
+            let replaced = stored.unwrap_or_else(|e| panic!("{n}: {e}"));
+            assert!(replaced.is_none(), "{n}: a new org replaced {replaced:?}");
             assert_eq!(must_get(&*one, &id).await.id, id);
             assert_eq!(
                 other

@@ -62,21 +62,37 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// the same step.
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError>;
 
-    /// Stores a new installation, as [`insert`](Self::insert), and records it as the outcome of
-    /// the flow `flow_id` ([`finish_flow`](Self::finish_flow)): what an install's callback does
-    /// once it has the tokens. The built-in stores do both in one transaction, so an install
-    /// costs one synced write here; the default makes the two calls, and a failure to record
-    /// the flow's outcome only leaves the claim to expire.
+    /// Stores the installation an install's callback made once it has the tokens, as
+    /// [`insert`](Self::insert) does, linked to the installation it replaces, and records it as
+    /// the outcome of the flow `flow_id` ([`finish_flow`](Self::finish_flow)).
+    ///
+    /// The store finds the installation it replaces: when `installation.org_id` is set (an org
+    /// Datadog confirmed), the org's current installation ([`find_by_org`](Self::find_by_org)),
+    /// if it is on the same Datadog domain. That one is marked replaced, `installation.previous`
+    /// is set to it (whatever it was), and it is returned as it was before. Otherwise nothing is
+    /// replaced and `previous` becomes `None`.
+    ///
+    /// The built-in stores do all of it in one transaction (on PostgreSQL, one statement), so an
+    /// install costs one synced write here. The default makes the calls one after another, and
+    /// a failure to record the flow's outcome only leaves the claim to expire.
     async fn insert_for_flow(
         &self,
-        installation: &Installation,
+        installation: &mut Installation,
         flow_id: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Installation>, StoreError> {
+        let replaced = match &installation.org_id {
+            Some(org) => self
+                .find_by_org(org)
+                .await?
+                .filter(|current| current.domain == installation.domain),
+            None => None,
+        };
+        installation.previous = replaced.as_ref().map(|r| r.id.clone());
         self.insert(installation).await?;
         if let Err(e) = self.finish_flow(flow_id, Some(&installation.id)).await {
             tracing::warn!(error = %e, "could not record the end of a flow");
         }
-        Ok(())
+        Ok(replaced)
     }
 
     /// The installation with this id.
@@ -265,9 +281,9 @@ impl<T: InstallationStore + ?Sized> InstallationStore for Arc<T> {
 
     async fn insert_for_flow(
         &self,
-        installation: &Installation,
+        installation: &mut Installation,
         flow_id: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Option<Installation>, StoreError> {
         (**self).insert_for_flow(installation, flow_id).await
     }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr as _;
 use std::time::Duration;
 
+use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::StoreError;
@@ -15,6 +16,13 @@ const MAX_CONNECTIONS: u32 = 10;
 
 /// How long a call waits for a free connection (or for the server to answer a new one).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection idle at least this long is checked (one round trip) before a call uses it: the
+/// server may have closed it meanwhile (a restart, a fail-over, an idle timeout), and a fresh
+/// one is taken instead. A connection in steady use is not checked again: the pool already
+/// checks each one when it comes back, so checking it again as it goes out would add a round
+/// trip to every statement.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Installations in a PostgreSQL database: for several replicas behind a load balancer.
 ///
@@ -70,6 +78,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| database_error(Dialect::Postgres, &format!("connect to {shown}"), e))?;

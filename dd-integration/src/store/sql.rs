@@ -153,14 +153,64 @@ const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     partner_account, status, status_reason, replaced_by, previous_id, \
     created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at";
 
-const INSERT: &str = "INSERT INTO dd_installations (id, org_id, org_name, site, domain, \
+/// The new row's columns but `previous_id`, bound `$1`..`$23` in this order by
+/// [`NewRow::bind`].
+const NEW_ROW_COLUMNS: &str = "id, org_id, org_name, site, domain, \
     granted_scopes, access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
-    partner_account, status, status_reason, replaced_by, previous_id, \
-    created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-    $19, $20, $21, $22, $23, $24) \
-    ON CONFLICT (id) DO NOTHING RETURNING id";
+    partner_account, status, status_reason, replaced_by, \
+    created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at";
+
+const NEW_ROW_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+    $16, $17, $18, $19, $20, $21, $22, $23";
+
+/// A new row, `previous_id` as `$24`.
+static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO dd_installations ({NEW_ROW_COLUMNS}, previous_id) \
+         VALUES ({NEW_ROW_VALUES}, $24) ON CONFLICT (id) DO NOTHING RETURNING id"
+    )
+});
+
+/// The org's current installation (`$1`, a confirmed org id): its newest one that no newer one
+/// replaced, whatever its status.
+static CURRENT_OF_ORG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status <> 'replaced' \
+         ORDER BY seq DESC LIMIT 1"
+    )
+});
+
+/// An install's one write on PostgreSQL, one autocommit statement (synced): the org's current
+/// installation (`CURRENT_OF_ORG` for the new row's `org_id`, `$2`), when on the new row's
+/// domain (`$5`), is the one replaced; the new row (`$1`..`$23`) names it as its previous one,
+/// it is marked replaced, and the flow `$24` ends with the new row (kept until `$25` if its
+/// claim is gone). Nothing but the read happens when the id exists. One row: the new id (`NULL`
+/// when it existed), then the replaced installation's columns (`NULL`s when none), as they
+/// were before this statement.
+static INSTALL_FOR_FLOW_PG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH current_of_org AS (\
+             SELECT {COLUMNS} FROM dd_installations \
+             WHERE org_id = $2 AND status <> 'replaced' ORDER BY seq DESC LIMIT 1), \
+         replaced AS (SELECT * FROM current_of_org WHERE domain = $5), \
+         inserted AS (\
+             INSERT INTO dd_installations ({NEW_ROW_COLUMNS}, previous_id) \
+             VALUES ({NEW_ROW_VALUES}, (SELECT id FROM replaced)) \
+             ON CONFLICT (id) DO NOTHING RETURNING id), \
+         marked AS (\
+             UPDATE dd_installations \
+             SET status = 'replaced', status_reason = NULL, replaced_by = $1, updated_at = $18, \
+                 version = version + 1 \
+             WHERE id = (SELECT id FROM replaced) AND EXISTS (SELECT 1 FROM inserted)), \
+         ended AS (\
+             INSERT INTO dd_flows (flow_id, outcome, installation_id, keep_until) \
+             SELECT $24, 'installed', $1, $25 WHERE EXISTS (SELECT 1 FROM inserted) \
+             ON CONFLICT (flow_id) DO UPDATE SET outcome = 'installed', installation_id = $1) \
+         SELECT (SELECT id FROM inserted) AS inserted, replaced.* \
+         FROM (SELECT 1) AS one LEFT JOIN replaced ON true"
+    )
+});
 
 const MARK_REPLACED: &str = "UPDATE dd_installations \
     SET status = 'replaced', status_reason = NULL, replaced_by = $2, updated_at = $3, \
@@ -314,6 +364,33 @@ struct SealedSecrets {
     access_token: String,
     refresh_token: String,
     api_key: Option<String>,
+}
+
+/// A new row of `dd_installations` but its `previous_id`, secrets sealed: `NEW_ROW_COLUMNS`.
+struct NewRow {
+    id: String,
+    org_id: Option<String>,
+    org_name: Option<String>,
+    site: String,
+    domain: &'static str,
+    granted_scopes: String,
+    access_token: String,
+    access_token_expires_at: i64,
+    refresh_token: String,
+    api_key_id: Option<String>,
+    api_key: Option<String>,
+    api_key_name: Option<String>,
+    api_key_created_at: Option<String>,
+    partner_account: Option<String>,
+    status: &'static str,
+    status_reason: Option<String>,
+    replaced_by: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    version: i64,
+    org_hint: Option<String>,
+    api_key_requested_at: Option<i64>,
+    refresh_started_at: Option<i64>,
 }
 
 /// What a secret is sealed for: its row and column, so that a sealed value copied into another
@@ -964,33 +1041,106 @@ where
         }
     }
 
+    /// The new row's values but `previous_id`, secrets sealed.
+    fn new_row(&self, installation: &Installation) -> Result<NewRow, StoreError> {
+        let sealed = self.seal(installation);
+        let (status, status_reason, replaced_by) = status_columns(&installation.status);
+        let api_key = installation.api_key.as_ref();
+        let version = i64::try_from(installation.version).map_err(|_| StoreError::Corrupt {
+            id: installation.id.clone(),
+            column: "version",
+            detail: "a version above 2^63".into(),
+        })?;
+        Ok(NewRow {
+            id: installation.id.as_str().to_owned(),
+            org_id: installation.org_id.as_ref().map(|o| o.as_str().to_owned()),
+            org_name: installation.org_name.clone(),
+            site: installation.site.to_string(),
+            domain: installation.domain.as_str(),
+            granted_scopes: installation.granted_scopes.to_string(),
+            access_token: sealed.access_token,
+            access_token_expires_at: millis(installation.access_token_expires_at),
+            refresh_token: sealed.refresh_token,
+            api_key_id: api_key.map(|k| k.id.clone()),
+            api_key: sealed.api_key,
+            api_key_name: api_key.and_then(|k| k.name.clone()),
+            api_key_created_at: api_key.and_then(|k| k.created_at.clone()),
+            partner_account: installation.partner_account.clone(),
+            status,
+            status_reason,
+            replaced_by,
+            created_at: millis(installation.created_at),
+            updated_at: millis(installation.updated_at),
+            version,
+            org_hint: installation.org_hint.clone(),
+            api_key_requested_at: installation.api_key_requested_at.map(millis),
+            refresh_started_at: installation.refresh_started_at.map(millis),
+        })
+    }
+
+    /// Binds `row` as `$1`..`$23` (`NEW_ROW_COLUMNS`).
+    fn bind_new_row<'q>(
+        row: NewRow,
+        query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>> {
+        query
+            .bind(row.id)
+            .bind(row.org_id)
+            .bind(row.org_name)
+            .bind(row.site)
+            .bind(row.domain.to_owned())
+            .bind(row.granted_scopes)
+            .bind(row.access_token)
+            .bind(row.access_token_expires_at)
+            .bind(row.refresh_token)
+            .bind(row.api_key_id)
+            .bind(row.api_key)
+            .bind(row.api_key_name)
+            .bind(row.api_key_created_at)
+            .bind(row.partner_account)
+            .bind(row.status.to_owned())
+            .bind(row.status_reason)
+            .bind(row.replaced_by)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+            .bind(row.version)
+            .bind(row.org_hint)
+            .bind(row.api_key_requested_at)
+            .bind(row.refresh_started_at)
+    }
+
     fn read_row(&self, row: &DB::Row) -> Result<Installation, StoreError> {
+        self.read_row_at(row, 0)
+    }
+
+    /// The installation whose `COLUMNS` start at column `first` of `row`.
+    fn read_row_at(&self, row: &DB::Row, first: usize) -> Result<Installation, StoreError> {
         let stored = (|| -> Result<StoredRow, sqlx::Error> {
             Ok(StoredRow {
-                id: row.try_get(0)?,
-                org_id: row.try_get(1)?,
-                org_name: row.try_get(2)?,
-                site: row.try_get(3)?,
-                domain: row.try_get(4)?,
-                granted_scopes: row.try_get(5)?,
-                access_token: row.try_get(6)?,
-                access_token_expires_at: row.try_get(7)?,
-                refresh_token: row.try_get(8)?,
-                api_key_id: row.try_get(9)?,
-                api_key: row.try_get(10)?,
-                api_key_name: row.try_get(11)?,
-                api_key_created_at: row.try_get(12)?,
-                partner_account: row.try_get(13)?,
-                status: row.try_get(14)?,
-                status_reason: row.try_get(15)?,
-                replaced_by: row.try_get(16)?,
-                previous_id: row.try_get(17)?,
-                created_at: row.try_get(18)?,
-                updated_at: row.try_get(19)?,
-                version: row.try_get(20)?,
-                org_hint: row.try_get(21)?,
-                api_key_requested_at: row.try_get(22)?,
-                refresh_started_at: row.try_get(23)?,
+                id: row.try_get(first)?,
+                org_id: row.try_get(first + 1)?,
+                org_name: row.try_get(first + 2)?,
+                site: row.try_get(first + 3)?,
+                domain: row.try_get(first + 4)?,
+                granted_scopes: row.try_get(first + 5)?,
+                access_token: row.try_get(first + 6)?,
+                access_token_expires_at: row.try_get(first + 7)?,
+                refresh_token: row.try_get(first + 8)?,
+                api_key_id: row.try_get(first + 9)?,
+                api_key: row.try_get(first + 10)?,
+                api_key_name: row.try_get(first + 11)?,
+                api_key_created_at: row.try_get(first + 12)?,
+                partner_account: row.try_get(first + 13)?,
+                status: row.try_get(first + 14)?,
+                status_reason: row.try_get(first + 15)?,
+                replaced_by: row.try_get(first + 16)?,
+                previous_id: row.try_get(first + 17)?,
+                created_at: row.try_get(first + 18)?,
+                updated_at: row.try_get(first + 19)?,
+                version: row.try_get(first + 20)?,
+                org_hint: row.try_get(first + 21)?,
+                api_key_requested_at: row.try_get(first + 22)?,
+                refresh_started_at: row.try_get(first + 23)?,
             })
         })()
         .map_err(self.error("read an installation"))?;
@@ -1021,92 +1171,117 @@ where
         Ok(found.is_some())
     }
 
-    /// Inserts the installation (marking its previous one replaced) and, given a flow, records
-    /// the installation as that flow's outcome: one transaction, one synced commit.
+    /// Inserts the installation and, given a flow, records the installation as that flow's
+    /// outcome: one transaction, one synced commit (on PostgreSQL, one statement). Without a
+    /// flow (`insert`), the installation's `previous` one is marked replaced. With one
+    /// (`insert_for_flow`), the store finds the one it replaces, in the same transaction: the
+    /// org's current installation on the same domain, marked replaced and returned as it was.
     async fn insert_row(
         &self,
         installation: &Installation,
         flow: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let sealed = self.seal(installation);
-        let (status, reason, replaced_by) = status_columns(&installation.status);
-        let api_key = installation.api_key.as_ref();
-        let version = i64::try_from(installation.version).map_err(|_| StoreError::Corrupt {
-            id: installation.id.clone(),
-            column: "version",
-            detail: "a version above 2^63".into(),
-        })?;
-        let id = installation.id.as_str().to_owned();
-        let created_at = millis(installation.created_at);
-        let previous = installation
-            .previous
-            .as_ref()
-            .map(|p| p.as_str().to_owned());
-        let insert = sqlx::query_scalar::<DB, String>(INSERT)
-            .bind(id.clone())
-            .bind(installation.org_id.as_ref().map(|o| o.as_str().to_owned()))
-            .bind(installation.org_name.clone())
-            .bind(installation.site.to_string())
-            .bind(installation.domain.as_str().to_owned())
-            .bind(installation.granted_scopes.to_string())
-            .bind(sealed.access_token)
-            .bind(millis(installation.access_token_expires_at))
-            .bind(sealed.refresh_token)
-            .bind(api_key.map(|k| k.id.clone()))
-            .bind(sealed.api_key)
-            .bind(api_key.and_then(|k| k.name.clone()))
-            .bind(api_key.and_then(|k| k.created_at.clone()))
-            .bind(installation.partner_account.clone())
-            .bind(status.to_owned())
-            .bind(reason)
-            .bind(replaced_by)
-            .bind(previous.clone())
-            .bind(created_at)
-            .bind(millis(installation.updated_at))
-            .bind(version)
-            .bind(installation.org_hint.clone())
-            .bind(installation.api_key_requested_at.map(millis))
-            .bind(installation.refresh_started_at.map(millis));
+    ) -> Result<Option<Installation>, StoreError> {
+        let row = self.new_row(installation)?;
+        let for_flow = flow.is_some();
         let flow = flow.map(str::to_owned);
         let flow_kept_until = millis(SystemTime::now() + INSTALLED_FLOW_KEPT);
-        let inserted = self
-            .batched(
-                Durability::Disk,
-                Box::new(move |conn| {
-                    Box::pin(async move {
-                        if insert.fetch_optional(&mut *conn).await?.is_none() {
-                            // The id exists: nothing was written.
-                            return Ok(false);
-                        }
-                        if let Some(previous) = previous {
-                            sqlx::query::<DB>(MARK_REPLACED)
-                                .bind(previous)
-                                .bind(id.clone())
-                                .bind(created_at)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                        if let Some(flow) = flow {
-                            // An upsert: a claim PostgreSQL acknowledged without syncing may
-                            // be gone after a database crash the app survived.
-                            sqlx::query::<DB>(INSTALLED_FLOW)
-                                .bind(flow)
-                                .bind(Some(id))
-                                .bind(flow_kept_until)
-                                .execute(&mut *conn)
-                                .await?;
-                        }
-                        Ok(true)
-                    })
-                }),
-            )
-            .await?
+        let replaced = if self.dialect == Dialect::Postgres
+            && let Some(flow) = flow
+        {
+            let query = Self::bind_new_row(row, sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()))
+                .bind(flow)
+                .bind(flow_kept_until);
+            let pool = self.pool.clone();
+            let out = detached(async move { query.fetch_one(&pool).await })
+                .await?
+                .map_err(self.error("store an installation"))?;
+            let (inserted, replaced) = (|| {
+                Ok::<_, sqlx::Error>((
+                    out.try_get::<Option<String>, _>(0)?,
+                    out.try_get::<Option<String>, _>(1)?,
+                ))
+            })()
             .map_err(self.error("store an installation"))?;
-        if inserted {
-            Ok(())
+            match (inserted, replaced) {
+                (None, _) => None,
+                (Some(_), None) => Some(None),
+                (Some(_), Some(_)) => Some(Some(self.read_row_at(&out, 1)?)),
+            }
         } else {
-            Err(StoreError::Duplicate(installation.id.clone()))
-        }
+            let finds_replaced = for_flow;
+            let org = installation.org_id.as_ref().map(|o| o.as_str().to_owned());
+            let domain = installation.domain.as_str();
+            let previous = installation
+                .previous
+                .as_ref()
+                .map(|p| p.as_str().to_owned());
+            let id = row.id.clone();
+            let created_at = row.created_at;
+            let written = self
+                .batched(
+                    Durability::Disk,
+                    Box::new(move |conn| {
+                        Box::pin(async move {
+                            let (previous, replaced) = match (finds_replaced, org) {
+                                (true, Some(org)) => {
+                                    let current = sqlx::query::<DB>(CURRENT_OF_ORG.as_str())
+                                        .bind(org)
+                                        .fetch_optional(&mut *conn)
+                                        .await?;
+                                    match current {
+                                        Some(current)
+                                            if current.try_get::<String, _>(4)? == domain =>
+                                        {
+                                            (Some(current.try_get::<String, _>(0)?), Some(current))
+                                        }
+                                        _ => (None, None),
+                                    }
+                                }
+                                (true, None) => (None, None),
+                                (false, _) => (previous, None),
+                            };
+                            let inserted =
+                                Self::bind_new_row(row, sqlx::query::<DB>(INSERT.as_str()))
+                                    .bind(previous.clone())
+                                    .fetch_optional(&mut *conn)
+                                    .await?;
+                            if inserted.is_none() {
+                                // The id exists: nothing was written.
+                                return Ok(None);
+                            }
+                            if let Some(previous) = previous {
+                                sqlx::query::<DB>(MARK_REPLACED)
+                                    .bind(previous)
+                                    .bind(id.clone())
+                                    .bind(created_at)
+                                    .execute(&mut *conn)
+                                    .await?;
+                            }
+                            if let Some(flow) = flow {
+                                // An upsert: a claim the database acknowledged without
+                                // syncing may be gone after a crash the app survived.
+                                sqlx::query::<DB>(INSTALLED_FLOW)
+                                    .bind(flow)
+                                    .bind(Some(id))
+                                    .bind(flow_kept_until)
+                                    .execute(&mut *conn)
+                                    .await?;
+                            }
+                            Ok(Some(replaced))
+                        })
+                    }),
+                )
+                .await?
+                .map_err(self.error("store an installation"))?;
+            match written {
+                None => None,
+                Some(replaced) => Some(replaced.map(|r| self.read_row(&r)).transpose()?),
+            }
+        };
+        let Some(replaced) = replaced else {
+            return Err(StoreError::Duplicate(installation.id.clone()));
+        };
+        Ok(replaced)
     }
 
     /// Writes a flow claim. PostgreSQL commits it without waiting for the disk
@@ -1205,12 +1380,13 @@ where
 
     async fn insert_for_flow(
         &self,
-        installation: &Installation,
+        installation: &mut Installation,
         flow_id: &str,
-    ) -> Result<(), StoreError> {
-        self.insert_row(installation, Some(flow_id)).await?;
+    ) -> Result<Option<Installation>, StoreError> {
+        let replaced = self.insert_row(installation, Some(flow_id)).await?;
+        installation.previous = replaced.as_ref().map(|r| r.id.clone());
         tracing::debug!(previous = ?installation.previous, "installation inserted, its flow finished");
-        Ok(())
+        Ok(replaced)
     }
 
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
@@ -1220,12 +1396,12 @@ where
     }
 
     async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM dd_installations WHERE org_id = $1 AND status <> 'replaced' \
-             ORDER BY seq DESC LIMIT 1"
-        );
-        self.select_one(&sql, org_id.as_str(), "find an org's installation")
-            .await
+        self.select_one(
+            CURRENT_OF_ORG.as_str(),
+            org_id.as_str(),
+            "find an org's installation",
+        )
+        .await
     }
 
     async fn list(&self) -> Result<Vec<Installation>, StoreError> {
@@ -1480,9 +1656,9 @@ macro_rules! forward_to_sql_store {
 
             async fn insert_for_flow(
                 &self,
-                installation: &$crate::installation::Installation,
+                installation: &mut $crate::installation::Installation,
                 flow_id: &str,
-            ) -> Result<(), $crate::store::StoreError> {
+            ) -> Result<Option<$crate::installation::Installation>, $crate::store::StoreError> {
                 self.inner.insert_for_flow(installation, flow_id).await
             }
 

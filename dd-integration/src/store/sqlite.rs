@@ -88,6 +88,9 @@ impl SqliteStore {
         let pool = loop {
             let opened = SqlitePoolOptions::new()
                 .max_connections(MAX_CONNECTIONS)
+                // No server can close a connection to a file: checking each one as it goes out
+                // would only add a round trip to its thread to every statement.
+                .test_before_acquire(false)
                 .acquire_timeout(BUSY_TIMEOUT * 2)
                 .connect_with(options.clone())
                 .await;
