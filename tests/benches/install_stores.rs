@@ -167,14 +167,144 @@ async fn rate(bench: &Arc<Browser>, orgs: Vec<SandboxOrg>, browsers: usize) -> f
     count as f64 / start.elapsed().as_secs_f64()
 }
 
+/// CPU time (ns) of this process's threads by role: the app's (its runtime's threads, named
+/// `app`, and SQLite's connection threads) and the harness's (the sandbox and the browsers, on
+/// the runtime whose threads are named `harness`); from each thread's `schedstat`.
+fn cpu_by_role() -> (u64, u64) {
+    let (mut app, mut harness) = (0, 0);
+    for task in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let path = task.path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let ran = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        if name.starts_with("app") || name.starts_with("sqlx-sqlite") {
+            app += ran;
+        } else if name.starts_with("harness") {
+            harness += ran;
+        }
+    }
+    (app, harness)
+}
+
+/// CPU time (ns) of every `postgres` process on the machine, by pid (the benchmark's throwaway
+/// cluster is the only one).
+fn postgres_cpu() -> BTreeMap<u32, u64> {
+    let mut by_pid = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
+            && let Some(ran) = std::fs::read_to_string(path.join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        {
+            by_pid.insert(pid, ran);
+        }
+    }
+    by_pid
+}
+
+/// A moment's CPU times: the app's, the harness's, each `postgres` process's.
+type CpuSample = (u64, u64, BTreeMap<u32, u64>);
+
+/// What the 32-browser phase cost in CPU, split by who spent it (ns).
+struct Cpu {
+    app: u64,
+    harness: u64,
+    database: u64,
+}
+
+impl Cpu {
+    fn sample() -> CpuSample {
+        let (app, harness) = cpu_by_role();
+        (app, harness, postgres_cpu())
+    }
+
+    fn since(before: CpuSample) -> Cpu {
+        let (app, harness, database) = Cpu::sample();
+        Cpu {
+            app: app.saturating_sub(before.0),
+            harness: harness.saturating_sub(before.1),
+            // A backend that started meanwhile counts from zero.
+            database: database
+                .iter()
+                .map(|(pid, ran)| ran.saturating_sub(before.2.get(pid).copied().unwrap_or(0)))
+                .sum(),
+        }
+    }
+}
+
+/// The disk's floor for an install: two synced writes one after the other, as SQLite makes them
+/// (a 16 KiB write, then `fsync`, which the bundled SQLite calls), 0.5 ms apart (the key's
+/// creation between them), installs 1 ms apart. Median and p99 of the pair, in ms.
+fn disk_floor(dir: &std::path::Path) -> (f64, f64) {
+    use std::io::{Seek, Write};
+    let path = dir.join("disk-floor.bin");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let block = vec![0x5Au8; 16 * 1024];
+    let spin = |d: Duration| {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+    };
+    let mut pairs = Vec::with_capacity(500);
+    for i in 0..500u64 {
+        let mut pair = Duration::ZERO;
+        for half in 0..2u64 {
+            file.seek(std::io::SeekFrom::Start(((i * 2 + half) % 256) * 16 * 1024))
+                .unwrap();
+            file.write_all(&block).unwrap();
+            let started = Instant::now();
+            file.sync_all().unwrap();
+            pair += started.elapsed();
+            if half == 0 {
+                spin(Duration::from_micros(500));
+            }
+        }
+        pairs.push(pair);
+        spin(Duration::from_millis(1));
+    }
+    let _ = std::fs::remove_file(&path);
+    pairs.sort();
+    (
+        percentile(&pairs, 0.5).as_secs_f64() * 1e3,
+        percentile(&pairs, 0.99).as_secs_f64() * 1e3,
+    )
+}
+
+/// Runs `work` on the app's runtime and waits for it.
+async fn on_app<T: Send + 'static>(
+    app: &tokio::runtime::Handle,
+    work: impl Future<Output = T> + Send + 'static,
+) -> T {
+    app.spawn(work).await.unwrap()
+}
+
 async fn measure(
     name: &str,
     store: Arc<dyn InstallationStore>,
     installs: usize,
     datadog_time: &DatadogTime,
+    app_runtime: &tokio::runtime::Handle,
 ) {
     let sandbox = Sandbox::start().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = on_app(app_runtime, async {
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()
+    })
+    .await;
     let app = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
     let client = sandbox.add_client(
         ClientSpec::new("Bench")
@@ -202,7 +332,7 @@ async fn measure(
         .build()
         .unwrap();
     let router = dd_integration::web::router(installer.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let server = app_runtime.spawn(async move { axum::serve(listener, router).await.unwrap() });
     let mut next = 0usize;
     let mut orgs = |n: usize| -> Vec<SandboxOrg> {
         let made = (next..next + n)
@@ -225,7 +355,9 @@ async fn measure(
     rate(&bench, warm, 8).await;
     timed.tap.take();
 
+    let before = Cpu::sample();
     let at_32 = rate(&bench, parallel, 32).await;
+    let cpu = Cpu::since(before);
     let calls = timed.tap.take();
 
     // One at a time: installs per second with one browser, and the SDK's own time.
@@ -245,6 +377,14 @@ async fn measure(
         "{name:<10} installs/s: {at_1:>6.0} with 1 browser, {at_32:>6.0} with 32; the SDK's own time in the callback ({count} installs, one at a time): median {:.2} ms, p99 {:.2} ms",
         percentile(&own, 0.5).as_secs_f64() * 1e3,
         percentile(&own, 0.99).as_secs_f64() * 1e3,
+    );
+    let per_install = |ns: u64| ns as f64 / installs as f64 / 1e3;
+    println!(
+        "{name:<10}   CPU per install at 32 browsers: the app (the SDK and the store's client) {:.0} us, the database server {:.0} us, the harness (sandbox, browsers) {:.0} us; the app and its database alone: {:.0} installs/s on 2 cores",
+        per_install(cpu.app),
+        per_install(cpu.database),
+        per_install(cpu.harness),
+        2e6 / per_install(cpu.app + cpu.database),
     );
     for (what, calls, installs) in [
         ("32 browsers", &calls, installs),
@@ -276,7 +416,17 @@ fn main() {
     let datadog_time = DatadogTime::default();
     let subscriber = tracing_subscriber::registry().with(datadog_time.clone());
     tracing::subscriber::set_global_default(subscriber).unwrap();
+    // The app (the SDK, its server and its store) and the harness (the sandbox and the browsers)
+    // on runtimes of their own, as they would be in production, and so that each one's CPU is
+    // counted apart.
+    let app_runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("app")
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = app_runtime.handle().clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("harness")
         .enable_all()
         .build()
         .unwrap();
@@ -296,16 +446,23 @@ fn main() {
                 Arc::new(dd_integration::MemoryStore::new()),
                 installs,
                 &datadog_time,
+                &app,
             )
             .await;
         }
         if runs("sqlite") {
             let dir = std::env::temp_dir().join(format!("dd-install-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
-            let sqlite = SqliteStore::open(dir.join("bench.sqlite"), sealer())
-                .await
-                .unwrap();
-            measure("SQLite", Arc::new(sqlite), installs, &datadog_time).await;
+            let (median, p99) = disk_floor(&dir);
+            println!(
+                "disk       two synced writes 0.5 ms apart (16 KiB each, fsync), installs 1 ms apart: median {median:.2} ms, p99 {p99:.2} ms"
+            );
+            let file = dir.join("bench.sqlite");
+            let sqlite = on_app(&app, async move {
+                SqliteStore::open(file, sealer()).await.unwrap()
+            })
+            .await;
+            measure("SQLite", Arc::new(sqlite), installs, &datadog_time, &app).await;
             let _ = std::fs::remove_dir_all(&dir);
         }
         if !runs("postgres") {
@@ -314,8 +471,18 @@ fn main() {
         match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
             Ok(server) => {
                 let url = server.database().await;
-                let postgres = PostgresStore::connect(&url, sealer()).await.unwrap();
-                measure("PostgreSQL", Arc::new(postgres), installs, &datadog_time).await;
+                let postgres = on_app(&app, async move {
+                    PostgresStore::connect(&url, sealer()).await.unwrap()
+                })
+                .await;
+                measure(
+                    "PostgreSQL",
+                    Arc::new(postgres),
+                    installs,
+                    &datadog_time,
+                    &app,
+                )
+                .await;
             }
             Err(why) => eprintln!("PostgreSQL SKIPPED: {why}"),
         }
