@@ -14,7 +14,9 @@
 //! WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster from
 //! Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
 //!
-//! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores.
+//! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores;
+//! `BENCH_INSTALLS=n` makes n installs at 32 browsers (n / 4 one at a time); `BENCH_PG_RTT_US=n`
+//! puts PostgreSQL n microseconds of round trip away, behind a proxy.
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -285,6 +287,50 @@ fn disk_floor(dir: &std::path::Path) -> (f64, f64) {
     )
 }
 
+/// A TCP proxy to the throwaway cluster's Unix socket that holds every chunk `one_way` before
+/// passing it on, in each direction: a database `2 * one_way` of round trip away, as a managed
+/// database in the app's region is. Threads of its own, counted as neither the app nor the
+/// harness. Returns the URL to connect through it.
+fn delayed(url: &str, one_way: Duration) -> String {
+    use std::io::{Read, Write};
+    let parsed = url::Url::parse(url).unwrap();
+    let dir = parsed
+        .query_pairs()
+        .find(|(k, _)| k == "host")
+        .map(|(_, v)| v.into_owned())
+        .expect("a throwaway cluster's URL names its socket directory");
+    let socket = format!("{dir}/.s.PGSQL.{}", parsed.port().unwrap_or(5432));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { continue };
+            client.set_nodelay(true).unwrap();
+            let server = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+            let pump = |mut from: Box<dyn Read + Send>, mut to: Box<dyn Write + Send>| {
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 64 * 1024];
+                    while let Ok(n @ 1..) = from.read(&mut buf) {
+                        std::thread::sleep(one_way);
+                        if to.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                });
+            };
+            pump(
+                Box::new(client.try_clone().unwrap()),
+                Box::new(server.try_clone().unwrap()),
+            );
+            pump(Box::new(server), Box::new(client));
+        }
+    });
+    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
+    proxied.set_username(parsed.username()).unwrap();
+    proxied.set_path(parsed.path());
+    proxied.to_string()
+}
+
 /// Runs `work` on the app's runtime and waits for it.
 async fn on_app<T: Send + 'static>(
     app: &tokio::runtime::Handle,
@@ -470,7 +516,15 @@ fn main() {
         }
         match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
             Ok(server) => {
-                let url = server.database().await;
+                let mut url = server.database().await;
+                // `BENCH_PG_RTT_US=n`: the database n microseconds of round trip away.
+                if let Some(rtt) = std::env::var("BENCH_PG_RTT_US")
+                    .ok()
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    url = delayed(&url, Duration::from_micros(rtt / 2));
+                    println!("PostgreSQL behind a proxy adding {rtt} us of round trip");
+                }
                 let postgres = on_app(&app, async move {
                     PostgresStore::connect(&url, sealer()).await.unwrap()
                 })

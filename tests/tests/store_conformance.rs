@@ -633,6 +633,66 @@ async fn worker(spec: String) {
     println!("\nSTORE-WORKER {flows} {wins} {leased}");
 }
 
+/// A write whose transaction fails at COMMIT (as a full disk does on SQLite, which writes a
+/// transaction's pages to its log then) answers with the database's own error, its code kept
+/// through the group commit, not a bare message; nothing of it is stored, and the store goes on.
+/// The failure here: a deferred foreign key, checked only at COMMIT, through a trigger this test
+/// adds to the file.
+#[tokio::test]
+async fn a_write_whose_commit_fails_answers_with_the_databases_error() {
+    let dir = TempDir::new("dd-commit-fails");
+    let path = dir.path().join("installations.sqlite");
+    let store = SqliteStore::open(&path, sealer()).await.unwrap();
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "CREATE TABLE test_parent (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE test_child (parent INTEGER REFERENCES test_parent (id) \
+         DEFERRABLE INITIALLY DEFERRED)",
+        "CREATE TRIGGER test_fail_at_commit AFTER INSERT ON dd_installations \
+         WHEN NEW.org_id = 'org-commit-fails' BEGIN INSERT INTO test_child VALUES (42); END",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    raw.close().await.unwrap();
+
+    let mut failing = sample_installation("org-commit-fails");
+    let error = store
+        .insert_for_flow(&mut failing, "flow-commit-fails")
+        .await
+        .unwrap_err();
+    let StoreError::Database { source, .. } = &error else {
+        panic!("not a database error: {error:?}");
+    };
+    let Some(sqlx::Error::Database(db)) = source.downcast_ref::<sqlx::Error>() else {
+        panic!("the database's error was not kept: {source:?}");
+    };
+    // SQLITE_CONSTRAINT_FOREIGNKEY.
+    assert_eq!(db.code().as_deref(), Some("787"), "{error}");
+    assert!(error.to_string().contains("FOREIGN KEY"), "{error}");
+    assert!(store.get(&failing.id).await.unwrap().is_none());
+    // The store goes on: the next writes commit.
+    let mut next = sample_installation("org-after");
+    store
+        .insert_for_flow(&mut next, "flow-after")
+        .await
+        .unwrap();
+    store
+        .set_api_key(&next.id, &sample_api_key())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .get(&next.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .api_key
+            .is_some()
+    );
+}
+
 #[tokio::test]
 async fn two_processes_share_one_sqlite_file() {
     let dir = TempDir::new("store-test");

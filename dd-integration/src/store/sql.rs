@@ -309,7 +309,79 @@ enum Durability {
 }
 
 /// What a batched write does when its transaction ended: `Ok` when it committed.
-type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), CommitFailed>) + Send>;
+
+/// Why a batch's transaction did not commit, as each of its writes hears of it: the database's
+/// code and message are kept, so that the store's error still says what to do (a full disk, a
+/// read-only file) for every write of the batch.
+#[derive(Debug, Clone)]
+struct CommitFailed {
+    /// The database's (extended) result code, when the database refused the commit.
+    code: Option<String>,
+    message: String,
+}
+
+impl CommitFailed {
+    fn of(error: &sqlx::Error) -> CommitFailed {
+        match error {
+            sqlx::Error::Database(db) => CommitFailed {
+                code: db.code().map(std::borrow::Cow::into_owned),
+                message: db.message().to_owned(),
+            },
+            other => CommitFailed {
+                code: None,
+                message: other.to_string(),
+            },
+        }
+    }
+
+    /// The error one write of the batch answers with.
+    fn to_error(&self) -> sqlx::Error {
+        if self.code.is_some() {
+            sqlx::Error::Database(Box::new(self.clone()))
+        } else {
+            sqlx::Error::Protocol(self.to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for CommitFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the write's transaction did not commit: {}",
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for CommitFailed {}
+
+impl sqlx::error::DatabaseError for CommitFailed {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        self.code.as_deref().map(std::borrow::Cow::Borrowed)
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        sqlx::error::ErrorKind::Other
+    }
+}
 
 /// One write of a group commit: its statements, run on the batch's transaction (inside a
 /// savepoint of its own when it shares the batch, so that a failed write leaves the others
@@ -717,9 +789,7 @@ where
                 let finish: Finish = Box::new(move |committed| {
                     let _ = answer.send(match (out, committed) {
                         (Ok(value), Ok(())) => Ok(value),
-                        (Ok(_), Err(e)) => Err(sqlx::Error::Protocol(format!(
-                            "the write's transaction did not commit: {e}"
-                        ))),
+                        (Ok(_), Err(failed)) => Err(failed.to_error()),
                         (Err(e), _) => Err(e),
                     });
                 });
@@ -802,10 +872,13 @@ where
                     // A write alone that failed is rolled back whole (dropping the transaction);
                     // shared ones were each rolled back to their savepoint.
                     let committed = if shared || all_ok {
-                        tx.commit().await.map_err(|e| e.to_string())
+                        tx.commit().await.map_err(|e| CommitFailed::of(&e))
                     } else {
                         drop(tx);
-                        Err("rolled back".to_owned())
+                        Err(CommitFailed {
+                            code: None,
+                            message: "rolled back".to_owned(),
+                        })
                     };
                     for finish in finishes {
                         finish(committed.clone());
@@ -1769,6 +1842,23 @@ pub(super) use forward_to_sql_store;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_group_commit_keeps_the_database_code_and_its_hint() {
+        // A full disk found at COMMIT (SQLite writes a transaction's pages to its log then).
+        let failed = CommitFailed {
+            code: Some("13".into()),
+            message: "database or disk is full".into(),
+        };
+        let error = database_error(Dialect::Sqlite, "store an installation", failed.to_error());
+        let shown = error.to_string();
+        assert!(shown.contains("the disk is full"), "{shown}");
+        assert!(shown.contains("database or disk is full"), "{shown}");
+        // A failure the database did not name stays a plain message.
+        let failed = CommitFailed::of(&sqlx::Error::PoolClosed);
+        assert!(failed.code.is_none());
+        assert!(matches!(failed.to_error(), sqlx::Error::Protocol(_)));
+    }
 
     #[test]
     fn millis_round_trip_at_millisecond_precision() {
