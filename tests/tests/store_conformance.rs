@@ -187,7 +187,8 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     let closed: Vec<bool> = sqlx::query_scalar(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'dd-integration' AND pid <> pg_backend_pid()",
+         WHERE application_name = 'dd-integration' AND datname = current_database() \
+         AND pid <> pg_backend_pid()",
     )
     .fetch_all(&mut admin)
     .await
@@ -199,7 +200,8 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
     // Terminating is asynchronous: wait until the server has let them go.
     for _ in 0..100 {
         let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dd-integration'",
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'dd-integration' AND datname = current_database()",
         )
         .fetch_one(&mut admin)
         .await
@@ -287,7 +289,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 
     let Some(server) = postgres_support::server() else {
         return;
@@ -306,7 +308,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
         .fetch_all(&mut raw)
         .await
         .unwrap();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
 }
 
 /// An org id stored before the SDK confirmed org ids with Datadog came from the browser's
@@ -370,7 +372,7 @@ async fn a_refresh_journal_stored_as_a_zero_expiry_becomes_the_journal_on_migrat
         .unwrap();
     for statement in [
         "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
-        "DELETE FROM dd_schema_version WHERE version = 3",
+        "DELETE FROM dd_schema_version WHERE version >= 3",
     ] {
         sqlx::query(statement).execute(&mut raw).await.unwrap();
     }
@@ -394,6 +396,51 @@ async fn a_refresh_journal_stored_as_a_zero_expiry_becomes_the_journal_on_migrat
         untouched.access_token_expires_at,
         idle.access_token_expires_at
     );
+}
+
+/// Before schema 4, two installs of one org at once could both replace its installation; the
+/// migration keeps the link on the newer one only, so that the unique index can hold.
+#[tokio::test]
+async fn an_installation_replaced_twice_keeps_its_newest_successor_on_migration() {
+    let dir = TempDir::new("store-test");
+    let file = dir.file();
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    let old = sample_installation("org-twice");
+    store.insert(&old).await.unwrap();
+    let mut older = sample_installation("org-twice");
+    older.previous = Some(old.id.clone());
+    store.insert(&older).await.unwrap();
+    let newer = sample_installation("org-twice");
+    store.insert(&newer).await.unwrap();
+    drop(store);
+    // Back to schema 3, and the race's result: both name `old` as their previous one.
+    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap();
+    for statement in [
+        "DROP INDEX dd_installations_previous",
+        "DELETE FROM dd_schema_version WHERE version = 4",
+    ] {
+        sqlx::query(statement).execute(&mut raw).await.unwrap();
+    }
+    sqlx::query("UPDATE dd_installations SET previous_id = $1 WHERE id = $2")
+        .bind(old.id.as_str())
+        .bind(newer.id.as_str())
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    raw.close().await.unwrap();
+
+    let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
+    assert_eq!(store.get(&older.id).await.unwrap().unwrap().previous, None);
+    assert_eq!(
+        store.get(&newer.id).await.unwrap().unwrap().previous,
+        Some(old.id.clone())
+    );
+    // The index holds from now on.
+    let mut again = sample_installation("org-twice");
+    again.previous = Some(old.id.clone());
+    assert!(store.insert(&again).await.is_err());
 }
 
 /// Runs futures at once (each on its own task) and collects their outputs in order.
@@ -428,7 +475,7 @@ async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
             error,
             StoreError::SchemaTooNew {
                 found: 99,
-                supported: 3
+                supported: 4
             }
         ),
         "{error:?}"

@@ -153,6 +153,7 @@ pub const CASES: &[&str] = &[
     "flow_claims_record_how_flows_end",
     "concurrent_flow_claims_have_one_winner",
     "insert_for_flow_stores_the_installation_and_ends_its_flow",
+    "concurrent_installs_of_one_org_replace_one_after_the_other",
     "data_survives_reopening",
     "sealing_key_rotation",
     "cancelled_writes_leave_whole_records",
@@ -219,6 +220,9 @@ async fn run_case_async<F: StoreFactory>(factory: &F, case: &str) {
         "insert_for_flow_stores_the_installation_and_ends_its_flow" => {
             insert_for_flow(&t).await;
         }
+        "concurrent_installs_of_one_org_replace_one_after_the_other" => {
+            installs_of_one_org_race(&t).await;
+        }
         "data_survives_reopening" => reopen(&t).await,
         "sealing_key_rotation" => rotation(&t).await,
         "cancelled_writes_leave_whole_records" => cancelled_writes(&t).await,
@@ -262,6 +266,7 @@ macro_rules! installation_store_conformance {
             flow_claims_record_how_flows_end,
             concurrent_flow_claims_have_one_winner,
             insert_for_flow_stores_the_installation_and_ends_its_flow,
+            concurrent_installs_of_one_org_replace_one_after_the_other,
             data_survives_reopening,
             sealing_key_rotation,
             cancelled_writes_leave_whole_records,
@@ -1294,11 +1299,24 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
         must_get(&*one, &second.id).await.previous.as_ref(),
         Some(&first.id)
     );
+    let first_now = must_get(&*one, &first.id).await;
     assert_eq!(
-        must_get(&*one, &first.id).await.status,
+        first_now.status,
         InstallationStatus::Replaced {
             by: second.id.clone()
         }
+    );
+    assert_eq!(
+        first_now.version,
+        replaced.version + 1,
+        "marking it is a change"
+    );
+    assert_eq!(
+        other
+            .claim_flow("flow-second", SystemTime::now())
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Installed(second.id.clone())
     );
     // On another Datadog domain, the org's current installation is not this one's to replace.
     claimed(Arc::clone(&one), "flow-domain").await;
@@ -1311,6 +1329,13 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
         .expect("insert_for_flow");
     assert!(replaced.is_none(), "{replaced:?}");
     assert_eq!(elsewhere.previous, None);
+    assert_eq!(
+        other
+            .claim_flow("flow-domain", SystemTime::now())
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Installed(elsewhere.id.clone())
+    );
     assert_eq!(
         must_get(&*other, &second.id).await.status,
         InstallationStatus::Active
@@ -1328,16 +1353,26 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
     );
     assert_eq!(unlinked.previous, None);
     assert_eq!(
+        other
+            .claim_flow("flow-no-org", SystemTime::now())
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Installed(unlinked.id.clone())
+    );
+    assert_eq!(
         must_get(&*other, &elsewhere.id).await.status,
         InstallationStatus::Active
     );
-    // A duplicate id is refused, replaces nothing and ends no flow: its claim stays in progress.
+    // A duplicate id is refused, replaces nothing, ends no flow (its claim stays in progress)
+    // and leaves the caller's installation as it was.
     claimed(Arc::clone(&one), "flow-dup").await;
     let mut duplicate = elsewhere.clone();
+    duplicate.previous = Some(first.id.clone());
     assert!(matches!(
         one.insert_for_flow(&mut duplicate, "flow-dup").await,
         Err(StoreError::Duplicate(_))
     ));
+    assert_eq!(duplicate.previous.as_ref(), Some(&first.id));
     assert_eq!(
         must_get(&*other, &elsewhere.id).await.status,
         InstallationStatus::Active
@@ -1385,6 +1420,66 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
                     .expect("claim_flow"),
                 FlowClaim::Installed(id)
             );
+        }
+    }
+}
+
+/// Installs of one org at the same moment, through two connections: each replaces the one
+/// before it, so the org keeps one current installation and a chain of replaced ones, none
+/// replaced twice.
+async fn installs_of_one_org_race<F: StoreFactory>(t: &Bench<'_, F>) {
+    const INSTALLS: usize = 12;
+    let [one, other] = t.two().await;
+    let mut first = sample_installation("org-one-at-a-time");
+    one.insert_for_flow(&mut first, "flow-org-first")
+        .await
+        .expect("insert_for_flow");
+    let results = race(
+        &[Arc::clone(&one), Arc::clone(&other)],
+        INSTALLS,
+        |store, n| {
+            let mut installation = sample_installation("org-one-at-a-time");
+            async move {
+                let replaced = store
+                    .insert_for_flow(&mut installation, &format!("flow-org-{n}"))
+                    .await;
+                (installation, replaced)
+            }
+        },
+    )
+    .await;
+    let mut replaced_ids = std::collections::HashSet::new();
+    for (installation, replaced) in &results {
+        let replaced = replaced
+            .as_ref()
+            .unwrap_or_else(|e| panic!("insert_for_flow: {e}"))
+            .as_ref()
+            .expect("every one of them replaces the one before it");
+        assert_eq!(installation.previous.as_ref(), Some(&replaced.id));
+        assert!(
+            replaced_ids.insert(replaced.id.clone()),
+            "{} was replaced twice",
+            replaced.id
+        );
+    }
+    let all = one
+        .list_by_org(&OrgId::from_confirmed("org-one-at-a-time"))
+        .await
+        .expect("list_by_org");
+    assert_eq!(all.len(), INSTALLS + 1);
+    let current: Vec<_> = all
+        .iter()
+        .filter(|i| !matches!(i.status, InstallationStatus::Replaced { .. }))
+        .collect();
+    assert_eq!(current.len(), 1, "the org has one current installation");
+    // Each replaced one names, as replaced by, the one that names it as previous.
+    for installation in &all {
+        if let InstallationStatus::Replaced { by } = &installation.status {
+            let successor = all
+                .iter()
+                .find(|i| &i.id == by)
+                .expect("replaced by a stored installation");
+            assert_eq!(successor.previous.as_ref(), Some(&installation.id));
         }
     }
 }

@@ -42,6 +42,45 @@ impl Memory {
             .and_then(|&slot| self.installations[slot].as_ref())
     }
 
+    /// Stores a new installation, marking its previous one replaced.
+    fn insert(&mut self, installation: &Installation) -> Result<(), StoreError> {
+        if self.by_id.contains_key(&installation.id) {
+            return Err(StoreError::Duplicate(installation.id.clone()));
+        }
+        if let Some(previous) = &installation.previous
+            && let Ok(old) = self.find(previous)
+        {
+            old.status = InstallationStatus::Replaced {
+                by: installation.id.clone(),
+            };
+            old.updated_at = installation.created_at;
+            old.version += 1;
+        }
+        let slot = self.installations.len();
+        self.installations.push(Some(installation.clone()));
+        self.by_id.insert(installation.id.clone(), slot);
+        if let Some(org) = &installation.org_id {
+            self.by_org.entry(org.clone()).or_default().push(slot);
+        }
+        Ok(())
+    }
+
+    /// The org's newest installation that no newer one replaced.
+    fn current_of_org(&self, org_id: &OrgId) -> Option<&Installation> {
+        self.of_org(org_id)
+            .rev()
+            .find(|i| !matches!(i.status, InstallationStatus::Replaced { .. }))
+    }
+
+    fn finish_flow(&mut self, flow_id: &str, installed: Option<&InstallationId>) {
+        if let Some((claim, _)) = self.flows.get_mut(flow_id) {
+            *claim = match installed {
+                Some(id) => FlowClaim::Installed(id.clone()),
+                None => FlowClaim::Failed,
+            };
+        }
+    }
+
     /// The org's installations, in creation order.
     fn of_org<'a>(&'a self, org_id: &OrgId) -> impl DoubleEndedIterator<Item = &'a Installation> {
         self.by_org
@@ -70,26 +109,28 @@ impl MemoryStore {
 #[async_trait]
 impl InstallationStore for MemoryStore {
     async fn insert(&self, installation: &Installation) -> Result<(), StoreError> {
+        self.lock().insert(installation)
+    }
+
+    /// Under the one lock: two installs of one org at once replace one after the other.
+    async fn insert_for_flow(
+        &self,
+        installation: &mut Installation,
+        flow_id: &str,
+    ) -> Result<Option<Installation>, StoreError> {
         let mut memory = self.lock();
-        if memory.by_id.contains_key(&installation.id) {
-            return Err(StoreError::Duplicate(installation.id.clone()));
-        }
-        if let Some(previous) = &installation.previous
-            && let Ok(old) = memory.find(previous)
-        {
-            old.status = InstallationStatus::Replaced {
-                by: installation.id.clone(),
-            };
-            old.updated_at = installation.created_at;
-            old.version += 1;
-        }
-        let slot = memory.installations.len();
-        memory.installations.push(Some(installation.clone()));
-        memory.by_id.insert(installation.id.clone(), slot);
-        if let Some(org) = &installation.org_id {
-            memory.by_org.entry(org.clone()).or_default().push(slot);
-        }
-        Ok(())
+        let replaced = installation
+            .org_id
+            .as_ref()
+            .and_then(|org| memory.current_of_org(org))
+            .filter(|current| current.domain == installation.domain)
+            .cloned();
+        let mut stored = installation.clone();
+        stored.previous = replaced.as_ref().map(|r| r.id.clone());
+        memory.insert(&stored)?;
+        memory.finish_flow(flow_id, Some(&stored.id));
+        installation.previous = stored.previous;
+        Ok(replaced)
     }
 
     async fn get(&self, id: &InstallationId) -> Result<Option<Installation>, StoreError> {
@@ -97,12 +138,7 @@ impl InstallationStore for MemoryStore {
     }
 
     async fn find_by_org(&self, org_id: &OrgId) -> Result<Option<Installation>, StoreError> {
-        Ok(self
-            .lock()
-            .of_org(org_id)
-            .rev()
-            .find(|i| !matches!(i.status, InstallationStatus::Replaced { .. }))
-            .cloned())
+        Ok(self.lock().current_of_org(org_id).cloned())
     }
 
     async fn list(&self) -> Result<Vec<Installation>, StoreError> {
@@ -263,13 +299,7 @@ impl InstallationStore for MemoryStore {
         flow_id: &str,
         installed: Option<&InstallationId>,
     ) -> Result<(), StoreError> {
-        let mut memory = self.lock();
-        if let Some((claim, _)) = memory.flows.get_mut(flow_id) {
-            *claim = match installed {
-                Some(id) => FlowClaim::Installed(id.clone()),
-                None => FlowClaim::Failed,
-            };
-        }
+        self.lock().finish_flow(flow_id, installed);
         Ok(())
     }
 }

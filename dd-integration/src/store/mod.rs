@@ -55,7 +55,8 @@ pub enum FlowClaim {
     Failed,
 }
 
-/// A store of installations. Every method is atomic on its own.
+/// A store of installations. Every method is atomic on its own (but `insert_for_flow`'s default:
+/// see there).
 #[async_trait]
 pub trait InstallationStore: Send + Sync + 'static {
     /// Stores a new installation. If it names a `previous` one, that one is marked replaced in
@@ -72,9 +73,14 @@ pub trait InstallationStore: Send + Sync + 'static {
     /// is set to it (whatever it was), and it is returned as it was before. Otherwise nothing is
     /// replaced and `previous` becomes `None`.
     ///
-    /// The built-in stores do all of it in one transaction (on PostgreSQL, one statement), so an
-    /// install costs one synced write here. The default makes the calls one after another, and
-    /// a failure to record the flow's outcome only leaves the claim to expire.
+    /// On an error nothing is stored and `installation` is left as it was.
+    ///
+    /// Two installs of one org at the same moment must not both replace its current
+    /// installation: one replaces it, the other the first (the conformance battery checks it).
+    /// The SQL stores do all of it in one transaction (on PostgreSQL, one statement), so an
+    /// install costs one synced write here; the memory store under its one lock. The default
+    /// makes the calls one after another, which holds only in a store that runs one write at a
+    /// time; a failure to record the flow's outcome then only leaves the claim to expire.
     async fn insert_for_flow(
         &self,
         installation: &mut Installation,
@@ -87,8 +93,10 @@ pub trait InstallationStore: Send + Sync + 'static {
                 .filter(|current| current.domain == installation.domain),
             None => None,
         };
-        installation.previous = replaced.as_ref().map(|r| r.id.clone());
-        self.insert(installation).await?;
+        let mut stored = installation.clone();
+        stored.previous = replaced.as_ref().map(|r| r.id.clone());
+        self.insert(&stored).await?;
+        installation.previous = stored.previous;
         if let Err(e) = self.finish_flow(flow_id, Some(&installation.id)).await {
             tracing::warn!(error = %e, "could not record the end of a flow");
         }

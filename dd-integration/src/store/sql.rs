@@ -1,15 +1,20 @@
-//! What the SQL backends share: the schema and its migrations, one SQL text for every
+//! What the SQL backends share: the schema and its migrations, the SQL text of every
 //! operation, and the sealing of secrets at rest.
 //!
 //! The statements use `$n` parameters, which PostgreSQL and SQLite (through sqlx) both read, and
-//! only SQL both accept (`ON CONFLICT`, `RETURNING`), so SQLite and PostgreSQL run the same
-//! text. The one difference is in the schema: how the creation-order column is generated.
+//! only SQL both accept (`ON CONFLICT`, `RETURNING`), so SQLite and PostgreSQL run the same text
+//! with three exceptions: how the schema generates the creation-order column, the flow claim
+//! (on PostgreSQL one statement that commits without waiting for the disk), and the install's
+//! write (on PostgreSQL one statement with data-modifying CTEs, on SQLite a transaction).
 //!
-//! Concurrency rests on single statements the database makes atomic, never on a read followed
-//! by a write: compare-and-swap is `UPDATE .. WHERE id = $1 AND version = $2`, the refresh lease
-//! is one conditional `UPDATE` of the `lease_holder` and `lease_until` columns, and a flow claim
-//! is one `INSERT .. ON CONFLICT`. So the same code is safe for several processes on one SQLite
-//! file and for many replicas on one PostgreSQL database.
+//! Concurrency rests on what the database makes atomic, never on a read in one call followed by
+//! a write in another: compare-and-swap is `UPDATE .. WHERE id = $1 AND version = $2`, the
+//! refresh lease is one conditional `UPDATE` of the `lease_holder` and `lease_until` columns, a
+//! flow claim is one `INSERT .. ON CONFLICT`, and the install's write reads the installation it
+//! replaces inside its own write (SQLite's write lock; on PostgreSQL a unique index on
+//! `previous_id`, the statement run again if another install took that link first). So the same
+//! code is safe for several processes on one SQLite file and for many replicas on one PostgreSQL
+//! database.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -28,7 +33,7 @@ use crate::secret::{AccessToken, ApiKey, RefreshToken};
 use crate::site::{Domain, Site};
 
 /// The newest schema version this code knows.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 /// How long a finished or abandoned flow claim is kept after its cookie expired, as the memory
 /// store does: a late replay of the callback still finds how the flow ended.
@@ -142,10 +147,26 @@ impl Dialect {
                  WHERE access_token_expires_at = 0"
                     .into(),
             ],
+            // One installation replaces another at most once, so that two installs of one org
+            // at the same moment cannot both replace its current installation (the second one
+            // to commit fails on the index and is run again, now seeing the first one). Where
+            // that happened before this version, the newest installation keeps the link.
+            4 => vec![
+                "UPDATE dd_installations SET previous_id = NULL \
+                 WHERE previous_id IS NOT NULL AND seq <> (SELECT MAX(newer.seq) \
+                 FROM dd_installations AS newer WHERE newer.previous_id = dd_installations.previous_id)"
+                    .into(),
+                "CREATE UNIQUE INDEX IF NOT EXISTS dd_installations_previous \
+                 ON dd_installations (previous_id) WHERE previous_id IS NOT NULL"
+                    .into(),
+            ],
             _ => Vec::new(),
         }
     }
 }
+
+/// The index that lets one installation be replaced once (schema 4).
+const PREVIOUS_INDEX: &str = "dd_installations_previous";
 
 const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     access_token, access_token_expires_at, refresh_token, \
@@ -154,7 +175,7 @@ const COLUMNS: &str = "id, org_id, org_name, site, domain, granted_scopes, \
     created_at, updated_at, version, org_hint, api_key_requested_at, refresh_started_at";
 
 /// The new row's columns but `previous_id`, bound `$1`..`$23` in this order by
-/// [`NewRow::bind`].
+/// `SqlStore::bind_new_row`.
 const NEW_ROW_COLUMNS: &str = "id, org_id, org_name, site, domain, \
     granted_scopes, access_token, access_token_expires_at, refresh_token, \
     api_key_id, api_key, api_key_name, api_key_created_at, \
@@ -378,8 +399,16 @@ impl sqlx::error::DatabaseError for CommitFailed {
         self
     }
 
+    /// SQLite's extended codes for the constraints a commit can find violated (a deferred
+    /// foreign key); anything else is `Other`.
     fn kind(&self) -> sqlx::error::ErrorKind {
-        sqlx::error::ErrorKind::Other
+        match self.code.as_deref() {
+            Some("787") => sqlx::error::ErrorKind::ForeignKeyViolation,
+            Some("1555" | "2067") => sqlx::error::ErrorKind::UniqueViolation,
+            Some("275") => sqlx::error::ErrorKind::CheckViolation,
+            Some("1299") => sqlx::error::ErrorKind::NotNullViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
     }
 }
 
@@ -439,6 +468,7 @@ struct SealedSecrets {
 }
 
 /// A new row of `dd_installations` but its `previous_id`, secrets sealed: `NEW_ROW_COLUMNS`.
+#[derive(Clone)]
 struct NewRow {
     id: String,
     org_id: Option<String>,
@@ -1245,7 +1275,8 @@ where
     }
 
     /// Inserts the installation and, given a flow, records the installation as that flow's
-    /// outcome: one transaction, one synced commit (on PostgreSQL, one statement). Without a
+    /// outcome: one transaction, one synced commit (on PostgreSQL, with a flow, one statement).
+    /// Without a
     /// flow (`insert`), the installation's `previous` one is marked replaced. With one
     /// (`insert_for_flow`), the store finds the one it replaces, in the same transaction: the
     /// org's current installation on the same domain, marked replaced and returned as it was.
@@ -1261,13 +1292,30 @@ where
         let replaced = if self.dialect == Dialect::Postgres
             && let Some(flow) = flow
         {
-            let query = Self::bind_new_row(row, sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()))
-                .bind(flow)
-                .bind(flow_kept_until);
             let pool = self.pool.clone();
-            let out = detached(async move { query.fetch_one(&pool).await })
-                .await?
-                .map_err(self.error("store an installation"))?;
+            let out = detached(async move {
+                // Another install of the same org that committed first replaced the same
+                // installation (its new row holds the `previous_id` index entry): nothing of
+                // this statement was written, and run again it sees that one as current. Each
+                // such failure means another install succeeded, so this ends.
+                let mut attempts = 0;
+                loop {
+                    attempts += 1;
+                    let query = Self::bind_new_row(
+                        row.clone(),
+                        sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
+                    )
+                    .bind(flow.clone())
+                    .bind(flow_kept_until);
+                    match query.fetch_one(&pool).await {
+                        Err(sqlx::Error::Database(db))
+                            if attempts < 32 && db.constraint() == Some(PREVIOUS_INDEX) => {}
+                        done => break done,
+                    }
+                }
+            })
+            .await?
+            .map_err(self.error("store an installation"))?;
             let (inserted, replaced) = (|| {
                 Ok::<_, sqlx::Error>((
                     out.try_get::<Option<String>, _>(0)?,
