@@ -21,7 +21,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// server may have closed it meanwhile (a restart, a fail-over, an idle timeout), and a fresh
 /// one is taken instead. A connection in steady use is not checked again: the pool already
 /// checks each one when it comes back, so checking it again as it goes out would add a round
-/// trip to every statement.
+/// trip to every statement. The price: a connection the server closes within a second of its
+/// last use (a fail-over under load) fails the one call made on it next, which the caller sees
+/// as a database error (an install then asks the customer to connect again).
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Installations in a PostgreSQL database: for several replicas behind a load balancer.
