@@ -9,10 +9,13 @@
 //! once; the SDK's own time in the callback (its wall time at the browser minus the time inside
 //! the calls to Datadog, the `datadog.oauth.exchange`, `datadog.org.confirm` and
 //! `datadog.api_key.create` spans),
-//! one install at a time; and each store method's calls per install and time per call, measured
-//! by a wrapper around the store. Both databases sync every commit they are asked to: SQLite in
-//! WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster from
-//! Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
+//! one install at a time; each store method's calls per install and time per call, measured
+//! by a tap on the store ([`Tapped`]); and, during the 32-browser phase, the CPU per install of
+//! the app (the SDK's server and store, on a runtime of its own), of the database server and of
+//! the harness (the sandbox and the browsers, on another runtime). Before SQLite, the disk's
+//! floor: two synced writes 0.5 ms apart. Both databases sync every commit they are asked to:
+//! SQLite in WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster
+//! from Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
 //!
 //! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores;
 //! `BENCH_INSTALLS=n` makes n installs at 32 browsers (n / 4 one at a time); `BENCH_PG_RTT_US=n`
