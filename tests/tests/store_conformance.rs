@@ -221,6 +221,78 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
         .unwrap();
 }
 
+/// A connection the server closes just after its last use (a fail-over under load) fails the
+/// one call made on it; from then on the store checks every connection it hands out for a
+/// while, so the next calls (a marketplace key's store is retried) meet live ones, not the
+/// pool's other closed connections.
+#[tokio::test]
+async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    // Connections in use are never checked here, however long they sat idle.
+    let store = std::sync::Arc::new(
+        PostgresStore::connect_checking_idle_after(
+            &url,
+            sealer(),
+            3,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .unwrap(),
+    );
+    let installation = sample_installation("org-failover");
+    store.insert(&installation).await.unwrap();
+    // Several calls at once, so that the pool holds more than one connection.
+    let calls = futures_join_all((0..9).map(|_| {
+        let store = std::sync::Arc::clone(&store);
+        async move { store.list().await.map(|_| ()) }
+    }))
+    .await;
+    assert!(calls.iter().all(Result::is_ok), "{calls:?}");
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'dd-integration' AND datname = current_database() \
+         AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        closed.len() >= 2 && closed.iter().all(|c| *c),
+        "the pool should hold several connections: {closed:?}"
+    );
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'dd-integration' AND datname = current_database()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The event this test is about: a call made on a closed connection, unchecked.
+    assert!(
+        store.get(&installation.id).await.is_err(),
+        "the first call after the server closed the connections did not meet one"
+    );
+    // Then every call meets a live connection: the others the server closed are checked and
+    // left.
+    store
+        .set_api_key(&installation.id, &sample_api_key())
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        assert!(store.get(&installation.id).await.unwrap().is_some());
+    }
+}
+
 /// Copies the sealed refresh token of `from` into `to` behind the store's back.
 async fn move_sealed_value<'c, C>(conn: C, from: &str, to: &str)
 where

@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::str::FromStr as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Connection as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::StoreError;
-use super::sql::{Dialect, ResealReport, SqlStore, database_error, forward_to_sql_store};
+use super::sql::{Dialect, Liveness, ResealReport, SqlStore, database_error, forward_to_sql_store};
 use crate::seal::Sealer;
 
 /// Connections each process keeps at most.
@@ -23,7 +24,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// checks each one when it comes back, so checking it again as it goes out would add a round
 /// trip to every statement. The price: a connection the server closes within a second of its
 /// last use (a fail-over under load) fails the one call made on it next, which the caller sees
-/// as a database error (an install then asks the customer to connect again).
+/// as a database error; after that every connection is checked for a few seconds
+/// (`Liveness`), so a retried call (the marketplace key's store is retried) meets a live one.
 const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
 /// Installations in a PostgreSQL database: for several replicas behind a load balancer.
@@ -65,6 +67,20 @@ impl PostgresStore {
         sealer: Sealer,
         max_connections: u32,
     ) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_checking_idle_after(url, sealer, max_connections, CHECK_IDLE_AFTER)
+            .await
+    }
+
+    /// As [`PostgresStore::connect_with_pool`], checking a connection before use once it sat
+    /// idle for `idle_after` (a second by default). For tests that close connections on the
+    /// server.
+    #[doc(hidden)]
+    pub async fn connect_checking_idle_after(
+        url: &str,
+        sealer: Sealer,
+        max_connections: u32,
+        idle_after: Duration,
+    ) -> Result<PostgresStore, StoreError> {
         let shown = shown_url(url);
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| {
@@ -77,13 +93,16 @@ impl PostgresStore {
                 )
             })?
             .application_name("dd-integration");
+        let liveness = Arc::new(Liveness::new(idle_after));
+        let checks = Arc::clone(&liveness);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
+            .before_acquire(move |conn, meta| {
+                let check = checks.must_check(meta.idle_for);
                 Box::pin(async move {
-                    if meta.idle_for >= CHECK_IDLE_AFTER {
+                    if check {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -92,7 +111,7 @@ impl PostgresStore {
             .connect_with(options)
             .await
             .map_err(|e| database_error(Dialect::Postgres, &format!("connect to {shown}"), e))?;
-        let inner = SqlStore::new(pool, sealer, Dialect::Postgres).await?;
+        let inner = SqlStore::new(pool, sealer, Dialect::Postgres, Some(liveness)).await?;
         tracing::info!(database = %shown, "PostgreSQL installation store connected");
         Ok(PostgresStore { inner, shown })
     }

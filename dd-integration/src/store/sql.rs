@@ -315,6 +315,65 @@ pub(super) struct SqlStore<DB: Database> {
     /// commits every one queued in one transaction (group commit), so that concurrent installs
     /// share one disk sync instead of taking one each.
     queue: Queue<DB>,
+    /// PostgreSQL: told when a statement found its connection closed, so that the pool checks
+    /// every connection it hands out for a while (see [`Liveness`]).
+    liveness: Option<Arc<Liveness>>,
+}
+
+/// Whether the pool checks a connection (one round trip) before a call uses it.
+///
+/// A connection idle for `idle_after` or more is checked: the server may have closed it meanwhile.
+/// One in steady use is not, as a check on every statement would add a round trip to each. Once
+/// a statement finds its connection closed (a fail-over, a restart: the server usually closes
+/// every connection at once), every connection is checked for the next few seconds, so that a
+/// retried call (a marketplace key being stored again) meets a live one rather than the next
+/// closed one.
+#[derive(Debug)]
+pub(super) struct Liveness {
+    idle_after: Duration,
+    /// Unix ms until which every connection is checked.
+    check_all_until: std::sync::atomic::AtomicI64,
+}
+
+impl Liveness {
+    /// How long every connection is checked after one was found closed.
+    const AFTER_A_LOSS: Duration = Duration::from_secs(5);
+
+    pub(super) fn new(idle_after: Duration) -> Liveness {
+        Liveness {
+            idle_after,
+            check_all_until: std::sync::atomic::AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// Whether a connection idle for `idle_for` is checked before use.
+    pub(super) fn must_check(&self, idle_for: Duration) -> bool {
+        idle_for >= self.idle_after
+            || millis(SystemTime::now()) < self.check_all_until.load(Ordering::Relaxed)
+    }
+
+    /// A statement failed in a way that shows its connection is gone.
+    fn saw(&self, error: &sqlx::Error) {
+        if connection_lost(error) {
+            self.check_all_until.store(
+                millis(SystemTime::now() + Liveness::AFTER_A_LOSS),
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+/// An error that shows the connection is gone: an I/O or protocol failure, PostgreSQL's
+/// connection-exception class (`08`), or the server shutting the connection down (`57P01`
+/// administrator command, `57P02` crash, `57P03` cannot connect now).
+fn connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 /// The writes waiting for the next group commit, each with how durable it must be.
@@ -758,11 +817,13 @@ where
         pool: Pool<DB>,
         sealer: Sealer,
         dialect: Dialect,
+        liveness: Option<Arc<Liveness>>,
     ) -> Result<SqlStore<DB>, StoreError> {
         let store = SqlStore {
             pool,
             sealer,
             dialect,
+            liveness,
             claims: AtomicU32::new(0),
             writer: matches!(dialect, Dialect::Sqlite)
                 .then(|| Arc::new(tokio::sync::Mutex::new(()))),
@@ -961,7 +1022,12 @@ where
 
     fn error(&self, doing: &str) -> impl FnOnce(sqlx::Error) -> StoreError + use<'_, DB> {
         let doing = doing.to_owned();
-        move |e| database_error(self.dialect, &doing, e)
+        move |e| {
+            if let Some(liveness) = &self.liveness {
+                liveness.saw(&e);
+            }
+            database_error(self.dialect, &doing, e)
+        }
     }
 
     /// Applies the migrations this database lacks, in one transaction that other processes wait

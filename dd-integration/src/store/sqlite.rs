@@ -110,7 +110,7 @@ impl SqliteStore {
                 }
             }
         };
-        let inner = SqlStore::new(pool, sealer, Dialect::Sqlite).await?;
+        let inner = SqlStore::new(pool, sealer, Dialect::Sqlite, None).await?;
         tracing::info!(path = %path.display(), "SQLite installation store opened");
         Ok(SqliteStore { inner, path })
     }
