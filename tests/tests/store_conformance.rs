@@ -221,15 +221,12 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
         .unwrap();
 }
 
-/// A connection the server closes just after its last use (a fail-over under load) fails the
-/// one call made on it; from then on the store checks every connection it hands out for a
-/// while, so the next calls (a marketplace key's store is retried) meet live ones, not the
-/// pool's other closed connections.
-#[tokio::test]
-async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
-    let Some(server) = postgres_support::server() else {
-        return;
-    };
+/// A PostgreSQL store whose pool holds several connections that the server has just closed,
+/// none of them idle long enough to be checked before use: a fail-over under load.
+async fn connections_closed_just_after_use(
+    tag: &str,
+) -> Option<(std::sync::Arc<PostgresStore>, Installation, String)> {
+    let server = postgres_support::server()?;
     let url = server.database().await;
     // Connections in use are never checked here, however long they sat idle.
     let store = std::sync::Arc::new(
@@ -242,7 +239,7 @@ async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
         .await
         .unwrap(),
     );
-    let installation = sample_installation("org-failover");
+    let installation = sample_installation(tag);
     store.insert(&installation).await.unwrap();
     // Several calls at once, so that the pool holds more than one connection.
     let calls = futures_join_all((0..9).map(|_| {
@@ -277,6 +274,19 @@ async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    Some((store, installation, url))
+}
+
+/// A connection the server closes just after its last use (a fail-over under load) fails the
+/// one call made on it; from then on the store checks every connection it hands out for a
+/// while, so the next calls (a marketplace key's store is retried) meet live ones, not the
+/// pool's other closed connections.
+#[tokio::test]
+async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
+    let Some((store, installation, _)) = connections_closed_just_after_use("org-failover").await
+    else {
+        return;
+    };
     // The event this test is about: a call made on a closed connection, unchecked.
     assert!(
         store.get(&installation.id).await.is_err(),
@@ -291,6 +301,25 @@ async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
     for _ in 0..4 {
         assert!(store.get(&installation.id).await.unwrap().is_some());
     }
+}
+
+/// The install's write, after the code exchange, holds the customer's new tokens: when its
+/// connection turns out closed, it is written again on a checked one rather than lost.
+#[tokio::test]
+async fn an_installs_write_that_meets_a_closed_connection_is_written_again() {
+    let Some((store, current, _)) = connections_closed_just_after_use("org-failover-install").await
+    else {
+        return;
+    };
+    // The write is the first call after the server closed the connections: it meets one.
+    let mut installation = sample_installation("org-failover-install");
+    let replaced = store
+        .insert_for_flow(&mut installation, "flow-failover")
+        .await
+        .unwrap();
+    assert_eq!(replaced.map(|r| r.id), Some(current.id.clone()));
+    assert_eq!(installation.previous.as_ref(), Some(&current.id));
+    assert!(store.get(&installation.id).await.unwrap().is_some());
 }
 
 /// Copies the sealed refresh token of `from` into `to` behind the store's back.

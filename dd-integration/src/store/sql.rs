@@ -1358,29 +1358,46 @@ where
         let replaced = if self.dialect == Dialect::Postgres
             && let Some(flow) = flow
         {
-            let pool = self.pool.clone();
-            let out = detached(async move {
-                // Another install of the same org that committed first replaced the same
-                // installation (its new row holds the `previous_id` index entry): nothing of
-                // this statement was written, and run again it sees that one as current. Each
-                // such failure means another install succeeded, so this ends.
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    let query = Self::bind_new_row(
-                        row.clone(),
-                        sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
-                    )
-                    .bind(flow.clone())
-                    .bind(flow_kept_until);
-                    match query.fetch_one(&pool).await {
-                        Err(sqlx::Error::Database(db))
-                            if attempts < 32 && db.constraint() == Some(PREVIOUS_INDEX) => {}
-                        done => break done,
+            let run = |row: NewRow, flow: String| {
+                let pool = self.pool.clone();
+                detached(async move {
+                    // Another install of the same org that committed first replaced the same
+                    // installation (its new row holds the `previous_id` index entry): nothing of
+                    // this statement was written, and run again it sees that one as current.
+                    // Each such failure means another install succeeded, so this ends.
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        let query = Self::bind_new_row(
+                            row.clone(),
+                            sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
+                        )
+                        .bind(flow.clone())
+                        .bind(flow_kept_until);
+                        match query.fetch_one(&pool).await {
+                            Err(sqlx::Error::Database(db))
+                                if attempts < 32 && db.constraint() == Some(PREVIOUS_INDEX) => {}
+                            done => break done,
+                        }
                     }
+                })
+            };
+            let mut retried = false;
+            let out = match run(row.clone(), flow.clone()).await? {
+                // The connection was closed under the statement (a fail-over): the tokens in
+                // hand would be lost with the install, so it runs once more, on a connection
+                // the pool now checks first. Whether the first run committed is unknown; if it
+                // did, the second finds the id taken.
+                Err(e) if connection_lost(&e) => {
+                    if let Some(liveness) = &self.liveness {
+                        liveness.saw(&e);
+                    }
+                    tracing::warn!(error = %e, "the install's write lost its connection; writing it again");
+                    retried = true;
+                    run(row, flow).await?
                 }
-            })
-            .await?
+                done => done,
+            }
             .map_err(self.error("store an installation"))?;
             let (inserted, replaced) = (|| {
                 Ok::<_, sqlx::Error>((
@@ -1390,6 +1407,16 @@ where
             })()
             .map_err(self.error("store an installation"))?;
             match (inserted, replaced) {
+                // The first run committed before its connection was lost (a new id is
+                // random: no other install has it). What it replaced is read back as it is
+                // now, marked replaced by this one.
+                (None, _) if retried => match self.get(&installation.id).await? {
+                    Some(stored) => match &stored.previous {
+                        Some(previous) => Some(self.get(previous).await?),
+                        None => Some(None),
+                    },
+                    None => None,
+                },
                 (None, _) => None,
                 (Some(_), None) => Some(None),
                 (Some(_), Some(_)) => Some(Some(self.read_row_at(&out, 1)?)),
