@@ -19,6 +19,20 @@ use dd_integration::{Installation, Sealer, SealingKey};
 use dd_integration_tests::scratch::TempDir;
 use sqlx::Connection as _;
 
+/// A connection of the test's own to a store's SQLite file, behind the store's back.
+async fn raw_sqlite(file: &Path) -> sqlx::SqliteConnection {
+    sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
+        .await
+        .unwrap()
+}
+
+/// Runs `statements` in order on `raw`.
+async fn execute_each(raw: &mut sqlx::SqliteConnection, statements: &[&str]) {
+    for statement in statements {
+        sqlx::query(statement).execute(&mut *raw).await.unwrap();
+    }
+}
+
 fn sealer() -> Sealer {
     Sealer::new(SealingKey::from_bytes("test-key", &[0x5A; 32]).unwrap())
 }
@@ -165,6 +179,36 @@ async fn the_postgres_rows_hold_no_secret() {
     assert!(text.contains("v1.test-key."), "{text}");
 }
 
+/// Closes, on the server, every connection the stores hold to the database at `url` (as a
+/// restart or a fail-over does), and waits until the server has let them go; the pids closed.
+async fn close_the_stores_connections(url: &str) -> Vec<i32> {
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let closed: Vec<(i32, bool)> = sqlx::query_as(
+        "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'dd-integration' AND datname = current_database() \
+         AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(closed.iter().all(|(_, c)| *c), "{closed:?}");
+    // Terminating is asynchronous: wait until the server has let them go.
+    for _ in 0..100 {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'dd-integration' AND datname = current_database()",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    closed.into_iter().map(|(pid, _)| pid).collect()
+}
+
 /// The store checks a connection that sat idle before it uses it (not one in steady use: that
 /// would add a round trip to every statement), so connections the server closed meanwhile (a
 /// restart, a fail-over, an idle timeout) are replaced without failing a call.
@@ -184,33 +228,8 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
     a.unwrap().unwrap();
     b.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let closed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'dd-integration' AND datname = current_database() \
-         AND pid <> pg_backend_pid()",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap();
-    assert!(
-        !closed.is_empty() && closed.iter().all(|c| *c),
-        "{closed:?}"
-    );
-    // Terminating is asynchronous: wait until the server has let them go.
-    for _ in 0..100 {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE application_name = 'dd-integration' AND datname = current_database()",
-        )
-        .fetch_one(&mut admin)
-        .await
-        .unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let closed = close_the_stores_connections(&url).await;
+    assert!(!closed.is_empty(), "the pool held no connection");
     for _ in 0..3 {
         let found = store.get(&installation.id).await;
         assert_eq!(found.unwrap().unwrap().id, installation.id);
@@ -248,32 +267,11 @@ async fn connections_closed_just_after_use(
     }))
     .await;
     assert!(calls.iter().all(Result::is_ok), "{calls:?}");
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let closed: Vec<bool> = sqlx::query_scalar(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-         WHERE application_name = 'dd-integration' AND datname = current_database() \
-         AND pid <> pg_backend_pid()",
-    )
-    .fetch_all(&mut admin)
-    .await
-    .unwrap();
+    let closed = close_the_stores_connections(&url).await;
     assert!(
-        closed.len() >= 2 && closed.iter().all(|c| *c),
+        closed.len() >= 2,
         "the pool should hold several connections: {closed:?}"
     );
-    for _ in 0..100 {
-        let left: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity \
-             WHERE application_name = 'dd-integration' AND datname = current_database()",
-        )
-        .fetch_one(&mut admin)
-        .await
-        .unwrap();
-        if left == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
     Some((store, installation, url))
 }
 
@@ -356,9 +354,7 @@ async fn a_sealed_value_moved_to_another_row_does_not_open() {
     let b = sample_installation("org-b");
     store.insert(&a).await.unwrap();
     store.insert(&b).await.unwrap();
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.file().display()))
-        .await
-        .unwrap();
+    let mut raw = raw_sqlite(&dir.file()).await;
     move_sealed_value(&mut raw, a.id.as_str(), b.id.as_str()).await;
     assert_does_not_open(store.get(&b.id).await);
     assert!(store.get(&a.id).await.unwrap().is_some());
@@ -383,9 +379,7 @@ async fn stores_opened_at_once_on_a_new_database_migrate_it_once() {
     for store in &opened {
         assert!(store.as_ref().is_ok(), "{:?}", store.as_ref().err());
     }
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
+    let mut raw = raw_sqlite(&file).await;
     let versions: Vec<i64> = sqlx::query_scalar("SELECT version FROM dd_schema_version")
         .fetch_all(&mut raw)
         .await
@@ -425,17 +419,17 @@ async fn an_org_id_stored_unconfirmed_becomes_a_hint_on_migration() {
     store.insert(&old).await.unwrap();
     drop(store);
     // Back to the first schema, as a database written by an earlier release.
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
-    for statement in [
-        "ALTER TABLE dd_installations DROP COLUMN org_hint",
-        "ALTER TABLE dd_installations DROP COLUMN api_key_requested_at",
-        "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
-        "DELETE FROM dd_schema_version WHERE version >= 2",
-    ] {
-        sqlx::query(statement).execute(&mut raw).await.unwrap();
-    }
+    let mut raw = raw_sqlite(&file).await;
+    execute_each(
+        &mut raw,
+        &[
+            "ALTER TABLE dd_installations DROP COLUMN org_hint",
+            "ALTER TABLE dd_installations DROP COLUMN api_key_requested_at",
+            "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
+            "DELETE FROM dd_schema_version WHERE version >= 2",
+        ],
+    )
+    .await;
     raw.close().await.unwrap();
 
     let store = SqliteStore::open(file.clone(), sealer()).await.unwrap();
@@ -468,15 +462,15 @@ async fn a_refresh_journal_stored_as_a_zero_expiry_becomes_the_journal_on_migrat
     store.insert(&idle).await.unwrap();
     drop(store);
     // Back to schema 2, where a refresh under way was an access-token expiry of 0.
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
-    for statement in [
-        "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
-        "DELETE FROM dd_schema_version WHERE version >= 3",
-    ] {
-        sqlx::query(statement).execute(&mut raw).await.unwrap();
-    }
+    let mut raw = raw_sqlite(&file).await;
+    execute_each(
+        &mut raw,
+        &[
+            "ALTER TABLE dd_installations DROP COLUMN refresh_started_at",
+            "DELETE FROM dd_schema_version WHERE version >= 3",
+        ],
+    )
+    .await;
     sqlx::query("UPDATE dd_installations SET access_token_expires_at = 0 WHERE id = $1")
         .bind(interrupted.id.as_str())
         .execute(&mut raw)
@@ -515,15 +509,15 @@ async fn an_installation_replaced_twice_keeps_its_newest_successor_on_migration(
     store.insert(&newer).await.unwrap();
     drop(store);
     // Back to schema 3, and the race's result: both name `old` as their previous one.
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", file.display()))
-        .await
-        .unwrap();
-    for statement in [
-        "DROP INDEX dd_installations_previous",
-        "DELETE FROM dd_schema_version WHERE version = 4",
-    ] {
-        sqlx::query(statement).execute(&mut raw).await.unwrap();
-    }
+    let mut raw = raw_sqlite(&file).await;
+    execute_each(
+        &mut raw,
+        &[
+            "DROP INDEX dd_installations_previous",
+            "DELETE FROM dd_schema_version WHERE version = 4",
+        ],
+    )
+    .await;
     sqlx::query("UPDATE dd_installations SET previous_id = $1 WHERE id = $2")
         .bind(old.id.as_str())
         .bind(newer.id.as_str())
@@ -562,9 +556,7 @@ where
 async fn a_schema_newer_than_the_sdk_is_refused_with_what_to_do() {
     let dir = TempDir::new("store-test");
     drop(SqliteStore::open(dir.file(), sealer()).await.unwrap());
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.file().display()))
-        .await
-        .unwrap();
+    let mut raw = raw_sqlite(&dir.file()).await;
     sqlx::query("INSERT INTO dd_schema_version (version, applied_at) VALUES (99, 0)")
         .execute(&mut raw)
         .await
@@ -791,18 +783,18 @@ async fn a_write_whose_commit_fails_answers_with_the_databases_error() {
     let dir = TempDir::new("dd-commit-fails");
     let path = dir.path().join("installations.sqlite");
     let store = SqliteStore::open(&path, sealer()).await.unwrap();
-    let mut raw = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
-    for statement in [
-        "CREATE TABLE test_parent (id INTEGER PRIMARY KEY)",
-        "CREATE TABLE test_child (parent INTEGER REFERENCES test_parent (id) \
-         DEFERRABLE INITIALLY DEFERRED)",
-        "CREATE TRIGGER test_fail_at_commit AFTER INSERT ON dd_installations \
-         WHEN NEW.org_id = 'org-commit-fails' BEGIN INSERT INTO test_child VALUES (42); END",
-    ] {
-        sqlx::query(statement).execute(&mut raw).await.unwrap();
-    }
+    let mut raw = raw_sqlite(&path).await;
+    execute_each(
+        &mut raw,
+        &[
+            "CREATE TABLE test_parent (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE test_child (parent INTEGER REFERENCES test_parent (id) \
+             DEFERRABLE INITIALLY DEFERRED)",
+            "CREATE TRIGGER test_fail_at_commit AFTER INSERT ON dd_installations \
+             WHEN NEW.org_id = 'org-commit-fails' BEGIN INSERT INTO test_child VALUES (42); END",
+        ],
+    )
+    .await;
     raw.close().await.unwrap();
 
     let mut failing = sample_installation("org-commit-fails");

@@ -329,12 +329,14 @@ pub(super) struct SqlStore<DB: Database> {
 /// retried call (a marketplace key being stored again) meets a live one rather than the next
 /// closed one.
 #[derive(Debug)]
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(super) struct Liveness {
     idle_after: Duration,
     /// Unix ms until which every connection is checked.
     check_all_until: std::sync::atomic::AtomicI64,
 }
 
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 impl Liveness {
     /// How long every connection is checked after one was found closed.
     const AFTER_A_LOSS: Duration = Duration::from_secs(5);
@@ -1358,7 +1360,9 @@ where
         let replaced = if self.dialect == Dialect::Postgres
             && let Some(flow) = flow
         {
-            let run = |row: NewRow, flow: String| {
+            // Shared by the two runs: each binds its own copy, as binding takes the values.
+            let row = Arc::new(row);
+            let run = |row: Arc<NewRow>, flow: String| {
                 let pool = self.pool.clone();
                 detached(async move {
                     // Another install of the same org that committed first replaced the same
@@ -1369,7 +1373,7 @@ where
                     loop {
                         attempts += 1;
                         let query = Self::bind_new_row(
-                            row.clone(),
+                            NewRow::clone(&row),
                             sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
                         )
                         .bind(flow.clone())
@@ -1383,7 +1387,7 @@ where
                 })
             };
             let mut retried = false;
-            let out = match run(row.clone(), flow.clone()).await? {
+            let out = match run(Arc::clone(&row), flow.clone()).await? {
                 // The connection was closed under the statement (a fail-over): the tokens in
                 // hand would be lost with the install, so it runs once more, on a connection
                 // the pool now checks first. Whether the first run committed is unknown; if it

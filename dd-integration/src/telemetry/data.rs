@@ -1481,7 +1481,8 @@ pub(crate) fn json_escaped(out: &mut Vec<u8>, s: &str) {
 fn needs_escape(w: u64) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte is zero in `x` when... (the classic test: `(x - 1) & !x` has its high bit set).
+    // The high bit of a byte of `zero(x)` is set where that byte of `x` is zero (the classic
+    // `(x - 0x01..) & !x & 0x80..` test); `below_space` likewise where a byte is below 0x20.
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
     (zero(w ^ (ONES * u64::from(b'"'))) | zero(w ^ (ONES * u64::from(b'\\'))) | below_space) != 0

@@ -12,7 +12,7 @@
 //! points, not once per point. The worker is woken only when a payload starts (to arm its
 //! linger) or is closed (to deliver it); flushes and closes come by a channel.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
@@ -708,14 +708,11 @@ struct Worker {
     rx: mpsc::UnboundedReceiver<Control>,
     inflight: JoinSet<Outcome>,
     flights: HashMap<tokio::task::Id, Flight>,
-    /// Sequence numbers of the payloads in flight.
-    outstanding: BTreeSet<u64>,
     waiters: Vec<(u64, oneshot::Sender<Vec<TelemetryError>>)>,
     closers: Vec<oneshot::Sender<Vec<TelemetryError>>>,
     failures: Vec<TelemetryError>,
     series_codec: Codec,
     logs_codec: Codec,
-    rejected: bool,
     /// A close was asked (or every handle dropped): deliver everything, then stop.
     closing: bool,
     rx_done: bool,
@@ -742,13 +739,11 @@ impl Worker {
             rx,
             inflight: JoinSet::new(),
             flights: HashMap::new(),
-            outstanding: BTreeSet::new(),
             waiters: Vec::new(),
             closers: Vec::new(),
             failures: Vec::new(),
             series_codec: Codec::from(queue.settings.series_compression),
             logs_codec: Codec::from(queue.settings.logs_compression),
-            rejected: false,
             closing: false,
             rx_done: false,
             queue,
@@ -808,7 +803,8 @@ impl Worker {
             s.close_batches();
         }
         let mut abandoned = Vec::new();
-        if self.rejected {
+        // Datadog refused the key (a delivery marked the queue): nothing more is sent.
+        if self.queue.is_rejected() {
             s.close_batches();
             abandoned.extend(s.closed.drain(..));
         }
@@ -869,7 +865,6 @@ impl Worker {
         let handle = self
             .inflight
             .spawn(deliver(queue, codec, body).instrument(span));
-        self.outstanding.insert(seq);
         self.flights.insert(
             handle.id(),
             Flight {
@@ -889,7 +884,6 @@ impl Worker {
         let Some(flight) = self.flights.remove(&id) else {
             return;
         };
-        self.outstanding.remove(&flight.seq);
         if let Some(o) = &outcome
             && flight.kind == DataKind::Metrics
         {
@@ -917,11 +911,9 @@ impl Worker {
             fill: None,
         });
         c.delivered[slot(flight.kind)].fetch_add(outcome.delivered as u64, Ordering::Relaxed);
+        // A refused key marked the queue rejected: everything not yet sent is dropped at the
+        // next step.
         for (count, failure) in outcome.failures {
-            if let DeliveryFailure::KeyRejected { .. } = failure {
-                // Everything not yet sent is dropped at the next step.
-                self.rejected = true;
-            }
             self.fail(flight.kind, count, failure);
         }
     }
@@ -965,7 +957,8 @@ impl Worker {
         }
         // The oldest payload not yet finished: in flight, or closed and waiting for a slot.
         let waiting = self.queue.staging().closed.front().map(|r| r.seq);
-        let oldest = match (self.outstanding.first().copied(), waiting) {
+        let in_flight = self.flights.values().map(|f| f.seq).min();
+        let oldest = match (in_flight, waiting) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };

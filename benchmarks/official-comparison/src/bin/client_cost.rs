@@ -35,12 +35,10 @@ use dd_integration::telemetry::{Intake, Series, SeriesCompression, Telemetry, Te
 use dd_integration::{Domain, InstallationId};
 use official_comparison::{
     AcmeBench, IN_FLIGHT, InFlight, OFFICIAL_LINES_PER_REQUEST, OFFICIAL_POINTS_PER_REQUEST,
-    SERIES, all_series, grouped_series, host, log_line, official_config, official_log,
-    official_series, points, sdk_send, sdk_send_logs, series_tags, submit, submit_logs,
+    SERIES, all_series, build_identities, grouped_series, host, log_line, official_config,
+    official_log, points, sdk_send, sdk_send_logs, series_tags, submit, submit_logs,
 };
 
-/// Lines per request of the hand-tuned official client.
-const LINES_PER_REQUEST: usize = OFFICIAL_LINES_PER_REQUEST;
 /// The floor's metric payloads, rendered: about what the SDK fills at zstd's ratio here.
 const FLOOR_PAYLOAD: usize = 2_000_000;
 const KEY: &str = "0123456789abcdef0123456789abcdef";
@@ -318,8 +316,7 @@ fn official_metrics(port: u16, n: usize) -> Measured {
             KEY,
         )))
     });
-    // The series' identities built once, as a tuned caller holds them.
-    let _ = official_series(0, Vec::new());
+    build_identities();
     measure(n, || {
         rt.block_on(async {
             let mut requests = InFlight::new(IN_FLIGHT);
@@ -349,7 +346,7 @@ fn official_logs(port: u16, n: usize) -> Measured {
     measure(n, || {
         rt.block_on(async {
             let mut requests = InFlight::new(IN_FLIGHT);
-            for chunk in lines.chunks(LINES_PER_REQUEST) {
+            for chunk in lines.chunks(OFFICIAL_LINES_PER_REQUEST) {
                 let items: Vec<HTTPLogItem> = chunk.iter().map(official_log).collect();
                 let api = Arc::clone(&api);
                 requests
@@ -552,7 +549,7 @@ fn floor_logs(port: u16, n: usize) -> Measured {
     let mut deflate = flate2::Compress::new_gzip(flate2::Compression::new(6), 15);
     measure(n, || {
         let (mut payload, mut wire) = (Vec::new(), Vec::new());
-        for chunk in lines.chunks(LINES_PER_REQUEST) {
+        for chunk in lines.chunks(OFFICIAL_LINES_PER_REQUEST) {
             payload.clear();
             payload.push(b'[');
             for (k, (message, host)) in chunk.iter().enumerate() {
