@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 
-use super::data::{SeriesHeader, render_point};
+use super::data::{SeriesHeader, render_point, whole};
 use super::limits;
 use crate::integration::DataKind;
 
@@ -351,13 +351,15 @@ fn point_bound(timestamp: i64, value: f64) -> usize {
                 .checked_ilog10()
                 .map_or(1, |d| d as usize + 1)
     }
-    let value = if value.fract() == 0.0 && value.abs() < 1e15 {
-        digits(value as i64)
+    let value = whole(value).map_or(24, digits);
+    // Timestamps of this century have 10 digits.
+    let timestamp = if (1_000_000_000..10_000_000_000).contains(&timestamp) {
+        10
     } else {
-        24
+        digits(timestamp)
     };
     // `{"timestamp":` `,"value":` `}`.
-    13 + digits(timestamp) + 9 + value + 1
+    13 + timestamp + 9 + value + 1
 }
 
 /// The metric payload being filled.

@@ -597,6 +597,38 @@ impl SeriesHeader {
     }
 }
 
+impl<I> Points<'_, I> {
+    /// The error for the first point out of Datadog's limits (there is one).
+    #[cold]
+    #[inline(never)]
+    fn first_bad_point(&self, now: i64) -> TelemetryError {
+        let mut bad = None;
+        self.points.for_each(|t, v| {
+            if bad.is_some() {
+                return;
+            }
+            if !v.is_finite() {
+                bad = Some(TelemetryError::NotFinite {
+                    metric: self.header.metric,
+                });
+            } else if t > now.saturating_add(limits::POINT_MAX_AHEAD_SECS)
+                || t < now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
+            {
+                bad = Some(TelemetryError::PointOutOfWindow {
+                    metric: self.header.metric,
+                    timestamp: t,
+                    offset_secs: t.saturating_sub(now),
+                });
+            }
+        });
+        // The caller found one; should the two checks ever disagree, the send is still refused.
+        bad.unwrap_or(TelemetryError::Invalid {
+            field: "points",
+            reason: "a point out of Datadog's limits".into(),
+        })
+    }
+}
+
 impl<I> Series<I> {
     /// One point at `timestamp` (Unix seconds).
     pub fn point(&self, timestamp: i64, value: f64) -> Points<'_, I> {
@@ -1342,28 +1374,19 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<'_, I> {
     {
         require_kind::<I>(DataKind::Metrics)?;
         let now = now_ms.div_euclid(1000);
-        let mut bad = None;
+        // Saturating: a timestamp of `i64::MIN` is the caller's, and must not overflow.
+        let (earliest, latest) = (
+            now.saturating_sub(limits::POINT_MAX_BEHIND_SECS),
+            now.saturating_add(limits::POINT_MAX_AHEAD_SECS),
+        );
+        // Checked first, the error built only for a bad point: nothing to build or drop at
+        // each good one.
+        let mut all_good = true;
         self.points.for_each(|t, v| {
-            if bad.is_some() {
-                return;
-            }
-            if !v.is_finite() {
-                bad = Some(TelemetryError::NotFinite {
-                    metric: self.header.metric,
-                });
-            } else if t > now.saturating_add(limits::POINT_MAX_AHEAD_SECS)
-                || t < now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
-            {
-                // Saturating: a timestamp of `i64::MIN` is the caller's, and must not overflow.
-                bad = Some(TelemetryError::PointOutOfWindow {
-                    metric: self.header.metric,
-                    timestamp: t,
-                    offset_secs: t.saturating_sub(now),
-                });
-            }
+            all_good &= v.is_finite() & (earliest..=latest).contains(&t);
         });
-        if let Some(e) = bad {
-            return Err(e);
+        if !all_good {
+            return Err(self.first_bad_point(now));
         }
         if self.points.len() == 0 {
             return Err(TelemetryError::Invalid {
@@ -1499,12 +1522,20 @@ pub(crate) fn render_point(out: &mut Vec<u8>, timestamp: i64, value: f64) {
     // Whole values as integers (`3`, not `3.0`), as Datadog's own clients write them: JSON has
     // one number type, and a payload of counts is a fifth shorter. Finite: checked when the
     // points were prepared.
-    if value.fract() == 0.0 && value.abs() < 1e15 {
-        put_i64(out, value as i64);
+    if let Some(whole) = whole(value) {
+        put_i64(out, whole);
     } else {
         put_short(out, ryu::Buffer::new().format_finite(value).as_bytes());
     }
     out.push(b'}');
+}
+
+/// `value` as the integer it is written as: a whole value under 1e15. Tested by a round trip
+/// through `i64` rather than `fract()`, which is a call to libm's `trunc` on x86-64's baseline.
+#[inline]
+pub(crate) fn whole(value: f64) -> Option<i64> {
+    let whole = value as i64;
+    (value.abs() < 1e15 && whole as f64 == value).then_some(whole)
 }
 
 /// Appends an integer's digits, written in place: a point is a few dozen bytes, and a call to

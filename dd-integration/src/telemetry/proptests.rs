@@ -466,6 +466,33 @@ fn json_strings_are_escaped_as_serde_json_escapes_them() {
         .unwrap();
 }
 
+/// A value is written as an integer exactly when it is whole and under 1e15 in magnitude: the
+/// test by a round trip through `i64` is `fract() == 0` for every f64 (NaN and the infinities
+/// included), and gives the same integer.
+#[test]
+fn whole_values_are_found_as_fract_finds_them() {
+    TestRunner::new(config())
+        .run(&value(), |v| {
+            let by_fract = (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
+            prop_assert_eq!(super::data::whole(v), by_fract, "{}", v);
+            Ok(())
+        })
+        .unwrap();
+    for v in [
+        0.0_f64,
+        -0.0,
+        1e15,
+        -1e15,
+        1e15 - 1.0,
+        999_999_999_999_999.5,
+        0.5,
+        -2.0,
+    ] {
+        let by_fract = (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
+        assert_eq!(super::data::whole(v), by_fract, "{v}");
+    }
+}
+
 #[test]
 fn arbitrary_points_never_panic_and_accepted_ones_render_as_json_read_back() {
     let strategy = (

@@ -398,6 +398,7 @@ impl Queue {
         self.state.load(Ordering::Acquire) == REJECTED
     }
 
+    #[inline]
     fn too_large(&self, cost: usize) -> Option<TelemetryError> {
         let capacity = self
             .settings
