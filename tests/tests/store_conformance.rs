@@ -320,6 +320,239 @@ async fn an_installs_write_that_meets_a_closed_connection_is_written_again() {
     assert!(store.get(&installation.id).await.unwrap().is_some());
 }
 
+/// Where a proxy finds the database at `url`: its Unix socket (a throwaway cluster's URL names
+/// the socket's directory as `host`) or its TCP address.
+enum Upstream {
+    Socket(String),
+    Tcp(String),
+}
+
+impl Upstream {
+    fn of(url: &str) -> Upstream {
+        let parsed = url::Url::parse(url).unwrap();
+        let port = parsed.port().unwrap_or(5432);
+        match parsed.query_pairs().find(|(k, _)| k == "host") {
+            Some((_, dir)) => Upstream::Socket(format!("{dir}/.s.PGSQL.{port}")),
+            None => Upstream::Tcp(format!("{}:{port}", parsed.host_str().unwrap())),
+        }
+    }
+
+    async fn connect(
+        &self,
+    ) -> (
+        Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+        Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+    ) {
+        match self {
+            Upstream::Socket(path) => {
+                let (r, w) = tokio::net::UnixStream::connect(path)
+                    .await
+                    .unwrap()
+                    .into_split();
+                (Box::new(r), Box::new(w))
+            }
+            Upstream::Tcp(addr) => {
+                let (r, w) = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .unwrap()
+                    .into_split();
+                (Box::new(r), Box::new(w))
+            }
+        }
+    }
+}
+
+/// The messages complete in `buffer` (PostgreSQL's framing: a type byte, then a length that
+/// counts itself), taken out of it; an incomplete one stays.
+fn complete_messages(buffer: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
+    let mut messages = Vec::new();
+    while buffer.len() >= 5 {
+        let len = u32::from_be_bytes(buffer[1..5].try_into().unwrap()) as usize;
+        if buffer.len() < 1 + len {
+            break;
+        }
+        let message: Vec<u8> = buffer.drain(..1 + len).collect();
+        messages.push((message[0], message));
+    }
+    messages
+}
+
+/// The `n`th NUL-terminated string of a message's body.
+fn nth_cstr(message: &[u8], n: usize) -> &[u8] {
+    message[5..].split(|&b| b == 0).nth(n).unwrap_or_default()
+}
+
+/// A proxy to the database at `url` that loses the answer to the first run of the PostgreSQL
+/// install statement, once the statement has committed: it reads the protocol in both
+/// directions, and when the server has answered the `Sync` that follows the statement's
+/// `Bind` (`ReadyForQuery`: its transaction is over), it closes the client's connection rather
+/// than pass the answer on. What a fail-over just after a commit does. Returns the URL through
+/// it and a flag set when it lost the answer.
+async fn losing_the_installs_answer(
+    url: &str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = std::sync::Arc::new(Upstream::of(url));
+    let lost = std::sync::Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let flag = std::sync::Arc::clone(&lost);
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let upstream = std::sync::Arc::clone(&upstream);
+            let lost = std::sync::Arc::clone(&flag);
+            tokio::spawn(async move {
+                let (mut client_r, mut client_w) = client.into_split();
+                let (mut server_r, mut server_w) = upstream.connect().await;
+                let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+                let (mut cbuf, mut sbuf) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
+                // The client's first message (startup) has no type byte.
+                let mut started = false;
+                // The client's requests that the server answers with one `ReadyForQuery` each
+                // (the startup, a `Sync`, a simple `Query`), and the server's answers, counted.
+                let mut install_statements: Vec<Vec<u8>> = Vec::new();
+                let (mut bound, mut syncs, mut answers) = (false, 0u64, 0u64);
+                let mut lose: Option<u64> = None;
+                loop {
+                    tokio::select! {
+                        read = client_r.read(&mut cbuf) => {
+                            let Ok(n @ 1..) = read else { return };
+                            from_client.extend_from_slice(&cbuf[..n]);
+                            if !started && from_client.len() >= 4 {
+                                let len = u32::from_be_bytes(from_client[..4].try_into().unwrap());
+                                if from_client.len() >= len as usize {
+                                    from_client.drain(..len as usize);
+                                    started = true;
+                                    // The server ends the startup with a `ReadyForQuery`.
+                                    syncs += 1;
+                                }
+                            }
+                            // Read before it is passed on, so that the answer it asks for is
+                            // known to be the one to lose before the server can send it.
+                            if started {
+                                for (kind, message) in complete_messages(&mut from_client) {
+                                    match kind {
+                                        b'P' if nth_cstr(&message, 1)
+                                            .windows(19)
+                                            .any(|w| w == b"WITH current_of_org") =>
+                                        {
+                                            install_statements.push(nth_cstr(&message, 0).to_vec());
+                                        }
+                                        b'B' => {
+                                            bound = !lost.load(Ordering::SeqCst)
+                                                && lose.is_none()
+                                                && install_statements
+                                                    .iter()
+                                                    .any(|s| s == nth_cstr(&message, 1));
+                                        }
+                                        // A simple query is answered by a
+                                        // `ReadyForQuery` too.
+                                        b'Q' => syncs += 1,
+                                        b'S' => {
+                                            syncs += 1;
+                                            if bound {
+                                                lose = Some(syncs);
+                                                bound = false;
+                                            }
+                                        }
+                                        _ => {}
+                                    }
+                                }
+                            }
+                            if server_w.write_all(&cbuf[..n]).await.is_err() {
+                                return;
+                            }
+                        }
+                        read = server_r.read(&mut sbuf) => {
+                            let Ok(n @ 1..) = read else { return };
+                            from_server.extend_from_slice(&sbuf[..n]);
+                            let mut passed = Vec::new();
+                            for (kind, message) in complete_messages(&mut from_server) {
+                                // Every message answers the next `Sync` not yet answered.
+                                if lose == Some(answers + 1) {
+                                    if kind == b'Z' {
+                                        lost.store(true, Ordering::SeqCst);
+                                        // Both connections close as this task ends.
+                                        return;
+                                    }
+                                    continue;
+                                }
+                                if kind == b'Z' {
+                                    answers += 1;
+                                }
+                                passed.extend_from_slice(&message);
+                            }
+                            if client_w.write_all(&passed).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let parsed = url::Url::parse(url).unwrap();
+    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
+    proxied.set_username(parsed.username()).unwrap();
+    proxied.set_password(parsed.password()).unwrap();
+    proxied.set_path(parsed.path());
+    // Plain messages, for the proxy to read.
+    proxied.set_query(Some("sslmode=disable"));
+    (proxied.to_string(), lost)
+}
+
+/// The install's write commits, then its answer is lost with its connection (a fail-over just
+/// after the commit). It is written again, finds its installation stored, and reads back what
+/// that one replaced: the customer's tokens are kept once, and the flow ends installed.
+#[tokio::test]
+async fn an_installs_write_whose_answer_is_lost_after_its_commit_reads_back_what_it_stored() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let (url, lost) = losing_the_installs_answer(&server.database().await).await;
+    let store = PostgresStore::connect(&url, sealer()).await.unwrap();
+    let current = sample_installation("org-lost-answer");
+    store.insert(&current).await.unwrap();
+    let mut installation = sample_installation("org-lost-answer");
+    let replaced = store
+        .insert_for_flow(&mut installation, "flow-lost-answer")
+        .await
+        .unwrap();
+    // The event this test is about: the statement committed and its answer never came.
+    assert!(
+        lost.load(std::sync::atomic::Ordering::SeqCst),
+        "the proxy did not lose the install's answer"
+    );
+    let replaced = replaced.expect("the org's earlier installation is replaced");
+    assert_eq!(replaced.id, current.id);
+    assert_eq!(
+        replaced.status,
+        dd_integration::installation::InstallationStatus::Replaced {
+            by: installation.id.clone()
+        }
+    );
+    assert_eq!(installation.previous.as_ref(), Some(&current.id));
+    let stored = store.get(&installation.id).await.unwrap().unwrap();
+    assert_eq!(stored.previous.as_ref(), Some(&current.id));
+    assert_eq!(stored.refresh_token, installation.refresh_token);
+    let of_org = store
+        .list_by_org(current.org_id.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(of_org.len(), 2, "written once: {of_org:?}");
+    assert_eq!(
+        store
+            .claim_flow("flow-lost-answer", std::time::SystemTime::now())
+            .await
+            .unwrap(),
+        dd_integration::store::FlowClaim::Installed(installation.id.clone())
+    );
+}
+
 /// Copies the sealed refresh token of `from` into `to` behind the store's back.
 async fn move_sealed_value<'c, C>(conn: C, from: &str, to: &str)
 where
