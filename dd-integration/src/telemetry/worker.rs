@@ -103,39 +103,44 @@ struct Staging {
     reserve: usize,
     /// False once the queue closes: nothing more is taken.
     accepting: bool,
-    /// Rendered over wire bytes of the last metric payload.
-    series_ratio: f64,
-    /// How much the last metric payload's counted size exceeded its rendered one (fractional
-    /// values are counted at their longest).
-    series_fill: f64,
-    series_identity: bool,
-    /// What `plan_series` computed.
+    /// The size a metric payload is filled to ([`series_target`]), planned from the last one.
     series_target: usize,
     /// Accepted by `send` and `try_send`, by kind: counted under the lock already held.
     accepted: [u64; 4],
 }
 
+/// What the last metric payload measured, as first encoded: its rendered over wire bytes
+/// (`ratio`) and its counted over rendered bytes (`fill`: fractional values are counted at
+/// their longest).
+#[derive(Clone, Copy, Debug)]
+struct Measured {
+    ratio: f64,
+    fill: f64,
+}
+
+/// The size a metric payload is filled to, in the batch's counted bytes: the wire limit
+/// uncompressed; compressed, what the last measured ratio says fits it, with a margin, under
+/// the decompressed limit (before any payload, the codec's usual ratio). Planned once a payload,
+/// not at each point.
+fn series_target(codec: Codec, last: Option<Measured>) -> usize {
+    if codec == Codec::Identity {
+        return limits::SERIES_MAX_WIRE_BYTES;
+    }
+    let Measured { ratio, fill } = last.unwrap_or(Measured {
+        ratio: codec.initial_ratio(),
+        fill: 1.0,
+    });
+    let planned = limits::SERIES_MAX_WIRE_BYTES as f64
+        * ratio.clamp(1.0, 100.0)
+        * 0.85
+        * fill.clamp(1.0, 4.0);
+    (planned as usize).clamp(
+        limits::SERIES_MAX_WIRE_BYTES / 2,
+        limits::SERIES_DECOMPRESSED_LIMIT - 1,
+    )
+}
+
 impl Staging {
-    /// The size a metric payload is filled to: the wire limit uncompressed; compressed, what the
-    /// last measured ratio says fits it, with a margin, under the decompressed limit. Computed
-    /// when the ratios change, not at each point.
-    fn plan_series(&mut self) {
-        self.series_target = self.series_target_now();
-    }
-
-    fn series_target_now(&self) -> usize {
-        if self.series_identity {
-            return limits::SERIES_MAX_WIRE_BYTES;
-        }
-        // In the batch's counted bytes, which exceed the rendered ones as the last payload's did.
-        let planned =
-            limits::SERIES_MAX_WIRE_BYTES as f64 * self.series_ratio * 0.85 * self.series_fill;
-        (planned as usize).clamp(
-            limits::SERIES_MAX_WIRE_BYTES / 2,
-            limits::SERIES_DECOMPRESSED_LIMIT - 1,
-        )
-    }
-
     fn is_empty(&self) -> bool {
         self.series.is_empty() && self.logs.is_empty() && self.checks.is_empty()
     }
@@ -326,8 +331,7 @@ impl Queue {
             transport.endpoints.url(&api, "/api/v1/check_run"),
         ];
         let span = tracing::info_span!("datadog.intake", installation = %id, %domain);
-        let series_codec = Codec::from(settings.series_compression);
-        let mut staging = Staging {
+        let staging = Staging {
             series: SeriesBatch::default(),
             logs: ArrayBatch::logs(),
             checks: ArrayBatch::checks(),
@@ -337,13 +341,9 @@ impl Queue {
             held: 0,
             reserve: 0,
             accepting: true,
-            series_ratio: series_codec.initial_ratio(),
-            series_fill: 1.0,
-            series_target: 0,
-            series_identity: series_codec == Codec::Identity,
+            series_target: series_target(Codec::from(settings.series_compression), None),
             accepted: [0; 4],
         };
-        staging.plan_series();
         let queue = Arc::new(Queue {
             id,
             domain,
@@ -690,10 +690,8 @@ fn permits(cost: usize) -> u32 {
 struct Outcome {
     delivered: usize,
     failures: Vec<(usize, DeliveryFailure)>,
-    /// Raw over wire bytes of the payload as first encoded.
-    ratio: Option<f64>,
-    /// Counted over rendered bytes of the payload as first encoded (metrics).
-    fill: Option<f64>,
+    /// What the payload measured as first encoded.
+    measured: Option<Measured>,
 }
 
 /// What the worker knows of a delivery task.
@@ -885,17 +883,14 @@ impl Worker {
         let Some(flight) = self.flights.remove(&id) else {
             return;
         };
-        if let Some(o) = &outcome
+        if let Some(Outcome {
+            measured: Some(measured),
+            ..
+        }) = &outcome
             && flight.kind == DataKind::Metrics
         {
-            let mut s = self.queue.staging();
-            if let Some(ratio) = o.ratio {
-                s.series_ratio = ratio.clamp(1.0, 100.0);
-            }
-            if let Some(fill) = o.fill {
-                s.series_fill = fill.clamp(1.0, 4.0);
-            }
-            s.plan_series();
+            let target = series_target(self.series_codec, Some(*measured));
+            self.queue.staging().series_target = target;
         }
         self.queue.release(flight.cost);
         let c = &self.queue.counters;
@@ -908,8 +903,7 @@ impl Worker {
                     last: "the delivery task panicked".into(),
                 },
             )],
-            ratio: None,
-            fill: None,
+            measured: None,
         });
         c.delivered[slot(flight.kind)].fetch_add(outcome.delivered as u64, Ordering::Relaxed);
         // A refused key marked the queue rejected: everything not yet sent is dropped at the
@@ -987,8 +981,7 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
     let mut outcome = Outcome {
         delivered: 0,
         failures: Vec::new(),
-        ratio: None,
-        fill: None,
+        measured: None,
     };
     let mut stack = vec![body];
     while let Some(body) = stack.pop() {
@@ -1001,9 +994,11 @@ async fn deliver(queue: Arc<Queue>, codec: Codec, body: Body) -> Outcome {
         let kind = body.kind();
         let counted = body.raw_len();
         let (body, raw_len, wire) = encode(codec, body).await;
-        if outcome.ratio.is_none() && !wire.is_empty() {
-            outcome.ratio = Some(raw_len as f64 / wire.len() as f64);
-            outcome.fill = Some(counted as f64 / raw_len.max(1) as f64);
+        if outcome.measured.is_none() && !wire.is_empty() {
+            outcome.measured = Some(Measured {
+                ratio: raw_len as f64 / wire.len() as f64,
+                fill: counted as f64 / raw_len.max(1) as f64,
+            });
         }
         let over = kind == DataKind::Metrics
             && (wire.len() > limits::SERIES_MAX_WIRE_BYTES
@@ -1208,6 +1203,32 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    /// A metric payload is filled to the wire limit uncompressed; compressed, to what the last
+    /// payload's ratio and fill say fits the wire limit with a margin, never past the
+    /// decompressed limit nor under half the wire limit.
+    #[test]
+    fn a_metric_payload_is_planned_from_the_last_one_within_datadogs_limits() {
+        let wire = limits::SERIES_MAX_WIRE_BYTES;
+        let measured = |ratio, fill| Some(Measured { ratio, fill });
+        assert_eq!(series_target(Codec::Identity, None), wire);
+        assert_eq!(series_target(Codec::Identity, measured(8.0, 2.0)), wire);
+        let gzip = Codec::Gzip(6);
+        // Before any payload: the codec's usual ratio, 4.
+        assert_eq!(series_target(gzip, None), wire * 4 * 85 / 100);
+        assert_eq!(
+            series_target(gzip, measured(10.0, 1.2)),
+            (wire as f64 * 10.0 * 0.85 * 1.2) as usize
+        );
+        // A ratio or fill under 1 counts as 1; a ratio past 100 as 100, then the decompressed
+        // limit applies.
+        assert_eq!(series_target(gzip, measured(0.5, 0.5)), wire * 85 / 100);
+        assert_eq!(
+            series_target(gzip, measured(1000.0, 1.0)),
+            limits::SERIES_DECOMPRESSED_LIMIT - 1
+        );
+        assert_eq!(series_target(gzip, measured(f64::NAN, 1.0)), wire / 2);
+    }
 
     /// The settings are public fields: a backoff of `Duration::MAX` waits long, it does not
     /// overflow.
