@@ -1274,33 +1274,16 @@ pub(crate) enum Item<'a> {
 /// comma): what the queue's byte budget counts for it.
 const POINT_COST: usize = 40;
 
-/// A series' identity, as an item holds it.
-#[derive(Debug)]
-pub(crate) enum Header<'a> {
-    Borrowed(&'a Arc<SeriesHeader>),
-    Owned(Arc<SeriesHeader>),
-}
-
-impl std::ops::Deref for Header<'_> {
-    type Target = Arc<SeriesHeader>;
-
-    fn deref(&self) -> &Arc<SeriesHeader> {
-        match self {
-            Header::Borrowed(h) => h,
-            Header::Owned(h) => h,
-        }
-    }
-}
+/// A series' identity, as an item holds it: borrowed from the caller's series while `send`
+/// runs, owned to wait for room beyond it.
+pub(crate) type Header<'a> = Cow<'a, Arc<SeriesHeader>>;
 
 impl Item<'_> {
     /// The item, owning its series' identity: to wait for room beyond the `send` call.
     pub(crate) fn into_owned(self) -> Item<'static> {
         match self {
             Item::Points { header, points } => Item::Points {
-                header: Header::Owned(match header {
-                    Header::Borrowed(h) => Arc::clone(h),
-                    Header::Owned(h) => h,
-                }),
+                header: Header::Owned(header.into_owned()),
                 points,
             },
             Item::Log(b) => Item::Log(b),
