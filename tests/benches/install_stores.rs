@@ -197,30 +197,6 @@ fn cpu_by_role() -> (u64, u64) {
     (app, harness)
 }
 
-/// CPU time (ns) of every `postgres` process on the machine, by pid (the benchmark's throwaway
-/// cluster is the only one).
-fn postgres_cpu() -> BTreeMap<u32, u64> {
-    let mut by_pid = BTreeMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let path = entry.path();
-        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
-            && let Some(ran) = std::fs::read_to_string(path.join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-        {
-            by_pid.insert(pid, ran);
-        }
-    }
-    by_pid
-}
-
 /// A moment's CPU times: the app's, the harness's, each `postgres` process's.
 type CpuSample = (u64, u64, BTreeMap<u32, u64>);
 
@@ -234,7 +210,7 @@ struct Cpu {
 impl Cpu {
     fn sample() -> CpuSample {
         let (app, harness) = cpu_by_role();
-        (app, harness, postgres_cpu())
+        (app, harness, dd_integration_tests::cpu::postgres_by_pid())
     }
 
     fn since(before: CpuSample) -> Cpu {
@@ -242,11 +218,7 @@ impl Cpu {
         Cpu {
             app: app.saturating_sub(before.0),
             harness: harness.saturating_sub(before.1),
-            // A backend that started meanwhile counts from zero.
-            database: database
-                .iter()
-                .map(|(pid, ran)| ran.saturating_sub(before.2.get(pid).copied().unwrap_or(0)))
-                .sum(),
+            database: dd_integration_tests::cpu::postgres_since(&before.2, &database),
         }
     }
 }

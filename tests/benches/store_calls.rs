@@ -6,11 +6,11 @@
 //!
 //! Each round makes `BENCH_CALLS` (default 3,000) installs' calls, one call type after the
 //! other: `claim_flow` (unsynced), `insert_for_flow` (a new org each, so nothing is replaced),
-//! `set_api_key`. The client's CPU is this thread's (`/proc/thread-self/schedstat`: the runtime
-//! is single-threaded); the server's is every `postgres` process's (`/proc/<pid>/stat`, in
-//! ticks of 10 ms, so about 3 µs a call at the default count). A throwaway cluster from
-//! Debian's binaries with `fsync=on` and `synchronous_commit=on`, unless
-//! `DD_TEST_POSTGRES_URL` names a server (then the server's CPU is read only if it runs here).
+//! `set_api_key`. The client's CPU is this thread's (the runtime is single-threaded); the
+//! server's is every `postgres` process's on the machine (the throwaway cluster is meant to be
+//! the only one running); both from `schedstat`. A throwaway cluster from Debian's binaries with
+//! `fsync=on` and `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (then
+//! the server's CPU is read only if it runs here).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -20,38 +20,7 @@ use std::time::{Duration, SystemTime};
 use dd_integration::store::conformance::{sample_api_key, sample_installation};
 use dd_integration::store::{InstallationStore, PostgresStore};
 use dd_integration::{InstallationId, Sealer, SealingKey};
-
-/// This thread's CPU time, in seconds.
-fn thread_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap();
-    let ns: f64 = stat.split_whitespace().next().unwrap().parse().unwrap();
-    ns / 1e9
-}
-
-/// The CPU time of every process running `postgres`, in seconds.
-fn server_cpu() -> f64 {
-    let mut ticks = 0u64;
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if !String::from_utf8_lossy(&cmdline).contains("postgres") {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // After the command's name: state is field 3, utime and stime fields 14 and 15.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .unwrap()
-            .1
-            .split_whitespace()
-            .collect();
-        ticks += fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    }
-    ticks as f64 / 100.0
-}
+use dd_integration_tests::cpu::{postgres_by_pid, postgres_since, this_thread};
 
 fn main() {
     let calls: usize = std::env::var("BENCH_CALLS")
@@ -85,29 +54,35 @@ fn main() {
             let mut installs: Vec<_> = (0..calls)
                 .map(|i| sample_installation(&format!("org-{round}-{i}")))
                 .collect();
-            let (c0, s0) = (thread_cpu(), server_cpu());
+            // The client's clock read inside the server's, so that neither counts the other's
+            // reading.
+            let s0 = postgres_by_pid();
+            let c0 = this_thread();
             for flow in &flows {
                 store.claim_flow(flow, kept_until).await.unwrap();
             }
-            let (c1, s1) = (thread_cpu(), server_cpu());
+            let c1 = this_thread();
+            let s1 = postgres_by_pid();
             for (installation, flow) in installs.iter_mut().zip(&flows) {
                 installation.id = InstallationId::generate();
                 store.insert_for_flow(installation, flow).await.unwrap();
             }
-            let (c2, s2) = (thread_cpu(), server_cpu());
+            let c2 = this_thread();
+            let s2 = postgres_by_pid();
             for installation in &installs {
                 store.set_api_key(&installation.id, &key).await.unwrap();
             }
-            let (c3, s3) = (thread_cpu(), server_cpu());
-            let us = |from: f64, to: f64| (to - from) * 1e6 / calls as f64;
+            let c3 = this_thread();
+            let s3 = postgres_by_pid();
+            let us = |ns: u64| ns as f64 / 1e3 / calls as f64;
             println!(
                 "round {round}: CPU per call, client / server (us): claim_flow {:.1} / {:.1}; insert_for_flow {:.1} / {:.1}; set_api_key {:.1} / {:.1}",
-                us(c0, c1),
-                us(s0, s1),
-                us(c1, c2),
-                us(s1, s2),
-                us(c2, c3),
-                us(s2, s3),
+                us(c1 - c0),
+                us(postgres_since(&s0, &s1)),
+                us(c2 - c1),
+                us(postgres_since(&s1, &s2)),
+                us(c3 - c2),
+                us(postgres_since(&s2, &s3)),
             );
         }
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();

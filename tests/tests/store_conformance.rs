@@ -385,9 +385,14 @@ fn nth_cstr(message: &[u8], n: usize) -> &[u8] {
 /// A proxy to the database at `url` that loses the answer to the first run of the PostgreSQL
 /// install statement, once the statement has committed: it reads the protocol in both
 /// directions, and when the server has answered the `Sync` that follows the statement's
-/// `Bind` (`ReadyForQuery`: its transaction is over), it closes the client's connection rather
-/// than pass the answer on. What a fail-over just after a commit does. Returns the URL through
-/// it and a flag set when it lost the answer.
+/// `Bind` (`ReadyForQuery`, idle: its transaction is over), it closes the client's connection
+/// rather than pass the answer on. What a fail-over just after a commit does. Returns the URL
+/// through it and a flag set when it lost the answer of a statement that completed without an
+/// error.
+///
+/// It speaks the plain protocol only: the URL it returns asks for no TLS (`sslmode=disable`,
+/// every other query parameter of `url` dropped), so a server that accepts only TLS is not one
+/// this test can run against.
 async fn losing_the_installs_answer(
     url: &str,
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
@@ -406,6 +411,7 @@ async fn losing_the_installs_answer(
             let upstream = std::sync::Arc::clone(&upstream);
             let lost = std::sync::Arc::clone(&flag);
             tokio::spawn(async move {
+                client.set_nodelay(true).unwrap();
                 let (mut client_r, mut client_w) = client.into_split();
                 let (mut server_r, mut server_w) = upstream.connect().await;
                 let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
@@ -417,6 +423,8 @@ async fn losing_the_installs_answer(
                 let mut install_statements: Vec<Vec<u8>> = Vec::new();
                 let (mut bound, mut syncs, mut answers) = (false, 0u64, 0u64);
                 let mut lose: Option<u64> = None;
+                // What the lost answer held: the statement completed, and no error.
+                let (mut completed, mut failed) = (false, false);
                 loop {
                     tokio::select! {
                         read = client_r.read(&mut cbuf) => {
@@ -472,12 +480,23 @@ async fn losing_the_installs_answer(
                             from_server.extend_from_slice(&sbuf[..n]);
                             let mut passed = Vec::new();
                             for (kind, message) in complete_messages(&mut from_server) {
-                                // Every message answers the next `Sync` not yet answered.
+                                // Every message answers the next request not yet answered.
                                 if lose == Some(answers + 1) {
-                                    if kind == b'Z' {
-                                        lost.store(true, Ordering::SeqCst);
-                                        // Both connections close as this task ends.
-                                        return;
+                                    match kind {
+                                        b'C' => completed = true,
+                                        b'E' => failed = true,
+                                        // Idle: the statement's transaction is over.
+                                        b'Z' => {
+                                            lost.store(
+                                                completed && !failed && message.get(5) == Some(&b'I'),
+                                                Ordering::SeqCst,
+                                            );
+                                            // The answers before it go on; both connections
+                                            // close as this task ends.
+                                            let _ = client_w.write_all(&passed).await;
+                                            return;
+                                        }
+                                        _ => {}
                                     }
                                     continue;
                                 }
@@ -525,7 +544,7 @@ async fn an_installs_write_whose_answer_is_lost_after_its_commit_reads_back_what
     // The event this test is about: the statement committed and its answer never came.
     assert!(
         lost.load(std::sync::atomic::Ordering::SeqCst),
-        "the proxy did not lose the install's answer"
+        "the proxy did not lose the answer of an install statement that committed"
     );
     let replaced = replaced.expect("the org's earlier installation is replaced");
     assert_eq!(replaced.id, current.id);

@@ -352,7 +352,7 @@ fn point_bound(timestamp: i64, value: f64) -> usize {
                 .map_or(1, |d| d as usize + 1)
     }
     let value = whole(value).map_or(24, digits);
-    // Timestamps of this century have 10 digits.
+    // Timestamps from 2001-09-09 to 2286 have 10 digits.
     let timestamp = if (1_000_000_000..10_000_000_000).contains(&timestamp) {
         10
     } else {

@@ -598,10 +598,11 @@ impl SeriesHeader {
 }
 
 impl<I> Points<'_, I> {
-    /// The error for the first point out of Datadog's limits (there is one).
+    /// The error for the first point out of Datadog's limits (there is one): not finite, or
+    /// out of `window` (Unix seconds around `now`).
     #[cold]
     #[inline(never)]
-    fn first_bad_point(&self, now: i64) -> TelemetryError {
+    fn first_bad_point(&self, now: i64, window: &std::ops::RangeInclusive<i64>) -> TelemetryError {
         let mut bad = None;
         self.points.for_each(|t, v| {
             if bad.is_some() {
@@ -611,12 +612,12 @@ impl<I> Points<'_, I> {
                 bad = Some(TelemetryError::NotFinite {
                     metric: self.header.metric,
                 });
-            } else if t > now.saturating_add(limits::POINT_MAX_AHEAD_SECS)
-                || t < now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
-            {
+            } else if !window.contains(&t) {
                 bad = Some(TelemetryError::PointOutOfWindow {
                     metric: self.header.metric,
                     timestamp: t,
+                    // Saturating: a timestamp of `i64::MIN` is the caller's, and must not
+                    // overflow.
                     offset_secs: t.saturating_sub(now),
                 });
             }
@@ -1283,7 +1284,7 @@ impl Item<'_> {
     pub(crate) fn into_owned(self) -> Item<'static> {
         match self {
             Item::Points { header, points } => Item::Points {
-                header: Header::Owned(header.into_owned()),
+                header: Cow::Owned(header.into_owned()),
                 points,
             },
             Item::Log(b) => Item::Log(b),
@@ -1357,19 +1358,16 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<'_, I> {
     {
         require_kind::<I>(DataKind::Metrics)?;
         let now = now_ms.div_euclid(1000);
-        // Saturating: a timestamp of `i64::MIN` is the caller's, and must not overflow.
-        let (earliest, latest) = (
-            now.saturating_sub(limits::POINT_MAX_BEHIND_SECS),
-            now.saturating_add(limits::POINT_MAX_AHEAD_SECS),
-        );
+        let window = now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
+            ..=now.saturating_add(limits::POINT_MAX_AHEAD_SECS);
         // Checked first, the error built only for a bad point: nothing to build or drop at
         // each good one.
         let mut all_good = true;
         self.points.for_each(|t, v| {
-            all_good &= v.is_finite() & (earliest..=latest).contains(&t);
+            all_good &= v.is_finite() & window.contains(&t);
         });
         if !all_good {
-            return Err(self.first_bad_point(now));
+            return Err(self.first_bad_point(now, &window));
         }
         if self.points.len() == 0 {
             return Err(TelemetryError::Invalid {
@@ -1378,7 +1376,7 @@ impl<I: Submits<kinds::metrics>> Submission<I> for Points<'_, I> {
             });
         }
         Ok(Prepared(Item::Points {
-            header: Header::Borrowed(self.header),
+            header: Cow::Borrowed(self.header),
             points: self.points,
         }))
     }

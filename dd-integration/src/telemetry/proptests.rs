@@ -467,30 +467,53 @@ fn json_strings_are_escaped_as_serde_json_escapes_them() {
 }
 
 /// A value is written as an integer exactly when it is whole and under 1e15 in magnitude: the
-/// test by a round trip through `i64` is `fract() == 0` for every f64 (NaN and the infinities
-/// included), and gives the same integer.
+/// test by a round trip through `i64` agrees with `fract() == 0` on the values the strategies
+/// make (any f64, NaN, the infinities, -0, subnormals, whole numbers and halves on both sides of
+/// 1e15) and on the edges where the cast to `i64` saturates, and gives the same integer.
 #[test]
 fn whole_values_are_found_as_fract_finds_them() {
+    let by_fract = |v: f64| (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
+    let near_the_switch = prop_oneof![
+        value(),
+        (-2_000_000_000_000_000i64..2_000_000_000_000_000).prop_map(|i| i as f64),
+        (-4_000_000_000_000_000i64..4_000_000_000_000_000).prop_map(|i| i as f64 / 2.0),
+    ];
     TestRunner::new(config())
-        .run(&value(), |v| {
-            let by_fract = (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
-            prop_assert_eq!(super::data::whole(v), by_fract, "{}", v);
+        .run(&near_the_switch, |v| {
+            prop_assert_eq!(super::data::whole(v), by_fract(v), "{}", v);
             Ok(())
         })
         .unwrap();
     for v in [
         0.0_f64,
         -0.0,
+        0.5,
+        -2.0,
         1e15,
         -1e15,
         1e15 - 1.0,
+        -(1e15 - 1.0),
         999_999_999_999_999.5,
-        0.5,
-        -2.0,
+        -999_999_999_999_999.5,
+        2f64.powi(53) + 2.0,
+        2f64.powi(63),
+        -2f64.powi(63),
+        f64::MAX,
+        f64::MIN,
     ] {
-        let by_fract = (v.fract() == 0.0 && v.abs() < 1e15).then_some(v as i64);
-        assert_eq!(super::data::whole(v), by_fract, "{v}");
+        assert_eq!(super::data::whole(v), by_fract(v), "{v}");
     }
+}
+
+/// The first point Datadog would not take at `now` (Unix seconds): not finite, or out of its
+/// window.
+fn first_bad(points: &[(i64, f64)], now: i64) -> Option<(i64, f64)> {
+    let window = now.saturating_sub(limits::POINT_MAX_BEHIND_SECS)
+        ..=now.saturating_add(limits::POINT_MAX_AHEAD_SECS);
+    points
+        .iter()
+        .copied()
+        .find(|&(t, v)| !v.is_finite() || !window.contains(&t))
 }
 
 #[test]
@@ -549,14 +572,17 @@ fn arbitrary_points_never_panic_and_accepted_ones_render_as_json_read_back() {
                     }
                 }
                 Ok(other) => return Err(TestCaseError::fail(format!("{other:?}"))),
+                // The error is the first bad point's: not finite, or out of the window.
                 Err(TelemetryError::NotFinite { .. }) => {
-                    prop_assert!(case.points.iter().any(|p| !p.1.is_finite()));
+                    prop_assert!(first_bad(&case.points, now).is_some_and(|p| !p.1.is_finite()));
                 }
                 Err(TelemetryError::PointOutOfWindow {
                     timestamp,
                     offset_secs,
                     ..
                 }) => {
+                    let first = first_bad(&case.points, now);
+                    prop_assert!(first.is_some_and(|p| p.1.is_finite() && p.0 == timestamp));
                     prop_assert_eq!(offset_secs, timestamp.saturating_sub(now));
                 }
                 Err(other) => return Err(TestCaseError::fail(format!("{other:?}"))),

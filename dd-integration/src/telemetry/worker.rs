@@ -1220,8 +1220,8 @@ mod tests {
             series_target(gzip, measured(10.0, 1.2)),
             (wire as f64 * 10.0 * 0.85 * 1.2) as usize
         );
-        // A ratio or fill under 1 counts as 1; a ratio past 100 as 100, then the decompressed
-        // limit applies.
+        // A ratio or fill under 1 counts as 1; a payload never plans past the decompressed
+        // limit.
         assert_eq!(series_target(gzip, measured(0.5, 0.5)), wire * 85 / 100);
         assert_eq!(
             series_target(gzip, measured(1000.0, 1.0)),

@@ -1,0 +1,45 @@
+//! CPU time read from `/proc`, for the benchmarks that count the app, the database server and the
+//! harness apart.
+
+use std::collections::BTreeMap;
+
+/// CPU time (ns) of every `postgres` process on the machine, by pid, from each one's
+/// `schedstat`. A benchmark's throwaway cluster is meant to be the only one running.
+pub fn postgres_by_pid() -> BTreeMap<u32, u64> {
+    let mut by_pid = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
+            && let Some(ran) = std::fs::read_to_string(path.join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        {
+            by_pid.insert(pid, ran);
+        }
+    }
+    by_pid
+}
+
+/// The CPU (ns) `postgres` processes spent between two samples of [`postgres_by_pid`]: a
+/// process that started meanwhile counts from zero (one that ended meanwhile is not counted).
+pub fn postgres_since(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -> u64 {
+    after
+        .iter()
+        .map(|(pid, ran)| ran.saturating_sub(before.get(pid).copied().unwrap_or(0)))
+        .sum()
+}
+
+/// This thread's CPU time (ns), from `/proc/thread-self/schedstat`.
+pub fn this_thread() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
