@@ -25,10 +25,34 @@ struct Memory {
     by_id: HashMap<InstallationId, usize>,
     by_org: HashMap<OrgId, Vec<usize>>,
     flows: HashMap<String, (FlowClaim, SystemTime)>,
+    /// How many flows make the next claim sweep the expired ones (see [`Memory::sweep_flows`]).
+    sweep_flows_at: usize,
+    /// Sweeps so far, for the tests.
+    #[cfg(test)]
+    sweeps: usize,
     leases: HashMap<InstallationId, (String, SystemTime)>,
 }
 
+/// The flows the store holds before it first looks for expired ones.
+const FLOWS_BEFORE_SWEEP: usize = 1024;
+
 impl Memory {
+    /// Forgets the claims whose flows can no longer arrive, so that memory stays bounded: once
+    /// the flows held reach twice what the last sweep kept (and at least
+    /// [`FLOWS_BEFORE_SWEEP`]), so that a sweep's cost is shared by as many claims as it
+    /// looks at, rather than every claim looking at every flow.
+    fn sweep_flows(&mut self, now: SystemTime) {
+        if self.flows.len() < self.sweep_flows_at.max(FLOWS_BEFORE_SWEEP) {
+            return;
+        }
+        self.flows.retain(|_, (_, expiry)| *expiry > now);
+        self.sweep_flows_at = self.flows.len() * 2;
+        #[cfg(test)]
+        {
+            self.sweeps += 1;
+        }
+    }
+
     fn find(&mut self, id: &InstallationId) -> Result<&mut Installation, StoreError> {
         self.by_id
             .get(id)
@@ -275,10 +299,7 @@ impl InstallationStore for MemoryStore {
     ) -> Result<FlowClaim, StoreError> {
         let mut memory = self.lock();
         let now = SystemTime::now();
-        // Forget claims whose flows can no longer arrive, so memory stays bounded.
-        if memory.flows.len() > 1024 {
-            memory.flows.retain(|_, (_, expiry)| *expiry > now);
-        }
+        memory.sweep_flows(now);
         match memory.flows.get(flow_id) {
             Some((claim, expiry)) if *expiry > now => Ok(match claim {
                 FlowClaim::Claimed => FlowClaim::InProgress,
@@ -301,5 +322,56 @@ impl InstallationStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.lock().finish_flow(flow_id, installed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Claims of flows that are all still live sweep the flows a handful of times, not at each
+    /// claim (before, past 1,024 flows, every claim looked at every flow).
+    #[tokio::test]
+    async fn claims_sweep_the_flows_once_they_doubled_not_at_each_claim() {
+        let store = MemoryStore::new();
+        let until = SystemTime::now() + Duration::from_secs(600);
+        for i in 0..20_000 {
+            let claim = store.claim_flow(&format!("flow-{i}"), until).await.unwrap();
+            assert_eq!(claim, FlowClaim::Claimed);
+        }
+        let (flows, sweeps) = {
+            let memory = store.lock();
+            (memory.flows.len(), memory.sweeps)
+        };
+        assert_eq!(flows, 20_000, "a live flow is never forgotten");
+        // At 1,024 flows, then at twice what each sweep kept: 2,048, 4,096, 8,192, 16,384.
+        assert_eq!(sweeps, 5);
+        assert_eq!(
+            store.claim_flow("flow-7", until).await.unwrap(),
+            FlowClaim::InProgress
+        );
+    }
+
+    /// A sweep forgets the flows that can no longer arrive, and keeps the others.
+    #[tokio::test]
+    async fn a_sweep_forgets_expired_flows_and_keeps_live_ones() {
+        let store = MemoryStore::new();
+        let past = SystemTime::now() - Duration::from_secs(1);
+        {
+            let mut memory = store.lock();
+            for i in 0..5_000 {
+                memory
+                    .flows
+                    .insert(format!("old-{i}"), (FlowClaim::Failed, past));
+            }
+        }
+        let until = SystemTime::now() + Duration::from_secs(600);
+        store.claim_flow("live-0", until).await.unwrap();
+        store.claim_flow("live-1", until).await.unwrap();
+        let memory = store.lock();
+        assert_eq!(memory.sweeps, 1);
+        let mut left: Vec<&String> = memory.flows.keys().collect();
+        left.sort();
+        assert_eq!(left, ["live-0", "live-1"]);
     }
 }
