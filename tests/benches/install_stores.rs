@@ -3,9 +3,9 @@
 //!
 //! `cargo bench -p dd-integration-tests --bench install_stores`
 //!
-//! Each install is what a browser does: GET the onboarding URL (302 + flow cookie), GET the
-//! sandbox's authorize URL (302 with a code), GET the callback with the cookie (exchange, key,
-//! store, success page). For each store: installs per second with 1 and with 32 browsers at
+//! Each install is what a browser does ([`Connections`]): GET the onboarding URL (302 + flow
+//! cookie), GET the sandbox's authorize URL (302 with a code), GET the callback with the cookie
+//! (exchange, key, store, success page). For each store: installs per second with 1 and with 32 browsers at
 //! once; the SDK's own time in the callback (its wall time at the browser minus the time inside
 //! the calls to Datadog, the `datadog.oauth.exchange`, `datadog.org.confirm` and
 //! `datadog.api_key.create` spans),
@@ -103,43 +103,103 @@ struct Browser {
     /// Kept alive for the benchmark's length: the app's Datadog.
     _sandbox: Sandbox,
     app: String,
-    http: reqwest::Client,
+}
+
+/// A browser's connections, one per host it talks to (the app, the sandbox), kept alive between
+/// its requests: plain HTTP/1.1 GETs on loopback, each answer read by its `Content-Length`. A
+/// browser of its own rather than an HTTP client library: the browsers share the 2 cores with
+/// the app and its database, and a real customer's browser costs the server nothing
+/// (BENCHMARKS.md gives the harness's CPU with each).
+#[derive(Default)]
+struct Connections(std::collections::HashMap<String, tokio::io::BufStream<tokio::net::TcpStream>>);
+
+/// What the browser reads of an answer.
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    body: Vec<u8>,
+}
+
+impl Connections {
+    async fn get(&mut self, url: &str, cookie: Option<&str>) -> Answer {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let rest = url.strip_prefix("http://").expect("a loopback http URL");
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let mut request = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\n");
+        if let Some(cookie) = cookie {
+            request.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        request.push_str("\r\n");
+        for attempt in 0..2 {
+            if attempt > 0 || !self.0.contains_key(authority) {
+                let stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+                stream.set_nodelay(true).unwrap();
+                self.0
+                    .insert(authority.to_owned(), tokio::io::BufStream::new(stream));
+            }
+            let conn = self.0.get_mut(authority).unwrap();
+            conn.write_all(request.as_bytes()).await.unwrap();
+            conn.flush().await.unwrap();
+            let mut line = String::new();
+            // A connection the server closed while idle: once more on a new one.
+            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                continue;
+            }
+            let status = line.split(' ').nth(1).unwrap().parse().unwrap();
+            let (mut length, mut location, mut set_cookie) = (0, None, None);
+            loop {
+                line.clear();
+                conn.read_line(&mut line).await.unwrap();
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                let value = value.trim().to_owned();
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.parse().unwrap(),
+                    "location" => location = Some(value),
+                    "set-cookie" => {
+                        set_cookie.get_or_insert(value);
+                    }
+                    "transfer-encoding" => panic!("an answer without a length: {value}"),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            conn.read_exact(&mut body).await.unwrap();
+            return Answer {
+                status,
+                location,
+                set_cookie,
+                body,
+            };
+        }
+        panic!("{url}: no answer on a new connection")
+    }
 }
 
 impl Browser {
-    /// One install; returns the callback's wall time.
-    async fn install(&self, org: &SandboxOrg) -> Duration {
+    /// One install on `conns`; returns the callback's wall time.
+    async fn install(&self, conns: &mut Connections, org: &SandboxOrg) -> Duration {
         let onboarding = format!(
             "{}/connect?site={}&domain={}",
             self.app,
             org.site.origin(),
             org.domain
         );
-        let r = self.http.get(onboarding).send().await.unwrap();
-        assert_eq!(r.status(), 302);
-        let set = r.headers()["set-cookie"].to_str().unwrap();
-        let cookie = set.split(';').next().unwrap().to_owned();
-        let authorize = r.headers()["location"].to_str().unwrap().to_owned();
-        let r = self
-            .http
-            .get(authorize)
-            .header("cookie", format!("{SESSION_COOKIE}={}", org.id))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 302);
-        let callback = r.headers()["location"].to_str().unwrap().to_owned();
+        let r = conns.get(&onboarding, None).await;
+        assert_eq!(r.status, 302);
+        let cookie = r.set_cookie.unwrap().split(';').next().unwrap().to_owned();
+        let session = format!("{SESSION_COOKIE}={}", org.id);
+        let r = conns.get(&r.location.unwrap(), Some(&session)).await;
+        assert_eq!(r.status, 302);
+        let callback = r.location.unwrap();
         let start = Instant::now();
-        let r = self
-            .http
-            .get(callback)
-            .header("cookie", cookie)
-            .send()
-            .await
-            .unwrap();
+        let r = conns.get(&callback, Some(&cookie)).await;
         let callback_time = start.elapsed();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
-        let _ = r.bytes().await.unwrap();
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
         callback_time
     }
 }
@@ -158,11 +218,12 @@ async fn rate(bench: &Arc<Browser>, orgs: Vec<SandboxOrg>, browsers: usize) -> f
         let bench = bench.clone();
         let queue = queue.clone();
         tasks.spawn(async move {
+            let mut conns = Connections::default();
             loop {
                 let Some(org) = queue.lock().unwrap().pop() else {
                     break;
                 };
-                bench.install(&org).await;
+                bench.install(&mut conns, &org).await;
             }
         });
     }
@@ -368,10 +429,6 @@ async fn measure(
     let bench = Arc::new(Browser {
         _sandbox: sandbox,
         app,
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
     });
     rate(&bench, warm, 8).await;
     timed.tap.take();
@@ -385,9 +442,10 @@ async fn measure(
     let mut own = Vec::with_capacity(serial.len());
     let started = Instant::now();
     let count = serial.len();
+    let mut conns = Connections::default();
     for org in &serial {
         *datadog_time.0.lock().unwrap() = Duration::ZERO;
-        let callback = bench.install(org).await;
+        let callback = bench.install(&mut conns, org).await;
         let in_datadog = *datadog_time.0.lock().unwrap();
         own.push(callback.saturating_sub(in_datadog));
     }
