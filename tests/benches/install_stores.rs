@@ -5,21 +5,23 @@
 //!
 //! Each install is what a browser does ([`Connections`]): GET the onboarding URL (302 + flow
 //! cookie), GET the sandbox's authorize URL (302 with a code), GET the callback with the cookie
-//! (exchange, key, store, success page). For each store: installs per second with 1 and with 32 browsers at
-//! once; the SDK's own time in the callback (its wall time at the browser minus the time inside
-//! the calls to Datadog, the `datadog.oauth.exchange`, `datadog.org.confirm` and
-//! `datadog.api_key.create` spans),
-//! one install at a time; each store method's calls per install and time per call, measured
-//! by a tap on the store ([`Tapped`]); and, during the 32-browser phase, the CPU per install of
-//! the app (the SDK's server and store, on a runtime of its own), of the database server and of
-//! the harness (the sandbox and the browsers, on another runtime). Before SQLite, the disk's
-//! floor: two synced writes 0.5 ms apart. Both databases sync every commit they are asked to:
-//! SQLite in WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster
-//! from Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
+//! (exchange, key, store, success page). For each store: installs per second with 1 and with 32
+//! browsers at once; the SDK's own time in the callback (its wall time at the browser minus the
+//! time inside the calls to Datadog, the `datadog.oauth.exchange`, `datadog.org.confirm` and
+//! `datadog.api_key.create` spans), one install at a time; each store method's calls per install
+//! and time per call, measured by a tap on the store ([`Tapped`]); and, during the 32-browser
+//! phase, the CPU per install of the app (the SDK's server and store, on a runtime of its own),
+//! of PostgreSQL's server processes and of the harness (the sandbox and the browsers, on another
+//! runtime), with the installs per second that the app's (and database's) CPU alone would allow
+//! on this machine's cores: a ceiling, computed, not measured. Before SQLite, the disk's floor:
+//! two synced writes 0.5 ms apart. Both databases sync every commit they are asked to: SQLite in
+//! WAL mode with `synchronous=FULL`, PostgreSQL with its defaults (a throwaway cluster from
+//! Debian's binaries unless `DD_TEST_POSTGRES_URL` names a server).
 //!
 //! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores;
 //! `BENCH_INSTALLS=n` makes n installs at 32 browsers (n / 4 one at a time); `BENCH_PG_RTT_US=n`
-//! puts PostgreSQL n microseconds of round trip away, behind a proxy.
+//! puts the throwaway cluster at least n microseconds of round trip away, behind a proxy (each
+//! chunk is held by a thread's sleep, which can overshoot).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -139,11 +141,12 @@ impl Connections {
                     .insert(authority.to_owned(), tokio::io::BufStream::new(stream));
             }
             let conn = self.0.get_mut(authority).unwrap();
-            conn.write_all(request.as_bytes()).await.unwrap();
-            conn.flush().await.unwrap();
             let mut line = String::new();
             // A connection the server closed while idle: once more on a new one.
-            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+            if conn.write_all(request.as_bytes()).await.is_err()
+                || conn.flush().await.is_err()
+                || conn.read_line(&mut line).await.unwrap_or(0) == 0
+            {
                 continue;
             }
             let status = line.split(' ').nth(1).unwrap().parse().unwrap();
@@ -245,10 +248,7 @@ fn cpu_by_role() -> (u64, u64) {
     {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        let ran = std::fs::read_to_string(path.join("schedstat"))
-            .ok()
-            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
-            .unwrap_or(0);
+        let ran = dd_integration_tests::cpu::schedstat_ns(&path.join("schedstat")).unwrap_or(0);
         if name.starts_with("app") || name.starts_with("sqlx-sqlite") {
             app += ran;
         } else if name.starts_with("harness") {
@@ -327,15 +327,10 @@ fn disk_floor(dir: &std::path::Path) -> (f64, f64) {
 /// passing it on, in each direction: a database `2 * one_way` of round trip away, as a managed
 /// database in the app's region is. Threads of its own, counted as neither the app nor the
 /// harness. Returns the URL to connect through it.
-fn delayed(url: &str, one_way: Duration) -> String {
+fn delayed(url: &str, socket_dir: &std::path::Path, one_way: Duration) -> String {
     use std::io::{Read, Write};
     let parsed = url::Url::parse(url).unwrap();
-    let dir = parsed
-        .query_pairs()
-        .find(|(k, _)| k == "host")
-        .map(|(_, v)| v.into_owned())
-        .expect("a throwaway cluster's URL names its socket directory");
-    let socket = format!("{dir}/.s.PGSQL.{}", parsed.port().unwrap_or(5432));
+    let socket = socket_dir.join(format!(".s.PGSQL.{}", parsed.port().unwrap_or(5432)));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
@@ -377,6 +372,7 @@ async fn on_app<T: Send + 'static>(
 
 async fn measure(
     name: &str,
+    has_server: bool,
     store: Arc<dyn InstallationStore>,
     installs: usize,
     datadog_time: &DatadogTime,
@@ -458,12 +454,21 @@ async fn measure(
         percentile(&own, 0.99).as_secs_f64() * 1e3,
     );
     let per_install = |ns: u64| ns as f64 / installs as f64 / 1e3;
+    // A database server only for the store that has one: otherwise any `postgres` running here
+    // is someone else's.
+    let database = if has_server { cpu.database } else { 0 };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{name:<10}   CPU per install at 32 browsers: the app (the SDK and the store's client) {:.0} us, the database server {:.0} us, the harness (sandbox, browsers) {:.0} us; the app and its database alone: {:.0} installs/s on 2 cores",
+        "{name:<10}   CPU per install at 32 browsers: the app (the SDK and the store's client) {:.0} us, {}the harness (sandbox, browsers) {:.0} us; what that CPU allows the app{} on {cores} cores, were nothing else running and nothing waited: {:.0} installs/s",
         per_install(cpu.app),
-        per_install(cpu.database),
+        if has_server {
+            format!("the database server {:.0} us, ", per_install(database))
+        } else {
+            String::new()
+        },
         per_install(cpu.harness),
-        2e6 / per_install(cpu.app + cpu.database),
+        if has_server { " and its database" } else { "" },
+        cores as f64 * 1e6 / per_install(cpu.app + database),
     );
     for (what, calls, installs) in [
         ("32 browsers", &calls, installs),
@@ -522,6 +527,7 @@ fn main() {
         if runs("memory") {
             measure(
                 "memory",
+                false,
                 Arc::new(dd_integration::MemoryStore::new()),
                 installs,
                 &datadog_time,
@@ -541,7 +547,15 @@ fn main() {
                 SqliteStore::open(file, sealer()).await.unwrap()
             })
             .await;
-            measure("SQLite", Arc::new(sqlite), installs, &datadog_time, &app).await;
+            measure(
+                "SQLite",
+                false,
+                Arc::new(sqlite),
+                installs,
+                &datadog_time,
+                &app,
+            )
+            .await;
             let _ = std::fs::remove_dir_all(&dir);
         }
         if !runs("postgres") {
@@ -555,8 +569,12 @@ fn main() {
                     .ok()
                     .and_then(|n| n.parse::<u64>().ok())
                 {
-                    url = delayed(&url, Duration::from_micros(rtt / 2));
-                    println!("PostgreSQL behind a proxy adding {rtt} us of round trip");
+                    let Some(dir) = server.socket_dir() else {
+                        eprintln!("BENCH_PG_RTT_US needs the throwaway cluster, not DD_TEST_POSTGRES_URL");
+                        return;
+                    };
+                    url = delayed(&url, dir, Duration::from_micros(rtt / 2));
+                    println!("PostgreSQL behind a proxy adding at least {rtt} us of round trip");
                 }
                 let postgres = on_app(&app, async move {
                     PostgresStore::connect(&url, sealer()).await.unwrap()
@@ -564,6 +582,7 @@ fn main() {
                 .await;
                 measure(
                     "PostgreSQL",
+                    true,
                     Arc::new(postgres),
                     installs,
                     &datadog_time,

@@ -9,8 +9,8 @@
 //! `set_api_key`. The client's CPU is this thread's (the runtime is single-threaded); the
 //! server's is every `postgres` process's on the machine (the throwaway cluster is meant to be
 //! the only one running); both from `schedstat`. A throwaway cluster from Debian's binaries with
-//! `fsync=on` and `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (then
-//! the server's CPU is read only if it runs here).
+//! `fsync=on` and `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (its CPU
+//! shows as `n/a` when no `postgres` process runs here).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -19,8 +19,20 @@ use std::time::{Duration, SystemTime};
 
 use dd_integration::store::conformance::{sample_api_key, sample_installation};
 use dd_integration::store::{InstallationStore, PostgresStore};
-use dd_integration::{InstallationId, Sealer, SealingKey};
+use dd_integration::{Sealer, SealingKey};
 use dd_integration_tests::cpu::{postgres_by_pid, postgres_since, this_thread};
+
+/// The CPU `work` cost this thread and, when the cluster runs here, the `postgres` processes
+/// (ns). The thread's clock is read inside the server's, so neither counts the other's reading.
+async fn spent(work: impl Future<Output = ()>) -> (u64, Option<u64>) {
+    let server_before = postgres_by_pid();
+    let client_before = this_thread();
+    work.await;
+    let client = this_thread() - client_before;
+    let server_after = postgres_by_pid();
+    let server = (!server_after.is_empty()).then(|| postgres_since(&server_before, &server_after));
+    (client, server)
+}
 
 fn main() {
     let calls: usize = std::env::var("BENCH_CALLS")
@@ -32,15 +44,14 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let server = match postgres_support::PostgresServer::find(
-            postgres_support::Durability::Full,
-        ) {
-            Ok(server) => server,
-            Err(why) => {
-                eprintln!("PostgreSQL SKIPPED: {why}");
-                return;
-            }
-        };
+        let server =
+            match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
+                Ok(server) => server,
+                Err(why) => {
+                    eprintln!("PostgreSQL SKIPPED: {why}");
+                    return;
+                }
+            };
         let url = server.database().await;
         let sealer = Sealer::new(SealingKey::from_bytes("bench", &[0x42; 32]).unwrap());
         let store = PostgresStore::connect(&url, sealer).await.unwrap();
@@ -54,36 +65,43 @@ fn main() {
             let mut installs: Vec<_> = (0..calls)
                 .map(|i| sample_installation(&format!("org-{round}-{i}")))
                 .collect();
-            // The client's clock read inside the server's, so that neither counts the other's
-            // reading.
-            let s0 = postgres_by_pid();
-            let c0 = this_thread();
-            for flow in &flows {
-                store.claim_flow(flow, kept_until).await.unwrap();
-            }
-            let c1 = this_thread();
-            let s1 = postgres_by_pid();
-            for (installation, flow) in installs.iter_mut().zip(&flows) {
-                installation.id = InstallationId::generate();
-                store.insert_for_flow(installation, flow).await.unwrap();
-            }
-            let c2 = this_thread();
-            let s2 = postgres_by_pid();
-            for installation in &installs {
-                store.set_api_key(&installation.id, &key).await.unwrap();
-            }
-            let c3 = this_thread();
-            let s3 = postgres_by_pid();
-            let us = |ns: u64| ns as f64 / 1e3 / calls as f64;
-            println!(
-                "round {round}: CPU per call, client / server (us): claim_flow {:.1} / {:.1}; insert_for_flow {:.1} / {:.1}; set_api_key {:.1} / {:.1}",
-                us(c1 - c0),
-                us(postgres_since(&s0, &s1)),
-                us(c2 - c1),
-                us(postgres_since(&s1, &s2)),
-                us(c3 - c2),
-                us(postgres_since(&s2, &s3)),
+            let mut line = format!("round {round}: CPU per call, client / server (us):");
+            let mut report = |call: &str, (client, server): (u64, Option<u64>)| {
+                let us = |ns: u64| format!("{:.1}", ns as f64 / 1e3 / calls as f64);
+                line.push_str(&format!(
+                    " {call} {} / {};",
+                    us(client),
+                    server.map_or("n/a".into(), us)
+                ));
+            };
+            report(
+                "claim_flow",
+                spent(async {
+                    for flow in &flows {
+                        store.claim_flow(flow, kept_until).await.unwrap();
+                    }
+                })
+                .await,
             );
+            report(
+                "insert_for_flow",
+                spent(async {
+                    for (installation, flow) in installs.iter_mut().zip(&flows) {
+                        store.insert_for_flow(installation, flow).await.unwrap();
+                    }
+                })
+                .await,
+            );
+            report(
+                "set_api_key",
+                spent(async {
+                    for installation in &installs {
+                        store.set_api_key(&installation.id, &key).await.unwrap();
+                    }
+                })
+                .await,
+            );
+            println!("{line}");
         }
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         println!("load average at the end: {}", load.trim());

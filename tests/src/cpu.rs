@@ -2,6 +2,17 @@
 //! harness apart.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The CPU time (ns) a `schedstat` file under `/proc` records: its first field.
+pub fn schedstat_ns(path: &Path) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
 
 /// CPU time (ns) of every `postgres` process on the machine, by pid, from each one's
 /// `schedstat`. A benchmark's throwaway cluster is meant to be the only one running.
@@ -17,9 +28,7 @@ pub fn postgres_by_pid() -> BTreeMap<u32, u64> {
         };
         let path = entry.path();
         if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
-            && let Some(ran) = std::fs::read_to_string(path.join("schedstat"))
-                .ok()
-                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            && let Some(ran) = schedstat_ns(&path.join("schedstat"))
         {
             by_pid.insert(pid, ran);
         }
@@ -37,9 +46,10 @@ pub fn postgres_since(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -
 }
 
 /// This thread's CPU time (ns), from `/proc/thread-self/schedstat`.
+///
+/// # Panics
+/// Where the kernel keeps no such file: a figure of 0 would read as a measurement.
 pub fn this_thread() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
+    schedstat_ns(Path::new("/proc/thread-self/schedstat"))
+        .expect("/proc/thread-self/schedstat (Linux with schedstats)")
 }

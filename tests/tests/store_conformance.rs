@@ -244,7 +244,7 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
 /// none of them idle long enough to be checked before use: a fail-over under load.
 async fn connections_closed_just_after_use(
     tag: &str,
-) -> Option<(std::sync::Arc<PostgresStore>, Installation, String)> {
+) -> Option<(std::sync::Arc<PostgresStore>, Installation)> {
     let server = postgres_support::server()?;
     let url = server.database().await;
     // Connections in use are never checked here, however long they sat idle.
@@ -272,7 +272,7 @@ async fn connections_closed_just_after_use(
         closed.len() >= 2,
         "the pool should hold several connections: {closed:?}"
     );
-    Some((store, installation, url))
+    Some((store, installation))
 }
 
 /// A connection the server closes just after its last use (a fail-over under load) fails the
@@ -281,7 +281,7 @@ async fn connections_closed_just_after_use(
 /// pool's other closed connections.
 #[tokio::test]
 async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
-    let Some((store, installation, _)) = connections_closed_just_after_use("org-failover").await
+    let Some((store, installation)) = connections_closed_just_after_use("org-failover").await
     else {
         return;
     };
@@ -305,7 +305,7 @@ async fn after_a_call_meets_a_closed_connection_the_next_calls_get_live_ones() {
 /// connection turns out closed, it is written again on a checked one rather than lost.
 #[tokio::test]
 async fn an_installs_write_that_meets_a_closed_connection_is_written_again() {
-    let Some((store, current, _)) = connections_closed_just_after_use("org-failover-install").await
+    let Some((store, current)) = connections_closed_just_after_use("org-failover-install").await
     else {
         return;
     };

@@ -386,6 +386,22 @@ async fn must_get<S: InstallationStore + ?Sized>(store: &S, id: &InstallationId)
         .unwrap_or_else(|| panic!("get({id}) found nothing after it was stored"))
 }
 
+/// The flow `flow_id` ended with `installed`, as a later claim of it finds.
+async fn assert_flow_installed<S: InstallationStore + ?Sized>(
+    store: &S,
+    flow_id: &str,
+    installed: &InstallationId,
+) {
+    assert_eq!(
+        store
+            .claim_flow(flow_id, SystemTime::now())
+            .await
+            .expect("claim_flow"),
+        FlowClaim::Installed(installed.clone()),
+        "the outcome of {flow_id}"
+    );
+}
+
 async fn must_insert<S: InstallationStore + ?Sized>(store: &S, installation: &Installation) {
     store
         .insert(installation)
@@ -1276,13 +1292,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
         (stored.id.clone(), stored.previous),
         (first.id.clone(), None)
     );
-    assert_eq!(
-        other
-            .claim_flow("flow-insert", SystemTime::now())
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Installed(first.id.clone())
-    );
+    assert_flow_installed(&*other, "flow-insert", &first.id).await;
     // The org's next installation on the same domain replaces its current one, in the same
     // write: linked, marked replaced, and returned as it was.
     claimed(Arc::clone(&one), "flow-second").await;
@@ -1311,13 +1321,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
         replaced.version + 1,
         "marking it is a change"
     );
-    assert_eq!(
-        other
-            .claim_flow("flow-second", SystemTime::now())
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Installed(second.id.clone())
-    );
+    assert_flow_installed(&*other, "flow-second", &second.id).await;
     // On another Datadog domain, the org's current installation is not this one's to replace.
     claimed(Arc::clone(&one), "flow-domain").await;
     let mut elsewhere = sample_installation("org-flow");
@@ -1329,13 +1333,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
         .expect("insert_for_flow");
     assert!(replaced.is_none(), "{replaced:?}");
     assert_eq!(elsewhere.previous, None);
-    assert_eq!(
-        other
-            .claim_flow("flow-domain", SystemTime::now())
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Installed(elsewhere.id.clone())
-    );
+    assert_flow_installed(&*other, "flow-domain", &elsewhere.id).await;
     assert_eq!(
         must_get(&*other, &second.id).await.status,
         InstallationStatus::Active
@@ -1352,13 +1350,7 @@ async fn insert_for_flow<F: StoreFactory>(t: &Bench<'_, F>) {
             .is_none()
     );
     assert_eq!(unlinked.previous, None);
-    assert_eq!(
-        other
-            .claim_flow("flow-no-org", SystemTime::now())
-            .await
-            .expect("claim_flow"),
-        FlowClaim::Installed(unlinked.id.clone())
-    );
+    assert_flow_installed(&*other, "flow-no-org", &unlinked.id).await;
     assert_eq!(
         must_get(&*other, &elsewhere.id).await.status,
         InstallationStatus::Active

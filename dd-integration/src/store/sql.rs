@@ -1344,8 +1344,7 @@ where
 
     /// Inserts the installation and, given a flow, records the installation as that flow's
     /// outcome: one transaction, one synced commit (on PostgreSQL, with a flow, one statement).
-    /// Without a
-    /// flow (`insert`), the installation's `previous` one is marked replaced. With one
+    /// Without a flow (`insert`), the installation's `previous` one is marked replaced. With one
     /// (`insert_for_flow`), the store finds the one it replaces, in the same transaction: the
     /// org's current installation on the same domain, marked replaced and returned as it was.
     async fn insert_row(

@@ -344,7 +344,7 @@ type Staged = (u32, i64, f64);
 /// The most bytes `render_point` writes for a point: exact but for a fractional value,
 /// counted at its longest (24 bytes: `-1.2345678901234567e-308`).
 #[inline]
-fn point_bound(timestamp: i64, value: f64) -> usize {
+pub(crate) fn point_bound(timestamp: i64, value: f64) -> usize {
     fn digits(n: i64) -> usize {
         usize::from(n < 0)
             + n.unsigned_abs()

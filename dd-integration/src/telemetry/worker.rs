@@ -803,7 +803,7 @@ impl Worker {
         }
         let mut abandoned = Vec::new();
         // Datadog refused the key (a delivery marked the queue): nothing more is sent.
-        if self.queue.is_rejected() {
+        if queue.is_rejected() {
             s.close_batches();
             abandoned.extend(s.closed.drain(..));
         }
@@ -1216,10 +1216,8 @@ mod tests {
         let gzip = Codec::Gzip(6);
         // Before any payload: the codec's usual ratio, 4.
         assert_eq!(series_target(gzip, None), wire * 4 * 85 / 100);
-        assert_eq!(
-            series_target(gzip, measured(10.0, 1.2)),
-            (wire as f64 * 10.0 * 0.85 * 1.2) as usize
-        );
+        // 512,000 × 10 × 0.85 × 1.2.
+        assert_eq!(series_target(gzip, measured(10.0, 1.2)), 5_222_400);
         // A ratio or fill under 1 counts as 1; a payload never plans past the decompressed
         // limit.
         assert_eq!(series_target(gzip, measured(0.5, 0.5)), wire * 85 / 100);

@@ -12,7 +12,10 @@
 //!   runtime the default one (one worker on one core). Its data is built before the clock
 //!   starts; from then to the last answer it reports its CPU (`getrusage`, user and system, all
 //!   its threads), its wall time, and its peak memory growth (the peak resident set, reset by
-//!   `/proc/self/clear_refs` when the clock starts, less the resident set then).
+//!   `/proc/self/clear_refs` when the clock starts, less the resident set then). Each run
+//!   also prints its minor page faults while measured, on stderr.
+//! - `BENCH_ONLY=<prefix>` runs only the clients whose name starts with it (`metrics`,
+//!   `metrics-sdk`, `logs`, ...).
 //! - Bytes on the wire and requests are what the sink received.
 //!
 //! Correctness is checked apart, against the Datadog sandbox, by the `official-comparison`
@@ -57,27 +60,26 @@ fn pin(cpu: usize) {
     }
 }
 
-/// User and system CPU seconds of the whole process, every thread.
-fn cpu_seconds() -> f64 {
+/// The whole process's resource use so far, every thread.
+fn usage() -> libc::rusage {
     // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
+    unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
         libc::getrusage(libc::RUSAGE_SELF, &mut usage);
         usage
-    };
+    }
+}
+
+/// User and system CPU seconds of the whole process, every thread.
+fn cpu_seconds() -> f64 {
+    let usage = usage();
     let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 /// Minor page faults of the whole process so far (memory touched for the first time).
 fn minor_faults() -> i64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    usage.ru_minflt
+    usage().ru_minflt
 }
 
 /// A field of /proc/self/status in KiB.
