@@ -311,9 +311,9 @@ pub(super) struct SqlStore<DB: Database> {
     /// Other processes sharing the file still meet SQLite's lock. `None` on PostgreSQL, whose
     /// writers run concurrently.
     writer: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// The install path's writes waiting for their turn on SQLite: the writer whose turn it is
-    /// commits every one queued in one transaction (group commit), so that concurrent installs
-    /// share one disk sync instead of taking one each.
+    /// The install path's writes waiting for their turn on SQLite: one task ([`lead`]) takes
+    /// turns, each committing every write queued meanwhile in one transaction (group commit), so
+    /// that concurrent installs share one disk sync instead of taking one each.
     queue: Queue<DB>,
     /// PostgreSQL: told when a statement found its connection closed, so that the pool checks
     /// every connection it hands out for a while (see [`Liveness`]).
@@ -378,8 +378,20 @@ fn connection_lost(error: &sqlx::Error) -> bool {
     }
 }
 
-/// The writes waiting for the next group commit, each with how durable it must be.
-type Queue<DB> = Arc<std::sync::Mutex<Vec<(Job<DB>, Durability)>>>;
+/// The writes waiting for the next group commit (SQLite), and whether a task is committing them.
+type Queue<DB> = Arc<std::sync::Mutex<Pending<DB>>>;
+
+/// What [`Queue`] holds.
+struct Pending<DB: Database> {
+    /// The writes not yet taken by a turn, each with how durable it must be.
+    jobs: Vec<(Job<DB>, Durability)>,
+    /// A task ([`lead`]) is taking turns until it finds no write waiting: a write queued while
+    /// it does is committed by it, and its caller starts no task of its own.
+    leading: bool,
+    /// Times the group commit took the write lock since the store opened: its turns, and the
+    /// last look of each task that finds no write waiting.
+    turns: u64,
+}
 
 /// Whether a batched write must be on disk before its caller hears of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -493,6 +505,180 @@ type Work<DB, T> = Box<
             Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'c>,
         > + Send,
 >;
+
+/// What a write's caller hears when its batch could not begin.
+fn not_begun() -> sqlx::Error {
+    sqlx::Error::Protocol("the write's transaction could not begin".into())
+}
+
+/// Commits SQLite's queued writes, one group-commit turn after another, until a turn finds none
+/// waiting; one task at a time does this ([`Pending::leading`]).
+///
+/// The write lock is taken for each turn and let go between turns, so that a write outside the
+/// group commit (a token refresh, a lease, an uninstall) waits for the turn under way, not for
+/// every write queued after it. Before, each write's own task waited for the lock in turn, and
+/// found its write already committed by an earlier turn most of the time: under many concurrent
+/// installs those tasks queued up faster than they drained, each turn took whatever one or two
+/// writes had arrived since the last, and a refresh waited seconds behind them (BENCHMARKS.md).
+/// The turns keep one connection while there is work, so its page cache stays warm (SQLite
+/// empties a connection's cache when another connection wrote).
+async fn lead<DB>(
+    pool: Pool<DB>,
+    writer: Arc<tokio::sync::Mutex<()>>,
+    queue: Queue<DB>,
+    dialect: Dialect,
+) where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let mut leading = Leading(Some(Arc::clone(&queue)));
+    let mut conn: Option<sqlx::pool::PoolConnection<DB>> = None;
+    loop {
+        let _turn = Arc::clone(&writer).lock_owned().await;
+        let jobs = {
+            let mut pending = queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pending.turns += 1;
+            if pending.jobs.is_empty() {
+                // Under the queue's lock: a write queued after this sees no task leading, and
+                // starts one.
+                pending.leading = false;
+                leading.0 = None;
+                return;
+            }
+            std::mem::take(&mut pending.jobs)
+        };
+        let mut held = match conn.take() {
+            Some(held) => held,
+            None => match pool.acquire().await {
+                Ok(held) => held,
+                // The jobs, dropped, answer their callers that the batch could not begin.
+                Err(e) => {
+                    tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
+                    continue;
+                }
+            },
+        };
+        if turn(&mut held, jobs, dialect, Some(&queue)).await {
+            conn = Some(held);
+        } else {
+            held.close_on_drop();
+        }
+    }
+}
+
+/// Held by the task taking turns ([`lead`]): if that task ends with writes still queued (its
+/// runtime shut down, or a write panicked), they are dropped, so that their callers hear of it
+/// rather than wait, and the next write starts a task again.
+struct Leading<DB: Database>(Option<Queue<DB>>);
+
+impl<DB: Database> Drop for Leading<DB> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0.take() {
+            let dropped = {
+                let mut pending = queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                pending.leading = false;
+                std::mem::take(&mut pending.jobs)
+            };
+            drop(dropped);
+        }
+    }
+}
+
+/// One transaction over `jobs`, each answered once it ended (in a savepoint of its own when
+/// there are several); on SQLite, a batch of claims alone is committed without a disk sync.
+/// A write that fails puts the ones after it back in `queue`, first in line. Whether `conn` may
+/// be used again.
+async fn turn<DB>(
+    conn: &mut DB::Connection,
+    jobs: Vec<(Job<DB>, Durability)>,
+    dialect: Dialect,
+    queue: Option<&Queue<DB>>,
+) -> bool
+where
+    DB: Database,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+{
+    let unsynced =
+        dialect == Dialect::Sqlite && jobs.iter().all(|(_, sync)| *sync == Durability::Log);
+    if unsynced
+        && sqlx::query::<DB>("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+    {
+        // The jobs, dropped, answer their callers that the batch could not begin.
+        return false;
+    }
+    let committed = match conn.begin_with(dialect.begin_write()).await {
+        Ok(mut tx) => {
+            let shared = jobs.len() > 1;
+            let mut finishes = Vec::with_capacity(jobs.len());
+            let mut all_ok = true;
+            let mut jobs = jobs.into_iter();
+            for (job, _) in jobs.by_ref() {
+                let (finish, ok) = job(&mut *tx, shared).await;
+                all_ok &= ok;
+                finishes.push(finish);
+                if !ok {
+                    // Some failures (a full disk, an I/O error) end SQLite's transaction by
+                    // themselves: no later write may run in what could be autocommit mode. The
+                    // rest go back, first in line, for the next turn.
+                    break;
+                }
+            }
+            let rest: Vec<(Job<DB>, Durability)> = jobs.collect();
+            if !rest.is_empty()
+                && let Some(queue) = queue
+            {
+                let mut pending = queue
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let later = std::mem::take(&mut pending.jobs);
+                pending.jobs.extend(rest);
+                pending.jobs.extend(later);
+            }
+            // A write alone that failed is rolled back whole (dropping the transaction); shared
+            // ones were each rolled back to their savepoint.
+            let committed = if shared || all_ok {
+                tx.commit().await.map_err(|e| CommitFailed::of(&e))
+            } else {
+                drop(tx);
+                Err(CommitFailed {
+                    code: None,
+                    message: "rolled back".to_owned(),
+                })
+            };
+            for finish in finishes {
+                finish(committed.clone());
+            }
+            committed.is_ok()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
+            false
+        }
+    };
+    // A failed commit or a failed lone write may leave the connection believing it is in a
+    // transaction SQLite already ended (sqlx counts one until a COMMIT or ROLLBACK succeeds):
+    // it is not used again.
+    let mut reusable = committed;
+    if unsynced
+        && sqlx::query::<DB>("PRAGMA synchronous = FULL")
+            .execute(&mut *conn)
+            .await
+            .is_err()
+    {
+        // Never used again unsynced.
+        reusable = false;
+    }
+    reusable
+}
 
 impl<DB: Database> SqlStore<DB> {
     /// Closes the pool's connections (waiting for the ones in use to come back).
@@ -829,15 +1015,20 @@ where
             claims: AtomicU32::new(0),
             writer: matches!(dialect, Dialect::Sqlite)
                 .then(|| Arc::new(tokio::sync::Mutex::new(()))),
-            queue: Arc::new(std::sync::Mutex::new(Vec::new())),
+            queue: Arc::new(std::sync::Mutex::new(Pending {
+                jobs: Vec::new(),
+                leading: false,
+                turns: 0,
+            })),
         };
         store.migrate().await?;
         Ok(store)
     }
 
     /// Runs `work` as one write: on SQLite, queued and committed with every other write queued
-    /// meanwhile (one transaction, one disk sync, each write in its own savepoint); on
-    /// PostgreSQL, in a transaction of its own. The answer comes once the transaction committed.
+    /// meanwhile (one transaction, one disk sync, each write in its own savepoint) by the task
+    /// taking turns ([`lead`]), which the first write to find none starts; on PostgreSQL, in a
+    /// transaction of its own. The answer comes once the transaction committed.
     async fn batched<T: Send + 'static>(
         &self,
         sync: Durability,
@@ -890,128 +1081,66 @@ where
             })
         });
         let pool = self.pool.clone();
-        let begin = self.dialect.begin_write();
         let dialect = self.dialect;
-        let writer = self.writer.clone();
+        let Some(writer) = self.writer.clone() else {
+            // PostgreSQL: alone in its transaction, on a task of its own, so that a caller that
+            // stops waiting leaves no transaction half done.
+            let task = tokio::spawn(async move {
+                let mut conn = match pool.acquire().await {
+                    Ok(conn) => conn,
+                    // The job, dropped, answers its caller with a closed channel.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "a write could not begin");
+                        return;
+                    }
+                };
+                if !turn(&mut conn, vec![(job, sync)], dialect, None).await {
+                    conn.close_on_drop();
+                }
+            });
+            return match answered.await {
+                Ok(result) => Ok(result),
+                // No answer: the transaction could not begin, or its task ended early.
+                Err(_) => match task.await {
+                    Ok(()) => Ok(Err(not_begun())),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => Err(StoreError::Backend(
+                        "a store transaction was cancelled because the runtime is shutting down"
+                            .into(),
+                    )),
+                },
+            };
+        };
         let queue = Arc::clone(&self.queue);
-        // On a task of its own: a caller that stops waiting leaves no batch half done, and a
-        // caller whose write another turn committed hears of it without waiting for this one.
-        let task = tokio::spawn(async move {
-            let (jobs, _turn) = match writer {
-                Some(writer) => {
-                    queue
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((job, sync));
-                    let turn = writer.lock_owned().await;
-                    let jobs = std::mem::take(
-                        &mut *queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner),
-                    );
-                    (jobs, Some(turn))
-                }
-                None => (vec![(job, sync)], None),
-            };
-            // Empty: an earlier turn committed this write with its own.
-            if jobs.is_empty() {
-                return;
-            }
-            let mut conn = match pool.acquire().await {
-                Ok(conn) => conn,
-                // The jobs, dropped, answer their callers with a closed channel.
-                Err(e) => {
-                    tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
-                    return;
-                }
-            };
-            // A batch of claims alone skips SQLite's disk sync; any other write syncs them all.
-            let unsynced =
-                dialect == Dialect::Sqlite && jobs.iter().all(|(_, sync)| *sync == Durability::Log);
-            if unsynced
-                && sqlx::query::<DB>("PRAGMA synchronous = NORMAL")
-                    .execute(&mut *conn)
-                    .await
-                    .is_err()
-            {
-                return;
-            }
-            let committed = match conn.begin_with(begin).await {
-                Ok(mut tx) => {
-                    let shared = jobs.len() > 1;
-                    let mut finishes = Vec::with_capacity(jobs.len());
-                    let mut all_ok = true;
-                    let mut jobs = jobs.into_iter();
-                    for (job, _) in jobs.by_ref() {
-                        let (finish, ok) = job(&mut *tx, shared).await;
-                        all_ok &= ok;
-                        finishes.push(finish);
-                        if !ok {
-                            // Some failures (a full disk, an I/O error) end SQLite's transaction
-                            // by themselves: no later write may run in what could be autocommit
-                            // mode. The rest go back, first in line, for the next turn.
-                            break;
-                        }
-                    }
-                    let rest: Vec<(Job<DB>, Durability)> = jobs.collect();
-                    if !rest.is_empty() {
-                        let mut waiting = queue
-                            .lock()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let later = std::mem::take(&mut *waiting);
-                        waiting.extend(rest);
-                        waiting.extend(later);
-                    }
-                    // A write alone that failed is rolled back whole (dropping the transaction);
-                    // shared ones were each rolled back to their savepoint.
-                    let committed = if shared || all_ok {
-                        tx.commit().await.map_err(|e| CommitFailed::of(&e))
-                    } else {
-                        drop(tx);
-                        Err(CommitFailed {
-                            code: None,
-                            message: "rolled back".to_owned(),
-                        })
-                    };
-                    for finish in finishes {
-                        finish(committed.clone());
-                    }
-                    committed.is_ok()
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, writes = jobs.len(), "a batch of writes could not begin");
-                    false
-                }
-            };
-            // A failed commit or a failed lone write may leave the connection believing it is
-            // in a transaction SQLite already ended (sqlx counts one until a COMMIT or ROLLBACK
-            // succeeds): it never goes back to the pool.
-            if !committed {
-                conn.close_on_drop();
-            }
-            if unsynced
-                && sqlx::query::<DB>("PRAGMA synchronous = FULL")
-                    .execute(&mut *conn)
-                    .await
-                    .is_err()
-            {
-                // Never back into the pool unsynced.
-                conn.close_on_drop();
-            }
-        });
+        let lead_now = {
+            let mut pending = queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            pending.jobs.push((job, sync));
+            !std::mem::replace(&mut pending.leading, true)
+        };
+        // The first write to find no task committing starts one; the others wait for their
+        // answer only. On a task rather than in the caller: a caller that stops waiting leaves
+        // no batch half done, and the writes queued behind it are still committed.
+        if lead_now {
+            tokio::spawn(lead(pool, writer, queue, dialect));
+        }
         match answered.await {
             Ok(result) => Ok(result),
-            // No answer: the batch could not begin, or its task ended early.
-            Err(_) => match task.await {
-                Ok(()) => Ok(Err(sqlx::Error::Protocol(
-                    "the write's transaction could not begin".into(),
-                ))),
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(_) => Err(StoreError::Backend(
-                    "a store transaction was cancelled because the runtime is shutting down".into(),
-                )),
-            },
+            // No answer: the batch could not begin (the pool gave no connection), or the task
+            // committing it ended early (the runtime shutting down).
+            Err(_) => Ok(Err(not_begun())),
         }
+    }
+
+    /// Times the group commit took the write lock since the store opened (SQLite; 0 on
+    /// PostgreSQL).
+    #[cfg(test)]
+    pub(super) fn turns(&self) -> u64 {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .turns
     }
 
     /// This process's turn to write (SQLite; on PostgreSQL, no wait): see [`SqlStore::writer`].
