@@ -240,6 +240,190 @@ async fn connections_the_server_closed_while_idle_are_replaced_without_a_failed_
         .unwrap();
 }
 
+/// The install's statements keep their connection between them rather than give it back to
+/// the pool (see `connections_kept_by_the_installs_statements_...` below): one the server
+/// closed while it sat kept and idle is replaced without failing a call.
+#[tokio::test]
+async fn a_kept_connection_the_server_closed_while_idle_is_replaced_without_a_failed_call() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect_with_pool(&url, sealer(), 2)
+        .await
+        .unwrap();
+    let installation = sample_installation("org-kept-idle");
+    store.insert(&installation).await.unwrap();
+    // Kept after it.
+    store
+        .set_api_key(&installation.id, &sample_api_key())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let closed = close_the_stores_connections(&url).await;
+    assert!(!closed.is_empty(), "the store held no connection");
+    for _ in 0..3 {
+        store
+            .set_api_key(&installation.id, &sample_api_key())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store
+            .claim_flow("flow-kept-idle", std::time::SystemTime::now())
+            .await
+            .unwrap(),
+        dd_integration::store::FlowClaim::Claimed
+    );
+}
+
+/// A proxy to the database at `url` that counts the requests the server answers with one
+/// `ReadyForQuery` each (a `Sync`, a simple `Query`), over all its connections: round trips.
+/// The plain protocol only, as `losing_the_installs_answer`.
+async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream = std::sync::Arc::new(Upstream::of(url));
+    let trips = std::sync::Arc::new(AtomicU64::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let counted = std::sync::Arc::clone(&trips);
+    tokio::spawn(async move {
+        loop {
+            let Ok((client, _)) = listener.accept().await else {
+                return;
+            };
+            let upstream = std::sync::Arc::clone(&upstream);
+            let trips = std::sync::Arc::clone(&counted);
+            tokio::spawn(async move {
+                client.set_nodelay(true).unwrap();
+                let (mut client_r, mut client_w) = client.into_split();
+                let (mut server_r, mut server_w) = upstream.connect().await;
+                let to_client = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut server_r, &mut client_w).await;
+                });
+                let mut from_client = Vec::new();
+                let mut buf = vec![0u8; 64 << 10];
+                // The client's first message (startup) has no type byte.
+                let mut started = false;
+                while let Ok(n @ 1..) = client_r.read(&mut buf).await {
+                    from_client.extend_from_slice(&buf[..n]);
+                    if !started && from_client.len() >= 4 {
+                        let len = u32::from_be_bytes(from_client[..4].try_into().unwrap());
+                        if from_client.len() >= len as usize {
+                            from_client.drain(..len as usize);
+                            started = true;
+                        }
+                    }
+                    if started {
+                        for (kind, _) in complete_messages(&mut from_client) {
+                            if matches!(kind, b'S' | b'Q') {
+                                trips.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                    }
+                    if server_w.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                to_client.abort();
+            });
+        }
+    });
+    let parsed = url::Url::parse(url).unwrap();
+    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
+    proxied.set_username(parsed.username()).unwrap();
+    proxied.set_password(parsed.password()).unwrap();
+    proxied.set_path(parsed.path());
+    proxied.set_query(Some("sslmode=disable"));
+    (proxied.to_string(), trips)
+}
+
+/// The callback's three statements (the claim, the installation, the key) make one round trip
+/// each on PostgreSQL: their connection is kept between them, not given back to sqlx's pool,
+/// which pings every connection given back (a second round trip each).
+#[tokio::test]
+async fn connections_kept_by_the_installs_statements_make_one_round_trip_each() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let (url, trips) = counting_round_trips(&server.database().await).await;
+    // No connection is checked for having sat idle, however slow the machine.
+    let store = PostgresStore::connect_checking_idle_after(
+        &url,
+        sealer(),
+        10,
+        std::time::Duration::from_secs(3600),
+    )
+    .await
+    .unwrap();
+    let install = |n: usize| {
+        let store = &store;
+        async move {
+            let flow = format!("flow-round-trips-{n}");
+            let claimed = store
+                .claim_flow(&flow, std::time::SystemTime::now())
+                .await
+                .unwrap();
+            assert_eq!(claimed, dd_integration::store::FlowClaim::Claimed);
+            let mut installation = sample_installation(&format!("org-round-trips-{n}"));
+            store
+                .insert_for_flow(&mut installation, &flow)
+                .await
+                .unwrap();
+            store
+                .set_api_key(&installation.id, &sample_api_key())
+                .await
+                .unwrap();
+        }
+    };
+    // The first install prepares the statements on the connection (a round trip more each).
+    install(0).await;
+    for n in 1..=3 {
+        let before = trips.load(std::sync::atomic::Ordering::SeqCst);
+        install(n).await;
+        let made = trips.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(made, 3, "install {n} made {made} round trips");
+    }
+}
+
+/// With a pool of one connection, none is kept: the install's statements and every other call
+/// share it.
+#[tokio::test]
+async fn a_pool_of_one_serves_the_installs_statements_and_other_calls() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let url = server.database().await;
+    let store = PostgresStore::connect_with_pool(&url, sealer(), 1)
+        .await
+        .unwrap();
+    for n in 0..3 {
+        let flow = format!("flow-pool-of-one-{n}");
+        assert_eq!(
+            store
+                .claim_flow(&flow, std::time::SystemTime::now())
+                .await
+                .unwrap(),
+            dd_integration::store::FlowClaim::Claimed
+        );
+        let mut installation = sample_installation(&format!("org-pool-of-one-{n}"));
+        store
+            .insert_for_flow(&mut installation, &flow)
+            .await
+            .unwrap();
+        let key = sample_api_key();
+        let (key, found, all) = tokio::join!(
+            store.set_api_key(&installation.id, &key),
+            store.get(&installation.id),
+            store.list(),
+        );
+        key.unwrap();
+        assert!(found.unwrap().is_some());
+        assert_eq!(all.unwrap().len(), n + 1);
+    }
+}
+
 /// A PostgreSQL store whose pool holds several connections that the server has just closed,
 /// none of them idle long enough to be checked before use: a fail-over under load.
 async fn connections_closed_just_after_use(

@@ -318,6 +318,160 @@ pub(super) struct SqlStore<DB: Database> {
     /// PostgreSQL: told when a statement found its connection closed, so that the pool checks
     /// every connection it hands out for a while (see [`Liveness`]).
     liveness: Option<Arc<Liveness>>,
+    /// PostgreSQL: connections kept between the install's statements (see [`Kept`]).
+    kept: Arc<Kept<DB>>,
+}
+
+/// Connections the store keeps between the install's statements on PostgreSQL (the claim, the
+/// installation, the key), rather than giving each back to the pool: sqlx's pool pings every
+/// connection given back to it (a round trip, on a task of its own), which doubled the round
+/// trips of the install's three statements. A kept connection goes back through the pool
+/// (which checks it then) once it sat idle long enough for the pool to check it before use
+/// ([`Liveness::must_check`]), or every [`Kept::CYCLE`], so the pool's lifetime limits still
+/// apply. These statements run at most half the pool's size at a time (none is kept from a
+/// pool of one), in the order they came ([`Kept::turns`]), so that other calls always find
+/// connections and a statement does not
+/// wait in the pool's queue while kept connections go to others; a statement that failed does
+/// not keep its connection.
+struct Kept<DB: Database> {
+    conns: std::sync::Mutex<Vec<KeptConnection<DB>>>,
+    /// One for each statement under way; as many as connections may be kept.
+    turns: tokio::sync::Semaphore,
+    most: usize,
+}
+
+struct KeptConnection<DB: Database> {
+    conn: sqlx::pool::PoolConnection<DB>,
+    /// When it came out of the pool.
+    since: std::time::Instant,
+    /// When its last statement ended.
+    used: std::time::Instant,
+}
+
+impl<DB: Database> Kept<DB> {
+    /// How long a connection may stay out of the pool.
+    const CYCLE: Duration = Duration::from_secs(60);
+
+    fn new(most: usize) -> Kept<DB> {
+        Kept {
+            conns: std::sync::Mutex::new(Vec::new()),
+            turns: tokio::sync::Semaphore::new(most),
+            most,
+        }
+    }
+
+    /// Whether `kept` goes back to the pool rather than serving another statement.
+    fn stale(kept: &KeptConnection<DB>, liveness: Option<&Liveness>) -> bool {
+        kept.since.elapsed() >= Self::CYCLE
+            || liveness.is_some_and(|l| l.must_check(kept.used.elapsed()))
+    }
+
+    /// The connection used last, if one is kept and not stale; stale ones go back to the pool.
+    fn take(
+        &self,
+        liveness: Option<&Liveness>,
+    ) -> Option<(sqlx::pool::PoolConnection<DB>, std::time::Instant)> {
+        let mut stale = Vec::new();
+        let found = {
+            let mut conns = self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            loop {
+                match conns.pop() {
+                    None => break None,
+                    Some(kept) if Self::stale(&kept, liveness) => stale.push(kept.conn),
+                    Some(kept) => break Some((kept.conn, kept.since)),
+                }
+            }
+        };
+        drop(stale);
+        found
+    }
+
+    /// Keeps `conn` after a statement that succeeded, if there is room; sends stale ones back.
+    fn put(
+        &self,
+        conn: sqlx::pool::PoolConnection<DB>,
+        since: std::time::Instant,
+        liveness: Option<&Liveness>,
+    ) {
+        let mut back = Vec::new();
+        {
+            let mut conns = self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut i = 0;
+            while i < conns.len() {
+                if Self::stale(&conns[i], liveness) {
+                    back.push(conns.swap_remove(i).conn);
+                } else {
+                    i += 1;
+                }
+            }
+            let kept = KeptConnection {
+                conn,
+                since,
+                used: std::time::Instant::now(),
+            };
+            if conns.len() < self.most && !Self::stale(&kept, liveness) {
+                conns.push(kept);
+            } else {
+                back.push(kept.conn);
+            }
+        }
+        drop(back);
+    }
+
+    /// Sends every kept connection back to the pool.
+    fn clear(&self) {
+        let all = std::mem::take(
+            &mut *self
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        drop(all);
+    }
+}
+
+/// Runs `work` on a kept connection, or one from the pool, and keeps the connection if `work`
+/// succeeded (see [`Kept`]). A connection lost under it is closed, not given back.
+async fn on_kept<DB, T>(
+    pool: Pool<DB>,
+    kept: Arc<Kept<DB>>,
+    liveness: Option<Arc<Liveness>>,
+    work: Work<DB, T>,
+) -> Result<T, sqlx::Error>
+where
+    DB: Database,
+{
+    if kept.most == 0 {
+        // A pool of one connection: none is kept from it.
+        let mut conn = pool.acquire().await?;
+        let out = work(&mut conn).await;
+        if out.as_ref().is_err_and(connection_lost) {
+            conn.close_on_drop();
+        }
+        return out;
+    }
+    // Never closed.
+    let Ok(_turn) = kept.turns.acquire().await else {
+        return Err(sqlx::Error::PoolClosed);
+    };
+    let (mut conn, since) = match kept.take(liveness.as_deref()) {
+        Some(found) => found,
+        None => (pool.acquire().await?, std::time::Instant::now()),
+    };
+    let out = work(&mut conn).await;
+    match &out {
+        Ok(_) => kept.put(conn, since, liveness.as_deref()),
+        Err(e) if connection_lost(e) => conn.close_on_drop(),
+        // Given back to the pool, which checks it.
+        Err(_) => drop(conn),
+    }
+    out
 }
 
 /// Whether the pool checks a connection (one round trip) before a call uses it.
@@ -683,6 +837,7 @@ where
 impl<DB: Database> SqlStore<DB> {
     /// Closes the pool's connections (waiting for the ones in use to come back).
     pub(super) async fn close(&self) {
+        self.kept.clear();
         self.pool.close().await;
     }
 }
@@ -1008,6 +1163,9 @@ where
         liveness: Option<Arc<Liveness>>,
     ) -> Result<SqlStore<DB>, StoreError> {
         let store = SqlStore {
+            kept: Arc::new(Kept::new(
+                (pool.options().get_max_connections() / 2) as usize,
+            )),
             pool,
             sealer,
             dialect,
@@ -1491,28 +1649,36 @@ where
             // Shared by the two runs: each binds its own copy, as binding takes the values.
             let row = Arc::new(row);
             let run = |row: Arc<NewRow>, flow: String| {
-                let pool = self.pool.clone();
-                detached(async move {
-                    // Another install of the same org that committed first replaced the same
-                    // installation (its new row holds the `previous_id` index entry): nothing of
-                    // this statement was written, and run again it sees that one as current.
-                    // Each such failure means another install succeeded, so this ends.
-                    let mut attempts = 0;
-                    loop {
-                        attempts += 1;
-                        let query = Self::bind_new_row(
-                            NewRow::clone(&row),
-                            sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
-                        )
-                        .bind(flow.clone())
-                        .bind(flow_kept_until);
-                        match query.fetch_one(&pool).await {
-                            Err(sqlx::Error::Database(db))
-                                if attempts < 32 && db.constraint() == Some(PREVIOUS_INDEX) => {}
-                            done => break done,
-                        }
-                    }
-                })
+                detached(on_kept(
+                    self.pool.clone(),
+                    Arc::clone(&self.kept),
+                    self.liveness.clone(),
+                    Box::new(move |conn| {
+                        Box::pin(async move {
+                            // Another install of the same org that committed first replaced the
+                            // same installation (its new row holds the `previous_id` index
+                            // entry): nothing of this statement was written, and run again it
+                            // sees that one as current. Each such failure means another install
+                            // succeeded, so this ends.
+                            let mut attempts = 0;
+                            loop {
+                                attempts += 1;
+                                let query = Self::bind_new_row(
+                                    NewRow::clone(&row),
+                                    sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
+                                )
+                                .bind(flow.clone())
+                                .bind(flow_kept_until);
+                                match query.fetch_one(&mut *conn).await {
+                                    Err(sqlx::Error::Database(db))
+                                        if attempts < 32
+                                            && db.constraint() == Some(PREVIOUS_INDEX) => {}
+                                    done => break done,
+                                }
+                            }
+                        })
+                    }),
+                ))
             };
             let mut retried = false;
             let out = match run(Arc::clone(&row), flow.clone()).await? {
@@ -1656,12 +1822,17 @@ where
                 )
                 .await;
         }
-        let pool = self.pool.clone();
         let claim = sqlx::query_scalar::<DB, String>(CLAIM_FLOW_UNSYNCED_PG)
             .bind(flow_id.to_owned())
             .bind(keep_until)
             .bind(now);
-        detached(async move { claim.fetch_optional(&pool).await }).await
+        detached(on_kept(
+            self.pool.clone(),
+            Arc::clone(&self.kept),
+            self.liveness.clone(),
+            Box::new(move |conn| Box::pin(async move { claim.fetch_optional(&mut *conn).await })),
+        ))
+        .await
     }
 
     async fn claim(&self, flow_id: &str, expires_at: SystemTime) -> Result<FlowClaim, StoreError> {
@@ -1799,8 +1970,15 @@ where
             )
             .await?
         } else {
-            let pool = self.pool.clone();
-            detached(async move { query.fetch_optional(&pool).await }).await?
+            detached(on_kept(
+                self.pool.clone(),
+                Arc::clone(&self.kept),
+                self.liveness.clone(),
+                Box::new(move |conn| {
+                    Box::pin(async move { query.fetch_optional(&mut *conn).await })
+                }),
+            ))
+            .await?
         }
         .map_err(self.error("store a marketplace API key"))?;
         match updated {
