@@ -542,6 +542,11 @@ struct Pending<DB: Database> {
     /// A task ([`lead`]) is taking turns until it finds no write waiting: a write queued while
     /// it does is committed by it, and its caller starts no task of its own.
     leading: bool,
+    /// The connection the turns write on, kept between the tasks that take them, so that its
+    /// page cache stays warm (SQLite empties a connection's cache when another connection
+    /// wrote) and a turn neither waits for the pool nor pings the connection as it gives it
+    /// back. Given back to the pool when the store closes.
+    conn: Option<sqlx::pool::PoolConnection<DB>>,
     /// Times the group commit took the write lock since the store opened: its turns, and the
     /// last look of each task that finds no write waiting.
     turns: u64,
@@ -674,8 +679,7 @@ fn not_begun() -> sqlx::Error {
 /// found its write already committed by an earlier turn most of the time: under many concurrent
 /// installs those tasks queued up faster than they drained, each turn took whatever one or two
 /// writes had arrived since the last, and a refresh waited seconds behind them (BENCHMARKS.md).
-/// The turns keep one connection while there is work, so its page cache stays warm (SQLite
-/// empties a connection's cache when another connection wrote).
+/// The turns write on one connection, kept between tasks ([`Pending::conn`]).
 async fn lead<DB>(
     pool: Pool<DB>,
     writer: Arc<tokio::sync::Mutex<()>>,
@@ -699,8 +703,12 @@ async fn lead<DB>(
                 // Under the queue's lock: a write queued after this sees no task leading, and
                 // starts one.
                 pending.leading = false;
+                pending.conn = conn.take();
                 leading.0 = None;
                 return;
+            }
+            if conn.is_none() {
+                conn = pending.conn.take();
             }
             std::mem::take(&mut pending.jobs)
         };
@@ -838,6 +846,13 @@ impl<DB: Database> SqlStore<DB> {
     /// Closes the pool's connections (waiting for the ones in use to come back).
     pub(super) async fn close(&self) {
         self.kept.clear();
+        let writing = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .conn
+            .take();
+        drop(writing);
         self.pool.close().await;
     }
 }
@@ -1177,6 +1192,7 @@ where
                 jobs: Vec::new(),
                 leading: false,
                 turns: 0,
+                conn: None,
             })),
         };
         store.migrate().await?;
