@@ -398,30 +398,36 @@ async fn a_pool_of_one_serves_the_installs_statements_and_other_calls() {
     let store = PostgresStore::connect_with_pool(&url, sealer(), 1)
         .await
         .unwrap();
-    for n in 0..3 {
-        let flow = format!("flow-pool-of-one-{n}");
-        assert_eq!(
+    // A bound on a hang (a connection kept from a pool of one would leave the other calls
+    // none), not a measure.
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        for n in 0..3 {
+            let flow = format!("flow-pool-of-one-{n}");
+            assert_eq!(
+                store
+                    .claim_flow(&flow, std::time::SystemTime::now())
+                    .await
+                    .unwrap(),
+                dd_integration::store::FlowClaim::Claimed
+            );
+            let mut installation = sample_installation(&format!("org-pool-of-one-{n}"));
             store
-                .claim_flow(&flow, std::time::SystemTime::now())
+                .insert_for_flow(&mut installation, &flow)
                 .await
-                .unwrap(),
-            dd_integration::store::FlowClaim::Claimed
-        );
-        let mut installation = sample_installation(&format!("org-pool-of-one-{n}"));
-        store
-            .insert_for_flow(&mut installation, &flow)
-            .await
-            .unwrap();
-        let key = sample_api_key();
-        let (key, found, all) = tokio::join!(
-            store.set_api_key(&installation.id, &key),
-            store.get(&installation.id),
-            store.list(),
-        );
-        key.unwrap();
-        assert!(found.unwrap().is_some());
-        assert_eq!(all.unwrap().len(), n + 1);
-    }
+                .unwrap();
+            let key = sample_api_key();
+            let (key, found, all) = tokio::join!(
+                store.set_api_key(&installation.id, &key),
+                store.get(&installation.id),
+                store.list(),
+            );
+            key.unwrap();
+            assert!(found.unwrap().is_some());
+            assert_eq!(all.unwrap().len(), n + 1);
+        }
+    })
+    .await
+    .expect("a pool of one hung");
 }
 
 /// A PostgreSQL store whose pool holds several connections that the server has just closed,
@@ -1466,4 +1472,119 @@ async fn postgres_over_tls_verifies_the_server() {
         "the error does not say what failed: {error}"
     );
     store.close().await;
+}
+
+/// Writers that keep writing (the marketplace key, as installs store it) until a call fails;
+/// the writes that succeeded.
+fn keep_writing(
+    store: &std::sync::Arc<impl InstallationStore + 'static>,
+    ids: &[dd_integration::InstallationId],
+) -> tokio::task::JoinSet<u64> {
+    let mut writers = tokio::task::JoinSet::new();
+    for id in ids {
+        let (store, id) = (std::sync::Arc::clone(store), id.clone());
+        writers.spawn(async move {
+            let mut writes = 0;
+            while store.set_api_key(&id, &sample_api_key()).await.is_ok() {
+                writes += 1;
+            }
+            writes
+        });
+    }
+    writers
+}
+
+/// `close` while writes are under way: it returns (a connection in use when it was called is
+/// not kept by the store afterwards, but given back), and the writes stop failing, not hanging.
+async fn closes_while_writes_are_under_way<S: InstallationStore + 'static>(
+    store: S,
+    close: impl AsyncFnOnce(&S),
+) {
+    let store = std::sync::Arc::new(store);
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let installation = sample_installation(&format!("org-closing-{n}"));
+        store.insert(&installation).await.unwrap();
+        ids.push(installation.id);
+    }
+    let mut writers = keep_writing(&store, &ids);
+    // Under way: a few writes done, whatever the machine's speed.
+    let first = ids[0].clone();
+    for _ in 0..20 {
+        store.set_api_key(&first, &sample_api_key()).await.unwrap();
+    }
+    // Bounds on a hang, not measures.
+    tokio::time::timeout(std::time::Duration::from_secs(60), close(&store))
+        .await
+        .expect("close did not return while writes were under way");
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let mut writes = 0;
+        while let Some(done) = writers.join_next().await {
+            writes += done.unwrap();
+        }
+        writes
+    })
+    .await
+    .expect("the writes went on after the store closed");
+    assert!(stopped > 0, "no write was under way when the store closed");
+    assert!(
+        store.get(&first).await.is_err(),
+        "a call after close succeeded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sqlite_store_closes_while_writes_are_under_way() {
+    let dir = TempDir::new("store-closing");
+    let store = SqliteStore::open(dir.file(), sealer()).await.unwrap();
+    closes_while_writes_are_under_way(store, async |s: &SqliteStore| s.close().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_store_closes_while_writes_are_under_way() {
+    let Some(server) = postgres_support::server() else {
+        return;
+    };
+    let store = PostgresStore::connect(&server.database().await, sealer())
+        .await
+        .unwrap();
+    closes_while_writes_are_under_way(store, async |s: &PostgresStore| s.close().await).await;
+}
+
+/// A store dropped after its runtime ended, holding the connections it keeps between writes
+/// (SQLite's group commit, PostgreSQL's install statements), does not panic: sqlx gives a
+/// connection back to its pool on a task, which needs a runtime.
+#[test]
+fn stores_dropped_after_their_runtime_ended_do_not_panic() {
+    let dir = TempDir::new("store-dropped");
+    let postgres = postgres_support::server();
+    let stores = {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut stores: Vec<Box<dyn InstallationStore>> = vec![Box::new(
+                SqliteStore::open(dir.file(), sealer()).await.unwrap(),
+            )];
+            if let Some(server) = &postgres {
+                stores.push(Box::new(
+                    PostgresStore::connect(&server.database().await, sealer())
+                        .await
+                        .unwrap(),
+                ));
+            }
+            for store in &stores {
+                let installation = sample_installation("org-dropped");
+                store.insert(&installation).await.unwrap();
+                // Keeps its connection (both stores).
+                store
+                    .set_api_key(&installation.id, &sample_api_key())
+                    .await
+                    .unwrap();
+            }
+            stores
+        })
+    };
+    drop(stores);
 }

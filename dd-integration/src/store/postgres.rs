@@ -22,7 +22,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// server may have closed it meanwhile (a restart, a fail-over, an idle timeout), and a fresh
 /// one is taken instead. A connection in steady use is not checked again: the pool already
 /// checks each one when it comes back, so checking it again as it goes out would add a round
-/// trip to every statement. The price: a connection the server closes within a second of its
+/// trip to every statement. (The install's three statements keep their connection between
+/// them rather than give it back; one kept this long goes back through the pool and its check.) The price: a connection the server closes within a second of its
 /// last use (a fail-over under load) fails the one call made on it next, which the caller sees
 /// as a database error; after that every connection is checked for a few seconds
 /// (`Liveness`), so a retried call (the marketplace key's store is retried) meets a live one.

@@ -327,17 +327,20 @@ pub(super) struct SqlStore<DB: Database> {
 /// connection given back to it (a round trip, on a task of its own), which doubled the round
 /// trips of the install's three statements. A kept connection goes back through the pool
 /// (which checks it then) once it sat idle long enough for the pool to check it before use
-/// ([`Liveness::must_check`]), or every [`Kept::CYCLE`], so the pool's lifetime limits still
-/// apply. These statements run at most half the pool's size at a time (none is kept from a
-/// pool of one), in the order they came ([`Kept::turns`]), so that other calls always find
-/// connections and a statement does not
+/// ([`Liveness::must_check`]), or after [`Kept::CYCLE`] out of it, so the pool's lifetime
+/// limits still apply: a task ([`Kept::sweep`]) looks for such connections while any is kept,
+/// so none stays out once the install's statements stop. These statements run at most half
+/// the pool's size at a time (none is kept from a pool of one), in the order they came
+/// ([`Kept::turns`]), so that other calls always find connections and a statement does not
 /// wait in the pool's queue while kept connections go to others; a statement that failed does
-/// not keep its connection.
+/// not keep its connection. Nothing is kept once the pool is closed.
 struct Kept<DB: Database> {
     conns: std::sync::Mutex<Vec<KeptConnection<DB>>>,
     /// One for each statement under way; as many as connections may be kept.
     turns: tokio::sync::Semaphore,
     most: usize,
+    /// Whether a [`Kept::sweep`] task is running.
+    sweeping: std::sync::atomic::AtomicBool,
 }
 
 struct KeptConnection<DB: Database> {
@@ -357,6 +360,44 @@ impl<DB: Database> Kept<DB> {
             conns: std::sync::Mutex::new(Vec::new()),
             turns: tokio::sync::Semaphore::new(most),
             most,
+            sweeping: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Sends the stale connections back to the pool every `every` while any is kept, then
+    /// ends; [`Kept::put`] starts it again.
+    async fn sweep(kept: Arc<Kept<DB>>, liveness: Option<Arc<Liveness>>, every: Duration) {
+        /// Lets the next `put` start a sweep if this one ends early (its runtime shut down).
+        struct Sweeping<'a>(&'a std::sync::atomic::AtomicBool);
+        impl Drop for Sweeping<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _sweeping = Sweeping(&kept.sweeping);
+        loop {
+            tokio::time::sleep(every).await;
+            let mut stale = Vec::new();
+            let empty = {
+                let mut conns = kept
+                    .conns
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut i = 0;
+                while i < conns.len() {
+                    if Self::stale(&conns[i], liveness.as_deref()) {
+                        stale.push(conns.swap_remove(i).conn);
+                    } else {
+                        i += 1;
+                    }
+                }
+                conns.is_empty()
+            };
+            drop(stale);
+            if empty {
+                // A connection kept after this look starts a sweep of its own.
+                return;
+            }
         }
     }
 
@@ -389,16 +430,22 @@ impl<DB: Database> Kept<DB> {
         found
     }
 
-    /// Keeps `conn` after a statement that succeeded, if there is room; sends stale ones back.
+    /// Keeps `conn` after a statement that succeeded, if there is room and `pool` is open;
+    /// sends stale ones back.
     fn put(
-        &self,
+        kept_arc: &Arc<Kept<DB>>,
+        pool: &Pool<DB>,
         conn: sqlx::pool::PoolConnection<DB>,
         since: std::time::Instant,
-        liveness: Option<&Liveness>,
+        liveness: Option<&Arc<Liveness>>,
     ) {
+        let this = &**kept_arc;
+        let liveness_arc = liveness.cloned();
+        let liveness = liveness.map(|l| &**l);
         let mut back = Vec::new();
+        let mut keeps = false;
         {
-            let mut conns = self
+            let mut conns = this
                 .conns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -415,13 +462,20 @@ impl<DB: Database> Kept<DB> {
                 since,
                 used: std::time::Instant::now(),
             };
-            if conns.len() < self.most && !Self::stale(&kept, liveness) {
+            // Checked under the lock `close` takes after closing the pool: nothing is kept
+            // once it is closed.
+            if conns.len() < this.most && !Self::stale(&kept, liveness) && !pool.is_closed() {
                 conns.push(kept);
+                keeps = true;
             } else {
                 back.push(kept.conn);
             }
         }
         drop(back);
+        if keeps && !this.sweeping.swap(true, Ordering::AcqRel) {
+            let every = liveness.map_or(Self::CYCLE, Liveness::idle_after);
+            tokio::spawn(Self::sweep(Arc::clone(kept_arc), liveness_arc, every));
+        }
     }
 
     /// Sends every kept connection back to the pool.
@@ -466,7 +520,7 @@ where
     };
     let out = work(&mut conn).await;
     match &out {
-        Ok(_) => kept.put(conn, since, liveness.as_deref()),
+        Ok(_) => Kept::put(&kept, &pool, conn, since, liveness.as_ref()),
         Err(e) if connection_lost(e) => conn.close_on_drop(),
         // Given back to the pool, which checks it.
         Err(_) => drop(conn),
@@ -500,6 +554,11 @@ impl Liveness {
             idle_after,
             check_all_until: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// How long a connection sits idle before it is checked.
+    fn idle_after(&self) -> Duration {
+        self.idle_after
     }
 
     /// Whether a connection idle for `idle_for` is checked before use.
@@ -547,6 +606,9 @@ struct Pending<DB: Database> {
     /// wrote) and a turn neither waits for the pool nor pings the connection as it gives it
     /// back. Given back to the pool when the store closes.
     conn: Option<sqlx::pool::PoolConnection<DB>>,
+    /// Why the last task taking turns ended with writes queued, for their callers; cleared
+    /// when a task starts again.
+    ended: Option<&'static str>,
     /// Times the group commit took the write lock since the store opened: its turns, and the
     /// last look of each task that finds no write waiting.
     turns: u64,
@@ -685,15 +747,20 @@ async fn lead<DB>(
     writer: Arc<tokio::sync::Mutex<()>>,
     queue: Queue<DB>,
     dialect: Dialect,
+    mut leading: Leading<DB>,
 ) where
     DB: Database,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
 {
-    let mut leading = Leading(Some(Arc::clone(&queue)));
     let mut conn: Option<sqlx::pool::PoolConnection<DB>> = None;
     loop {
         let _turn = Arc::clone(&writer).lock_owned().await;
+        if pool.is_closed() {
+            // The store closed: its connection goes back (and is closed), and the writes left
+            // fail below, the pool giving no connection.
+            conn = None;
+        }
         let jobs = {
             let mut pending = queue
                 .lock()
@@ -703,7 +770,10 @@ async fn lead<DB>(
                 // Under the queue's lock: a write queued after this sees no task leading, and
                 // starts one.
                 pending.leading = false;
-                pending.conn = conn.take();
+                // Under the lock `close` takes after closing the pool: not kept once it is.
+                if !pool.is_closed() {
+                    pending.conn = conn.take();
+                }
                 leading.0 = None;
                 return;
             }
@@ -731,9 +801,10 @@ async fn lead<DB>(
     }
 }
 
-/// Held by the task taking turns ([`lead`]): if that task ends with writes still queued (its
-/// runtime shut down, or a write panicked), they are dropped, so that their callers hear of it
-/// rather than wait, and the next write starts a task again.
+/// Made with the task taking turns ([`lead`]), which holds it: if that task ends with writes
+/// still queued (a write panicked, or its runtime shut down, even before it first ran), they
+/// are dropped, so that their callers hear why rather than wait ([`Pending::ended`]), and the
+/// next write starts a task again.
 struct Leading<DB: Database>(Option<Queue<DB>>);
 
 impl<DB: Database> Drop for Leading<DB> {
@@ -744,6 +815,11 @@ impl<DB: Database> Drop for Leading<DB> {
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 pending.leading = false;
+                pending.ended = Some(if std::thread::panicking() {
+                    "a store write panicked while SQLite's writes were committed (see the log)"
+                } else {
+                    "a store transaction was cancelled because the runtime is shutting down"
+                });
                 std::mem::take(&mut pending.jobs)
             };
             drop(dropped);
@@ -842,9 +918,41 @@ where
     reusable
 }
 
+impl<DB: Database> Drop for SqlStore<DB> {
+    fn drop(&mut self) {
+        let mut held: Vec<sqlx::pool::PoolConnection<DB>> = std::mem::take(
+            &mut *self
+                .kept
+                .conns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+        .into_iter()
+        .map(|kept| kept.conn)
+        .collect();
+        held.extend(
+            self.queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .conn
+                .take(),
+        );
+        // sqlx gives a connection back to its pool on a task, which needs a runtime: a store
+        // dropped outside one (after its runtime ended) closes the connections it holds here.
+        if tokio::runtime::Handle::try_current().is_err() {
+            for conn in held {
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
 impl<DB: Database> SqlStore<DB> {
     /// Closes the pool's connections (waiting for the ones in use to come back).
     pub(super) async fn close(&self) {
+        // Closed first (sqlx marks the pool closed as `close` is called): a connection in use
+        // now is not kept when its statement ends, but given back, and the wait ends.
+        let closing = self.pool.close();
         self.kept.clear();
         let writing = self
             .queue
@@ -853,7 +961,7 @@ impl<DB: Database> SqlStore<DB> {
             .conn
             .take();
         drop(writing);
-        self.pool.close().await;
+        closing.await;
     }
 }
 
@@ -1193,6 +1301,7 @@ where
                 leading: false,
                 turns: 0,
                 conn: None,
+                ended: None,
             })),
         };
         store.migrate().await?;
@@ -1291,19 +1400,31 @@ where
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             pending.jobs.push((job, sync));
-            !std::mem::replace(&mut pending.leading, true)
+            let lead_now = !std::mem::replace(&mut pending.leading, true);
+            if lead_now {
+                pending.ended = None;
+            }
+            lead_now
         };
         // The first write to find no task committing starts one; the others wait for their
         // answer only. On a task rather than in the caller: a caller that stops waiting leaves
         // no batch half done, and the writes queued behind it are still committed.
         if lead_now {
-            tokio::spawn(lead(pool, writer, queue, dialect));
+            let leading = Leading(Some(Arc::clone(&queue)));
+            tokio::spawn(lead(pool, writer, Arc::clone(&queue), dialect, leading));
         }
         match answered.await {
             Ok(result) => Ok(result),
-            // No answer: the batch could not begin (the pool gave no connection), or the task
-            // committing it ended early (the runtime shutting down).
-            Err(_) => Ok(Err(not_begun())),
+            // No answer: the task committing it ended early (a write panicked, the runtime
+            // shutting down), or the batch could not begin (the pool gave no connection).
+            Err(_) => match queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .ended
+            {
+                Some(why) => Err(StoreError::Backend(why.into())),
+                None => Ok(Err(not_begun())),
+            },
         }
     }
 

@@ -289,10 +289,15 @@ mod tests {
                 writes
             });
         }
-        // Wait for the writers to be under way, whatever the machine's speed.
-        while store.inner.turns() < 50 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        // Wait for the writers to be under way, whatever the machine's speed (a bound on a
+        // hang, should they fail).
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while store.inner.turns() < 50 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the writers took no 50 turns in a minute");
         let mut waited = Vec::new();
         for _ in 0..5 {
             let before = store.inner.turns();
