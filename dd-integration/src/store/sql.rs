@@ -327,9 +327,11 @@ pub(super) struct SqlStore<DB: Database> {
 /// connection given back to it (a round trip, on a task of its own), which doubled the round
 /// trips of the install's three statements. A kept connection goes back through the pool
 /// (which checks it then) once it sat idle long enough for the pool to check it before use
-/// ([`Liveness::must_check`]), or after [`Kept::CYCLE`] out of it, so the pool's lifetime
-/// limits still apply: a task ([`Kept::sweep`]) looks for such connections while any is kept,
-/// so none stays out once the install's statements stop. These statements run at most half
+/// ([`Liveness::must_check`]) and the next statement comes, or after [`Kept::CYCLE`] out of
+/// it, so the pool's lifetime limits still apply. A task ([`Kept::sweep`]) gives back, while
+/// any is kept, those left idle ten times that long (a minute at most), so none stays out once
+/// the install's statements stop: not sooner, as a connection given back is pinged, and a
+/// connection the pool got back is not checked again before use for `idle_after`. These statements run at most half
 /// the pool's size at a time (none is kept from a pool of one), in the order they came
 /// ([`Kept::turns`]), so that other calls always find connections and a statement does not
 /// wait in the pool's queue while kept connections go to others; a statement that failed does
@@ -364,9 +366,9 @@ impl<DB: Database> Kept<DB> {
         }
     }
 
-    /// Sends the stale connections back to the pool every `every` while any is kept, then
-    /// ends; [`Kept::put`] starts it again.
-    async fn sweep(kept: Arc<Kept<DB>>, liveness: Option<Arc<Liveness>>, every: Duration) {
+    /// Every `every` while any connection is kept, sends back to the pool those idle for
+    /// `every` or out of it for [`Kept::CYCLE`], then ends; [`Kept::put`] starts it again.
+    async fn sweep(kept: Arc<Kept<DB>>, every: Duration) {
         /// Lets the next `put` start a sweep if this one ends early (its runtime shut down).
         struct Sweeping<'a>(&'a std::sync::atomic::AtomicBool);
         impl Drop for Sweeping<'_> {
@@ -385,7 +387,8 @@ impl<DB: Database> Kept<DB> {
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let mut i = 0;
                 while i < conns.len() {
-                    if Self::stale(&conns[i], liveness.as_deref()) {
+                    let kept = &conns[i];
+                    if kept.used.elapsed() >= every || kept.since.elapsed() >= Self::CYCLE {
                         stale.push(conns.swap_remove(i).conn);
                     } else {
                         i += 1;
@@ -437,11 +440,9 @@ impl<DB: Database> Kept<DB> {
         pool: &Pool<DB>,
         conn: sqlx::pool::PoolConnection<DB>,
         since: std::time::Instant,
-        liveness: Option<&Arc<Liveness>>,
+        liveness: Option<&Liveness>,
     ) {
         let this = &**kept_arc;
-        let liveness_arc = liveness.cloned();
-        let liveness = liveness.map(|l| &**l);
         let mut back = Vec::new();
         let mut keeps = false;
         {
@@ -473,8 +474,10 @@ impl<DB: Database> Kept<DB> {
         }
         drop(back);
         if keeps && !this.sweeping.swap(true, Ordering::AcqRel) {
-            let every = liveness.map_or(Self::CYCLE, Liveness::idle_after);
-            tokio::spawn(Self::sweep(Arc::clone(kept_arc), liveness_arc, every));
+            let every = liveness.map_or(Self::CYCLE, |l| {
+                l.idle_after().saturating_mul(10).min(Self::CYCLE)
+            });
+            tokio::spawn(Self::sweep(Arc::clone(kept_arc), every));
         }
     }
 
@@ -520,7 +523,7 @@ where
     };
     let out = work(&mut conn).await;
     match &out {
-        Ok(_) => Kept::put(&kept, &pool, conn, since, liveness.as_ref()),
+        Ok(_) => Kept::put(&kept, &pool, conn, since, liveness.as_deref()),
         Err(e) if connection_lost(e) => conn.close_on_drop(),
         // Given back to the pool, which checks it.
         Err(_) => drop(conn),
