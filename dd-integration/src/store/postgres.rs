@@ -63,6 +63,12 @@ impl PostgresStore {
 
     /// As [`PostgresStore::connect`], with at most `max_connections` connections from this
     /// process (10 by default). Mind the server's `max_connections` across all replicas.
+    ///
+    /// The install's three statements (the flow's claim, the installation, its key) keep their
+    /// connection between them rather than give it back to the pool after each one (which
+    /// would ping it, a second round trip each); they use at most half of `max_connections` at
+    /// once, so the store's other calls always find a connection. A process that runs many
+    /// installs at once against a database far away may want a larger pool.
     pub async fn connect_with_pool(
         url: &str,
         sealer: Sealer,
