@@ -283,22 +283,13 @@ async fn a_kept_connection_the_server_closed_while_idle_is_replaced_without_a_fa
 async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let upstream = std::sync::Arc::new(Upstream::of(url));
     let trips = std::sync::Arc::new(AtomicU64::new(0));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let counted = std::sync::Arc::clone(&trips);
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let upstream = std::sync::Arc::clone(&upstream);
+    let port = proxy(
+        url,
+        move |mut client_r, mut client_w, mut server_r, mut server_w| {
             let trips = std::sync::Arc::clone(&counted);
-            tokio::spawn(async move {
-                client.set_nodelay(true).unwrap();
-                let (mut client_r, mut client_w) = client.into_split();
-                let (mut server_r, mut server_w) = upstream.connect().await;
+            async move {
                 let to_client = tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut server_r, &mut client_w).await;
                 });
@@ -308,12 +299,8 @@ async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::a
                 let mut started = false;
                 while let Ok(n @ 1..) = client_r.read(&mut buf).await {
                     from_client.extend_from_slice(&buf[..n]);
-                    if !started && from_client.len() >= 4 {
-                        let len = u32::from_be_bytes(from_client[..4].try_into().unwrap());
-                        if from_client.len() >= len as usize {
-                            from_client.drain(..len as usize);
-                            started = true;
-                        }
+                    if !started {
+                        started = took_startup(&mut from_client);
                     }
                     if started {
                         for (kind, _) in complete_messages(&mut from_client) {
@@ -327,16 +314,11 @@ async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::a
                     }
                 }
                 to_client.abort();
-            });
-        }
-    });
-    let parsed = url::Url::parse(url).unwrap();
-    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
-    proxied.set_username(parsed.username()).unwrap();
-    proxied.set_password(parsed.password()).unwrap();
-    proxied.set_path(parsed.path());
-    proxied.set_query(Some("sslmode=disable"));
-    (proxied.to_string(), trips)
+            }
+        },
+    )
+    .await;
+    (through_proxy(url, port), trips)
 }
 
 /// The callback's three statements (the claim, the installation, the key) make one round trip
@@ -567,6 +549,61 @@ fn complete_messages(buffer: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
     messages
 }
 
+/// A proxy on the loopback to the database at `url`: each connection it accepts is handed to
+/// `relay` with a new connection to the database (the client's read and write halves, then
+/// the server's). Its port.
+async fn proxy<R, F>(url: &str, relay: R) -> u16
+where
+    R: Fn(
+            tokio::net::tcp::OwnedReadHalf,
+            tokio::net::tcp::OwnedWriteHalf,
+            Box<dyn tokio::io::AsyncRead + Send + Unpin>,
+            Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+        ) -> F
+        + Send
+        + 'static,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let upstream = Upstream::of(url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            client.set_nodelay(true).unwrap();
+            let (client_r, client_w) = client.into_split();
+            let (server_r, server_w) = upstream.connect().await;
+            tokio::spawn(relay(client_r, client_w, server_r, server_w));
+        }
+    });
+    port
+}
+
+/// Takes the client's startup message (it has no type byte) out of `buffer` once it is
+/// complete there; whether it was.
+fn took_startup(buffer: &mut Vec<u8>) -> bool {
+    if buffer.len() < 4 {
+        return false;
+    }
+    let len = u32::from_be_bytes(buffer[..4].try_into().unwrap()) as usize;
+    if buffer.len() < len {
+        return false;
+    }
+    buffer.drain(..len);
+    true
+}
+
+/// The URL of the database at `url` through a proxy on `port` of the loopback, asking for plain
+/// messages for the proxy to read (`sslmode=disable`, every other query parameter dropped).
+fn through_proxy(url: &str, port: u16) -> String {
+    let parsed = url::Url::parse(url).unwrap();
+    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
+    proxied.set_username(parsed.username()).unwrap();
+    proxied.set_password(parsed.password()).unwrap();
+    proxied.set_path(parsed.path());
+    proxied.set_query(Some("sslmode=disable"));
+    proxied.to_string()
+}
+
 /// The `n`th NUL-terminated string of a message's body.
 fn nth_cstr(message: &[u8], n: usize) -> &[u8] {
     message[5..].split(|&b| b == 0).nth(n).unwrap_or_default()
@@ -588,130 +625,108 @@ async fn losing_the_installs_answer(
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let upstream = std::sync::Arc::new(Upstream::of(url));
     let lost = std::sync::Arc::new(AtomicBool::new(false));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
     let flag = std::sync::Arc::clone(&lost);
-    tokio::spawn(async move {
-        loop {
-            let Ok((client, _)) = listener.accept().await else {
-                return;
-            };
-            let upstream = std::sync::Arc::clone(&upstream);
-            let lost = std::sync::Arc::clone(&flag);
-            tokio::spawn(async move {
-                client.set_nodelay(true).unwrap();
-                let (mut client_r, mut client_w) = client.into_split();
-                let (mut server_r, mut server_w) = upstream.connect().await;
-                let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
-                let (mut cbuf, mut sbuf) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
-                // The client's first message (startup) has no type byte.
-                let mut started = false;
-                // The client's requests that the server answers with one `ReadyForQuery` each
-                // (the startup, a `Sync`, a simple `Query`), and the server's answers, counted.
-                let mut install_statements: Vec<Vec<u8>> = Vec::new();
-                let (mut bound, mut syncs, mut answers) = (false, 0u64, 0u64);
-                let mut lose: Option<u64> = None;
-                // What the lost answer held: the statement completed, and no error.
-                let (mut completed, mut failed) = (false, false);
-                loop {
-                    tokio::select! {
-                        read = client_r.read(&mut cbuf) => {
-                            let Ok(n @ 1..) = read else { return };
-                            from_client.extend_from_slice(&cbuf[..n]);
-                            if !started && from_client.len() >= 4 {
-                                let len = u32::from_be_bytes(from_client[..4].try_into().unwrap());
-                                if from_client.len() >= len as usize {
-                                    from_client.drain(..len as usize);
-                                    started = true;
-                                    // The server ends the startup with a `ReadyForQuery`.
-                                    syncs += 1;
-                                }
-                            }
-                            // Read before it is passed on, so that the answer it asks for is
-                            // known to be the one to lose before the server can send it.
-                            if started {
-                                for (kind, message) in complete_messages(&mut from_client) {
-                                    match kind {
-                                        b'P' if nth_cstr(&message, 1)
-                                            .windows(19)
-                                            .any(|w| w == b"WITH current_of_org") =>
-                                        {
-                                            install_statements.push(nth_cstr(&message, 0).to_vec());
-                                        }
-                                        b'B' => {
-                                            bound = !lost.load(Ordering::SeqCst)
-                                                && lose.is_none()
-                                                && install_statements
-                                                    .iter()
-                                                    .any(|s| s == nth_cstr(&message, 1));
-                                        }
-                                        // A simple query is answered by a
-                                        // `ReadyForQuery` too.
-                                        b'Q' => syncs += 1,
-                                        b'S' => {
-                                            syncs += 1;
-                                            if bound {
-                                                lose = Some(syncs);
-                                                bound = false;
-                                            }
-                                        }
-                                        _ => {}
+    let port = proxy(url, move |mut client_r, mut client_w, mut server_r, mut server_w| {
+        let lost = std::sync::Arc::clone(&flag);
+        async move {
+            let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
+            let (mut cbuf, mut sbuf) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
+            // The client's first message (startup) has no type byte.
+            let mut started = false;
+            // The client's requests that the server answers with one `ReadyForQuery` each
+            // (the startup, a `Sync`, a simple `Query`), and the server's answers, counted.
+            let mut install_statements: Vec<Vec<u8>> = Vec::new();
+            let (mut bound, mut syncs, mut answers) = (false, 0u64, 0u64);
+            let mut lose: Option<u64> = None;
+            // What the lost answer held: the statement completed, and no error.
+            let (mut completed, mut failed) = (false, false);
+            loop {
+                tokio::select! {
+                    read = client_r.read(&mut cbuf) => {
+                        let Ok(n @ 1..) = read else { return };
+                        from_client.extend_from_slice(&cbuf[..n]);
+                        if !started && took_startup(&mut from_client) {
+                            started = true;
+                            // The server ends the startup with a `ReadyForQuery`.
+                            syncs += 1;
+                        }
+                        // Read before it is passed on, so that the answer it asks for is
+                        // known to be the one to lose before the server can send it.
+                        if started {
+                            for (kind, message) in complete_messages(&mut from_client) {
+                                match kind {
+                                    b'P' if nth_cstr(&message, 1)
+                                        .windows(19)
+                                        .any(|w| w == b"WITH current_of_org") =>
+                                    {
+                                        install_statements.push(nth_cstr(&message, 0).to_vec());
                                     }
+                                    b'B' => {
+                                        bound = !lost.load(Ordering::SeqCst)
+                                            && lose.is_none()
+                                            && install_statements
+                                                .iter()
+                                                .any(|s| s == nth_cstr(&message, 1));
+                                    }
+                                    // A simple query is answered by a
+                                    // `ReadyForQuery` too.
+                                    b'Q' => syncs += 1,
+                                    b'S' => {
+                                        syncs += 1;
+                                        if bound {
+                                            lose = Some(syncs);
+                                            bound = false;
+                                        }
+                                    }
+                                    _ => {}
                                 }
-                            }
-                            if server_w.write_all(&cbuf[..n]).await.is_err() {
-                                return;
                             }
                         }
-                        read = server_r.read(&mut sbuf) => {
-                            let Ok(n @ 1..) = read else { return };
-                            from_server.extend_from_slice(&sbuf[..n]);
-                            let mut passed = Vec::new();
-                            for (kind, message) in complete_messages(&mut from_server) {
-                                // Every message answers the next request not yet answered.
-                                if lose == Some(answers + 1) {
-                                    match kind {
-                                        b'C' => completed = true,
-                                        b'E' => failed = true,
-                                        // Idle: the statement's transaction is over.
-                                        b'Z' => {
-                                            lost.store(
-                                                completed && !failed && message.get(5) == Some(&b'I'),
-                                                Ordering::SeqCst,
-                                            );
-                                            // The answers before it go on; both connections
-                                            // close as this task ends.
-                                            let _ = client_w.write_all(&passed).await;
-                                            return;
-                                        }
-                                        _ => {}
+                        if server_w.write_all(&cbuf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                    read = server_r.read(&mut sbuf) => {
+                        let Ok(n @ 1..) = read else { return };
+                        from_server.extend_from_slice(&sbuf[..n]);
+                        let mut passed = Vec::new();
+                        for (kind, message) in complete_messages(&mut from_server) {
+                            // Every message answers the next request not yet answered.
+                            if lose == Some(answers + 1) {
+                                match kind {
+                                    b'C' => completed = true,
+                                    b'E' => failed = true,
+                                    // Idle: the statement's transaction is over.
+                                    b'Z' => {
+                                        lost.store(
+                                            completed && !failed && message.get(5) == Some(&b'I'),
+                                            Ordering::SeqCst,
+                                        );
+                                        // The answers before it go on; both connections
+                                        // close as this task ends.
+                                        let _ = client_w.write_all(&passed).await;
+                                        return;
                                     }
-                                    continue;
+                                    _ => {}
                                 }
-                                if kind == b'Z' {
-                                    answers += 1;
-                                }
-                                passed.extend_from_slice(&message);
+                                continue;
                             }
-                            if client_w.write_all(&passed).await.is_err() {
-                                return;
+                            if kind == b'Z' {
+                                answers += 1;
                             }
+                            passed.extend_from_slice(&message);
+                        }
+                        if client_w.write_all(&passed).await.is_err() {
+                            return;
                         }
                     }
                 }
-            });
+            }
         }
-    });
-    let parsed = url::Url::parse(url).unwrap();
-    let mut proxied = url::Url::parse(&format!("postgres://127.0.0.1:{port}")).unwrap();
-    proxied.set_username(parsed.username()).unwrap();
-    proxied.set_password(parsed.password()).unwrap();
-    proxied.set_path(parsed.path());
-    // Plain messages, for the proxy to read.
-    proxied.set_query(Some("sslmode=disable"));
-    (proxied.to_string(), lost)
+    })
+    .await;
+    (through_proxy(url, port), lost)
 }
 
 /// The install's write commits, then its answer is lost with its connection (a fail-over just

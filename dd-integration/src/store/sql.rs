@@ -379,22 +379,17 @@ impl<DB: Database> Kept<DB> {
         let _sweeping = Sweeping(&kept.sweeping);
         loop {
             tokio::time::sleep(every).await;
-            let mut stale = Vec::new();
-            let empty = {
+            let (stale, empty) = {
                 let mut conns = kept
                     .conns
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let mut i = 0;
-                while i < conns.len() {
-                    let kept = &conns[i];
-                    if kept.used.elapsed() >= every || kept.since.elapsed() >= Self::CYCLE {
-                        stale.push(conns.swap_remove(i).conn);
-                    } else {
-                        i += 1;
-                    }
-                }
-                conns.is_empty()
+                let stale: Vec<_> = conns
+                    .extract_if(.., |k| {
+                        k.used.elapsed() >= every || k.since.elapsed() >= Self::CYCLE
+                    })
+                    .collect();
+                (stale, conns.is_empty())
             };
             drop(stale);
             if empty {
@@ -450,14 +445,11 @@ impl<DB: Database> Kept<DB> {
                 .conns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let mut i = 0;
-            while i < conns.len() {
-                if Self::stale(&conns[i], liveness) {
-                    back.push(conns.swap_remove(i).conn);
-                } else {
-                    i += 1;
-                }
-            }
+            back.extend(
+                conns
+                    .extract_if(.., |k| Self::stale(k, liveness))
+                    .map(|k| k.conn),
+            );
             let kept = KeptConnection {
                 conn,
                 since,
