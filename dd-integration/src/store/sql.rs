@@ -431,17 +431,16 @@ impl<DB: Database> Kept<DB> {
     /// Keeps `conn` after a statement that succeeded, if there is room and `pool` is open;
     /// sends stale ones back.
     fn put(
-        kept_arc: &Arc<Kept<DB>>,
+        self: &Arc<Self>,
         pool: &Pool<DB>,
         conn: sqlx::pool::PoolConnection<DB>,
         since: std::time::Instant,
         liveness: Option<&Liveness>,
     ) {
-        let this = &**kept_arc;
         let mut back = Vec::new();
         let mut keeps = false;
         {
-            let mut conns = this
+            let mut conns = self
                 .conns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -457,7 +456,7 @@ impl<DB: Database> Kept<DB> {
             };
             // Checked under the lock `close` takes after closing the pool: nothing is kept
             // once it is closed.
-            if conns.len() < this.most && !Self::stale(&kept, liveness) && !pool.is_closed() {
+            if conns.len() < self.most && !Self::stale(&kept, liveness) && !pool.is_closed() {
                 conns.push(kept);
                 keeps = true;
             } else {
@@ -465,23 +464,24 @@ impl<DB: Database> Kept<DB> {
             }
         }
         drop(back);
-        if keeps && !this.sweeping.swap(true, Ordering::AcqRel) {
+        if keeps && !self.sweeping.swap(true, Ordering::AcqRel) {
             let every = liveness.map_or(Self::CYCLE, |l| {
                 l.idle_after().saturating_mul(10).min(Self::CYCLE)
             });
-            tokio::spawn(Self::sweep(Arc::clone(kept_arc), every));
+            tokio::spawn(Self::sweep(Arc::clone(self), every));
         }
     }
 
-    /// Sends every kept connection back to the pool.
-    fn clear(&self) {
-        let all = std::mem::take(
+    /// Every kept connection, out of the store's hands.
+    fn take_all(&self) -> impl Iterator<Item = sqlx::pool::PoolConnection<DB>> + use<DB> {
+        std::mem::take(
             &mut *self
                 .conns
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        drop(all);
+        )
+        .into_iter()
+        .map(|kept| kept.conn)
     }
 }
 
@@ -496,29 +496,28 @@ async fn on_kept<DB, T>(
 where
     DB: Database,
 {
-    if kept.most == 0 {
-        // A pool of one connection: none is kept from it.
-        let mut conn = pool.acquire().await?;
-        let out = work(&mut conn).await;
-        if out.as_ref().is_err_and(connection_lost) {
-            conn.close_on_drop();
-        }
-        return out;
-    }
-    // Never closed.
-    let Ok(_turn) = kept.turns.acquire().await else {
-        return Err(sqlx::Error::PoolClosed);
+    // A pool of one connection: none is kept from it, and statements take no turn.
+    let turn = match kept.most {
+        0 => None,
+        // Never closed.
+        _ => Some(
+            kept.turns
+                .acquire()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?,
+        ),
     };
-    let (mut conn, since) = match kept.take(liveness.as_deref()) {
+    let found = turn.as_ref().and_then(|_| kept.take(liveness.as_deref()));
+    let (mut conn, since) = match found {
         Some(found) => found,
         None => (pool.acquire().await?, std::time::Instant::now()),
     };
     let out = work(&mut conn).await;
     match &out {
-        Ok(_) => Kept::put(&kept, &pool, conn, since, liveness.as_deref()),
+        Ok(_) if turn.is_some() => kept.put(&pool, conn, since, liveness.as_deref()),
         Err(e) if connection_lost(e) => conn.close_on_drop(),
         // Given back to the pool, which checks it.
-        Err(_) => drop(conn),
+        _ => drop(conn),
     }
     out
 }
@@ -915,23 +914,7 @@ where
 
 impl<DB: Database> Drop for SqlStore<DB> {
     fn drop(&mut self) {
-        let mut held: Vec<sqlx::pool::PoolConnection<DB>> = std::mem::take(
-            &mut *self
-                .kept
-                .conns
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        )
-        .into_iter()
-        .map(|kept| kept.conn)
-        .collect();
-        held.extend(
-            self.queue
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .conn
-                .take(),
-        );
+        let held = self.held();
         // sqlx gives a connection back to its pool on a task, which needs a runtime: a store
         // dropped outside one (after its runtime ended) closes the connections it holds here.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -948,15 +931,22 @@ impl<DB: Database> SqlStore<DB> {
         // Closed first (sqlx marks the pool closed as `close` is called): a connection in use
         // now is not kept when its statement ends, but given back, and the wait ends.
         let closing = self.pool.close();
-        self.kept.clear();
-        let writing = self
-            .queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .conn
-            .take();
-        drop(writing);
+        drop(self.held());
         closing.await;
+    }
+
+    /// The connections the store holds between calls, out of its hands: those kept by the
+    /// install's statements ([`Kept`]) and the group commit's ([`Pending::conn`]).
+    fn held(&self) -> Vec<sqlx::pool::PoolConnection<DB>> {
+        let mut held: Vec<_> = self.kept.take_all().collect();
+        held.extend(
+            self.queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .conn
+                .take(),
+        );
+        held
     }
 }
 
