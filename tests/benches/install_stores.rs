@@ -21,7 +21,9 @@
 //! `BENCH_STORES=postgres` (or `memory`, `sqlite`, comma-separated) runs only those stores;
 //! `BENCH_INSTALLS=n` makes n installs at 32 browsers (n / 4 one at a time); `BENCH_PG_RTT_US=n`
 //! puts the throwaway cluster at least n microseconds of round trip away, behind a proxy (each
-//! chunk is held by a thread's sleep, which can overshoot).
+//! chunk is held by a thread's sleep, which can overshoot); `BENCH_DIR=path` puts SQLite's file,
+//! the disk's floor and the throwaway cluster in `path` (`/tmp` by default): on a RAM disk
+//! (`/dev/shm`) a sync costs nothing, which shows what the disk adds to each figure.
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;
@@ -268,14 +270,30 @@ struct Cpu {
     database: u64,
 }
 
+/// The database server whose processes a store's run counts.
+#[derive(Clone, Copy)]
+enum Server {
+    /// The store has none (memory, SQLite): any `postgres` running here is someone else's.
+    None,
+    /// PostgreSQL: the throwaway cluster's postmaster and its children, or, for a server
+    /// `DD_TEST_POSTGRES_URL` names, every `postgres` process on the machine.
+    Postgres { postmaster: Option<u32> },
+}
+
 impl Cpu {
-    fn sample() -> CpuSample {
+    fn sample(server: Server) -> CpuSample {
         let (app, harness) = cpu_by_role();
-        (app, harness, dd_integration_tests::cpu::postgres_by_pid())
+        let database = match server {
+            Server::None => BTreeMap::new(),
+            Server::Postgres { postmaster } => {
+                dd_integration_tests::cpu::postgres_by_pid(postmaster)
+            }
+        };
+        (app, harness, database)
     }
 
-    fn since(before: CpuSample) -> Cpu {
-        let (app, harness, database) = Cpu::sample();
+    fn since(before: CpuSample, server: Server) -> Cpu {
+        let (app, harness, database) = Cpu::sample(server);
         Cpu {
             app: app.saturating_sub(before.0),
             harness: harness.saturating_sub(before.1),
@@ -372,7 +390,7 @@ async fn on_app<T: Send + 'static>(
 
 async fn measure(
     name: &str,
-    has_server: bool,
+    database_server: Server,
     store: Arc<dyn InstallationStore>,
     installs: usize,
     datadog_time: &DatadogTime,
@@ -429,9 +447,9 @@ async fn measure(
     rate(&bench, warm, 8).await;
     timed.tap.take();
 
-    let before = Cpu::sample();
+    let before = Cpu::sample(database_server);
     let at_32 = rate(&bench, parallel, 32).await;
-    let cpu = Cpu::since(before);
+    let cpu = Cpu::since(before, database_server);
     let calls = timed.tap.take();
 
     // One at a time: installs per second with one browser, and the SDK's own time.
@@ -454,9 +472,8 @@ async fn measure(
         percentile(&own, 0.99).as_secs_f64() * 1e3,
     );
     let per_install = |ns: u64| ns as f64 / installs as f64 / 1e3;
-    // A database server only for the store that has one: otherwise any `postgres` running here
-    // is someone else's.
-    let database = if has_server { cpu.database } else { 0 };
+    let has_server = matches!(database_server, Server::Postgres { .. });
+    let database = cpu.database;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
         "{name:<10}   CPU per install at 32 browsers: the app (the SDK and the store's client) {:.0} us, {}the harness (sandbox, browsers) {:.0} us; what that CPU allows the app{} on {cores} cores, were nothing else running and nothing waited: {:.0} installs/s",
@@ -514,6 +531,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `BENCH_DIR=path`: where SQLite's file, the disk's floor and the throwaway cluster go.
+    let bench_dir = std::env::var_os("BENCH_DIR").map_or_else(
+        || std::path::PathBuf::from("/tmp"),
+        std::path::PathBuf::from,
+    );
     // `BENCH_STORES=sqlite,postgres` runs only those (memory, sqlite, postgres; all by default).
     let only = std::env::var("BENCH_STORES").ok();
     let runs = |store: &str| {
@@ -527,7 +549,7 @@ fn main() {
         if runs("memory") {
             measure(
                 "memory",
-                false,
+                Server::None,
                 Arc::new(dd_integration::MemoryStore::new()),
                 installs,
                 &datadog_time,
@@ -536,7 +558,7 @@ fn main() {
             .await;
         }
         if runs("sqlite") {
-            let dir = std::env::temp_dir().join(format!("dd-install-bench-{}", std::process::id()));
+            let dir = bench_dir.join(format!("dd-install-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir).unwrap();
             let (median, p99) = disk_floor(&dir);
             println!(
@@ -549,7 +571,7 @@ fn main() {
             .await;
             measure(
                 "SQLite",
-                false,
+                Server::None,
                 Arc::new(sqlite),
                 installs,
                 &datadog_time,
@@ -561,8 +583,12 @@ fn main() {
         if !runs("postgres") {
             return;
         }
-        match postgres_support::PostgresServer::find(postgres_support::Durability::Full) {
+        match postgres_support::PostgresServer::find_in(
+            postgres_support::Durability::Full,
+            &bench_dir,
+        ) {
             Ok(server) => {
+                let postmaster = server.postmaster();
                 let mut url = server.database().await;
                 // `BENCH_PG_RTT_US=n`: the database n microseconds of round trip away.
                 if let Some(rtt) = std::env::var("BENCH_PG_RTT_US")
@@ -582,7 +608,7 @@ fn main() {
                 .await;
                 measure(
                     "PostgreSQL",
-                    true,
+                    Server::Postgres { postmaster },
                     Arc::new(postgres),
                     installs,
                     &datadog_time,

@@ -7,8 +7,9 @@
 //! Each round makes `BENCH_CALLS` (default 3,000) installs' calls, one call type after the
 //! other: `claim_flow` (unsynced), `insert_for_flow` (a new org each, so nothing is replaced),
 //! `set_api_key`. The client's CPU is this thread's (the runtime is single-threaded); the
-//! server's is every `postgres` process's on the machine (the throwaway cluster is meant to be
-//! the only one running); both from `schedstat`. A throwaway cluster from Debian's binaries with
+//! server's is the throwaway cluster's processes' (its postmaster and their children), or every
+//! `postgres` process's on the machine for a server someone else started; both from
+//! `schedstat`. A throwaway cluster from Debian's binaries with
 //! `fsync=on` and `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (its CPU
 //! shows as `n/a` when no `postgres` process runs here).
 
@@ -24,12 +25,12 @@ use dd_integration_tests::cpu::{postgres_by_pid, postgres_since, this_thread};
 
 /// The CPU `work` cost this thread and, when the cluster runs here, the `postgres` processes
 /// (ns). The thread's clock is read inside the server's, so neither counts the other's reading.
-async fn spent(work: impl Future<Output = ()>) -> (u64, Option<u64>) {
-    let server_before = postgres_by_pid();
+async fn spent(postmaster: Option<u32>, work: impl Future<Output = ()>) -> (u64, Option<u64>) {
+    let server_before = postgres_by_pid(postmaster);
     let client_before = this_thread();
     work.await;
     let client = this_thread() - client_before;
-    let server_after = postgres_by_pid();
+    let server_after = postgres_by_pid(postmaster);
     let server = (!server_after.is_empty()).then(|| postgres_since(&server_before, &server_after));
     (client, server)
 }
@@ -52,6 +53,7 @@ fn main() {
                     return;
                 }
             };
+        let postmaster = server.postmaster();
         let url = server.database().await;
         let sealer = Sealer::new(SealingKey::from_bytes("bench", &[0x42; 32]).unwrap());
         let store = PostgresStore::connect(&url, sealer).await.unwrap();
@@ -76,7 +78,7 @@ fn main() {
             };
             report(
                 "claim_flow",
-                spent(async {
+                spent(postmaster, async {
                     for flow in &flows {
                         store.claim_flow(flow, kept_until).await.unwrap();
                     }
@@ -85,7 +87,7 @@ fn main() {
             );
             report(
                 "insert_for_flow",
-                spent(async {
+                spent(postmaster, async {
                     for (installation, flow) in installs.iter_mut().zip(&flows) {
                         store.insert_for_flow(installation, flow).await.unwrap();
                     }
@@ -94,7 +96,7 @@ fn main() {
             );
             report(
                 "set_api_key",
-                spent(async {
+                spent(postmaster, async {
                     for installation in &installs {
                         store.set_api_key(&installation.id, &key).await.unwrap();
                     }

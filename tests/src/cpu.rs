@@ -14,9 +14,11 @@ pub fn schedstat_ns(path: &Path) -> Option<u64> {
         .ok()
 }
 
-/// CPU time (ns) of every `postgres` process on the machine, by pid, from each one's
-/// `schedstat`. A benchmark's throwaway cluster is meant to be the only one running.
-pub fn postgres_by_pid() -> BTreeMap<u32, u64> {
+/// CPU time (ns) of `postgres` processes, by pid, from each one's `schedstat`: those of the
+/// cluster whose postmaster is `postmaster` (it and its children: the backends, the WAL writer,
+/// the checkpointer), or, with `None` (a server someone else started), every `postgres` process
+/// on the machine.
+pub fn postgres_by_pid(postmaster: Option<u32>) -> BTreeMap<u32, u64> {
     let mut by_pid = BTreeMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Some(pid) = entry
@@ -27,13 +29,23 @@ pub fn postgres_by_pid() -> BTreeMap<u32, u64> {
             continue;
         };
         let path = entry.path();
-        if std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
+        let ours = postmaster.is_none_or(|pm| pid == pm || parent(&path.join("stat")) == Some(pm));
+        if ours
+            && std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
             && let Some(ran) = schedstat_ns(&path.join("schedstat"))
         {
             by_pid.insert(pid, ran);
         }
     }
     by_pid
+}
+
+/// The parent's pid in a `/proc/<pid>/stat` file: the second field after the command, which is
+/// in parentheses and may hold spaces or parentheses itself.
+fn parent(stat: &Path) -> Option<u32> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    let (_, after) = stat.rsplit_once(')')?;
+    after.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The CPU (ns) `postgres` processes spent between two samples of [`postgres_by_pid`]: a

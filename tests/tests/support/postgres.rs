@@ -81,10 +81,16 @@ impl PostgresServer {
     /// The server `DD_TEST_POSTGRES_URL` names, or a new throwaway cluster. Owned: the cluster
     /// stops when this is dropped.
     pub fn find(durability: Durability) -> Result<PostgresServer, String> {
+        PostgresServer::find_in(durability, Path::new("/tmp"))
+    }
+
+    /// As [`Self::find`], a throwaway cluster's directory made in `parent` (a short path: the
+    /// socket's must fit in 107 bytes).
+    pub fn find_in(durability: Durability, parent: &Path) -> Result<PostgresServer, String> {
         if let Some(url) = std::env::var(ENV).ok().filter(|u| !u.is_empty()) {
             return Ok(PostgresServer { url, cluster: None });
         }
-        let cluster = Cluster::start(durability, false)?;
+        let cluster = Cluster::start(durability, false, parent)?;
         Ok(PostgresServer {
             url: cluster.url(),
             cluster: Some(cluster),
@@ -96,7 +102,7 @@ impl PostgresServer {
     /// the CA's PEM file to verify it with. `url` is then the TCP one, TLS preferred. Owned:
     /// the cluster stops when this is dropped.
     pub fn start_tls() -> Result<(PostgresServer, PathBuf), String> {
-        let cluster = Cluster::start(Durability::Off, true)?;
+        let cluster = Cluster::start(Durability::Off, true, Path::new("/tmp"))?;
         let ca = cluster.dir.join("ca.crt");
         let port = cluster.port.ok_or("the TLS cluster has no port")?;
         Ok((
@@ -111,6 +117,13 @@ impl PostgresServer {
     /// The server's URL (with the database it was given; tests should use [`Self::database`]).
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The pid of a throwaway cluster's postmaster (from its `postmaster.pid`), if this is one.
+    pub fn postmaster(&self) -> Option<u32> {
+        let cluster = self.cluster.as_ref()?;
+        let pid = std::fs::read_to_string(cluster.data().join("postmaster.pid")).ok()?;
+        pid.lines().next()?.trim().parse().ok()
     }
 
     /// The socket directory of a throwaway cluster, if this is one.
@@ -161,8 +174,9 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// `tls`: also listen on a free port of `127.0.0.1`, with TLS.
-    fn start(durability: Durability, tls: bool) -> Result<Cluster, String> {
+    /// `tls`: also listen on a free port of `127.0.0.1`, with TLS. The cluster's directory is
+    /// made in `parent`.
+    fn start(durability: Durability, tls: bool, parent: &Path) -> Result<Cluster, String> {
         let bin = debian_bin_dir().ok_or("no /usr/lib/postgresql/*/bin/initdb here")?;
         let as_postgres = is_root();
         // Short: a socket's path must fit in 107 bytes.
@@ -170,8 +184,8 @@ impl Cluster {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let dir = PathBuf::from(format!(
-            "/tmp/ddpg-{}-{}",
+        let dir = parent.join(format!(
+            "ddpg-{}-{}",
             std::process::id(),
             nanos % 1_000_000_000
         ));
