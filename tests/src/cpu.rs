@@ -29,7 +29,11 @@ pub fn postgres_by_pid(postmaster: Option<u32>) -> BTreeMap<u32, u64> {
             continue;
         };
         let path = entry.path();
-        let ours = postmaster.is_none_or(|pm| pid == pm || parent(&path.join("stat")) == Some(pm));
+        let ours = postmaster.is_none_or(|pm| {
+            pid == pm
+                || std::fs::read_to_string(path.join("stat"))
+                    .is_ok_and(|stat| parent(&stat) == Some(pm))
+        });
         if ours
             && std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
             && let Some(ran) = schedstat_ns(&path.join("schedstat"))
@@ -40,10 +44,9 @@ pub fn postgres_by_pid(postmaster: Option<u32>) -> BTreeMap<u32, u64> {
     by_pid
 }
 
-/// The parent's pid in a `/proc/<pid>/stat` file: the second field after the command, which is
-/// in parentheses and may hold spaces or parentheses itself.
-fn parent(stat: &Path) -> Option<u32> {
-    let stat = std::fs::read_to_string(stat).ok()?;
+/// The parent's pid in a `/proc/<pid>/stat` file's text: the second field after the command,
+/// which is in parentheses and may hold spaces or parentheses itself.
+fn parent(stat: &str) -> Option<u32> {
     let (_, after) = stat.rsplit_once(')')?;
     after.split_whitespace().nth(1)?.parse().ok()
 }
@@ -64,4 +67,25 @@ pub fn postgres_since(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -
 pub fn this_thread() -> u64 {
     schedstat_ns(Path::new("/proc/thread-self/schedstat"))
         .expect("/proc/thread-self/schedstat (Linux with schedstats)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parent;
+
+    #[test]
+    fn the_parent_is_read_after_the_last_parenthesis_of_the_command() {
+        assert_eq!(parent("4242 (postgres) S 4200 4200 4200 0 -1"), Some(4200));
+        // A command may hold spaces and parentheses (a process may name itself anything).
+        assert_eq!(parent("7 (a) S 9 (b)) R 31 7 7 0 -1"), Some(31));
+        assert_eq!(parent("7 (no parent field)"), None);
+        assert_eq!(parent("7 (x) S notapid"), None);
+        assert_eq!(parent(""), None);
+    }
+
+    #[test]
+    fn this_process_is_a_child_of_its_parent() {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert_eq!(parent(&stat), Some(std::os::unix::process::parent_id()));
+    }
 }
