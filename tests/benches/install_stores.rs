@@ -275,7 +275,7 @@ struct Cpu {
 enum Server {
     /// The store has none (memory, SQLite): any `postgres` running here is someone else's.
     None,
-    /// PostgreSQL: the throwaway cluster's postmaster and its children, or, for a server
+    /// PostgreSQL: the throwaway cluster's postmaster and the postmaster's children, or, for a server
     /// `DD_TEST_POSTGRES_URL` names, every `postgres` process on the machine.
     Postgres { postmaster: Option<u32> },
 }

@@ -7,11 +7,11 @@
 //! Each round makes `BENCH_CALLS` (default 3,000) installs' calls, one call type after the
 //! other: `claim_flow` (unsynced), `insert_for_flow` (a new org each, so nothing is replaced),
 //! `set_api_key`. The client's CPU is this thread's (the runtime is single-threaded); the
-//! server's is the throwaway cluster's processes' (its postmaster and their children), or every
+//! server's is the throwaway cluster's (its postmaster and the postmaster's children), or every
 //! `postgres` process's on the machine for a server someone else started; both from
-//! `schedstat`. A throwaway cluster from Debian's binaries with
-//! `fsync=on` and `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (its CPU
-//! shows as `n/a` when no `postgres` process runs here).
+//! `schedstat`. A throwaway cluster from Debian's binaries with `fsync=on` and
+//! `synchronous_commit=on`, unless `DD_TEST_POSTGRES_URL` names a server (its CPU shows as
+//! `n/a` when no `postgres` process runs here).
 
 #[path = "../tests/support/postgres.rs"]
 mod postgres_support;

@@ -16,7 +16,7 @@ pub fn schedstat_ns(path: &Path) -> Option<u64> {
 
 /// CPU time (ns) of `postgres` processes, by pid, from each one's `schedstat`: those of the
 /// cluster whose postmaster is `postmaster` (it and its children: the backends, the WAL writer,
-/// the checkpointer), or, with `None` (a server someone else started), every `postgres` process
+/// the checkpointer; PostgreSQL forks each from the postmaster), or, with `None` (a server someone else started), every `postgres` process
 /// on the machine.
 pub fn postgres_by_pid(postmaster: Option<u32>) -> BTreeMap<u32, u64> {
     let mut by_pid = BTreeMap::new();
@@ -29,15 +29,15 @@ pub fn postgres_by_pid(postmaster: Option<u32>) -> BTreeMap<u32, u64> {
             continue;
         };
         let path = entry.path();
+        if !std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres") {
+            continue;
+        }
         let ours = postmaster.is_none_or(|pm| {
             pid == pm
                 || std::fs::read_to_string(path.join("stat"))
                     .is_ok_and(|stat| parent(&stat) == Some(pm))
         });
-        if ours
-            && std::fs::read_to_string(path.join("comm")).is_ok_and(|c| c.trim() == "postgres")
-            && let Some(ran) = schedstat_ns(&path.join("schedstat"))
-        {
+        if ours && let Some(ran) = schedstat_ns(&path.join("schedstat")) {
             by_pid.insert(pid, ran);
         }
     }

@@ -13,19 +13,24 @@
 //!
 //! # What an install costs the store
 //!
-//! The OAuth callback makes three writes: the flow's claim (not synced: a crash just before it
-//! only fails that one authorization), the installation with its tokens (synced before the
-//! marketplace key is created, so that a key Datadog made is never without the installation
-//! that owns it) and the key (synced before the customer sees "connected", the only time the
-//! key is shown). Concurrent installs share their syncs: SQLite's writes are committed in
-//! groups, PostgreSQL groups the commits of concurrent connections itself.
+//! The OAuth callback of an integration that creates the marketplace key makes three writes:
+//! - the flow's claim, not synced: the install's next write, synced, makes it durable with
+//!   itself; lost alone in a power cut, it only lets the same authorization code be presented
+//!   again, which Datadog refuses;
+//! - the installation, with its tokens and the note that its key is being created, synced
+//!   before the key is created: after a crash, the installation and the true state of its key
+//!   are found, not a flow that never ends;
+//! - the key, synced before the customer sees "connected": Datadog shows a marketplace key
+//!   only once, when it creates it.
 //!
-//! So one install waits for two of the disk's syncs, one after the other, and the disk sets
-//! the floor of the callback's time. On a 2-core VM whose two syncs took 0.1-2 ms at the
-//! median and 0.6-3.6 ms at the p99 (from one run to the next), the SDK's own time in the
-//! callback (beside the calls to Datadog) had a p99 of 2-3.6 ms on SQLite; with the files on a
-//! RAM disk, 0.5-1.1 ms, on SQLite and PostgreSQL alike (`BENCHMARKS.md`, "Installs with the durable stores"). A disk
-//! whose sync is fast at the tail (local NVMe, a write cache that survives a power cut) is what
+//! Concurrent installs share their syncs: SQLite's writes are committed in groups, and
+//! PostgreSQL groups the commits of concurrent connections itself. Still, one install waits for
+//! two of the disk's syncs, one after the other, and the disk sets the floor of the callback's
+//! time. On a 2-core VM whose two syncs took 0.1-2 ms at the median and 0.6-3.6 ms at the p99
+//! (from one run to the next), the SDK's own time in the callback (beside the calls to Datadog)
+//! had a p99 of 2-3.5 ms on SQLite. With the files on a RAM disk it was 0.8 ms on SQLite and
+//! 0.5 ms on PostgreSQL (`BENCHMARKS.md`, "Installs with the durable stores"). A disk whose
+//! sync is fast at the tail (local NVMe, a write cache that survives a power cut) is what
 //! brings the callback's time down.
 
 use std::sync::Arc;

@@ -35,6 +35,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// The variable naming a running server to use instead of starting one.
 pub const ENV: &str = "DD_TEST_POSTGRES_URL";
 
+/// The longest parent directory a throwaway cluster may be made in: its socket's path,
+/// `<parent>/ddpg-<pid>-<9 digits>/.s.PGSQL.5432`, must fit in 107 bytes.
+pub const CLUSTER_PARENT_MAX: usize = 107 - "/ddpg-4194304-123456789/.s.PGSQL.5432".len();
+
 /// A PostgreSQL server the tests may create databases on.
 #[derive(Debug)]
 pub struct PostgresServer {
@@ -84,13 +88,36 @@ impl PostgresServer {
         PostgresServer::find_in(durability, Path::new("/tmp"))
     }
 
-    /// As [`Self::find`], a throwaway cluster's directory made in `parent` (a short path: the
-    /// socket's must fit in 107 bytes).
+    /// As [`Self::find`], a throwaway cluster's directory made in `parent`: an absolute path
+    /// (a relative one is taken from the current directory) of at most
+    /// [`CLUSTER_PARENT_MAX`] bytes, the socket's path having to fit in 107, and of letters,
+    /// digits and `/._-` only, as it goes into the server's options, its URL and a shell
+    /// command.
     pub fn find_in(durability: Durability, parent: &Path) -> Result<PostgresServer, String> {
         if let Some(url) = std::env::var(ENV).ok().filter(|u| !u.is_empty()) {
             return Ok(PostgresServer { url, cluster: None });
         }
-        let cluster = Cluster::start(durability, false, parent)?;
+        let parent = std::path::absolute(parent)
+            .map_err(|e| format!("the cluster's parent directory {}: {e}", parent.display()))?;
+        let text = parent.to_str().unwrap_or_default();
+        if text.is_empty()
+            || !text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b))
+        {
+            return Err(format!(
+                "the cluster's parent directory {} may hold only letters, digits and /._- \
+                 (it goes into a shell command and a URL)",
+                parent.display()
+            ));
+        }
+        if text.len() > CLUSTER_PARENT_MAX {
+            return Err(format!(
+                "the cluster's parent directory {text} is longer than {CLUSTER_PARENT_MAX} \
+                 bytes: its socket's path would not fit in 107"
+            ));
+        }
+        let cluster = Cluster::start(durability, false, &parent)?;
         Ok(PostgresServer {
             url: cluster.url(),
             cluster: Some(cluster),
@@ -119,11 +146,18 @@ impl PostgresServer {
         &self.url
     }
 
-    /// The pid of a throwaway cluster's postmaster (from its `postmaster.pid`), if this is one.
+    /// The pid of a throwaway cluster's postmaster (from its `postmaster.pid`); `None` for a
+    /// server `DD_TEST_POSTGRES_URL` names.
+    ///
+    /// # Panics
+    /// If a throwaway cluster's `postmaster.pid` cannot be read while it runs.
     pub fn postmaster(&self) -> Option<u32> {
         let cluster = self.cluster.as_ref()?;
-        let pid = std::fs::read_to_string(cluster.data().join("postmaster.pid")).ok()?;
-        pid.lines().next()?.trim().parse().ok()
+        let file = cluster.data().join("postmaster.pid");
+        let text = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
+        let pid = text.lines().next().and_then(|l| l.trim().parse().ok());
+        Some(pid.unwrap_or_else(|| panic!("{} names no pid: {text:?}", file.display())))
     }
 
     /// The socket directory of a throwaway cluster, if this is one.
