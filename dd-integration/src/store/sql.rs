@@ -935,6 +935,21 @@ impl<DB: Database> SqlStore<DB> {
         closing.await;
     }
 
+    /// One of the install's statements on PostgreSQL: `work` on a kept connection
+    /// ([`on_kept`]), on a task of its own ([`detached`]).
+    async fn on_kept<T: Send + 'static>(
+        &self,
+        work: Work<DB, T>,
+    ) -> Result<Result<T, sqlx::Error>, StoreError> {
+        detached(on_kept(
+            self.pool.clone(),
+            Arc::clone(&self.kept),
+            self.liveness.clone(),
+            work,
+        ))
+        .await
+    }
+
     /// The connections the store holds between calls, out of its hands: those kept by the
     /// install's statements ([`Kept`]) and the group commit's ([`Pending::conn`]).
     fn held(&self) -> Vec<sqlx::pool::PoolConnection<DB>> {
@@ -1771,36 +1786,31 @@ where
             // Shared by the two runs: each binds its own copy, as binding takes the values.
             let row = Arc::new(row);
             let run = |row: Arc<NewRow>, flow: String| {
-                detached(on_kept(
-                    self.pool.clone(),
-                    Arc::clone(&self.kept),
-                    self.liveness.clone(),
-                    Box::new(move |conn| {
-                        Box::pin(async move {
-                            // Another install of the same org that committed first replaced the
-                            // same installation (its new row holds the `previous_id` index
-                            // entry): nothing of this statement was written, and run again it
-                            // sees that one as current. Each such failure means another install
-                            // succeeded, so this ends.
-                            let mut attempts = 0;
-                            loop {
-                                attempts += 1;
-                                let query = Self::bind_new_row(
-                                    NewRow::clone(&row),
-                                    sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
-                                )
-                                .bind(flow.clone())
-                                .bind(flow_kept_until);
-                                match query.fetch_one(&mut *conn).await {
-                                    Err(sqlx::Error::Database(db))
-                                        if attempts < 32
-                                            && db.constraint() == Some(PREVIOUS_INDEX) => {}
-                                    done => break done,
+                self.on_kept(Box::new(move |conn| {
+                    Box::pin(async move {
+                        // Another install of the same org that committed first replaced the
+                        // same installation (its new row holds the `previous_id` index
+                        // entry): nothing of this statement was written, and run again it
+                        // sees that one as current. Each such failure means another install
+                        // succeeded, so this ends.
+                        let mut attempts = 0;
+                        loop {
+                            attempts += 1;
+                            let query = Self::bind_new_row(
+                                NewRow::clone(&row),
+                                sqlx::query::<DB>(INSTALL_FOR_FLOW_PG.as_str()),
+                            )
+                            .bind(flow.clone())
+                            .bind(flow_kept_until);
+                            match query.fetch_one(&mut *conn).await {
+                                Err(sqlx::Error::Database(db))
+                                    if attempts < 32 && db.constraint() == Some(PREVIOUS_INDEX) => {
                                 }
+                                done => break done,
                             }
-                        })
-                    }),
-                ))
+                        }
+                    })
+                }))
             };
             let mut retried = false;
             let out = match run(Arc::clone(&row), flow.clone()).await? {
@@ -1948,12 +1958,9 @@ where
             .bind(flow_id.to_owned())
             .bind(keep_until)
             .bind(now);
-        detached(on_kept(
-            self.pool.clone(),
-            Arc::clone(&self.kept),
-            self.liveness.clone(),
-            Box::new(move |conn| Box::pin(async move { claim.fetch_optional(&mut *conn).await })),
-        ))
+        self.on_kept(Box::new(move |conn| {
+            Box::pin(async move { claim.fetch_optional(&mut *conn).await })
+        }))
         .await
     }
 
@@ -2092,14 +2099,9 @@ where
             )
             .await?
         } else {
-            detached(on_kept(
-                self.pool.clone(),
-                Arc::clone(&self.kept),
-                self.liveness.clone(),
-                Box::new(move |conn| {
-                    Box::pin(async move { query.fetch_optional(&mut *conn).await })
-                }),
-            ))
+            self.on_kept(Box::new(move |conn| {
+                Box::pin(async move { query.fetch_optional(&mut *conn).await })
+            }))
             .await?
         }
         .map_err(self.error("store a marketplace API key"))?;
