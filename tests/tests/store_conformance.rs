@@ -283,12 +283,10 @@ async fn a_kept_connection_the_server_closed_while_idle_is_replaced_without_a_fa
 async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicU64>) {
     use std::sync::atomic::{AtomicU64, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let trips = std::sync::Arc::new(AtomicU64::new(0));
-    let counted = std::sync::Arc::clone(&trips);
-    let port = proxy(
+    proxy(
         url,
-        move |mut client_r, mut client_w, mut server_r, mut server_w| {
-            let trips = std::sync::Arc::clone(&counted);
+        AtomicU64::new(0),
+        move |mut client_r, mut client_w, mut server_r, mut server_w, trips| {
             async move {
                 let to_client = tokio::spawn(async move {
                     let _ = tokio::io::copy(&mut server_r, &mut client_w).await;
@@ -317,8 +315,7 @@ async fn counting_round_trips(url: &str) -> (String, std::sync::Arc<std::sync::a
             }
         },
     )
-    .await;
-    (through_proxy(url, port), trips)
+    .await
 }
 
 /// The callback's three statements (the claim, the installation, the key) make one round trip
@@ -551,19 +548,24 @@ fn complete_messages(buffer: &mut Vec<u8>) -> Vec<(u8, Vec<u8>)> {
 
 /// A proxy on the loopback to the database at `url`: each connection it accepts is handed to
 /// `relay` with a new connection to the database (the client's read and write halves, then
-/// the server's). Its port.
-async fn proxy<R, F>(url: &str, relay: R) -> u16
+/// the server's) and `seen`, shared by every connection and returned for the test to read.
+/// The database's URL through the proxy ([`through_proxy`]).
+async fn proxy<S, R, F>(url: &str, seen: S, relay: R) -> (String, std::sync::Arc<S>)
 where
+    S: Send + Sync + 'static,
     R: Fn(
             tokio::net::tcp::OwnedReadHalf,
             tokio::net::tcp::OwnedWriteHalf,
             Box<dyn tokio::io::AsyncRead + Send + Unpin>,
             Box<dyn tokio::io::AsyncWrite + Send + Unpin>,
+            std::sync::Arc<S>,
         ) -> F
         + Send
         + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    let seen = std::sync::Arc::new(seen);
+    let shared = std::sync::Arc::clone(&seen);
     let upstream = Upstream::of(url);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -572,10 +574,11 @@ where
             client.set_nodelay(true).unwrap();
             let (client_r, client_w) = client.into_split();
             let (server_r, server_w) = upstream.connect().await;
-            tokio::spawn(relay(client_r, client_w, server_r, server_w));
+            let seen = std::sync::Arc::clone(&shared);
+            tokio::spawn(relay(client_r, client_w, server_r, server_w, seen));
         }
     });
-    port
+    (through_proxy(url, port), seen)
 }
 
 /// Takes the client's startup message (it has no type byte) out of `buffer` once it is
@@ -625,11 +628,10 @@ async fn losing_the_installs_answer(
 ) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
     use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let lost = std::sync::Arc::new(AtomicBool::new(false));
-    let flag = std::sync::Arc::clone(&lost);
-    let port = proxy(url, move |mut client_r, mut client_w, mut server_r, mut server_w| {
-        let lost = std::sync::Arc::clone(&flag);
-        async move {
+    proxy(
+        url,
+        AtomicBool::new(false),
+        move |mut client_r, mut client_w, mut server_r, mut server_w, lost| async move {
             let (mut from_client, mut from_server) = (Vec::new(), Vec::new());
             let (mut cbuf, mut sbuf) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
             // The client's first message (startup) has no type byte.
@@ -723,10 +725,9 @@ async fn losing_the_installs_answer(
                     }
                 }
             }
-        }
-    })
-    .await;
-    (through_proxy(url, port), lost)
+        },
+    )
+    .await
 }
 
 /// The install's write commits, then its answer is lost with its connection (a fail-over just
